@@ -1,0 +1,266 @@
+//! [`EngineError`]: every way an engine call fails, each variant naming the
+//! operation and the object, with a [`hint`](EngineError::hint) saying what
+//! to do next.
+//!
+//! bollard's errors say what the HTTP exchange did ("Docker responded with
+//! status code 500: ..."); they stay in the cause chain, but callers branch on
+//! these variants and users read these messages first.
+
+use std::fmt;
+use std::time::Duration;
+
+use super::types::Protocol;
+
+/// An engine call that failed.
+#[derive(Debug, thiserror::Error)]
+pub enum EngineError {
+    /// The engine did not answer at `address` (no socket, refused, timed out,
+    /// unsupported scheme, permission denied).
+    #[error("cannot reach the Docker engine at {address}")]
+    Unreachable {
+        address: String,
+        #[source]
+        source: Box<dyn std::error::Error + Send + Sync>,
+    },
+
+    /// Starting a container failed because a host port it publishes is taken.
+    #[error(
+        "host port {} is already in use by {}",
+        host_port_text(host_ip, *port, *protocol),
+        holder.as_ref().map_or_else(|| "another program on this machine".to_string(), PortHolder::to_string)
+    )]
+    PortInUse {
+        port: u16,
+        host_ip: String,
+        protocol: Protocol,
+        /// The container publishing that port, when it is one of this
+        /// engine's; `None` means a process outside Docker holds it.
+        holder: Option<PortHolder>,
+    },
+
+    /// The image is not present locally and could not be pulled.
+    #[error("image {reference} is not available: {reason}")]
+    ImageUnavailable { reference: String, reason: String },
+
+    /// A container with that name already exists (created by someone else,
+    /// or left over).
+    #[error("a container named \"{name}\" already exists")]
+    ContainerNameInUse { name: String },
+
+    /// Any other failure of an engine call.
+    #[error("could not {operation} \"{object}\"")]
+    Api {
+        /// What was being done, e.g. `create container`, `list the containers of project`.
+        operation: &'static str,
+        /// What it was done to: a name, ID, reference or project.
+        object: String,
+        #[source]
+        source: bollard::errors::Error,
+    },
+}
+
+/// The container holding a host port another container wants.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PortHolder {
+    /// Container name, without the engine's leading `/`.
+    pub container: String,
+    /// The `io.flowinfra.project` label, when the holder is a flowinfra container.
+    pub project: Option<String>,
+    /// The `io.flowinfra.service` label, when the holder is a flowinfra container.
+    pub service: Option<String>,
+}
+
+impl fmt::Display for PortHolder {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "container \"{}\"", self.container)?;
+        match (&self.service, &self.project) {
+            (Some(service), Some(project)) => {
+                write!(f, " (service \"{service}\" of flowinfra project \"{project}\")")
+            }
+            (None, Some(project)) => write!(f, " (flowinfra project \"{project}\")"),
+            _ => Ok(()),
+        }
+    }
+}
+
+fn host_port_text(host_ip: &str, port: u16, protocol: Protocol) -> String {
+    let address = if host_ip.contains(':') {
+        format!("[{host_ip}]:{port}")
+    } else {
+        format!("{host_ip}:{port}")
+    };
+    match protocol {
+        Protocol::Tcp => address,
+        Protocol::Udp => format!("{address}/udp"),
+    }
+}
+
+impl EngineError {
+    /// Whether the engine could not be reached at all (exit code 3).
+    pub fn is_unreachable(&self) -> bool {
+        matches!(self, EngineError::Unreachable { .. })
+    }
+
+    /// What the user can do about it, when there is something specific.
+    pub fn hint(&self) -> Option<String> {
+        match self {
+            EngineError::Unreachable { source, .. } => Some(if is_permission_denied(source.as_ref()) {
+                "your user may not use the Docker socket: add it to the `docker` group (then log in again), \
+                 or point DOCKER_HOST at an engine you may use"
+                    .to_string()
+            } else if matches!(
+                source.downcast_ref::<bollard::errors::Error>(),
+                Some(bollard::errors::Error::UnsupportedURISchemeError { .. })
+            ) {
+                "set DOCKER_HOST to a unix://, tcp:// or http:// address (Docker contexts and ssh:// are not supported)"
+                    .to_string()
+            } else {
+                "start the Docker engine, or point DOCKER_HOST at one (e.g. unix:///var/run/docker.sock)".to_string()
+            }),
+            EngineError::PortInUse {
+                port,
+                holder: Some(holder),
+                ..
+            } => {
+                let stop = match &holder.project {
+                    Some(project) => format!("stop that container (`flowinfra -p {project} down`)"),
+                    None => format!("stop that container (`docker stop {}`)", holder.container),
+                };
+                Some(format!(
+                    "{stop}, or publish this service on another host port: {}",
+                    another_port(*port)
+                ))
+            }
+            EngineError::PortInUse {
+                port,
+                holder: None,
+                protocol,
+                ..
+            } => {
+                let flag = match protocol {
+                    Protocol::Tcp => "t",
+                    Protocol::Udp => "u",
+                };
+                Some(format!(
+                    "find that program with `ss -l{flag}np 'sport = :{port}'` and stop it, \
+                     or publish this service on another host port: {}",
+                    another_port(*port)
+                ))
+            }
+            EngineError::ImageUnavailable { reason, .. } => Some(if looks_like_registry_unreachable(reason) {
+                "no registry reachable: build or load the image first (e.g. scripts/build-test-images.sh for \
+                 the stand-ins), or set `pull_policy: never` on services whose images exist only locally"
+                    .to_string()
+            } else {
+                "check the image name and tag; if the registry needs credentials, log in with `docker login`; \
+                 images that exist only locally need `pull_policy: never`"
+                    .to_string()
+            }),
+            EngineError::ContainerNameInUse { name } => Some(format!(
+                "remove it (`docker rm -f {name}`) if it is left over, or choose another project name with `-p`"
+            )),
+            EngineError::Api { .. } => None,
+        }
+    }
+}
+
+fn another_port(port: u16) -> String {
+    format!(
+        "change it in the spec or in .env (e.g. MYSQL_PORT={} when the spec reads ${{MYSQL_PORT}})",
+        port.saturating_add(1)
+    )
+}
+
+fn is_permission_denied(error: &(dyn std::error::Error + 'static)) -> bool {
+    let mut cause = Some(error);
+    while let Some(current) = cause {
+        if let Some(io) = current.downcast_ref::<std::io::Error>()
+            && io.kind() == std::io::ErrorKind::PermissionDenied
+        {
+            return true;
+        }
+        cause = current.source();
+    }
+    false
+}
+
+/// Whether a pull failure reads as "no registry could be reached" rather than
+/// "the registry said no". The daemon only gives us text; these are the
+/// phrases Go's resolver, dialer and HTTP client use.
+pub(crate) fn looks_like_registry_unreachable(reason: &str) -> bool {
+    const NETWORK_PHRASES: &[&str] = &[
+        "dial tcp",
+        "lookup ",
+        "no such host",
+        "server misbehaving",
+        "i/o timeout",
+        "connection refused",
+        "network is unreachable",
+        "TLS handshake timeout",
+        "Client.Timeout",
+        "no route to host",
+        "temporary failure in name resolution",
+        "no progress",
+    ];
+    NETWORK_PHRASES
+        .iter()
+        .any(|phrase| reason.to_ascii_lowercase().contains(&phrase.to_ascii_lowercase()))
+}
+
+/// A connection attempt that got no answer in time; the cause of
+/// [`EngineError::Unreachable`] when the engine neither answers nor refuses.
+#[derive(Debug, thiserror::Error)]
+#[error("no answer within {} s", after.as_secs())]
+pub(crate) struct NoAnswer {
+    pub after: Duration,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn port_in_use_by_a_container_names_it() {
+        let error = EngineError::PortInUse {
+            port: 3306,
+            host_ip: "127.0.0.1".into(),
+            protocol: Protocol::Tcp,
+            holder: Some(PortHolder {
+                container: "other-mysql-1".into(),
+                project: Some("other".into()),
+                service: Some("mysql".into()),
+            }),
+        };
+        assert_eq!(
+            error.to_string(),
+            "host port 127.0.0.1:3306 is already in use by container \"other-mysql-1\" \
+             (service \"mysql\" of flowinfra project \"other\")"
+        );
+        assert!(error.hint().unwrap().contains("flowinfra -p other down"));
+    }
+
+    #[test]
+    fn port_in_use_by_a_host_program_says_so() {
+        let error = EngineError::PortInUse {
+            port: 53,
+            host_ip: "::1".into(),
+            protocol: Protocol::Udp,
+            holder: None,
+        };
+        assert_eq!(
+            error.to_string(),
+            "host port [::1]:53/udp is already in use by another program on this machine"
+        );
+        assert!(error.hint().unwrap().contains("ss -lunp 'sport = :53'"));
+    }
+
+    #[test]
+    fn offline_pull_failures_read_as_registry_unreachable() {
+        assert!(looks_like_registry_unreachable(
+            "Get \"https://registry-1.docker.io/v2/\": dial tcp: lookup registry-1.docker.io on 10.0.0.53:53: no such host"
+        ));
+        assert!(!looks_like_registry_unreachable(
+            "pull access denied for nope, repository does not exist or may require 'docker login'"
+        ));
+    }
+}

@@ -1,0 +1,293 @@
+//! Images: inspect, pull (failing fast when no registry answers), import a
+//! root filesystem, list a project's images, remove.
+
+use std::collections::{BTreeMap, HashMap};
+use std::time::Duration;
+
+use bollard::models::{ImageInspect, ImageSummary};
+use bollard::query_parameters::{CreateImageOptionsBuilder, ListImagesOptionsBuilder, RemoveImageOptionsBuilder};
+use futures_util::StreamExt;
+
+use super::{Engine, EngineError, ImageInfo, PullProgress, is_not_found, status_code};
+
+/// How long a pull may wait for the engine's first answer. The engine only
+/// answers once it has resolved and contacted the registry; offline, that is
+/// a DNS or dial error after at most the daemon's 30 s dial timeout, and a
+/// registry that swallows packets would otherwise hold `up` for bollard's
+/// two-minute request timeout.
+const PULL_FIRST_ANSWER_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// How long a running pull may go without a progress message. Downloads and
+/// extraction report several times a second, so this only ends pulls that
+/// are stuck.
+const PULL_STALL_TIMEOUT: Duration = Duration::from_secs(120);
+
+impl Engine {
+    /// The local image `reference` (a reference or an ID) names; `None` when
+    /// there is none.
+    pub async fn inspect_image(&self, reference: &str) -> Result<Option<ImageInfo>, EngineError> {
+        match self.docker.inspect_image(reference).await {
+            Ok(image) => Ok(Some(image_info_from_inspect(image))),
+            Err(error) if is_not_found(&error) => Ok(None),
+            Err(source) => Err(EngineError::Api {
+                operation: "inspect image",
+                object: reference.into(),
+                source,
+            }),
+        }
+    }
+
+    /// Pulls `reference` from its registry, reporting each progress message,
+    /// and returns the pulled image.
+    ///
+    /// Every refusal from the engine or the registry (unreachable, unknown
+    /// image, denied) is [`EngineError::ImageUnavailable`] with the engine's
+    /// reason; so is a pull that gets no answer in time (see the timeouts
+    /// above). Only a failure to talk to the engine itself is an `Api` error.
+    pub async fn pull_image(
+        &self,
+        reference: &str,
+        progress: &mut dyn FnMut(PullProgress),
+    ) -> Result<ImageInfo, EngineError> {
+        let unavailable = |reason: String| EngineError::ImageUnavailable {
+            reference: reference.into(),
+            reason,
+        };
+        let (name, tag) = split_reference(reference);
+        // An empty tag would pull every tag of the repository.
+        let options = CreateImageOptionsBuilder::new().from_image(name).tag(tag).build();
+        let mut stream = self.docker.create_image(Some(options), None, None);
+        let mut answered = false;
+        loop {
+            let wait = if answered {
+                PULL_STALL_TIMEOUT
+            } else {
+                PULL_FIRST_ANSWER_TIMEOUT
+            };
+            let item = match tokio::time::timeout(wait, stream.next()).await {
+                Ok(Some(item)) => item,
+                Ok(None) => break,
+                Err(_) => {
+                    return Err(unavailable(format!(
+                        "the engine reported no progress for {} s (no registry reachable?)",
+                        wait.as_secs()
+                    )));
+                }
+            };
+            answered = true;
+            match item {
+                Ok(info) => progress(PullProgress {
+                    layer: info.id,
+                    status: info.status.unwrap_or_default(),
+                    current_bytes: info
+                        .progress_detail
+                        .as_ref()
+                        .and_then(|detail| detail.current)
+                        .map(clamp),
+                    total_bytes: info.progress_detail.as_ref().and_then(|detail| detail.total).map(clamp),
+                }),
+                Err(bollard::errors::Error::DockerResponseServerError { message, .. }) => {
+                    return Err(unavailable(message));
+                }
+                Err(bollard::errors::Error::DockerStreamError { error }) => {
+                    return Err(unavailable(error));
+                }
+                Err(source) => {
+                    return Err(EngineError::Api {
+                        operation: "pull image",
+                        object: reference.into(),
+                        source,
+                    });
+                }
+            }
+        }
+        self.inspect_image(reference)
+            .await?
+            .ok_or_else(|| unavailable("the pull finished but the engine has no such image".into()))
+    }
+
+    /// Creates image `reference` from a tar archive of a root filesystem
+    /// (`docker import`), with `labels`. For small self-made images, such as
+    /// the test suite's busybox image.
+    pub async fn import_rootfs(
+        &self,
+        rootfs_tar: Vec<u8>,
+        reference: &str,
+        labels: &BTreeMap<String, String>,
+    ) -> Result<ImageInfo, EngineError> {
+        let api = |source| EngineError::Api {
+            operation: "import image",
+            object: reference.into(),
+            source,
+        };
+        let (repository, tag) = split_reference(reference);
+        // `changes` are Dockerfile instructions; JSON string quoting is valid
+        // LABEL syntax for any key or value.
+        let changes = labels
+            .iter()
+            .map(|(key, value)| format!("LABEL {}={}", quote(key), quote(value)))
+            .collect::<Vec<_>>();
+        let options = CreateImageOptionsBuilder::new()
+            .from_src("-")
+            .repo(repository)
+            .tag(tag)
+            .changes(changes)
+            .build();
+        let mut stream = self
+            .docker
+            .create_image(Some(options), Some(bollard::body_full(rootfs_tar.into())), None);
+        while let Some(item) = stream.next().await {
+            item.map_err(api)?;
+        }
+        self.inspect_image(reference)
+            .await?
+            .ok_or_else(|| EngineError::ImageUnavailable {
+                reference: reference.into(),
+                reason: "the import finished but the engine has no such image".into(),
+            })
+    }
+
+    /// Images labelled with `project` (built images, imported stand-ins).
+    pub async fn list_images(&self, project: &str) -> Result<Vec<ImageInfo>, EngineError> {
+        let options = ListImagesOptionsBuilder::new()
+            .filters(&super::project_filter(project))
+            .build();
+        let images = self
+            .docker
+            .list_images(Some(options))
+            .await
+            .map_err(|source| EngineError::Api {
+                operation: "list the images of project",
+                object: project.into(),
+                source,
+            })?;
+        Ok(images.into_iter().map(image_info_from_summary).collect())
+    }
+
+    /// Removes the image `id` (or reference); an absent image is not an
+    /// error. An image a container still uses is refused by the engine.
+    pub async fn remove_image(&self, id: &str) -> Result<(), EngineError> {
+        let options = RemoveImageOptionsBuilder::new().force(false).build();
+        match self.docker.remove_image(id, Some(options), None).await {
+            Ok(_) => Ok(()),
+            Err(error) if is_not_found(&error) => Ok(()),
+            Err(source) => {
+                tracing::debug!(image = id, status = ?status_code(&source), "image removal refused");
+                Err(EngineError::Api {
+                    operation: "remove image",
+                    object: id.into(),
+                    source,
+                })
+            }
+        }
+    }
+}
+
+/// Splits a reference into what the pull API takes as `fromImage` and `tag`
+/// (which also carries a digest), defaulting the tag to `latest` as the
+/// Docker CLI does. A `:` before the last `/` belongs to a registry port.
+fn split_reference(reference: &str) -> (&str, &str) {
+    if let Some((name, digest)) = reference.split_once('@') {
+        return (name, digest);
+    }
+    let name_start = reference.rfind('/').map_or(0, |slash| slash + 1);
+    match reference[name_start..].rfind(':') {
+        Some(colon) => (&reference[..name_start + colon], &reference[name_start + colon + 1..]),
+        None => (reference, "latest"),
+    }
+}
+
+fn quote(text: &str) -> String {
+    serde_json::Value::String(text.to_string()).to_string()
+}
+
+fn clamp(value: i64) -> u64 {
+    u64::try_from(value).unwrap_or(0)
+}
+
+fn sorted(labels: Option<HashMap<String, String>>) -> BTreeMap<String, String> {
+    labels.unwrap_or_default().into_iter().collect()
+}
+
+fn image_info_from_inspect(image: ImageInspect) -> ImageInfo {
+    ImageInfo {
+        id: image.id.unwrap_or_default(),
+        repo_tags: image.repo_tags.unwrap_or_default(),
+        repo_digests: image.repo_digests.unwrap_or_default(),
+        labels: sorted(image.config.and_then(|config| config.labels)),
+        created: image.created.filter(|created| !created.is_empty()),
+    }
+}
+
+fn image_info_from_summary(image: ImageSummary) -> ImageInfo {
+    ImageInfo {
+        id: image.id,
+        // The engine lists untagged images with a `<none>:<none>` placeholder.
+        repo_tags: image
+            .repo_tags
+            .into_iter()
+            .filter(|tag| tag != "<none>:<none>")
+            .collect(),
+        repo_digests: image
+            .repo_digests
+            .into_iter()
+            .filter(|digest| digest != "<none>@<none>")
+            .collect(),
+        labels: image.labels.into_iter().collect(),
+        created: (image.created > 0).then(|| rfc3339_from_unix(image.created)),
+    }
+}
+
+/// Formats seconds since the Unix epoch as RFC 3339 in UTC, the form
+/// `inspect_image` reports, so both paths give the same kind of `created`.
+fn rfc3339_from_unix(seconds: i64) -> String {
+    let days = seconds.div_euclid(86_400);
+    let second_of_day = seconds.rem_euclid(86_400);
+    // Civil date from days since 1970-01-01 (Howard Hinnant's algorithm).
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let day_of_era = z.rem_euclid(146_097);
+    let year_of_era = (day_of_era - day_of_era / 1460 + day_of_era / 36_524 - day_of_era / 146_096) / 365;
+    let day_of_year = day_of_era - (365 * year_of_era + year_of_era / 4 - year_of_era / 100);
+    let month_index = (5 * day_of_year + 2) / 153;
+    let day = day_of_year - (153 * month_index + 2) / 5 + 1;
+    let month = if month_index < 10 {
+        month_index + 3
+    } else {
+        month_index - 9
+    };
+    let year = year_of_era + era * 400 + i64::from(month <= 2);
+    format!(
+        "{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}Z",
+        second_of_day / 3600,
+        second_of_day % 3600 / 60,
+        second_of_day % 60
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn references_split_into_name_and_tag() {
+        assert_eq!(split_reference("mysql"), ("mysql", "latest"));
+        assert_eq!(split_reference("mysql:8.4"), ("mysql", "8.4"));
+        assert_eq!(
+            split_reference("localhost:5000/team/app"),
+            ("localhost:5000/team/app", "latest")
+        );
+        assert_eq!(
+            split_reference("localhost:5000/team/app:1.2"),
+            ("localhost:5000/team/app", "1.2")
+        );
+        assert_eq!(split_reference("redis@sha256:abc"), ("redis", "sha256:abc"));
+    }
+
+    #[test]
+    fn unix_times_format_as_rfc3339() {
+        assert_eq!(rfc3339_from_unix(0), "1970-01-01T00:00:00Z");
+        assert_eq!(rfc3339_from_unix(951_782_400), "2000-02-29T00:00:00Z");
+        assert_eq!(rfc3339_from_unix(1_762_345_678), "2025-11-05T12:27:58Z");
+    }
+}

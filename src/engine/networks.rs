@@ -1,0 +1,89 @@
+//! Project networks: one bridge network per project, labelled with the
+//! project, on which services reach each other by service name.
+
+use std::collections::HashMap;
+
+use bollard::models::NetworkCreateRequest;
+
+use super::{Engine, EngineError, LABEL_PROJECT, is_not_found};
+
+impl Engine {
+    /// Creates the bridge network `name`, labelled with `project`, unless a
+    /// network of that name exists already.
+    ///
+    /// Engines before API 1.44 accept two networks with the same name when
+    /// created concurrently; callers serialise `up` with the project lock, so
+    /// this checks and creates without further locking.
+    pub async fn ensure_network(&self, name: &str, project: &str) -> Result<(), EngineError> {
+        match self.docker.inspect_network(name, None).await {
+            Ok(network) => {
+                let owner = network.labels.as_ref().and_then(|labels| labels.get(LABEL_PROJECT));
+                if owner.map(String::as_str) != Some(project) {
+                    // Usable all the same: containers only need to join it.
+                    tracing::warn!(
+                        network = name,
+                        project,
+                        "network exists but is not labelled as this project's"
+                    );
+                }
+                return Ok(());
+            }
+            Err(error) if is_not_found(&error) => {}
+            Err(source) => {
+                return Err(EngineError::Api {
+                    operation: "inspect network",
+                    object: name.into(),
+                    source,
+                });
+            }
+        }
+        let request = NetworkCreateRequest {
+            name: name.to_string(),
+            driver: Some("bridge".to_string()),
+            labels: Some(HashMap::from([(LABEL_PROJECT.to_string(), project.to_string())])),
+            ..Default::default()
+        };
+        self.docker
+            .create_network(request)
+            .await
+            .map_err(|source| EngineError::Api {
+                operation: "create network",
+                object: name.into(),
+                source,
+            })?;
+        tracing::debug!(network = name, "created network");
+        Ok(())
+    }
+
+    /// Removes the network `name`; `false` when there was none.
+    pub async fn remove_network(&self, name: &str) -> Result<bool, EngineError> {
+        match self.docker.remove_network(name).await {
+            Ok(()) => Ok(true),
+            Err(error) if is_not_found(&error) => Ok(false),
+            Err(source) => Err(EngineError::Api {
+                operation: "remove network",
+                object: name.into(),
+                source,
+            }),
+        }
+    }
+
+    /// Names of the networks labelled with `project`.
+    pub async fn list_networks(&self, project: &str) -> Result<Vec<String>, EngineError> {
+        let options = bollard::query_parameters::ListNetworksOptionsBuilder::new()
+            .filters(&super::project_filter(project))
+            .build();
+        let networks = self
+            .docker
+            .list_networks(Some(options))
+            .await
+            .map_err(|source| EngineError::Api {
+                operation: "list the networks of project",
+                object: project.into(),
+                source,
+            })?;
+        let mut names: Vec<String> = networks.into_iter().filter_map(|network| network.name).collect();
+        names.sort();
+        Ok(names)
+    }
+}

@@ -1,0 +1,237 @@
+//! The adapter's own vocabulary: what callers ask the engine for
+//! ([`ContainerSpec`] and its parts) and what they get back
+//! ([`ContainerState`], [`ImageInfo`], [`LogLine`], ...).
+//!
+//! These are plain data, independent of bollard's models and of the spec
+//! model, so the planner and the commands can build and compare them without
+//! an engine.
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::path::PathBuf;
+use std::time::Duration;
+
+/// Everything needed to create one container of one service.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ContainerSpec {
+    /// Container name, e.g. `<project>-<service>-1`.
+    pub name: String,
+    pub project: String,
+    pub service: String,
+    /// Image reference (`mysql:8.4`) or image ID.
+    pub image: String,
+    /// Extra labels (config hash, ...). The adapter adds the project and
+    /// service labels itself, overriding any given here.
+    pub labels: BTreeMap<String, String>,
+    pub env: Vec<(String, String)>,
+    /// Replaces the image's `CMD` when set.
+    pub command: Option<Vec<String>>,
+    /// Replaces the image's `ENTRYPOINT` when set.
+    pub entrypoint: Option<Vec<String>>,
+    pub ports: Vec<PortBinding>,
+    pub mounts: Vec<MountSpec>,
+    /// Replaces the image's `HEALTHCHECK` when set.
+    pub healthcheck: Option<HealthcheckSpec>,
+    pub restart: Option<RestartPolicy>,
+    /// The network the container joins (created beforehand with
+    /// [`Engine::ensure_network`](super::Engine::ensure_network)).
+    pub network: String,
+    /// Names other containers on `network` reach this one by (the service name).
+    pub aliases: Vec<String>,
+    pub hostname: Option<String>,
+}
+
+/// A container port published on the host.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct PortBinding {
+    /// Host address to bind; the caller chooses the default (`127.0.0.1`).
+    pub host_ip: String,
+    /// `None` lets the engine pick a free port.
+    pub host_port: Option<u16>,
+    pub container_port: u16,
+    pub protocol: Protocol,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Protocol {
+    Tcp,
+    Udp,
+}
+
+impl Protocol {
+    /// The lower-case name the engine uses in port keys (`3306/tcp`).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Protocol::Tcp => "tcp",
+            Protocol::Udp => "udp",
+        }
+    }
+}
+
+impl fmt::Display for Protocol {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// A filesystem mounted into a container.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MountSpec {
+    pub source: MountSource,
+    /// Absolute path inside the container.
+    pub target: String,
+    pub read_only: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum MountSource {
+    /// A named volume (created beforehand with
+    /// [`Engine::ensure_volume`](super::Engine::ensure_volume), so it carries
+    /// the project label).
+    Volume(String),
+    /// A host path.
+    Bind(PathBuf),
+    /// A fresh volume the engine names; it lives as long as the container.
+    Anonymous,
+}
+
+/// A Docker healthcheck. Unset durations keep the engine's defaults.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct HealthcheckSpec {
+    /// `["CMD", prog, args...]`, `["CMD-SHELL", "command"]` or `["NONE"]`.
+    pub test: Vec<String>,
+    pub interval: Option<Duration>,
+    pub timeout: Option<Duration>,
+    pub start_period: Option<Duration>,
+    /// Needs Engine API 1.44 or newer; left out, with a warning, on older engines.
+    pub start_interval: Option<Duration>,
+    pub retries: Option<u32>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RestartPolicy {
+    No,
+    Always,
+    OnFailure { max_retries: Option<u32> },
+    UnlessStopped,
+}
+
+/// What the engine reports about one container.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ContainerState {
+    pub id: String,
+    /// Without the engine's leading `/`.
+    pub name: String,
+    /// The `io.flowinfra.service` label, when present.
+    pub service: Option<String>,
+    /// ID of the image the container runs (`sha256:...`).
+    pub image_id: String,
+    /// The image as the engine names it. From [`Engine::inspect_container`]
+    /// this is the reference the container was created from; from
+    /// [`Engine::list_containers`] the engine reports the image ID instead
+    /// once that reference names another image (re-pulled or rebuilt), so
+    /// compare `image_id` to detect image drift, never this.
+    ///
+    /// [`Engine::inspect_container`]: super::Engine::inspect_container
+    /// [`Engine::list_containers`]: super::Engine::list_containers
+    pub image_ref: String,
+    pub labels: BTreeMap<String, String>,
+    pub status: RunState,
+    /// Set when the container has exited (or died).
+    pub exit_code: Option<i64>,
+    /// `None` when the container has no healthcheck or is not running.
+    pub health: Option<Health>,
+    /// Published ports; empty unless the container is running.
+    pub ports: Vec<PublishedPort>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RunState {
+    Created,
+    Running,
+    Paused,
+    Restarting,
+    Exited,
+    Dead,
+    Removing,
+}
+
+impl fmt::Display for RunState {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            RunState::Created => "created",
+            RunState::Running => "running",
+            RunState::Paused => "paused",
+            RunState::Restarting => "restarting",
+            RunState::Exited => "exited",
+            RunState::Dead => "dead",
+            RunState::Removing => "removing",
+        })
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Health {
+    Starting,
+    Healthy,
+    Unhealthy,
+}
+
+impl fmt::Display for Health {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Health::Starting => "starting",
+            Health::Healthy => "healthy",
+            Health::Unhealthy => "unhealthy",
+        })
+    }
+}
+
+/// A port a running container publishes on the host.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct PublishedPort {
+    /// `0.0.0.0` or `::` when bound to every address.
+    pub host_ip: String,
+    pub host_port: u16,
+    pub container_port: u16,
+    pub protocol: Protocol,
+}
+
+/// What the engine reports about one local image.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ImageInfo {
+    /// `sha256:...`
+    pub id: String,
+    pub repo_tags: Vec<String>,
+    pub repo_digests: Vec<String>,
+    pub labels: BTreeMap<String, String>,
+    /// Creation time, RFC 3339 in UTC.
+    pub created: Option<String>,
+}
+
+/// One progress message of an image pull, as the engine sends it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PullProgress {
+    /// The layer the message is about, if any.
+    pub layer: Option<String>,
+    /// e.g. `Pulling fs layer`, `Downloading`, `Pull complete`.
+    pub status: String,
+    pub current_bytes: Option<u64>,
+    pub total_bytes: Option<u64>,
+}
+
+/// One line of a container's output.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LogLine {
+    pub stream: LogStream,
+    /// Without the trailing newline.
+    pub text: String,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LogStream {
+    Stdout,
+    Stderr,
+    /// Output of a container with a TTY, where the two are not told apart.
+    Console,
+}

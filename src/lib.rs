@@ -1,0 +1,39 @@
+//! flowinfra: one binary that turns a Compose file with `x-flowinfra`
+//! extensions into running, ready, migrated and seeded local infrastructure.
+//!
+//! Map of the crate:
+//! - [`cli`]: clap definitions only.
+//! - [`spec`]: the stack spec — YAML with positions, interpolation, merging,
+//!   validation into a typed model, redaction. Pure, no I/O beyond reading files.
+//! - [`error`]: exit codes and the typed errors commands branch on.
+//! - [`report`]: the one place that writes to the terminal.
+//! - [`commands`]: one thin module per subcommand, wiring core to adapters.
+
+pub mod cli;
+pub mod commands;
+pub mod engine;
+pub mod error;
+pub mod report;
+pub mod spec;
+
+use std::process::ExitCode;
+
+/// Runs one invocation and returns the process exit code.
+pub fn run(cli: cli::Cli) -> ExitCode {
+    let printer = report::Printer::new(&cli.global);
+    report::init_tracing(&cli.global);
+    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+        Ok(runtime) => runtime,
+        Err(err) => {
+            printer.error(&anyhow::Error::new(err).context("could not start the async runtime"));
+            return ExitCode::from(error::EXIT_FAILURE);
+        }
+    };
+    match runtime.block_on(commands::dispatch(cli, &printer)) {
+        Ok(code) => ExitCode::from(code),
+        Err(err) => {
+            printer.error(&err);
+            ExitCode::from(error::exit_code(&err))
+        }
+    }
+}

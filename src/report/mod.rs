@@ -1,0 +1,118 @@
+//! The one reporting layer: every line flowinfra writes goes through
+//! [`Printer`]. Data goes to stdout, messages and progress to stderr.
+
+mod yaml;
+
+pub use yaml::to_yaml;
+
+use std::io::{IsTerminal, Write};
+
+use crate::cli::GlobalArgs;
+
+/// Decides what is printed and how, from the global flags and the terminal.
+#[derive(Debug, Clone)]
+pub struct Printer {
+    quiet: bool,
+    verbose: u8,
+    color: bool,
+}
+
+impl Printer {
+    pub fn new(global: &GlobalArgs) -> Self {
+        let color = !global.no_color
+            && std::env::var_os("NO_COLOR").is_none_or(|value| value.is_empty())
+            && std::io::stderr().is_terminal();
+        Self {
+            quiet: global.quiet,
+            verbose: global.verbose,
+            color,
+        }
+    }
+
+    /// A printer for tests and non-terminal use: plain, not quiet.
+    pub fn plain() -> Self {
+        Self {
+            quiet: false,
+            verbose: 0,
+            color: false,
+        }
+    }
+
+    pub fn is_quiet(&self) -> bool {
+        self.quiet
+    }
+
+    pub fn is_verbose(&self) -> bool {
+        self.verbose > 0
+    }
+
+    /// Command output meant for pipes: always printed, to stdout.
+    pub fn data(&self, text: &str) {
+        let mut out = std::io::stdout().lock();
+        let _ = out.write_all(text.as_bytes());
+        if !text.ends_with('\n') {
+            let _ = out.write_all(b"\n");
+        }
+        let _ = out.flush();
+    }
+
+    /// A progress or status message, to stderr; silenced by `--quiet`.
+    pub fn info(&self, message: &str) {
+        if !self.quiet {
+            eprintln!("{message}");
+        }
+    }
+
+    /// A warning, to stderr; shown even with `--quiet`.
+    pub fn warn(&self, message: &str) {
+        eprintln!("{} {message}", self.paint("warning:", "33"));
+    }
+
+    /// Renders an error: what failed, its causes, and what to do next.
+    pub fn error(&self, err: &anyhow::Error) {
+        eprintln!("{}", self.render_error(err));
+    }
+
+    pub fn render_error(&self, err: &anyhow::Error) -> String {
+        let mut text = format!("{} {err}", self.paint("error:", "1;31"));
+        let causes: Vec<String> = err.chain().skip(1).map(|cause| cause.to_string()).collect();
+        if !causes.is_empty() {
+            text.push_str("\n\nCaused by:");
+            for cause in &causes {
+                for (index, line) in cause.lines().enumerate() {
+                    text.push_str(if index == 0 { "\n  " } else { "\n    " });
+                    text.push_str(line);
+                }
+            }
+        }
+        if let Some(hint) = crate::error::hint(err) {
+            text.push_str(&format!("\n\n{} {hint}", self.paint("hint:", "1;36")));
+        }
+        text
+    }
+
+    fn paint(&self, text: &str, ansi: &str) -> String {
+        if self.color {
+            format!("\x1b[{ansi}m{text}\x1b[0m")
+        } else {
+            text.to_string()
+        }
+    }
+}
+
+/// Sets up `tracing`: `RUST_LOG` wins; otherwise `-v` gives debug, `-vv` trace.
+pub fn init_tracing(global: &GlobalArgs) {
+    use tracing_subscriber::EnvFilter;
+    let default = match global.verbose {
+        0 => "warn",
+        1 => "flowinfra=debug",
+        _ => "flowinfra=trace",
+    };
+    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(default));
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_target(false)
+        .without_time()
+        .try_init();
+}

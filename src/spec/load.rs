@@ -1,0 +1,269 @@
+//! Finding, reading and assembling the spec: which files, which variables,
+//! which project directory. The only part of `spec` that reads files.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use super::error::{Diagnostic, SpecError};
+use super::interpolate::{VariableSource, interpolate};
+use super::model::Spec;
+use super::yaml::{Node, Position, Value};
+use super::{merge, validate, yaml};
+
+/// Where `flowinfra` looks for the spec when no `-f` is given.
+pub const DEFAULT_SPEC_PATH: &str = "compose/flowinfra.yaml";
+/// Shown as the file name of errors in the embedded default stack.
+pub const EMBEDDED_SPEC_NAME: &str = "<embedded default stack>";
+const EMBEDDED_SPEC: &str = include_str!("default_stack.yaml");
+
+/// What the command line and the process say about where the spec is.
+#[derive(Debug, Clone, Default)]
+pub struct LoadOptions {
+    pub files: Vec<PathBuf>,
+    pub project_name: Option<String>,
+    pub env_files: Vec<PathBuf>,
+    pub working_dir: PathBuf,
+    pub process_env: BTreeMap<String, String>,
+}
+
+impl LoadOptions {
+    /// Options for the current process: its directory and environment.
+    pub fn from_process(
+        files: Vec<PathBuf>,
+        project_name: Option<String>,
+        env_files: Vec<PathBuf>,
+    ) -> std::io::Result<Self> {
+        Ok(Self {
+            files,
+            project_name,
+            env_files,
+            working_dir: std::env::current_dir()?,
+            process_env: std::env::vars_os()
+                .filter_map(|(name, value)| Some((name.into_string().ok()?, value.into_string().ok()?)))
+                .collect(),
+        })
+    }
+}
+
+/// The loaded spec and the variables it was interpolated with.
+#[derive(Debug, Clone)]
+pub struct Loaded {
+    pub spec: Spec,
+    pub variables: BTreeMap<String, String>,
+}
+
+/// Loads, interpolates, merges and validates the spec.
+pub fn load(options: &LoadOptions) -> Result<Loaded, SpecError> {
+    let sources = spec_sources(options)?;
+    let project_dir = project_dir(options, &sources);
+    let variables = variables(options, &project_dir)?;
+
+    let mut merged: Option<Node> = None;
+    let mut texts: BTreeMap<PathBuf, String> = BTreeMap::new();
+    for (path, text) in &sources {
+        // Absolute, so relative paths inside the file resolve against its directory.
+        let file: Arc<Path> = Arc::from(absolute_spec_path(options, path).as_path());
+        texts.insert(file.to_path_buf(), text.clone());
+        let tree = yaml::parse(text, &file).map_err(|d| with_source_lines(SpecError::single(d), &texts))?;
+        let tree =
+            interpolate_tree(tree, &variables).map_err(|d| with_source_lines(SpecError { diagnostics: d }, &texts))?;
+        let tree = merge::normalize_file(tree);
+        merged = Some(match merged {
+            None => tree,
+            Some(base) => merge::merge_files(base, tree),
+        });
+    }
+    let root = merged.expect("at least one spec source");
+
+    let active_profiles: BTreeSet<String> = variables
+        .get("COMPOSE_PROFILES")
+        .map(|profiles| {
+            profiles
+                .split(',')
+                .map(|p| p.trim().to_string())
+                .filter(|p| !p.is_empty())
+                .collect()
+        })
+        .unwrap_or_default();
+    let context = validate::Context {
+        project_name: options.project_name.as_deref(),
+        project_dir: &project_dir,
+        variables: &variables,
+        active_profiles,
+    };
+    let mut spec =
+        validate::validate(&root, &context).map_err(|d| with_source_lines(SpecError { diagnostics: d }, &texts))?;
+    spec.files = sources
+        .into_iter()
+        .map(|(path, _)| path)
+        .filter(|p| p.as_os_str() != EMBEDDED_SPEC_NAME)
+        .collect();
+    Ok(Loaded { spec, variables })
+}
+
+/// The spec files in merge order with their text; the embedded stack when there are none.
+fn spec_sources(options: &LoadOptions) -> Result<Vec<(PathBuf, String)>, SpecError> {
+    let files = if options.files.is_empty() {
+        let default = options.working_dir.join(DEFAULT_SPEC_PATH);
+        if !default.exists() {
+            return Ok(vec![(PathBuf::from(EMBEDDED_SPEC_NAME), EMBEDDED_SPEC.to_string())]);
+        }
+        vec![PathBuf::from(DEFAULT_SPEC_PATH)]
+    } else {
+        options.files.clone()
+    };
+    files
+        .into_iter()
+        .map(|file| {
+            let absolute = options.working_dir.join(&file);
+            match std::fs::read_to_string(&absolute) {
+                Ok(text) => Ok((file, text)),
+                Err(err) => Err(SpecError::single(
+                    Diagnostic::new(None, format!("cannot read spec file `{}`: {err}", file.display()))
+                        .with_hint("check the path given with -f; paths are relative to the current directory"),
+                )),
+            }
+        })
+        .collect()
+}
+
+fn absolute_spec_path(options: &LoadOptions, path: &Path) -> PathBuf {
+    if path.as_os_str() == EMBEDDED_SPEC_NAME {
+        path.to_path_buf()
+    } else {
+        options.working_dir.join(path)
+    }
+}
+
+/// The directory `.env` is read from and the project is named after: the
+/// first spec file's directory, or its parent when that directory is the
+/// conventional `compose/` folder (the layout flowinfra itself uses).
+fn project_dir(options: &LoadOptions, sources: &[(PathBuf, String)]) -> PathBuf {
+    let Some((first, _)) = sources
+        .first()
+        .filter(|(path, _)| path.as_os_str() != EMBEDDED_SPEC_NAME)
+    else {
+        return options.working_dir.clone();
+    };
+    let absolute = options.working_dir.join(first);
+    let directory = absolute
+        .parent()
+        .map(Path::to_path_buf)
+        .unwrap_or_else(|| options.working_dir.clone());
+    let directory = std::fs::canonicalize(&directory).unwrap_or(directory);
+    if directory.file_name().is_some_and(|name| name == "compose") {
+        directory.parent().map(Path::to_path_buf).unwrap_or(directory)
+    } else {
+        directory
+    }
+}
+
+/// `.env` in the project directory, then each `--env-file`, then the process environment; later sources win.
+fn variables(options: &LoadOptions, project_dir: &Path) -> Result<BTreeMap<String, String>, SpecError> {
+    let mut variables = BTreeMap::new();
+    let dotenv = project_dir.join(".env");
+    if dotenv.is_file() {
+        read_env_file(&dotenv, &mut variables)?;
+    }
+    for file in &options.env_files {
+        let path = options.working_dir.join(file);
+        if !path.is_file() {
+            return Err(SpecError::single(Diagnostic::new(
+                None,
+                format!("env file `{}` does not exist", file.display()),
+            )));
+        }
+        read_env_file(&path, &mut variables)?;
+    }
+    variables.extend(options.process_env.iter().map(|(k, v)| (k.clone(), v.clone())));
+    Ok(variables)
+}
+
+fn read_env_file(path: &Path, variables: &mut BTreeMap<String, String>) -> Result<(), SpecError> {
+    let failure = |err: dotenvy::Error| {
+        let (line, message) = match &err {
+            dotenvy::Error::LineParse(line, index) => (
+                Some(line.clone()),
+                format!("cannot parse `{line}` at character {index}"),
+            ),
+            other => (None, other.to_string()),
+        };
+        let position = line.and_then(|line| {
+            let text = std::fs::read_to_string(path).ok()?;
+            let number = text.lines().position(|l| l.contains(line.trim()))? + 1;
+            Some(Position {
+                file: Arc::from(path),
+                line: number,
+                column: 1,
+            })
+        });
+        SpecError::single(
+            Diagnostic::new(position, format!("invalid env file `{}`: {message}", path.display()))
+                .with_hint("env files hold lines of NAME=value; quote values with spaces"),
+        )
+    };
+    for item in dotenvy::from_path_iter(path).map_err(failure)? {
+        let (name, value) = item.map_err(failure)?;
+        variables.insert(name, value);
+    }
+    Ok(())
+}
+
+/// Interpolates every scalar value (not keys) of one file, as Compose does before merging.
+fn interpolate_tree(mut node: Node, variables: &BTreeMap<String, String>) -> Result<Node, Vec<Diagnostic>> {
+    let mut diagnostics = Vec::new();
+    interpolate_node(&mut node, variables, &mut diagnostics);
+    if diagnostics.is_empty() {
+        Ok(node)
+    } else {
+        Err(diagnostics)
+    }
+}
+
+fn interpolate_node(node: &mut Node, variables: &dyn VariableSource, diagnostics: &mut Vec<Diagnostic>) {
+    match &mut node.value {
+        Value::Scalar { text, quoted } => match interpolate(text, variables) {
+            Ok(std::borrow::Cow::Borrowed(_)) => {}
+            Ok(std::borrow::Cow::Owned(value)) => *text = value,
+            Err(err) => {
+                let prefix = &text[..err.offset.min(text.len())];
+                let column = node.position.column + prefix.chars().count() + usize::from(*quoted);
+                let position = Position {
+                    column,
+                    ..node.position.clone()
+                };
+                let diagnostic =
+                    Diagnostic::at(&position, err.to_string()).with_optional_hint(err.hint().map(str::to_string));
+                diagnostics.push(diagnostic);
+            }
+        },
+        Value::Sequence(items) => items
+            .iter_mut()
+            .for_each(|item| interpolate_node(item, variables, diagnostics)),
+        Value::Mapping(entries) => entries
+            .iter_mut()
+            .for_each(|(_, value)| interpolate_node(value, variables, diagnostics)),
+        Value::Null => {}
+    }
+}
+
+/// Attaches the offending line of each diagnostic, for display with a caret.
+fn with_source_lines(mut error: SpecError, texts: &BTreeMap<PathBuf, String>) -> SpecError {
+    for diagnostic in &mut error.diagnostics {
+        let Some(position) = &diagnostic.position else {
+            continue;
+        };
+        let text = texts
+            .get(position.file.as_ref())
+            .cloned()
+            .or_else(|| std::fs::read_to_string(&position.file).ok());
+        if let Some(line) = text
+            .as_deref()
+            .and_then(|t| t.lines().nth(position.line.saturating_sub(1)))
+        {
+            diagnostic.source_line = Some(line.to_string());
+        }
+    }
+    error
+}

@@ -1,0 +1,382 @@
+//! Merging several spec files the way Docker Compose merges `-f` files.
+//!
+//! Mappings merge key by key and later files win; `command`, `entrypoint` and
+//! `healthcheck.test` replace; `ports` and `volumes` append and de-duplicate
+//! by key (the published port, the mount target); `env_file` and `profiles`
+//! append. List forms of `environment`, `labels`, `depends_on`, `build.args`
+//! and service `networks` are first normalised to mappings so that they
+//! merge entry by entry. Inside `x-flowinfra`, lists (queues, buckets, …)
+//! replace rather than append, so an override file states the whole list.
+
+use super::yaml::{Key, Node, Value};
+
+/// Merges `over` on top of `base` (both whole spec files, already interpolated).
+pub fn merge_files(base: Node, over: Node) -> Node {
+    merge(base, over, &[])
+}
+
+/// Rewrites the list forms Compose accepts into mappings, in one file's tree,
+/// so that merging and validation see one shape.
+pub fn normalize_file(mut root: Node) -> Node {
+    if let Value::Mapping(entries) = &mut root.value {
+        for (key, services) in entries.iter_mut() {
+            if key.name != "services" {
+                continue;
+            }
+            if let Value::Mapping(services) = &mut services.value {
+                for (_, service) in services.iter_mut() {
+                    normalize_service(service);
+                }
+            }
+        }
+    }
+    root
+}
+
+fn normalize_service(service: &mut Node) {
+    let Value::Mapping(fields) = &mut service.value else {
+        return;
+    };
+    for (key, value) in fields.iter_mut() {
+        match key.name.as_str() {
+            "environment" | "labels" => list_of_assignments_to_mapping(value),
+            "depends_on" | "networks" => list_of_names_to_mapping(value),
+            "build" => {
+                if let Value::Scalar { .. } = value.value {
+                    let context = value.clone();
+                    let key = Key {
+                        name: "context".into(),
+                        position: value.position.clone(),
+                    };
+                    value.value = Value::Mapping(vec![(key, context)]);
+                }
+                if let Value::Mapping(build) = &mut value.value {
+                    for (key, args) in build.iter_mut() {
+                        if key.name == "args" {
+                            list_of_assignments_to_mapping(args);
+                        }
+                    }
+                }
+            }
+            "env_file" | "profiles" => {
+                if let Value::Scalar { .. } = value.value {
+                    value.value = Value::Sequence(vec![value.clone()]);
+                }
+            }
+            _ => {}
+        }
+    }
+}
+
+/// `["A=1", "B"]` → `{A: "1", B: null}` (a bare name takes its value from the environment in Compose; here it stays unset).
+fn list_of_assignments_to_mapping(node: &mut Node) {
+    let Value::Sequence(items) = &node.value else {
+        return;
+    };
+    if !items.iter().all(|item| item.as_scalar().is_some()) {
+        return;
+    }
+    let entries = items
+        .iter()
+        .map(|item| {
+            let text = item.as_scalar().unwrap_or_default();
+            let (name, value) = match text.split_once('=') {
+                Some((name, value)) => (
+                    name,
+                    Value::Scalar {
+                        text: value.to_string(),
+                        quoted: true,
+                    },
+                ),
+                None => (text, Value::Null),
+            };
+            (
+                Key {
+                    name: name.to_string(),
+                    position: item.position.clone(),
+                },
+                Node::new(value, item.position.clone()),
+            )
+        })
+        .collect();
+    node.value = Value::Mapping(entries);
+}
+
+/// `["db", "cache"]` → `{db: null, cache: null}`.
+fn list_of_names_to_mapping(node: &mut Node) {
+    let Value::Sequence(items) = &node.value else {
+        return;
+    };
+    if !items.iter().all(|item| item.as_scalar().is_some()) {
+        return;
+    }
+    let entries = items
+        .iter()
+        .map(|item| {
+            let key = Key {
+                name: item.as_scalar().unwrap_or_default().to_string(),
+                position: item.position.clone(),
+            };
+            (key, Node::new(Value::Null, item.position.clone()))
+        })
+        .collect();
+    node.value = Value::Mapping(entries);
+}
+
+fn merge(base: Node, over: Node, path: &[&str]) -> Node {
+    if replaces_whole(path) {
+        return over;
+    }
+    match (base.value, over.value) {
+        (Value::Mapping(mut base_entries), Value::Mapping(over_entries)) => {
+            for (key, value) in over_entries {
+                match base_entries.iter().position(|(k, _)| k.name == key.name) {
+                    Some(index) => {
+                        let (_, existing) = base_entries.remove(index);
+                        let mut child_path = path.to_vec();
+                        child_path.push(key.name.as_str());
+                        let merged = merge(existing, value, &child_path);
+                        base_entries.insert(index, (key, merged));
+                    }
+                    None => base_entries.push((key, value)),
+                }
+            }
+            Node::new(Value::Mapping(base_entries), base.position)
+        }
+        (Value::Sequence(base_items), Value::Sequence(over_items)) => {
+            match sequence_key(path) {
+                Some(key_of) => {
+                    let mut items: Vec<Node> = base_items;
+                    for item in over_items {
+                        let key = key_of(&item);
+                        match items
+                            .iter()
+                            .position(|existing| key.is_some() && key_of(existing) == key)
+                        {
+                            Some(index) => items[index] = item,
+                            None => items.push(item),
+                        }
+                    }
+                    Node::new(Value::Sequence(items), base.position)
+                }
+                // Everything else that is a list appends where Compose appends it, else replaces.
+                None if appends(path) => {
+                    let mut items = base_items;
+                    for item in over_items {
+                        if !items.iter().any(|existing| existing.value == item.value) {
+                            items.push(item);
+                        }
+                    }
+                    Node::new(Value::Sequence(items), base.position)
+                }
+                None => Node::new(Value::Sequence(over_items), over.position),
+            }
+        }
+        (_, over_value) => Node::new(over_value, over.position),
+    }
+}
+
+fn is_service_field(path: &[&str], field: &str) -> bool {
+    path.len() == 3 && path[0] == "services" && path[2] == field
+}
+
+fn replaces_whole(path: &[&str]) -> bool {
+    is_service_field(path, "command")
+        || is_service_field(path, "entrypoint")
+        || (path.len() == 4 && path[0] == "services" && path[2] == "healthcheck" && path[3] == "test")
+        || (path.len() >= 4 && path[0] == "services" && path[2] == "x-flowinfra" && is_list_setting(path[3]))
+}
+
+fn is_list_setting(name: &str) -> bool {
+    matches!(name, "exchanges" | "queues" | "bindings" | "buckets" | "databases")
+}
+
+fn appends(path: &[&str]) -> bool {
+    is_service_field(path, "env_file") || is_service_field(path, "profiles")
+}
+
+type SequenceKey = fn(&Node) -> Option<String>;
+
+fn sequence_key(path: &[&str]) -> Option<SequenceKey> {
+    if is_service_field(path, "ports") {
+        Some(port_key)
+    } else if is_service_field(path, "volumes") {
+        Some(volume_key)
+    } else {
+        None
+    }
+}
+
+/// Ports are the same entry when they publish the same host address and port
+/// for the same container port and protocol.
+fn port_key(node: &Node) -> Option<String> {
+    match &node.value {
+        Value::Scalar { text, .. } => Some(text.clone()),
+        Value::Mapping(_) => {
+            let field = |name: &str| node.get(name).and_then(Node::as_scalar).unwrap_or("").to_string();
+            let protocol = node.get("protocol").and_then(Node::as_scalar).unwrap_or("tcp");
+            let target = field("target");
+            let published = field("published");
+            let host_ip = field("host_ip");
+            Some(if published.is_empty() && host_ip.is_empty() {
+                format!("{target}/{protocol}")
+            } else if host_ip.is_empty() {
+                format!("{published}:{target}/{protocol}")
+            } else {
+                format!("{host_ip}:{published}:{target}/{protocol}")
+            })
+        }
+        _ => None,
+    }
+    .map(|key| key.trim_end_matches("/tcp").to_string())
+}
+
+/// Mounts are the same entry when they mount at the same target path.
+fn volume_key(node: &Node) -> Option<String> {
+    match &node.value {
+        Value::Scalar { text, .. } => {
+            let parts: Vec<&str> = text.split(':').collect();
+            Some(match parts.len() {
+                1 => parts[0].to_string(),
+                _ => parts[1].to_string(),
+            })
+        }
+        Value::Mapping(_) => node.get("target").and_then(Node::as_scalar).map(str::to_string),
+        _ => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::path::Path;
+    use std::sync::Arc;
+
+    use super::*;
+    use crate::spec::yaml::parse;
+
+    fn file(source: &str, name: &str) -> Node {
+        normalize_file(parse(source, &Arc::from(Path::new(name))).unwrap())
+    }
+
+    fn merged(base: &str, over: &str) -> Node {
+        merge_files(file(base, "base.yaml"), file(over, "over.yaml"))
+    }
+
+    fn scalars(node: &Node) -> Vec<String> {
+        match &node.value {
+            Value::Sequence(items) => items.iter().map(|i| i.as_scalar().unwrap_or("?").to_string()).collect(),
+            _ => panic!("not a list: {node:?}"),
+        }
+    }
+
+    #[test]
+    fn mappings_merge_and_later_scalars_win() {
+        let node = merged(
+            "services:\n  db:\n    image: a\n    environment:\n      A: '1'\n      B: '2'\n",
+            "services:\n  db:\n    image: b\n    environment:\n      B: '3'\n",
+        );
+        let db = node.get("services").unwrap().get("db").unwrap();
+        assert_eq!(db.get("image").unwrap().as_scalar(), Some("b"));
+        let env = db.get("environment").unwrap();
+        assert_eq!(env.get("A").unwrap().as_scalar(), Some("1"));
+        assert_eq!(env.get("B").unwrap().as_scalar(), Some("3"));
+    }
+
+    #[test]
+    fn environment_list_and_mapping_forms_merge() {
+        let node = merged(
+            "services:\n  db:\n    environment:\n      - A=1\n      - B=2\n",
+            "services:\n  db:\n    environment:\n      B: x\n",
+        );
+        let env = node
+            .get("services")
+            .unwrap()
+            .get("db")
+            .unwrap()
+            .get("environment")
+            .unwrap();
+        assert_eq!(env.get("A").unwrap().as_scalar(), Some("1"));
+        assert_eq!(env.get("B").unwrap().as_scalar(), Some("x"));
+    }
+
+    #[test]
+    fn command_entrypoint_and_healthcheck_test_replace() {
+        let node = merged(
+            "services:\n  r:\n    command: [redis-server, --appendonly, 'yes']\n    entrypoint: [a, b]\n    healthcheck:\n      test: [CMD, a, b]\n      interval: 5s\n",
+            "services:\n  r:\n    command: [redis-server]\n    entrypoint: [c]\n    healthcheck:\n      test: [CMD, c]\n",
+        );
+        let r = node.get("services").unwrap().get("r").unwrap();
+        assert_eq!(scalars(r.get("command").unwrap()), ["redis-server"]);
+        assert_eq!(scalars(r.get("entrypoint").unwrap()), ["c"]);
+        let healthcheck = r.get("healthcheck").unwrap();
+        assert_eq!(scalars(healthcheck.get("test").unwrap()), ["CMD", "c"]);
+        assert_eq!(healthcheck.get("interval").unwrap().as_scalar(), Some("5s"));
+    }
+
+    #[test]
+    fn ports_append_and_deduplicate() {
+        let node = merged(
+            "services:\n  s:\n    ports: ['127.0.0.1:80:80', '443:443']\n",
+            "services:\n  s:\n    ports: ['443:443', '8080:8080']\n",
+        );
+        let ports = node.get("services").unwrap().get("s").unwrap().get("ports").unwrap();
+        assert_eq!(scalars(ports), ["127.0.0.1:80:80", "443:443", "8080:8080"]);
+    }
+
+    #[test]
+    fn volumes_deduplicate_by_target_and_later_wins() {
+        let node = merged(
+            "services:\n  s:\n    volumes: ['data:/var/lib/mysql', './init:/init:ro']\n",
+            "services:\n  s:\n    volumes: ['other:/var/lib/mysql']\n",
+        );
+        let volumes = node.get("services").unwrap().get("s").unwrap().get("volumes").unwrap();
+        assert_eq!(scalars(volumes), ["other:/var/lib/mysql", "./init:/init:ro"]);
+    }
+
+    #[test]
+    fn depends_on_list_form_merges_with_mapping_form() {
+        let node = merged(
+            "services:\n  app:\n    depends_on: [db]\n",
+            "services:\n  app:\n    depends_on:\n      cache:\n        condition: service_started\n",
+        );
+        let deps = node
+            .get("services")
+            .unwrap()
+            .get("app")
+            .unwrap()
+            .get("depends_on")
+            .unwrap();
+        let names: Vec<&str> = deps
+            .as_mapping()
+            .unwrap()
+            .iter()
+            .map(|(k, _)| k.name.as_str())
+            .collect();
+        assert_eq!(names, ["db", "cache"]);
+    }
+
+    #[test]
+    fn flowinfra_lists_replace() {
+        let node = merged(
+            "services:\n  mq:\n    x-flowinfra:\n      kind: rabbitmq\n      queues: [a, b]\n",
+            "services:\n  mq:\n    x-flowinfra:\n      queues: [c]\n",
+        );
+        let x = node
+            .get("services")
+            .unwrap()
+            .get("mq")
+            .unwrap()
+            .get("x-flowinfra")
+            .unwrap();
+        assert_eq!(x.get("kind").unwrap().as_scalar(), Some("rabbitmq"));
+        assert_eq!(scalars(x.get("queues").unwrap()), ["c"]);
+    }
+
+    #[test]
+    fn merged_values_keep_the_position_of_the_file_they_came_from() {
+        let node = merged("services:\n  db:\n    image: a\n", "\nservices:\n  db:\n    image: b\n");
+        let image = node.get("services").unwrap().get("db").unwrap().get("image").unwrap();
+        assert_eq!(image.position.file.to_str(), Some("over.yaml"));
+        assert_eq!(image.position.line, 4);
+    }
+}

@@ -1,0 +1,81 @@
+//! The stack spec: a Compose file with `x-flowinfra` extensions.
+//!
+//! Loading goes file by file: parse YAML into a tree that remembers where
+//! every node came from ([`yaml`]), interpolate variables in scalar values
+//! ([`interpolate`]), merge the files as Compose does ([`merge`]), then
+//! validate the merged tree into the typed model ([`model`], [`validate`]).
+//! [`load`] drives this and is the only part that reads files; [`redact`]
+//! keeps secrets out of anything printed.
+
+pub mod error;
+pub mod interpolate;
+pub mod load;
+pub mod merge;
+pub mod model;
+pub mod redact;
+pub mod validate;
+pub mod yaml;
+
+pub use error::{Diagnostic, SpecError};
+pub use load::{LoadOptions, Loaded, load};
+pub use model::*;
+
+impl Loaded {
+    /// Every secret value known to this spec: variables and container
+    /// environment entries whose names mark them as secret.
+    pub fn secret_values(&self) -> Vec<String> {
+        let from_variables = self
+            .variables
+            .iter()
+            .filter(|(name, _)| redact::is_secret_name(name))
+            .map(|(_, v)| v.clone());
+        let from_services = self
+            .spec
+            .services
+            .values()
+            .flat_map(|service| service.environment.iter())
+            .filter(|(name, _)| redact::is_secret_name(name))
+            .map(|(_, v)| v.clone());
+        let mut values: Vec<String> = from_variables.chain(from_services).filter(|v| !v.is_empty()).collect();
+        values.sort();
+        values.dedup();
+        values
+    }
+
+    /// The spec as JSON with every secret replaced by [`redact::REDACTED`].
+    pub fn redacted_json(&self) -> serde_json::Value {
+        let secrets = self.secret_values();
+        let secrets: Vec<&str> = secrets.iter().map(String::as_str).collect();
+        let mut value = serde_json::to_value(&self.spec).expect("the spec model serialises");
+        redact_json(&mut value, None, &secrets);
+        value
+    }
+}
+
+fn redact_json(value: &mut serde_json::Value, key: Option<&str>, secrets: &[&str]) {
+    match value {
+        serde_json::Value::String(text) => {
+            *text = match key {
+                Some(name) if redact::is_secret_name(name) && !text.is_empty() => redact::REDACTED.to_string(),
+                _ => redact::redact_known_values(&redact::redact_url_credentials(text), secrets),
+            };
+        }
+        serde_json::Value::Array(items) => {
+            let texts: Option<Vec<String>> = items.iter().map(|item| item.as_str().map(str::to_string)).collect();
+            if let Some(texts) = texts {
+                // Argument lists (`command`) carry secrets as flag values.
+                *items = redact::redact_arguments(&texts)
+                    .into_iter()
+                    .map(serde_json::Value::String)
+                    .collect();
+            }
+            items.iter_mut().for_each(|item| redact_json(item, None, secrets));
+        }
+        serde_json::Value::Object(entries) => {
+            for (name, item) in entries.iter_mut() {
+                redact_json(item, Some(name), secrets);
+            }
+        }
+        _ => {}
+    }
+}

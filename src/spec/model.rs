@@ -1,0 +1,427 @@
+//! The validated, resolved stack spec: what every other part of flowinfra
+//! reads. Paths are absolute, variables interpolated, defaults applied.
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use serde::Serialize;
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Spec {
+    /// The project name: labels, container and network names derive from it.
+    pub name: String,
+    #[serde(skip)]
+    pub project_dir: PathBuf,
+    /// The files merged into this spec, in order; empty for the embedded default stack.
+    #[serde(skip)]
+    pub files: Vec<PathBuf>,
+    pub services: BTreeMap<String, Service>,
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub volumes: BTreeMap<String, VolumeSpec>,
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub networks: BTreeMap<String, NetworkSpec>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Service {
+    #[serde(skip)]
+    pub name: String,
+    /// The image to run; for `build:` services, the tag the build produces.
+    pub image: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub build: Option<Build>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub container_name: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub hostname: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub command: Option<Vec<String>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub entrypoint: Option<Vec<String>>,
+    /// `env_file` entries first, `environment` over them.
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub environment: BTreeMap<String, String>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub ports: Vec<Port>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub volumes: Vec<Mount>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub healthcheck: Option<Healthcheck>,
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub depends_on: BTreeMap<String, Dependency>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub restart: Option<RestartPolicy>,
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub labels: BTreeMap<String, String>,
+    pub pull_policy: PullPolicy,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub profiles: Vec<String>,
+    /// Networks the service joins; the project's default network when the spec names none.
+    pub networks: BTreeMap<String, ServiceNetwork>,
+    #[serde(rename = "x-flowinfra", skip_serializing_if = "Option::is_none")]
+    pub flowinfra: Option<Flowinfra>,
+}
+
+impl Service {
+    /// The kind flowinfra provisions this service as, if any.
+    pub fn kind(&self) -> Option<Kind> {
+        self.flowinfra.as_ref().map(|x| x.settings.kind())
+    }
+
+    /// The host port publishing `container_port`, if the spec publishes it.
+    pub fn published_port(&self, container_port: u16) -> Option<&Port> {
+        self.ports
+            .iter()
+            .find(|port| port.container_port == container_port && port.protocol == Protocol::Tcp)
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Build {
+    pub context: PathBuf,
+    pub dockerfile: String,
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub args: BTreeMap<String, String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub target: Option<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Protocol {
+    Tcp,
+    Udp,
+}
+
+impl Protocol {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Protocol::Tcp => "tcp",
+            Protocol::Udp => "udp",
+        }
+    }
+}
+
+/// One published port. Ranges in the spec expand to one `Port` each.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Port {
+    pub host_ip: String,
+    /// `None`: the engine picks a free port.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub host_port: Option<u16>,
+    pub container_port: u16,
+    pub protocol: Protocol,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(tag = "type", rename_all = "lowercase")]
+pub enum MountSource {
+    /// A named volume declared under top-level `volumes`.
+    Volume {
+        name: String,
+    },
+    Bind {
+        path: PathBuf,
+    },
+    /// An anonymous volume, fresh for each container.
+    Anonymous,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Mount {
+    pub source: MountSource,
+    pub target: String,
+    pub read_only: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Healthcheck {
+    /// `["CMD", ...]`, `["CMD-SHELL", "..."]` or `["NONE"]`.
+    pub test: Vec<String>,
+    #[serde(with = "duration_text", skip_serializing_if = "Option::is_none")]
+    pub interval: Option<Duration>,
+    #[serde(with = "duration_text", skip_serializing_if = "Option::is_none")]
+    pub timeout: Option<Duration>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub retries: Option<u32>,
+    #[serde(with = "duration_text", skip_serializing_if = "Option::is_none")]
+    pub start_period: Option<Duration>,
+    #[serde(with = "duration_text", skip_serializing_if = "Option::is_none")]
+    pub start_interval: Option<Duration>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum DependencyCondition {
+    ServiceStarted,
+    ServiceHealthy,
+    ServiceCompletedSuccessfully,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Dependency {
+    pub condition: DependencyCondition,
+    pub restart: bool,
+    pub required: bool,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum RestartPolicy {
+    No,
+    Always,
+    OnFailure { max_retries: Option<u32> },
+    UnlessStopped,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum PullPolicy {
+    /// Pull only when the image is absent (Compose's default; `if_not_present` too).
+    Missing,
+    Always,
+    Never,
+    /// Always build from `build:`.
+    Build,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Default)]
+pub struct ServiceNetwork {
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub aliases: Vec<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct VolumeSpec {
+    /// The engine-side name: `<project>_<key>` unless `name:` or `external` says otherwise.
+    pub name: String,
+    pub external: bool,
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub labels: BTreeMap<String, String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct NetworkSpec {
+    pub name: String,
+    pub external: bool,
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub labels: BTreeMap<String, String>,
+}
+
+/// The `x-flowinfra` extension of a service.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Flowinfra {
+    /// How long `up` waits for readiness; the command's `--timeout` otherwise.
+    #[serde(with = "duration_text", skip_serializing_if = "Option::is_none")]
+    pub ready_timeout: Option<Duration>,
+    #[serde(flatten)]
+    pub settings: KindSettings,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, PartialOrd, Ord)]
+#[serde(rename_all = "lowercase")]
+pub enum Kind {
+    Mysql,
+    Rabbitmq,
+    Redis,
+    S3,
+}
+
+impl Kind {
+    pub const ALL: [Kind; 4] = [Kind::Mysql, Kind::Rabbitmq, Kind::Redis, Kind::S3];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Kind::Mysql => "mysql",
+            Kind::Rabbitmq => "rabbitmq",
+            Kind::Redis => "redis",
+            Kind::S3 => "s3",
+        }
+    }
+
+    /// The container port flowinfra talks to for readiness and provisioning.
+    pub fn default_port(self) -> u16 {
+        match self {
+            Kind::Mysql => 3306,
+            Kind::Rabbitmq => 5672,
+            Kind::Redis => 6379,
+            Kind::S3 => 9000,
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(tag = "kind", rename_all = "lowercase")]
+pub enum KindSettings {
+    Mysql(MysqlSettings),
+    Rabbitmq(RabbitmqSettings),
+    Redis(RedisSettings),
+    S3(S3Settings),
+}
+
+impl KindSettings {
+    pub fn kind(&self) -> Kind {
+        match self {
+            KindSettings::Mysql(_) => Kind::Mysql,
+            KindSettings::Rabbitmq(_) => Kind::Rabbitmq,
+            KindSettings::Redis(_) => Kind::Redis,
+            KindSettings::S3(_) => Kind::S3,
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct MysqlSettings {
+    /// sqlx migrations, read at run time.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub migrations: Option<PathBuf>,
+    /// The seed directory holding `manifest.yaml`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub seed: Option<PathBuf>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Default)]
+pub struct RabbitmqSettings {
+    pub vhost: String,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub exchanges: Vec<Exchange>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub queues: Vec<Queue>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub bindings: Vec<Binding>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ExchangeType {
+    Direct,
+    Fanout,
+    Topic,
+    Headers,
+}
+
+impl ExchangeType {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ExchangeType::Direct => "direct",
+            ExchangeType::Fanout => "fanout",
+            ExchangeType::Topic => "topic",
+            ExchangeType::Headers => "headers",
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Exchange {
+    pub name: String,
+    #[serde(rename = "type")]
+    pub exchange_type: ExchangeType,
+    pub durable: bool,
+}
+
+/// A queue argument value as AMQP tables carry it.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(untagged)]
+pub enum ArgumentValue {
+    Integer(i64),
+    Boolean(bool),
+    Text(String),
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Queue {
+    pub name: String,
+    pub durable: bool,
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub arguments: BTreeMap<String, ArgumentValue>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Binding {
+    pub exchange: String,
+    pub queue: String,
+    pub routing_key: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Default)]
+pub struct RedisSettings {
+    /// Logical databases the consumers use, checked by `check`.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub databases: Vec<u8>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Default)]
+pub struct S3Settings {
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub buckets: Vec<Bucket>,
+}
+
+/// Anonymous access to a bucket, named as MinIO's `mc anonymous set` names it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum BucketPolicy {
+    Private,
+    Download,
+    Upload,
+    Public,
+}
+
+impl BucketPolicy {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            BucketPolicy::Private => "private",
+            BucketPolicy::Download => "download",
+            BucketPolicy::Upload => "upload",
+            BucketPolicy::Public => "public",
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Bucket {
+    pub name: String,
+    pub policy: BucketPolicy,
+    /// The policy applies to keys under this prefix only.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub prefix: Option<String>,
+}
+
+/// Durations print as Compose writes them (`10s`, `1m30s`, `500ms`).
+mod duration_text {
+    use std::time::Duration;
+
+    use serde::Serializer;
+
+    pub fn serialize<S: Serializer>(value: &Option<Duration>, serializer: S) -> Result<S::Ok, S::Error> {
+        match value {
+            Some(duration) => serializer.serialize_str(&super::format_duration(*duration)),
+            None => serializer.serialize_none(),
+        }
+    }
+}
+
+/// Formats a duration in Go/Compose notation.
+pub fn format_duration(duration: Duration) -> String {
+    let millis = duration.as_millis();
+    if millis == 0 {
+        return "0s".into();
+    }
+    let (hours, rest) = (millis / 3_600_000, millis % 3_600_000);
+    let (minutes, rest) = (rest / 60_000, rest % 60_000);
+    let (seconds, millis) = (rest / 1000, rest % 1000);
+    let mut text = String::new();
+    if hours > 0 {
+        text.push_str(&format!("{hours}h"));
+    }
+    if minutes > 0 {
+        text.push_str(&format!("{minutes}m"));
+    }
+    if seconds > 0 {
+        text.push_str(&format!("{seconds}s"));
+    }
+    if millis > 0 {
+        text.push_str(&format!("{millis}ms"));
+    }
+    text
+}

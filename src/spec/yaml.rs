@@ -1,0 +1,378 @@
+//! A YAML tree that remembers where every node came from.
+//!
+//! Spec errors must name file, line and column for any value, including ones
+//! found only after merging several files, so the loader works on this tree
+//! rather than on serde types. Built from `saphyr-parser` events; anchors,
+//! aliases and `<<` merge keys (common in Compose files) are resolved here.
+
+use std::collections::HashMap;
+use std::path::Path;
+use std::sync::Arc;
+
+use saphyr_parser::{Event, Parser, ScalarStyle, Span};
+
+use super::error::Diagnostic;
+
+/// A place in a spec file: 1-based line and column.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Position {
+    pub file: Arc<Path>,
+    pub line: usize,
+    pub column: usize,
+}
+
+impl std::fmt::Display for Position {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // Relative to the current directory when inside it: shorter, and what the user typed.
+        let current = std::env::current_dir().ok();
+        let shown = current
+            .as_deref()
+            .and_then(|dir| self.file.strip_prefix(dir).ok())
+            .unwrap_or(&self.file);
+        write!(f, "{}:{}:{}", shown.display(), self.line, self.column)
+    }
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Node {
+    pub value: Value,
+    pub position: Position,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum Value {
+    Null,
+    /// Scalars keep their text; `quoted` scalars are always strings, plain
+    /// ones may read as numbers or booleans where a field expects them.
+    Scalar {
+        text: String,
+        quoted: bool,
+    },
+    Sequence(Vec<Node>),
+    Mapping(Vec<(Key, Node)>),
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Key {
+    pub name: String,
+    pub position: Position,
+}
+
+impl Node {
+    pub fn new(value: Value, position: Position) -> Self {
+        Self { value, position }
+    }
+
+    pub fn is_null(&self) -> bool {
+        matches!(self.value, Value::Null)
+    }
+
+    /// The entries of a mapping, or `None` for any other node.
+    pub fn as_mapping(&self) -> Option<&[(Key, Node)]> {
+        match &self.value {
+            Value::Mapping(entries) => Some(entries),
+            _ => None,
+        }
+    }
+
+    pub fn as_scalar(&self) -> Option<&str> {
+        match &self.value {
+            Value::Scalar { text, .. } => Some(text),
+            _ => None,
+        }
+    }
+
+    /// The value of `key` in a mapping.
+    pub fn get(&self, key: &str) -> Option<&Node> {
+        self.as_mapping()?
+            .iter()
+            .find(|(k, _)| k.name == key)
+            .map(|(_, node)| node)
+    }
+
+    /// A short name for the node's type, for "expected X, found Y" messages.
+    pub fn type_name(&self) -> &'static str {
+        match &self.value {
+            Value::Null => "nothing",
+            Value::Scalar { .. } => "a scalar",
+            Value::Sequence(_) => "a list",
+            Value::Mapping(_) => "a mapping",
+        }
+    }
+}
+
+/// Parses one spec file. An empty document yields a null node.
+pub fn parse(source: &str, file: &Arc<Path>) -> Result<Node, Diagnostic> {
+    let mut builder = TreeBuilder {
+        file: file.clone(),
+        stack: Vec::new(),
+        anchors: HashMap::new(),
+        documents: Vec::new(),
+    };
+    let parser = Parser::new_from_str(source);
+    for event in parser {
+        let (event, span) = event.map_err(|err| {
+            let marker = err.marker();
+            Diagnostic::new(
+                Some(Position {
+                    file: file.clone(),
+                    line: marker.line(),
+                    column: marker.col() + 1,
+                }),
+                format!("invalid YAML: {}", err.info()),
+            )
+        })?;
+        builder.on_event(event, span)?;
+    }
+    let mut documents = builder.documents;
+    match documents.len() {
+        0 => Ok(Node::new(
+            Value::Null,
+            Position {
+                file: file.clone(),
+                line: 1,
+                column: 1,
+            },
+        )),
+        1 => Ok(documents.pop().expect("one document")),
+        _ => Err(Diagnostic::new(
+            Some(documents[1].position.clone()),
+            "a spec file holds one YAML document; found a second one".into(),
+        )
+        .with_hint("split the documents into separate files and pass each with -f")),
+    }
+}
+
+enum Frame {
+    Sequence {
+        items: Vec<Node>,
+        position: Position,
+        anchor: usize,
+    },
+    Mapping {
+        entries: Vec<(Key, Node)>,
+        pending_key: Option<Key>,
+        merges: Vec<Node>,
+        position: Position,
+        anchor: usize,
+    },
+}
+
+struct TreeBuilder {
+    file: Arc<Path>,
+    stack: Vec<Frame>,
+    anchors: HashMap<usize, Node>,
+    documents: Vec<Node>,
+}
+
+impl TreeBuilder {
+    fn position(&self, span: &Span) -> Position {
+        Position {
+            file: self.file.clone(),
+            line: span.start.line(),
+            column: span.start.col() + 1,
+        }
+    }
+
+    fn on_event(&mut self, event: Event<'_>, span: Span) -> Result<(), Diagnostic> {
+        let position = self.position(&span);
+        match event {
+            Event::Scalar(text, style, anchor, tag) => {
+                if let Some(tag) = tag.filter(|tag| !tag.is_yaml_core_schema()) {
+                    return Err(Diagnostic::new(
+                        Some(position),
+                        format!("YAML tag `{}{}` is not supported", tag.handle, tag.suffix),
+                    ));
+                }
+                let quoted = !matches!(style, ScalarStyle::Plain);
+                let value = if !quoted && is_null_text(&text) {
+                    Value::Null
+                } else {
+                    Value::Scalar {
+                        text: text.into_owned(),
+                        quoted,
+                    }
+                };
+                self.complete(Node::new(value, position), anchor)
+            }
+            Event::SequenceStart(anchor, _) => {
+                self.stack.push(Frame::Sequence {
+                    items: Vec::new(),
+                    position,
+                    anchor,
+                });
+                Ok(())
+            }
+            Event::MappingStart(anchor, _) => {
+                self.stack.push(Frame::Mapping {
+                    entries: Vec::new(),
+                    pending_key: None,
+                    merges: Vec::new(),
+                    position,
+                    anchor,
+                });
+                Ok(())
+            }
+            Event::SequenceEnd => match self.stack.pop() {
+                Some(Frame::Sequence {
+                    items,
+                    position,
+                    anchor,
+                }) => self.complete(Node::new(Value::Sequence(items), position), anchor),
+                _ => Err(Diagnostic::new(
+                    Some(position),
+                    "invalid YAML: unbalanced sequence".into(),
+                )),
+            },
+            Event::MappingEnd => match self.stack.pop() {
+                Some(Frame::Mapping {
+                    mut entries,
+                    merges,
+                    position,
+                    anchor,
+                    ..
+                }) => {
+                    // `<<` keys fill in what the mapping does not set itself;
+                    // earlier merge sources win over later ones, as in YAML 1.1.
+                    for source in merges {
+                        for (key, value) in source.as_mapping().unwrap_or_default() {
+                            if !entries.iter().any(|(k, _)| k.name == key.name) {
+                                entries.push((key.clone(), value.clone()));
+                            }
+                        }
+                    }
+                    self.complete(Node::new(Value::Mapping(entries), position), anchor)
+                }
+                _ => Err(Diagnostic::new(
+                    Some(position),
+                    "invalid YAML: unbalanced mapping".into(),
+                )),
+            },
+            Event::Alias(anchor) => {
+                let node = self.anchors.get(&anchor).cloned().ok_or_else(|| {
+                    Diagnostic::new(
+                        Some(position.clone()),
+                        "invalid YAML: alias to an unknown anchor".into(),
+                    )
+                })?;
+                self.complete(node, 0)
+            }
+            Event::StreamStart | Event::StreamEnd | Event::DocumentStart(_) | Event::DocumentEnd | Event::Nothing => {
+                Ok(())
+            }
+        }
+    }
+
+    fn complete(&mut self, node: Node, anchor: usize) -> Result<(), Diagnostic> {
+        if anchor > 0 {
+            self.anchors.insert(anchor, node.clone());
+        }
+        match self.stack.last_mut() {
+            None => self.documents.push(node),
+            Some(Frame::Sequence { items, .. }) => items.push(node),
+            Some(Frame::Mapping {
+                entries,
+                pending_key,
+                merges,
+                ..
+            }) => match pending_key.take() {
+                None => {
+                    let name = match &node.value {
+                        Value::Scalar { text, .. } => text.clone(),
+                        Value::Null => String::new(),
+                        _ => {
+                            return Err(Diagnostic::new(
+                                Some(node.position),
+                                "mapping keys must be plain strings".into(),
+                            ));
+                        }
+                    };
+                    *pending_key = Some(Key {
+                        name,
+                        position: node.position,
+                    });
+                }
+                Some(key) if key.name == "<<" => match &node.value {
+                    Value::Mapping(_) => merges.push(node),
+                    Value::Sequence(items) if items.iter().all(|item| item.as_mapping().is_some()) => {
+                        merges.extend(items.iter().cloned())
+                    }
+                    _ => {
+                        return Err(Diagnostic::new(
+                            Some(node.position),
+                            "a `<<` merge key needs a mapping or a list of mappings".into(),
+                        ));
+                    }
+                },
+                Some(key) => {
+                    if let Some((first, _)) = entries.iter().find(|(k, _)| k.name == key.name) {
+                        return Err(Diagnostic::new(
+                            Some(key.position.clone()),
+                            format!(
+                                "duplicate key `{}` (first set at line {})",
+                                key.name, first.position.line
+                            ),
+                        ));
+                    }
+                    entries.push((key, node));
+                }
+            },
+        }
+        Ok(())
+    }
+}
+
+fn is_null_text(text: &str) -> bool {
+    matches!(text, "" | "~" | "null" | "Null" | "NULL")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse_str(source: &str) -> Result<Node, Diagnostic> {
+        parse(source, &Arc::from(Path::new("spec.yaml")))
+    }
+
+    #[test]
+    fn nodes_carry_line_and_column() {
+        let node = parse_str("services:\n  db:\n    image: mysql\n").unwrap();
+        let image = node.get("services").unwrap().get("db").unwrap().get("image").unwrap();
+        assert_eq!(image.as_scalar(), Some("mysql"));
+        assert_eq!((image.position.line, image.position.column), (3, 12));
+    }
+
+    #[test]
+    fn merge_keys_fill_in_missing_entries_only() {
+        let node = parse_str("base: &b\n  a: 1\n  b: 2\nuse:\n  <<: *b\n  b: 3\n").unwrap();
+        let used = node.get("use").unwrap();
+        assert_eq!(used.get("a").unwrap().as_scalar(), Some("1"));
+        assert_eq!(used.get("b").unwrap().as_scalar(), Some("3"));
+    }
+
+    #[test]
+    fn duplicate_keys_are_rejected_with_both_lines() {
+        let err = parse_str("a: 1\nb: 2\na: 3\n").unwrap_err();
+        assert_eq!(err.message, "duplicate key `a` (first set at line 1)");
+        assert_eq!(err.position.unwrap().line, 3);
+    }
+
+    #[test]
+    fn syntax_errors_have_positions() {
+        let err = parse_str("a: [1, 2\nb: 3\n").unwrap_err();
+        assert!(err.message.starts_with("invalid YAML"), "{}", err.message);
+        assert!(err.position.is_some());
+    }
+
+    #[test]
+    fn empty_file_is_null() {
+        assert!(parse_str("").unwrap().is_null());
+    }
+
+    #[test]
+    fn quoted_null_is_a_string() {
+        let node = parse_str("a: 'null'\nb: null\n").unwrap();
+        assert_eq!(node.get("a").unwrap().as_scalar(), Some("null"));
+        assert!(node.get("b").unwrap().is_null());
+    }
+}

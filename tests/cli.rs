@@ -1,0 +1,136 @@
+//! The `flowinfra` binary as a user meets it: exit codes, where output goes,
+//! and what the messages say. These need no engine.
+
+use std::path::Path;
+use std::process::{Command, Output};
+
+fn flowinfra(dir: &Path, args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_flowinfra"))
+        .args(args)
+        .current_dir(dir)
+        .env_remove("COMPOSE_PROJECT_NAME")
+        .env("NO_COLOR", "1")
+        .output()
+        .expect("the binary runs")
+}
+
+fn repo() -> &'static Path {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+}
+
+fn text(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).into_owned()
+}
+
+/// Every value of a variable in `.env.example` whose name marks it as secret.
+fn example_secrets() -> Vec<String> {
+    std::fs::read_to_string(repo().join(".env.example"))
+        .unwrap()
+        .lines()
+        .filter(|line| !line.starts_with('#'))
+        .filter_map(|line| line.split_once('='))
+        .filter(|(name, _)| flowinfra::spec::redact::is_secret_name(name))
+        .map(|(_, value)| value.to_string())
+        .collect()
+}
+
+#[test]
+fn config_on_the_shipped_spec_prints_yaml_without_secrets() {
+    let output = flowinfra(repo(), &["config"]);
+    assert_eq!(output.status.code(), Some(0), "{}", text(&output.stderr));
+    let stdout = text(&output.stdout);
+    assert!(stdout.contains("mysql:8.4"), "{stdout}");
+    assert!(stdout.contains("batch_processed"), "{stdout}");
+    let secrets = example_secrets();
+    assert!(
+        secrets.len() >= 4,
+        "expected several secrets in .env.example: {secrets:?}"
+    );
+    for secret in secrets {
+        assert!(
+            !stdout.contains(&secret),
+            "`{secret}` leaked into config output:\n{stdout}"
+        );
+    }
+}
+
+#[test]
+fn config_json_parses_and_hides_secrets() {
+    let output = flowinfra(repo(), &["config", "--json"]);
+    assert_eq!(output.status.code(), Some(0), "{}", text(&output.stderr));
+    let value: serde_json::Value = serde_json::from_slice(&output.stdout).expect("valid JSON");
+    assert_eq!(value["services"]["mysql"]["environment"]["MYSQL_PASSWORD"], "********");
+    assert_eq!(value["services"]["mysql"]["environment"]["MYSQL_USER"], "flowlite_user");
+    let redis_command = value["services"]["redis"]["command"].as_array().unwrap();
+    assert!(redis_command.iter().all(|arg| arg != "flowlite_redis_pass_2024"));
+}
+
+#[test]
+fn config_on_a_broken_spec_exits_2_naming_file_line_and_column() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("spec.yaml"),
+        "services:\n  db:\n    image: mysql\n    portz: ['3306:3306']\n",
+    )
+    .unwrap();
+    let output = flowinfra(dir.path(), &["-f", "spec.yaml", "config"]);
+    assert_eq!(output.status.code(), Some(2));
+    assert!(output.stdout.is_empty(), "errors go to stderr only");
+    let stderr = text(&output.stderr);
+    assert!(
+        stderr.contains("error: spec.yaml:4:5: unknown service field `portz`"),
+        "{stderr}"
+    );
+    assert!(stderr.contains("hint: did you mean `ports`?"), "{stderr}");
+}
+
+#[test]
+fn a_missing_spec_file_exits_2() {
+    let dir = tempfile::tempdir().unwrap();
+    let output = flowinfra(dir.path(), &["-f", "nope.yaml", "config"]);
+    assert_eq!(output.status.code(), Some(2));
+    assert!(text(&output.stderr).contains("cannot read spec file `nope.yaml`"));
+}
+
+#[test]
+fn a_missing_required_variable_exits_2_naming_it() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("spec.yaml"),
+        "services:\n  a:\n    image: x:${TAG:?set TAG}\n",
+    )
+    .unwrap();
+    let output = flowinfra(dir.path(), &["-f", "spec.yaml", "config"]);
+    assert_eq!(output.status.code(), Some(2));
+    assert!(text(&output.stderr).contains("spec.yaml:3:14: required variable TAG is not set: set TAG"));
+}
+
+#[test]
+fn dotenv_next_to_the_project_overrides_spec_defaults() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::create_dir(dir.path().join("compose")).unwrap();
+    std::fs::write(
+        dir.path().join("compose/flowinfra.yaml"),
+        "services:\n  a:\n    image: x:${TAG:-default}\n",
+    )
+    .unwrap();
+    std::fs::write(dir.path().join(".env"), "TAG=from-dotenv\n").unwrap();
+    let output = flowinfra(dir.path(), &["config", "--json"]);
+    assert_eq!(output.status.code(), Some(0), "{}", text(&output.stderr));
+    let value: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+    assert_eq!(value["services"]["a"]["image"], "x:from-dotenv");
+}
+
+#[test]
+fn project_name_flag_names_the_project() {
+    let output = flowinfra(repo(), &["-p", "demo", "config", "--json"]);
+    let value: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+    assert_eq!(value["name"], "demo");
+    assert_eq!(value["volumes"]["mysql_data"]["name"], "demo_mysql_data");
+}
+
+#[test]
+fn usage_errors_exit_2() {
+    let output = flowinfra(repo(), &["up", "--no-such-flag"]);
+    assert_eq!(output.status.code(), Some(2));
+}

@@ -1,0 +1,654 @@
+//! The spec loader end to end on real files: interpolation from `.env`,
+//! `--env-file` and the process, merging of `-f` files, and every validation
+//! error with its position and hint. Pure: no engine involved.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use flowinfra::spec::{self, Kind, KindSettings, LoadOptions, Loaded, MountSource, PullPolicy, SpecError};
+
+/// A project directory with spec files, written to a temporary directory.
+struct Project {
+    dir: tempfile::TempDir,
+    files: Vec<PathBuf>,
+    env: BTreeMap<String, String>,
+    env_files: Vec<PathBuf>,
+}
+
+impl Project {
+    fn new() -> Self {
+        Self {
+            dir: tempfile::tempdir().unwrap(),
+            files: Vec::new(),
+            env: BTreeMap::new(),
+            env_files: Vec::new(),
+        }
+    }
+
+    fn file(mut self, name: &str, text: &str) -> Self {
+        let path = self.dir.path().join(name);
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(&path, text).unwrap();
+        if name.ends_with(".yaml") {
+            self.files.push(PathBuf::from(name));
+        }
+        self
+    }
+
+    fn dir(self, name: &str) -> Self {
+        std::fs::create_dir_all(self.dir.path().join(name)).unwrap();
+        self
+    }
+
+    fn env(mut self, name: &str, value: &str) -> Self {
+        self.env.insert(name.into(), value.into());
+        self
+    }
+
+    fn env_file(mut self, name: &str) -> Self {
+        self.env_files.push(PathBuf::from(name));
+        self
+    }
+
+    fn options(&self) -> LoadOptions {
+        LoadOptions {
+            files: self.files.clone(),
+            project_name: None,
+            env_files: self.env_files.clone(),
+            working_dir: self.dir.path().to_path_buf(),
+            process_env: self.env.clone(),
+        }
+    }
+
+    fn load(&self) -> Result<Loaded, SpecError> {
+        spec::load(&self.options())
+    }
+
+    fn ok(&self) -> Loaded {
+        self.load().unwrap_or_else(|err| panic!("spec should load:\n{err}"))
+    }
+
+    /// The single error's message, line and column.
+    fn error(&self) -> (String, usize, usize) {
+        let err = self.load().expect_err("spec should be rejected");
+        assert_eq!(err.diagnostics.len(), 1, "expected one error, got:\n{err}");
+        let d = &err.diagnostics[0];
+        let position = d.position.as_ref().expect("error has a position");
+        (d.message.clone(), position.line, position.column)
+    }
+
+    fn hint(&self) -> String {
+        let err = self.load().expect_err("spec should be rejected");
+        err.diagnostics[0].hint.clone().unwrap_or_default()
+    }
+
+    fn root(&self) -> &Path {
+        self.dir.path()
+    }
+}
+
+fn one_service(body: &str) -> Project {
+    Project::new().file("spec.yaml", &format!("services:\n  app:\n{body}"))
+}
+
+const MYSQL: &str = "services:
+  db:
+    image: mysql:8.4
+    environment:
+      MYSQL_ROOT_PASSWORD: root
+      MYSQL_DATABASE: app
+      MYSQL_USER: app
+      MYSQL_PASSWORD: ${DB_PASSWORD:-secret-pass}
+    ports: ['127.0.0.1:${DB_PORT:-3306}:3306']
+    volumes: ['data:/var/lib/mysql']
+    x-flowinfra:
+      kind: mysql
+volumes:
+  data:
+";
+
+// ---- interpolation -------------------------------------------------------
+
+#[test]
+fn variables_come_from_dotenv_then_env_file_then_process() {
+    let project = Project::new()
+        .file(
+            "spec.yaml",
+            "services:\n  app:\n    image: a:${A}\n    environment:\n      B: ${B}\n      C: ${C}\n",
+        )
+        .file(".env", "A=dotenv\nB=dotenv\nC=dotenv\n")
+        .file("extra.env", "B=envfile\nC=envfile\n")
+        .env_file("extra.env")
+        .env("C", "process");
+    let loaded = project.ok();
+    let app = &loaded.spec.services["app"];
+    assert_eq!(app.image, "a:dotenv");
+    assert_eq!(app.environment["B"], "envfile");
+    assert_eq!(app.environment["C"], "process");
+}
+
+#[test]
+fn every_interpolation_form_resolves() {
+    let project = one_service(
+        "    image: busybox
+    environment:
+      PLAIN: $SET
+      BRACED: ${SET}
+      DEFAULT_UNSET: ${UNSET:-d1}
+      DEFAULT_EMPTY: ${EMPTY:-d2}
+      DASH_EMPTY: ${EMPTY-d3}
+      DASH_UNSET: ${UNSET-d4}
+      ALT_SET: ${SET:+alt1}
+      ALT_EMPTY: ${EMPTY:+alt2}
+      PLUS_EMPTY: ${EMPTY+alt3}
+      PLUS_UNSET: ${UNSET+alt4}
+      QUESTION_SET: ${SET:?must be set}
+      DOLLAR: $$SET
+",
+    )
+    .env("SET", "value")
+    .env("EMPTY", "");
+    let env = &project.ok().spec.services["app"].environment;
+    let expected = [
+        ("PLAIN", "value"),
+        ("BRACED", "value"),
+        ("DEFAULT_UNSET", "d1"),
+        ("DEFAULT_EMPTY", "d2"),
+        ("DASH_EMPTY", ""),
+        ("DASH_UNSET", "d4"),
+        ("ALT_SET", "alt1"),
+        ("ALT_EMPTY", ""),
+        ("PLUS_EMPTY", "alt3"),
+        ("PLUS_UNSET", ""),
+        ("QUESTION_SET", "value"),
+        ("DOLLAR", "$SET"),
+    ];
+    for (name, value) in expected {
+        assert_eq!(env[name], value, "{name}");
+    }
+}
+
+#[test]
+fn a_missing_required_variable_names_the_variable_file_and_line() {
+    let project = one_service("    image: busybox\n    environment:\n      PASSWORD: ${DB_PASSWORD:?set it in .env}\n");
+    let (message, line, column) = project.error();
+    assert_eq!(message, "required variable DB_PASSWORD is not set: set it in .env");
+    assert_eq!((line, column), (5, 17));
+    let err = project.load().unwrap_err().to_string();
+    assert!(err.contains("spec.yaml:5:17: required variable DB_PASSWORD"), "{err}");
+}
+
+#[test]
+fn a_required_variable_that_is_empty_fails_only_with_the_colon_form() {
+    let empty_ok = one_service("    image: busybox\n    environment:\n      A: ${E?x}\n").env("E", "");
+    assert_eq!(empty_ok.ok().spec.services["app"].environment["A"], "");
+    let empty_bad = one_service("    image: busybox\n    environment:\n      A: ${E:?x}\n").env("E", "");
+    assert!(empty_bad.error().0.starts_with("required variable E is not set"));
+}
+
+#[test]
+fn an_unterminated_expression_is_reported_at_its_dollar() {
+    let (message, line, column) = one_service("    image: \"busybox:${TAG\"\n").error();
+    assert!(message.contains("unterminated"), "{message}");
+    assert_eq!((line, column), (3, 21));
+}
+
+// ---- merging --------------------------------------------------------------
+
+#[test]
+fn override_files_merge_as_compose_merges_them() {
+    let project = Project::new()
+        .file(
+            "base.yaml",
+            "services:
+  r:
+    image: redis:7
+    command: [redis-server, --appendonly, 'yes']
+    environment: [A=1, B=2]
+    ports: ['127.0.0.1:6379:6379']
+    healthcheck:
+      test: [CMD, redis-cli, ping]
+      interval: 5s
+",
+        )
+        .file(
+            "override.yaml",
+            "services:
+  r:
+    image: standin/redis:test
+    command: [redis-server]
+    environment:
+      B: three
+    ports: ['127.0.0.1:6379:6379', '127.0.0.1:16379:6380']
+    healthcheck:
+      test: [CMD, true]
+",
+        );
+    let loaded = project.ok();
+    let r = &loaded.spec.services["r"];
+    assert_eq!(r.image, "standin/redis:test");
+    assert_eq!(r.command.as_deref(), Some(&["redis-server".to_string()][..]));
+    assert_eq!(r.environment["A"], "1");
+    assert_eq!(r.environment["B"], "three");
+    assert_eq!(r.ports.len(), 2, "duplicate port collapsed: {:?}", r.ports);
+    let healthcheck = r.healthcheck.as_ref().unwrap();
+    assert_eq!(healthcheck.test, ["CMD", "true"]);
+    assert_eq!(healthcheck.interval, Some(std::time::Duration::from_secs(5)));
+}
+
+#[test]
+fn the_shipped_offline_override_swaps_images_only() {
+    let repo = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let options = LoadOptions {
+        files: vec![repo.join("compose/flowinfra.yaml"), repo.join("compose/offline.yaml")],
+        project_name: Some("offline-check".into()),
+        env_files: Vec::new(),
+        working_dir: repo.to_path_buf(),
+        process_env: BTreeMap::new(),
+    };
+    let loaded = spec::load(&options).unwrap_or_else(|err| panic!("{err}"));
+    for (name, service) in &loaded.spec.services {
+        assert!(
+            service.image.starts_with("flowinfra-standin/"),
+            "{name} runs {}",
+            service.image
+        );
+        assert_eq!(service.pull_policy, PullPolicy::Never);
+        assert!(service.kind().is_some(), "{name} keeps its kind");
+    }
+}
+
+// ---- the shipped spec -----------------------------------------------------
+
+#[test]
+fn the_shipped_spec_describes_the_flowlite_stack_with_env_example_defaults() {
+    let repo = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let options = LoadOptions {
+        files: vec![repo.join("compose/flowinfra.yaml")],
+        project_name: Some("flowlite".into()),
+        env_files: Vec::new(),
+        working_dir: repo.to_path_buf(),
+        process_env: BTreeMap::new(),
+    };
+    let loaded = spec::load(&options).unwrap_or_else(|err| panic!("{err}"));
+    let kinds: Vec<(String, Kind)> = loaded
+        .spec
+        .services
+        .iter()
+        .map(|(n, s)| (n.clone(), s.kind().unwrap()))
+        .collect();
+    assert_eq!(
+        kinds,
+        [
+            ("minio".into(), Kind::S3),
+            ("mysql".into(), Kind::Mysql),
+            ("rabbitmq".into(), Kind::Rabbitmq),
+            ("redis".into(), Kind::Redis)
+        ]
+    );
+    assert_eq!(loaded.spec.services["mysql"].image, "mysql:8.4");
+
+    // With no .env, every variable's default equals .env.example's value.
+    let example = std::fs::read_to_string(repo.join(".env.example")).unwrap();
+    let example: BTreeMap<String, String> = example
+        .lines()
+        .filter(|l| !l.trim_start().starts_with('#') && l.contains('='))
+        .map(|l| {
+            let (k, v) = l.split_once('=').unwrap();
+            (k.trim().to_string(), v.trim().to_string())
+        })
+        .collect();
+    let with_example = spec::load(&LoadOptions {
+        process_env: example,
+        ..options.clone()
+    })
+    .unwrap();
+    assert_eq!(with_example.spec, loaded.spec, "spec defaults differ from .env.example");
+    for port in loaded.spec.services.values().flat_map(|s| &s.ports) {
+        assert_eq!(port.host_ip, "127.0.0.1");
+    }
+}
+
+#[test]
+fn the_embedded_default_stack_is_used_without_a_spec_file() {
+    let project = Project::new();
+    let loaded = project.ok();
+    let images: Vec<&str> = loaded.spec.services.values().map(|s| s.image.as_str()).collect();
+    assert_eq!(
+        images,
+        ["minio/minio:latest", "mysql:8.4", "rabbitmq:3.12-management", "redis:7"]
+    );
+    assert!(loaded.spec.files.is_empty());
+}
+
+#[test]
+fn the_default_spec_location_is_compose_flowinfra_yaml() {
+    let project = Project::new().file("compose/flowinfra.yaml", "services:\n  only:\n    image: busybox\n");
+    let options = LoadOptions {
+        files: Vec::new(),
+        ..project.options()
+    };
+    let loaded = spec::load(&options).unwrap();
+    assert_eq!(loaded.spec.services.keys().collect::<Vec<_>>(), ["only"]);
+    // The project directory is the parent of compose/, so the project is named after it.
+    let dir_name = project.root().file_name().unwrap().to_str().unwrap();
+    assert_eq!(
+        loaded.spec.name,
+        spec::validate::normalize_project_name(dir_name).unwrap()
+    );
+}
+
+// ---- validation errors ----------------------------------------------------
+
+#[test]
+fn a_misspelled_service_field_suggests_the_right_one() {
+    let project = one_service("    image: busybox\n    enviroment:\n      A: b\n");
+    assert_eq!(project.error(), ("unknown service field `enviroment`".into(), 4, 5));
+    assert_eq!(project.hint(), "did you mean `environment`?");
+}
+
+#[test]
+fn an_unsupported_compose_field_is_named_as_such() {
+    let project = one_service("    image: busybox\n    working_dir: /srv\n");
+    assert_eq!(
+        project.error().0,
+        "`working_dir` is a Compose field that flowinfra does not support"
+    );
+}
+
+#[test]
+fn a_misspelled_top_level_key_is_an_error() {
+    let project = Project::new().file(
+        "spec.yaml",
+        "services:\n  a:\n    image: busybox\nvolumes: {}\nnetwork: {}\n",
+    );
+    assert_eq!(project.error(), ("unknown top-level field `network`".into(), 5, 1));
+    assert_eq!(project.hint(), "did you mean `networks`?");
+}
+
+#[test]
+fn extension_fields_are_allowed_everywhere_but_inside_x_flowinfra() {
+    let project = Project::new().file(
+        "spec.yaml",
+        "x-common: &common\n  restart: always\nservices:\n  a:\n    <<: *common\n    image: busybox\n    x-note: free text\n",
+    );
+    assert!(project.ok().spec.services["a"].restart.is_some());
+}
+
+#[test]
+fn an_unknown_depends_on_target_suggests_a_service() {
+    let project = Project::new().file(
+        "spec.yaml",
+        "services:\n  app:\n    image: busybox\n    depends_on: [mysq]\n  mysql:\n    image: busybox\n",
+    );
+    assert_eq!(
+        project.error(),
+        ("service `app` depends on unknown service `mysq`".into(), 4, 18)
+    );
+    assert_eq!(project.hint(), "did you mean `mysql`?");
+}
+
+#[test]
+fn a_dependency_cycle_is_rejected_with_its_path() {
+    let project = Project::new().file(
+        "spec.yaml",
+        "services:\n  a:\n    image: busybox\n    depends_on: [b]\n  b:\n    image: busybox\n    depends_on:\n      c:\n        condition: service_healthy\n  c:\n    image: busybox\n    depends_on: [a]\n",
+    );
+    assert_eq!(project.error().0, "dependency cycle: a → b → c → a");
+}
+
+#[test]
+fn two_services_publishing_one_host_port_are_rejected() {
+    let project = Project::new().file(
+        "spec.yaml",
+        "services:\n  a:\n    image: busybox\n    ports: ['8080:80']\n  b:\n    image: busybox\n    ports: ['127.0.0.1:8080:81']\n",
+    );
+    let (message, line, _) = project.error();
+    assert_eq!(message, "services `a` and `b` both publish host port 8080/tcp");
+    assert_eq!(line, 7);
+}
+
+#[test]
+fn different_addresses_may_share_a_port_number() {
+    let project = Project::new().file(
+        "spec.yaml",
+        "services:\n  a:\n    image: busybox\n    ports: ['127.0.0.1:8080:80']\n  b:\n    image: busybox\n    ports: ['127.0.0.2:8080:80']\n",
+    );
+    project.ok();
+}
+
+#[test]
+fn invalid_ports_are_rejected_at_their_position() {
+    let project = one_service("    image: busybox\n    ports:\n      - '80:80'\n      - '99999:80'\n");
+    assert_eq!(
+        project.error(),
+        (
+            "invalid port: `99999:80`: port 99999 is out of range (1-65535)".into(),
+            6,
+            9
+        )
+    );
+}
+
+#[test]
+fn invalid_durations_are_rejected_with_the_expected_format() {
+    let project = one_service("    image: busybox\n    healthcheck:\n      test: true\n      interval: 10 seconds\n");
+    let (message, line, column) = project.error();
+    assert!(
+        message.starts_with("invalid duration `10 seconds` for `interval`"),
+        "{message}"
+    );
+    assert_eq!((line, column), (6, 17));
+    assert!(project.hint().contains("1m30s"));
+}
+
+#[test]
+fn a_healthcheck_test_must_name_its_form() {
+    let project = one_service("    image: busybox\n    healthcheck:\n      test: [mysqladmin, ping]\n");
+    assert!(
+        project
+            .error()
+            .0
+            .starts_with("healthcheck `test` must start with CMD, CMD-SHELL or NONE")
+    );
+}
+
+#[test]
+fn a_service_without_image_or_build_is_rejected() {
+    let project = one_service("    command: [true]\n");
+    assert_eq!(
+        project.error(),
+        ("service `app` has neither `image` nor `build`".into(), 2, 3)
+    );
+}
+
+#[test]
+fn an_undeclared_named_volume_is_rejected() {
+    let project = one_service("    image: busybox\n    volumes: ['dta:/data']\nvolumes:\n  data:\n");
+    assert_eq!(project.error().0, "volume `dta` is not declared");
+    assert!(project.hint().starts_with("did you mean `data`?"));
+}
+
+#[test]
+fn bind_mounts_resolve_against_the_spec_file() {
+    let project = Project::new().dir("sub/init").file(
+        "sub/spec.yaml",
+        "services:\n  a:\n    image: busybox\n    volumes: ['./init:/init:ro']\n",
+    );
+    let loaded = project.ok();
+    let mount = &loaded.spec.services["a"].volumes[0];
+    assert_eq!(
+        mount.source,
+        MountSource::Bind {
+            path: project.root().join("sub/init")
+        }
+    );
+    assert!(mount.read_only);
+}
+
+#[test]
+fn an_unknown_restart_policy_suggests_one() {
+    let project = one_service("    image: busybox\n    restart: unless-stoped\n");
+    assert_eq!(project.error().0, "invalid restart policy `unless-stoped`");
+    assert_eq!(project.hint(), "did you mean `unless-stopped`?");
+}
+
+#[test]
+fn an_unknown_kind_suggests_one() {
+    let project = one_service("    image: busybox\n    x-flowinfra:\n      kind: rabitmq\n");
+    assert_eq!(project.error(), ("unknown kind `rabitmq`".into(), 5, 13));
+    assert_eq!(project.hint(), "did you mean `rabbitmq`?");
+}
+
+#[test]
+fn unknown_fields_inside_x_flowinfra_are_errors() {
+    let project = one_service(
+        "    image: busybox\n    ports: ['6379:6379']\n    x-flowinfra:\n      kind: redis\n      databses: [0]\n",
+    );
+    assert_eq!(project.error().0, "unknown x-flowinfra (redis) field `databses`");
+    assert_eq!(project.hint(), "did you mean `databases`?");
+}
+
+#[test]
+fn a_mysql_kind_without_its_credentials_is_rejected() {
+    let project = one_service(
+        "    image: mysql:8.4\n    environment:\n      MYSQL_ROOT_PASSWORD: r\n    ports: ['3306:3306']\n    x-flowinfra:\n      kind: mysql\n",
+    );
+    assert_eq!(
+        project.error().0,
+        "service `app` of kind mysql needs environment MYSQL_DATABASE, MYSQL_USER, MYSQL_PASSWORD"
+    );
+}
+
+#[test]
+fn a_kind_must_publish_its_port() {
+    let project = one_service("    image: redis:7\n    x-flowinfra:\n      kind: redis\n");
+    assert_eq!(
+        project.error().0,
+        "service `app` of kind redis must publish container port 6379"
+    );
+    assert!(project.hint().contains("127.0.0.1:6379:6379"));
+}
+
+#[test]
+fn a_binding_to_an_undeclared_queue_is_rejected() {
+    let project = one_service(
+        "    image: rabbitmq:3.12-management\n    ports: ['5672:5672']\n    x-flowinfra:\n      kind: rabbitmq\n      exchanges: [{name: events, type: topic}]\n      queues: [batch_processed]\n      bindings:\n        - {exchange: events, queue: batch_procesed, routing_key: 'batch.#'}\n",
+    );
+    assert_eq!(
+        project.error().0,
+        "binding names queue `batch_procesed`, which is not declared"
+    );
+    assert_eq!(project.hint(), "did you mean `batch_processed`?");
+}
+
+#[test]
+fn an_unknown_bucket_policy_is_rejected() {
+    let project = one_service(
+        "    image: minio/minio\n    environment: {MINIO_ROOT_USER: a, MINIO_ROOT_PASSWORD: b}\n    ports: ['9000:9000']\n    x-flowinfra:\n      kind: s3\n      buckets:\n        - {name: images, policy: downlod}\n",
+    );
+    assert_eq!(project.error().0, "unknown bucket policy `downlod`");
+    assert_eq!(project.hint(), "did you mean `download`?");
+}
+
+#[test]
+fn the_traffic_system_stack_is_expressible() {
+    let project = Project::new().file(
+        "spec.yaml",
+        "services:
+  redis:
+    image: redis:7-alpine
+    command: redis-server --appendonly yes --maxmemory 512mb --maxmemory-policy allkeys-lru
+    ports: ['6379:6379']
+    volumes: [redis_data:/data]
+    networks: [traffic-network]
+    x-flowinfra: {kind: redis}
+  rabbitmq:
+    image: rabbitmq:3.12-management-alpine
+    environment:
+      RABBITMQ_DEFAULT_USER: admin
+      RABBITMQ_DEFAULT_PASS: SecurePassword123!
+      RABBITMQ_DEFAULT_VHOST: /
+    ports: ['5672:5672', '15672:15672']
+    networks: [traffic-network]
+    x-flowinfra:
+      kind: rabbitmq
+      queues:
+        - infractions.detected
+        - vehicles.tracked
+        - {name: notifications.send, arguments: {x-message-ttl: 60000, x-dead-letter-exchange: dlx}}
+  minio:
+    image: minio/minio:latest
+    command: server /data --console-address \":9001\"
+    environment: {MINIO_ROOT_USER: admin, MINIO_ROOT_PASSWORD: SecurePassword123!}
+    ports: ['9000:9000', '9001:9001']
+    networks: [traffic-network]
+    x-flowinfra:
+      kind: s3
+      buckets:
+        - {name: traffic-snapshots, policy: download}
+        - {name: traffic-videos, policy: download}
+        - {name: ml-models, policy: private}
+networks:
+  traffic-network:
+    driver: bridge
+volumes:
+  redis_data:
+",
+    );
+    let loaded = project.ok();
+    let KindSettings::Rabbitmq(rabbit) = &loaded.spec.services["rabbitmq"].flowinfra.as_ref().unwrap().settings else {
+        panic!()
+    };
+    assert_eq!(rabbit.queues.len(), 3);
+    assert_eq!(rabbit.queues[2].arguments.len(), 2);
+    let KindSettings::S3(s3) = &loaded.spec.services["minio"].flowinfra.as_ref().unwrap().settings else {
+        panic!()
+    };
+    assert_eq!(s3.buckets.len(), 3);
+    assert_eq!(
+        loaded.spec.networks["traffic-network"].name,
+        format!("{}_traffic-network", loaded.spec.name)
+    );
+}
+
+#[test]
+fn several_errors_are_reported_together() {
+    let project = one_service("    image: busybox\n    restrat: always\n    ports: ['x']\n");
+    let err = project.load().unwrap_err();
+    assert_eq!(err.diagnostics.len(), 2);
+    assert!(err.to_string().starts_with("the spec has 2 errors"));
+}
+
+#[test]
+fn the_error_display_shows_the_line_and_a_caret() {
+    let project = one_service("    image: busybox\n    enviroment:\n      A: b\n");
+    let text = project.load().unwrap_err().to_string();
+    let text = text.replace(&project.root().display().to_string(), "<dir>");
+    assert_eq!(
+        text,
+        "<dir>/spec.yaml:4:5: unknown service field `enviroment`\n   |\n 4 |     enviroment:\n   |     ^\n  = hint: did you mean `environment`?"
+    );
+}
+
+#[test]
+fn yaml_syntax_errors_have_positions() {
+    let project = Project::new().file("spec.yaml", "services:\n  a:\n    image: [busybox\n");
+    let (message, line, _) = project.error();
+    assert!(message.starts_with("invalid YAML"), "{message}");
+    assert!(line >= 3);
+}
+
+// ---- redaction -----------------------------------------------------------
+
+#[test]
+fn redacted_json_hides_every_secret() {
+    let project = Project::new()
+        .file("spec.yaml", MYSQL)
+        .file(".env", "DB_PASSWORD=hunter2-very-secret\n")
+        .env("API_URL", "unused");
+    let loaded = project.ok();
+    let text = loaded.redacted_json().to_string();
+    assert!(!text.contains("hunter2-very-secret"), "{text}");
+    assert!(text.contains("\"MYSQL_USER\":\"app\""), "{text}");
+}

@@ -1,0 +1,58 @@
+//! Shared set-up for the integration tests that drive the real Docker
+//! engine: connecting, the offline test image, and per-test projects that
+//! clean up after themselves.
+//!
+//! Engine tests never skip: without a reachable engine they fail, saying so.
+//! Each test binary uses a different subset of these helpers.
+#![allow(dead_code)]
+
+mod images;
+mod project;
+
+use std::future::Future;
+use std::time::{Duration, Instant};
+
+use flowinfra::engine::Engine;
+
+pub use images::{TEST_IMAGES_PROJECT, busybox_image};
+pub use project::TestProject;
+
+/// Connects to the engine `DOCKER_HOST` names, or fails the test with what to do.
+pub async fn engine() -> Engine {
+    match Engine::connect().await {
+        Ok(engine) => engine,
+        Err(error) => panic!(
+            "these tests need a running Docker engine: {}\n  caused by: {}\n  (start it, or point DOCKER_HOST at one)",
+            error,
+            std::error::Error::source(&error)
+                .map(ToString::to_string)
+                .unwrap_or_default()
+        ),
+    }
+}
+
+/// A TCP port on 127.0.0.1 that was free a moment ago.
+pub fn free_port() -> u16 {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind an ephemeral port");
+    listener.local_addr().expect("ephemeral port address").port()
+}
+
+/// Polls `probe` every 100 ms until it returns `Some`, failing the test
+/// with `what` after `timeout`.
+pub async fn wait_for<T, F, Fut>(what: &str, timeout: Duration, mut probe: F) -> T
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = Option<T>>,
+{
+    let deadline = Instant::now() + timeout;
+    loop {
+        if let Some(value) = probe().await {
+            return value;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "timed out after {timeout:?} waiting for {what}"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
