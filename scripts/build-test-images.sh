@@ -128,6 +128,12 @@ WORK="$(mktemp -d "$CACHE_DIR/work.XXXXXX")"
 MOUNTS=()
 BG_PIDS=()
 
+forget_pid() {  # a background job that has been waited for
+    local p keep=()
+    for p in "${BG_PIDS[@]}"; do [ "$p" = "$1" ] || keep+=("$p"); done
+    BG_PIDS=("${keep[@]}")
+}
+
 kill_tree() {  # a background job and everything it started
     local c
     for c in $(awk -v p="$1" '$4 == p { print $1 }' /proc/[0-9]*/stat 2>/dev/null); do kill_tree "$c"; done
@@ -380,12 +386,14 @@ start_s3_build() {
 
 wait_s3_build() {
     [ -n "${S3_PID:-}" ] || return 0
-    if ! wait "$S3_PID"; then
+    local rc=0
+    wait "$S3_PID" || rc=$?
+    forget_pid "$S3_PID"
+    if [ "$rc" != 0 ]; then
         tail -n 40 "$WORK/cargo.log" >&2
         die "building the S3 server failed (log above)"
     fi
     S3_PID=
-    BG_PIDS=()
     log "S3 server built"
 }
 
@@ -394,22 +402,40 @@ wait_s3_build() {
 # --------------------------------------------------------------------------
 
 OLD_IMAGES=()
+declare -A BUILD_PID OLD_ID
 
-build_service() {
-    local svc=$1 ctx="$WORK/ctx-$1" image="$PREFIX/$1:$TAG" old
+# docker build of one service image, run in the background: on this kind of
+# engine every Dockerfile step costs a few seconds of container churn, so the
+# four builds overlap.
+start_service_build() {
+    local svc=$1 ctx="$WORK/ctx-$1" image="$PREFIX/$1:$TAG"
     mkdir -p "$ctx"
-    (cd "$STANDIN_DIR/$svc" && find . -type f ! -path './server/*' -exec cp --parents -p {} "$ctx/" \;)
+    (cd "$STANDIN_DIR/$svc" && find . -path ./server -prune -o -type f -exec cp --parents -p {} "$ctx/" \;)
     if [ "$svc" = minio ]; then
         wait_s3_build
-        cp "$S3_BIN" "$ctx/minio"
+        mkdir -p "$ctx/rootfs/usr/bin"
+        cp "$S3_BIN" "$ctx/rootfs/usr/bin/minio"
     fi
-    old="$(image_id "$image")"
+    # modes in the image must not depend on the checkout's umask
+    chmod -R u+rwX,go+rX,go-w "$ctx"
+    OLD_ID[$svc]="$(image_id "$image")"
     log "building $image"
-    if ! docker build --network none --label "$LABEL=${HASH[$svc]}" -t "$image" "$ctx" >"$WORK/build-$svc.log" 2>&1; then
+    docker build --network none --label "$LABEL=${HASH[$svc]}" -t "$image" "$ctx" >"$WORK/build-$svc.log" 2>&1 &
+    BUILD_PID[$svc]=$!
+    BG_PIDS+=("$!")
+}
+
+finish_service_build() {
+    local svc=$1 image="$PREFIX/$1:$TAG"
+    local rc=0
+    wait "${BUILD_PID[$svc]}" || rc=$?
+    forget_pid "${BUILD_PID[$svc]}"
+    if [ "$rc" != 0 ]; then
         tail -n 40 "$WORK/build-$svc.log" >&2
         die "docker build of $image failed (log above)"
     fi
-    [ -z "$old" ] || [ "$old" = "$(image_id "$image")" ] || OLD_IMAGES+=("$old")
+    log "built $image"
+    [ -z "${OLD_ID[$svc]}" ] || [ "${OLD_ID[$svc]}" = "$(image_id "$image")" ] || OLD_IMAGES+=("${OLD_ID[$svc]}")
 }
 
 # --------------------------------------------------------------------------
@@ -432,12 +458,15 @@ else
     log "base image is up to date"
 fi
 
-for svc in "${SERVICES[@]}"; do
+for svc in "${SERVICES[@]}"; do   # minio last: it may wait for cargo
     if [ "${NEED[$svc]}" = 1 ]; then
-        build_service "$svc"
+        start_service_build "$svc"
     else
         log "$PREFIX/$svc:$TAG is up to date"
     fi
+done
+for svc in "${SERVICES[@]}"; do
+    if [ "${NEED[$svc]}" = 1 ]; then finish_service_build "$svc"; fi
 done
 
 # drop superseded images (ignored when a container still uses one)

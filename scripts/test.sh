@@ -22,6 +22,12 @@ if ! command -v cc >/dev/null 2>&1; then
     exit 1
 fi
 
+# The engine tests run a tiny image made from Debian's static busybox.
+if [ ! -x /bin/busybox ]; then
+    echo "test.sh: installing busybox-static for the engine tests" >&2
+    apt-get update -qq && apt-get install -y -qq busybox-static >/dev/null
+fi
+
 bash scripts/build-test-images.sh
 
 export FLOWINFRA_E2E=1

@@ -5,16 +5,29 @@
 //! - [`cli`]: clap definitions only.
 //! - [`spec`]: the stack spec — YAML with positions, interpolation, merging,
 //!   validation into a typed model, redaction. Pure, no I/O beyond reading files.
+//! - [`plan`]: desired against actual state → one action per service, with reasons. Pure.
+//! - [`container_spec`]: a spec service as the engine's container, and its config hash. Pure.
+//! - [`engine`]: the Docker adapter, the only module that talks to the engine.
+//! - [`kinds`]: protocol readiness probes for mysql, rabbitmq, redis and s3.
+//! - [`converge`]: executes `up` — containers in dependency order, readiness waits.
+//! - [`lock`]: the per-project lock that keeps two `up`/`down` from interleaving.
+//! - [`upstream`]: registry digest comparison, on request only.
 //! - [`error`]: exit codes and the typed errors commands branch on.
 //! - [`report`]: the one place that writes to the terminal.
 //! - [`commands`]: one thin module per subcommand, wiring core to adapters.
 
 pub mod cli;
 pub mod commands;
+pub mod container_spec;
+pub mod converge;
 pub mod engine;
 pub mod error;
+pub mod kinds;
+pub mod lock;
+pub mod plan;
 pub mod report;
 pub mod spec;
+pub mod upstream;
 
 use std::process::ExitCode;
 

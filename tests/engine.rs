@@ -328,6 +328,32 @@ async fn a_named_volume_keeps_its_data_for_the_next_container() {
 }
 
 #[tokio::test]
+async fn an_anonymous_volume_carries_the_project_label_and_outlives_its_container() {
+    let engine = engine().await;
+    let project = TestProject::new("anonymous_volume");
+    let mut spec = busybox_spec(&engine, &project, "cache", "exec sleep 3600").await;
+    spec.mounts = vec![MountSpec {
+        source: MountSource::Anonymous,
+        target: "/cache".into(),
+        read_only: false,
+    }];
+    engine.ensure_network(&project.network(), &project.name).await.unwrap();
+    let id = engine.create_container(&spec).await.unwrap();
+    let volumes = engine.list_volumes(&project.name).await.unwrap();
+    assert_eq!(
+        volumes.len(),
+        1,
+        "the engine-named volume is found by project: {volumes:?}"
+    );
+    engine.remove_container(&id).await.unwrap();
+    assert_eq!(
+        engine.list_volumes(&project.name).await.unwrap(),
+        volumes,
+        "kept for `down -v`"
+    );
+}
+
+#[tokio::test]
 async fn services_reach_each_other_by_alias_on_the_project_network() {
     let engine = engine().await;
     let project = TestProject::new("aliases");

@@ -2,6 +2,11 @@
 //! core and adapters, and hands results to the [`Printer`].
 
 mod config;
+mod down;
+mod logs;
+mod plan;
+mod ps;
+mod up;
 
 use anyhow::Context;
 
@@ -14,11 +19,11 @@ pub async fn dispatch(cli: Cli, printer: &Printer) -> anyhow::Result<u8> {
     let Cli { global, command } = cli;
     match command {
         Command::Config(args) => config::run(&global, &args, printer),
-        Command::Up(_) => Err(NotImplemented { command: "up" }.into()),
-        Command::Down(_) => Err(NotImplemented { command: "down" }.into()),
-        Command::Plan(_) => Err(NotImplemented { command: "plan" }.into()),
-        Command::Ps(_) => Err(NotImplemented { command: "ps" }.into()),
-        Command::Logs(_) => Err(NotImplemented { command: "logs" }.into()),
+        Command::Up(args) => up::run(&global, &args, printer).await,
+        Command::Down(args) => down::run(&global, &args, printer).await,
+        Command::Plan(args) => plan::run(&global, &args, printer).await,
+        Command::Ps(args) => ps::run(&global, &args, printer).await,
+        Command::Logs(args) => logs::run(&global, &args, printer).await,
         Command::Migrate(_) => Err(NotImplemented { command: "migrate" }.into()),
         Command::Seed(_) => Err(NotImplemented { command: "seed" }.into()),
         Command::Check(_) => Err(NotImplemented { command: "check" }.into()),
@@ -35,4 +40,9 @@ pub fn load_spec(global: &GlobalArgs) -> anyhow::Result<crate::spec::Loaded> {
     )
     .context("cannot read the current directory")?;
     Ok(crate::spec::load(&options)?)
+}
+
+/// Connects to the engine `DOCKER_HOST` names.
+pub async fn connect() -> anyhow::Result<crate::engine::Engine> {
+    Ok(crate::engine::Engine::connect().await?)
 }

@@ -9,7 +9,7 @@ use std::time::Duration;
 use bollard::models::{
     ContainerCreateBody, ContainerInspectResponse, ContainerStateStatusEnum, ContainerSummary,
     ContainerSummaryHealthStatusEnum, ContainerSummaryStateEnum, EndpointSettings, HealthConfig, HealthStatusEnum,
-    HostConfig, Mount, MountType, NetworkingConfig, PortSummaryTypeEnum, RestartPolicyNameEnum,
+    HostConfig, Mount, MountType, MountVolumeOptions, NetworkingConfig, PortSummaryTypeEnum, RestartPolicyNameEnum,
 };
 use bollard::query_parameters::{
     CreateContainerOptionsBuilder, ListContainersOptionsBuilder, RemoveContainerOptionsBuilder,
@@ -114,9 +114,11 @@ impl Engine {
     }
 
     /// Removes container `id`, running or not (a running one is killed, so
-    /// stop it first for a graceful shutdown), keeping its named volumes
-    /// (anonymous ones go with it). A container already gone, or being
-    /// removed, is not an error.
+    /// stop it first for a graceful shutdown), keeping all its volumes.
+    /// Anonymous volumes stay too: those from a [`MountSource::Anonymous`]
+    /// carry the project label for `down -v`; those the image declares
+    /// (`VOLUME`) carry none. A container already gone, or being removed, is
+    /// not an error.
     pub async fn remove_container(&self, id: &str) -> Result<(), EngineError> {
         let options = RemoveContainerOptionsBuilder::new().force(true).v(false).build();
         match self.docker.remove_container(id, Some(options)).await {
@@ -261,11 +263,19 @@ fn container_body(spec: &ContainerSpec, supports_start_interval: bool) -> Contai
                 MountSource::Bind(path) => (MountType::BIND, Some(path.to_string_lossy().into_owned())),
                 MountSource::Anonymous => (MountType::VOLUME, None),
             };
+            // A volume the engine creates for this mount (an anonymous one, or
+            // a named one nobody ensured) carries the project label, so
+            // `down -v` finds it; an existing volume keeps its labels.
+            let volume_options = (typ == MountType::VOLUME).then(|| MountVolumeOptions {
+                labels: Some(HashMap::from([(LABEL_PROJECT.to_string(), spec.project.clone())])),
+                ..Default::default()
+            });
             Mount {
                 target: Some(mount.target.clone()),
                 source,
                 typ: Some(typ),
                 read_only: Some(mount.read_only),
+                volume_options,
                 ..Default::default()
             }
         })

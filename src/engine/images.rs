@@ -164,6 +164,32 @@ impl Engine {
         Ok(images.into_iter().map(image_info_from_summary).collect())
     }
 
+    /// The digest the registry holds for `reference` now, asked through the
+    /// engine without pulling (`/distribution/{name}/json`). Offline, or for
+    /// an image no registry knows, this is an error the caller reports as
+    /// "unknown", never as a failure of the command.
+    pub async fn registry_digest(&self, reference: &str) -> Result<String, EngineError> {
+        let answer = tokio::time::timeout(
+            Duration::from_secs(15),
+            self.docker.inspect_registry_image(reference, None),
+        )
+        .await
+        .map_err(|_| EngineError::ImageUnavailable {
+            reference: reference.into(),
+            reason: "the registry did not answer within 15 s".into(),
+        })?;
+        match answer {
+            Ok(inspect) => inspect.descriptor.digest.ok_or_else(|| EngineError::ImageUnavailable {
+                reference: reference.into(),
+                reason: "the registry sent no digest".into(),
+            }),
+            Err(source) => Err(EngineError::ImageUnavailable {
+                reference: reference.into(),
+                reason: source.to_string(),
+            }),
+        }
+    }
+
     /// Removes the image `id` (or reference); an absent image is not an
     /// error. An image a container still uses is refused by the engine.
     pub async fn remove_image(&self, id: &str) -> Result<(), EngineError> {

@@ -87,12 +87,12 @@ impl Engine {
             .await
             .map_err(|_| unreachable(error::NoAnswer { after: CONNECT_TIMEOUT }.into()))?
             .map_err(|error| unreachable(error.into()))?;
-        let version = docker.client_version();
-        tracing::debug!(address, api = %format!("{}.{}", version.major_version, version.minor_version), "connected to the Docker engine");
-        Ok(Engine {
+        let engine = Engine {
             docker,
             address: address.to_string(),
-        })
+        };
+        tracing::debug!(address, api = %engine.api_version(), "connected to the Docker engine");
+        Ok(engine)
     }
 
     /// The address connected to, as given (e.g. `unix:///var/run/docker.sock`).

@@ -1,8 +1,10 @@
 //! The one reporting layer: every line flowinfra writes goes through
 //! [`Printer`]. Data goes to stdout, messages and progress to stderr.
 
+mod tables;
 mod yaml;
 
+pub use tables::{ServiceRow, ps_table, render_table};
 pub use yaml::to_yaml;
 
 use std::io::{IsTerminal, Write};
@@ -89,6 +91,43 @@ impl Printer {
             text.push_str(&format!("\n\n{} {hint}", self.paint("hint:", "1;36")));
         }
         text
+    }
+
+    /// After `up`: one line per service, then each failure with its evidence.
+    pub fn up_summary(&self, project: &str, outcomes: &[crate::converge::ServiceOutcome]) {
+        let failures: Vec<_> = outcomes
+            .iter()
+            .filter_map(|o| o.result.as_ref().err().map(|f| (&o.service, f)))
+            .collect();
+        if !self.quiet || !failures.is_empty() {
+            eprintln!("\n{}", tables::up_summary_table(outcomes));
+        }
+        for (service, failure) in &failures {
+            let mut text = format!(
+                "{} service `{service}` is not ready: {}",
+                self.paint("error:", "1;31"),
+                failure.reason
+            );
+            if !failure.log_tail.is_empty() {
+                text.push_str(&format!("\n\nLast {} lines of its log:", failure.log_tail.len()));
+                for line in &failure.log_tail {
+                    text.push_str("\n  | ");
+                    text.push_str(line);
+                }
+            }
+            if let Some(hint) = &failure.hint {
+                text.push_str(&format!("\n\n{} {hint}", self.paint("hint:", "1;36")));
+            }
+            eprintln!("\n{text}");
+        }
+        if failures.is_empty() {
+            self.info(&format!(
+                "\nproject `{project}` is up: {} services ready",
+                outcomes.len()
+            ));
+        } else {
+            eprintln!("\nservices that became ready keep running; fix the failure and run `flowinfra up` again");
+        }
     }
 
     fn paint(&self, text: &str, ansi: &str) -> String {

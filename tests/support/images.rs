@@ -103,3 +103,22 @@ fn new_header(entry_type: tar::EntryType, mode: u32) -> tar::Header {
     header.set_size(0);
     header
 }
+
+/// Imports the busybox root filesystem as `reference` with a `marker` label,
+/// so each marker gives a new image ID under the same tag (a "re-pulled" tag).
+pub async fn import_busybox_as(engine: &Engine, reference: &str, marker: &str) -> String {
+    let labels = BTreeMap::from([
+        (LABEL_PROJECT.to_string(), TEST_IMAGES_PROJECT.to_string()),
+        ("io.flowinfra.test-marker".to_string(), marker.to_string()),
+    ]);
+    engine
+        .import_rootfs(busybox_rootfs(), reference, &labels)
+        .await
+        .expect("import a busybox variant");
+    engine
+        .inspect_image(reference)
+        .await
+        .expect("inspect the variant")
+        .expect("variant present")
+        .id
+}

@@ -1,6 +1,7 @@
 //! Shared set-up for the integration tests that drive the real Docker
-//! engine: connecting, the offline test image, and per-test projects that
-//! clean up after themselves.
+//! engine: connecting, the offline test images (busybox, and the stand-ins
+//! of mysql, rabbitmq, redis and minio), and per-test projects that clean up
+//! after themselves.
 //!
 //! Engine tests never skip: without a reachable engine they fail, saying so.
 //! Each test binary uses a different subset of these helpers.
@@ -8,14 +9,18 @@
 
 mod images;
 mod project;
+mod standins;
 
 use std::future::Future;
 use std::time::{Duration, Instant};
 
 use flowinfra::engine::Engine;
 
-pub use images::{TEST_IMAGES_PROJECT, busybox_image};
+#[allow(unused_imports)]
+pub use images::{TEST_IMAGES_PROJECT, busybox_image, import_busybox_as};
 pub use project::TestProject;
+#[allow(unused_imports)]
+pub use standins::{create, standin_container, standin_image};
 
 /// Connects to the engine `DOCKER_HOST` names, or fails the test with what to do.
 pub async fn engine() -> Engine {

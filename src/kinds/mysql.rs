@@ -1,0 +1,107 @@
+//! MySQL (and MariaDB) readiness: log in as the spec's user on its database
+//! and run `SELECT 1`. The only module that imports sqlx, with the future
+//! migrations module.
+//!
+//! The official image first runs a temporary server with networking off to
+//! create the database and the user, then restarts for real: a login that
+//! succeeds is the signal, anything short of it is "not yet".
+
+use sqlx::mysql::{MySqlConnectOptions, MySqlConnection, MySqlDatabaseError, MySqlSslMode};
+use sqlx::{ConnectOptions, Connection};
+
+use super::{Endpoint, ProbeError, ProbeSuccess};
+
+/// Server error numbers that answer "who you are, or what you ask for, is
+/// refused": they do not heal by waiting, since the entrypoint creates the
+/// user and database before the server accepts TCP connections.
+const REFUSALS: &[(u16, &str)] = &[
+    (1044, "ER_DBACCESS_DENIED_ERROR"),
+    (1045, "ER_ACCESS_DENIED_ERROR"),
+    (1049, "ER_BAD_DB_ERROR"),
+    (1130, "ER_HOST_NOT_PRIVILEGED"),
+    (1698, "ER_ACCESS_DENIED_NO_PASSWORD_ERROR"),
+];
+
+/// One attempt: connect, authenticate, `SELECT 1`, read `VERSION()`, quit.
+pub(super) async fn probe(
+    endpoint: &Endpoint,
+    user: &str,
+    password: &str,
+    database: &str,
+) -> Result<ProbeSuccess, ProbeError> {
+    let mut connection: MySqlConnection = connect_options(endpoint, user, password, database)
+        .connect()
+        .await
+        .map_err(classify)?;
+    sqlx::query("SELECT 1")
+        .execute(&mut connection)
+        .await
+        .map_err(classify)?;
+    let version: String = sqlx::query_scalar("SELECT VERSION()")
+        .fetch_one(&mut connection)
+        .await
+        .map_err(classify)?;
+    // A clean COM_QUIT keeps "Aborted connection" warnings out of the server
+    // log; the server was ready either way.
+    let _ = connection.close().await;
+    Ok(ProbeSuccess {
+        server_version: Some(version),
+    })
+}
+
+/// TLS is off on purpose. flowinfra talks to a container over loopback, and
+/// sqlx is built without a TLS backend, so `Preferred` would behave the same
+/// today; `Disabled` keeps it so if a TLS feature is ever unified in. Without
+/// TLS, MySQL 8.4's `caching_sha2_password` full authentication goes through
+/// sqlx's RSA public-key exchange (the `mysql-rsa` feature, enabled in
+/// Cargo.toml) — `Disabled` does not prevent it, it is the path that takes
+/// it — and MariaDB's `mysql_native_password` needs neither.
+fn connect_options(endpoint: &Endpoint, user: &str, password: &str, database: &str) -> MySqlConnectOptions {
+    MySqlConnectOptions::new()
+        .host(&endpoint.host)
+        .port(endpoint.port)
+        .username(user)
+        .password(password)
+        .database(database)
+        .ssl_mode(MySqlSslMode::Disabled)
+        .disable_statement_logging()
+}
+
+fn classify(error: sqlx::Error) -> ProbeError {
+    if let sqlx::Error::Database(database_error) = &error
+        && let Some(mysql_error) = database_error.try_downcast_ref::<MySqlDatabaseError>()
+    {
+        let message = format!("{} (error {})", mysql_error.message(), mysql_error.number());
+        return if REFUSALS.iter().any(|(number, _)| *number == mysql_error.number()) {
+            ProbeError::CredentialsRefused(message)
+        } else {
+            ProbeError::NotReady(message)
+        };
+    }
+    ProbeError::NotReady(error.to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn connect_options_target_the_endpoint_without_tls() {
+        let endpoint = Endpoint {
+            host: "127.0.0.1".into(),
+            port: 13306,
+        };
+        let options = connect_options(&endpoint, "app", "secret", "appdb");
+        assert_eq!(options.get_host(), "127.0.0.1");
+        assert_eq!(options.get_port(), 13306);
+        assert_eq!(options.get_username(), "app");
+        assert_eq!(options.get_database(), Some("appdb"));
+        assert!(matches!(options.get_ssl_mode(), MySqlSslMode::Disabled));
+    }
+
+    #[test]
+    fn io_errors_mean_not_ready() {
+        let reset = sqlx::Error::Io(std::io::Error::from(std::io::ErrorKind::ConnectionReset));
+        assert!(matches!(classify(reset), ProbeError::NotReady(_)));
+    }
+}

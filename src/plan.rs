@@ -1,0 +1,237 @@
+//! The planner: desired state (from the spec) against actual state (from the
+//! engine) gives one action per service, with the reason. Pure: it takes data
+//! and returns data, so every reason is unit-tested without an engine.
+
+use std::collections::BTreeMap;
+use std::fmt;
+
+use serde::Serialize;
+
+use crate::container_spec::{LABEL_CONFIG_FIELDS, parse_field_hashes};
+use crate::engine::{ContainerState, Health, LABEL_CONFIG_HASH, RunState};
+
+/// What the spec wants for one service.
+#[derive(Debug, Clone)]
+pub struct Desired {
+    pub service: String,
+    pub config_hash: String,
+    pub field_hashes: BTreeMap<String, String>,
+}
+
+/// What the engine has for one service.
+#[derive(Debug, Clone, Default)]
+pub struct Actual {
+    pub container: Option<ContainerState>,
+    /// The ID the service's image reference resolves to now; `None` when the image is absent.
+    pub image_id: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(tag = "action", rename_all = "snake_case")]
+pub enum Action {
+    /// No container yet.
+    Create,
+    /// The container no longer matches; volumes are kept.
+    Recreate { reasons: Vec<RecreateReason> },
+    /// The container matches but is stopped.
+    Start { state: String },
+    /// Nothing to do.
+    Keep,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(tag = "reason", rename_all = "snake_case")]
+pub enum RecreateReason {
+    ConfigChanged { fields: Vec<String> },
+    ImageChanged { old: String, new: String },
+    Unhealthy,
+}
+
+impl fmt::Display for RecreateReason {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            RecreateReason::ConfigChanged { fields } if fields.is_empty() => write!(f, "config changed"),
+            RecreateReason::ConfigChanged { fields } => write!(f, "config changed: {}", fields.join(", ")),
+            RecreateReason::ImageChanged { old, new } => {
+                write!(f, "image changed: {} → {}", short_id(old), short_id(new))
+            }
+            RecreateReason::Unhealthy => write!(f, "container is unhealthy"),
+        }
+    }
+}
+
+impl fmt::Display for Action {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Action::Create => write!(f, "create (no container)"),
+            Action::Recreate { reasons } => {
+                let reasons: Vec<String> = reasons.iter().map(ToString::to_string).collect();
+                write!(f, "recreate ({})", reasons.join("; "))
+            }
+            Action::Start { state } => write!(f, "start (container is {state})"),
+            Action::Keep => write!(f, "keep (up to date)"),
+        }
+    }
+}
+
+/// `sha256:0123456789ab…` → `0123456789ab`.
+pub fn short_id(id: &str) -> &str {
+    let id = id.strip_prefix("sha256:").unwrap_or(id);
+    &id[..id.len().min(12)]
+}
+
+/// Decides what to do for one service.
+pub fn plan_service(desired: &Desired, actual: &Actual) -> Action {
+    let Some(container) = &actual.container else {
+        return Action::Create;
+    };
+    let mut reasons = Vec::new();
+    if container.labels.get(LABEL_CONFIG_HASH) != Some(&desired.config_hash) {
+        let old = container
+            .labels
+            .get(LABEL_CONFIG_FIELDS)
+            .map(|label| parse_field_hashes(label))
+            .unwrap_or_default();
+        let fields = desired
+            .field_hashes
+            .iter()
+            .filter(|(field, hash)| old.get(*field) != Some(*hash))
+            .map(|(field, _)| field.clone())
+            .collect();
+        reasons.push(RecreateReason::ConfigChanged { fields });
+    }
+    if let Some(image_id) = &actual.image_id
+        && *image_id != container.image_id
+    {
+        reasons.push(RecreateReason::ImageChanged {
+            old: container.image_id.clone(),
+            new: image_id.clone(),
+        });
+    }
+    if container.health == Some(Health::Unhealthy) {
+        reasons.push(RecreateReason::Unhealthy);
+    }
+    if !reasons.is_empty() {
+        return Action::Recreate { reasons };
+    }
+    match container.status {
+        RunState::Running | RunState::Restarting => Action::Keep,
+        other => Action::Start {
+            state: other.to_string(),
+        },
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn desired() -> Desired {
+        Desired {
+            service: "db".into(),
+            config_hash: "h1".into(),
+            field_hashes: BTreeMap::from([("environment".into(), "e1".into()), ("image".into(), "i1".into())]),
+        }
+    }
+
+    fn container(status: RunState, health: Option<Health>) -> ContainerState {
+        ContainerState {
+            id: "c1".into(),
+            name: "p-db-1".into(),
+            service: Some("db".into()),
+            image_id: "sha256:aaaaaaaaaaaaaaaa".into(),
+            image_ref: "mysql:8.4".into(),
+            labels: BTreeMap::from([
+                (LABEL_CONFIG_HASH.to_string(), "h1".to_string()),
+                (LABEL_CONFIG_FIELDS.to_string(), "environment=e1,image=i1".to_string()),
+            ]),
+            status,
+            exit_code: None,
+            health,
+            ports: Vec::new(),
+        }
+    }
+
+    fn actual(container: ContainerState) -> Actual {
+        Actual {
+            image_id: Some(container.image_id.clone()),
+            container: Some(container),
+        }
+    }
+
+    #[test]
+    fn a_missing_container_is_created() {
+        assert_eq!(plan_service(&desired(), &Actual::default()), Action::Create);
+    }
+
+    #[test]
+    fn a_matching_running_container_is_kept() {
+        assert_eq!(
+            plan_service(&desired(), &actual(container(RunState::Running, Some(Health::Healthy)))),
+            Action::Keep
+        );
+    }
+
+    #[test]
+    fn a_changed_field_recreates_and_is_named() {
+        let mut want = desired();
+        want.config_hash = "h2".into();
+        want.field_hashes.insert("environment".into(), "e2".into());
+        let action = plan_service(&want, &actual(container(RunState::Running, None)));
+        assert_eq!(
+            action,
+            Action::Recreate {
+                reasons: vec![RecreateReason::ConfigChanged {
+                    fields: vec!["environment".into()]
+                }]
+            }
+        );
+        assert_eq!(action.to_string(), "recreate (config changed: environment)");
+    }
+
+    #[test]
+    fn a_moved_image_recreates_with_both_ids() {
+        let mut state = actual(container(RunState::Running, None));
+        state.image_id = Some("sha256:bbbbbbbbbbbbbbbb".into());
+        let action = plan_service(&desired(), &state);
+        assert_eq!(
+            action.to_string(),
+            "recreate (image changed: aaaaaaaaaaaa → bbbbbbbbbbbb)"
+        );
+    }
+
+    #[test]
+    fn an_unhealthy_container_is_recreated() {
+        let action = plan_service(
+            &desired(),
+            &actual(container(RunState::Running, Some(Health::Unhealthy))),
+        );
+        assert_eq!(
+            action,
+            Action::Recreate {
+                reasons: vec![RecreateReason::Unhealthy]
+            }
+        );
+    }
+
+    #[test]
+    fn an_exited_container_is_started() {
+        let action = plan_service(&desired(), &actual(container(RunState::Exited, None)));
+        assert_eq!(action, Action::Start { state: "exited".into() });
+    }
+
+    #[test]
+    fn a_container_without_labels_is_recreated_naming_every_field() {
+        let mut bare = container(RunState::Running, None);
+        bare.labels.clear();
+        let action = plan_service(&desired(), &actual(bare));
+        assert_eq!(
+            action,
+            Action::Recreate {
+                reasons: vec![RecreateReason::ConfigChanged {
+                    fields: vec!["environment".into(), "image".into()]
+                }]
+            }
+        );
+    }
+}

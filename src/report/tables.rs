@@ -1,0 +1,121 @@
+//! Tables for `ps` and the summary after `up`.
+
+use serde::Serialize;
+
+use crate::converge::ServiceOutcome;
+use crate::engine::ContainerState;
+
+/// One line of `ps`, also its JSON schema.
+#[derive(Debug, Clone, Serialize)]
+pub struct ServiceRow {
+    pub service: String,
+    pub container: Option<String>,
+    /// `running`, `exited`, …, or `absent` when the service has no container.
+    pub state: String,
+    pub health: Option<String>,
+    pub exit_code: Option<i64>,
+    /// `127.0.0.1:3306->3306/tcp`
+    pub ports: Vec<String>,
+    /// Why the container no longer matches the spec or its image; `None` when current.
+    pub stale: Option<String>,
+    /// The registry comparison, with `--check-upstream` only.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub upstream: Option<String>,
+}
+
+impl ServiceRow {
+    pub fn new(service: &str, container: Option<&ContainerState>) -> Self {
+        Self {
+            service: service.to_string(),
+            container: container.map(|c| c.name.clone()),
+            state: container.map_or_else(|| "absent".to_string(), |c| c.status.to_string()),
+            health: container.and_then(|c| c.health).map(|h| h.to_string()),
+            exit_code: container.and_then(|c| c.exit_code),
+            ports: container
+                .map(|c| {
+                    c.ports
+                        .iter()
+                        .map(|p| format!("{}:{}->{}/{}", p.host_ip, p.host_port, p.container_port, p.protocol))
+                        .collect()
+                })
+                .unwrap_or_default(),
+            stale: None,
+            upstream: None,
+        }
+    }
+}
+
+/// Left-aligned columns separated by two spaces.
+pub fn render_table(header: &[&str], rows: &[Vec<String>]) -> String {
+    let mut widths: Vec<usize> = header.iter().map(|h| h.chars().count()).collect();
+    for row in rows {
+        for (index, cell) in row.iter().enumerate() {
+            widths[index] = widths[index].max(cell.chars().count());
+        }
+    }
+    let line = |cells: Vec<String>| {
+        let padded: Vec<String> = cells
+            .iter()
+            .enumerate()
+            .map(|(index, cell)| format!("{cell:width$}", width = widths[index]))
+            .collect();
+        padded.join("  ").trim_end().to_string()
+    };
+    let mut out = vec![line(header.iter().map(|h| h.to_string()).collect())];
+    out.extend(rows.iter().map(|row| line(row.clone())));
+    out.join("\n")
+}
+
+pub fn ps_table(rows: &[ServiceRow]) -> String {
+    let cells: Vec<Vec<String>> = rows
+        .iter()
+        .map(|row| {
+            vec![
+                row.service.clone(),
+                row.container.clone().unwrap_or_else(|| "-".into()),
+                match row.exit_code {
+                    Some(code) if row.state == "exited" => format!("exited ({code})"),
+                    _ => row.state.clone(),
+                },
+                row.health.clone().unwrap_or_else(|| "-".into()),
+                if row.ports.is_empty() {
+                    "-".into()
+                } else {
+                    row.ports.join(", ")
+                },
+                row.stale.clone().unwrap_or_else(|| "-".into()),
+            ]
+            .into_iter()
+            .chain(row.upstream.clone())
+            .collect()
+        })
+        .collect();
+    let mut header = vec!["SERVICE", "CONTAINER", "STATE", "HEALTH", "PORTS", "STALE"];
+    if rows.iter().any(|row| row.upstream.is_some()) {
+        header.push("UPSTREAM");
+    }
+    render_table(&header, &cells)
+}
+
+pub fn up_summary_table(outcomes: &[ServiceOutcome]) -> String {
+    let cells: Vec<Vec<String>> = outcomes
+        .iter()
+        .map(|outcome| match &outcome.result {
+            Ok(ready) => vec![
+                outcome.service.clone(),
+                "ready".into(),
+                ready.address.clone().unwrap_or_else(|| "-".into()),
+                format!("{:.1}s", ready.after.as_secs_f64()),
+                outcome.action.to_string(),
+            ],
+            Err(_) => vec![
+                outcome.service.clone(),
+                "FAILED".into(),
+                "-".into(),
+                "-".into(),
+                outcome.action.to_string(),
+            ],
+        })
+        .collect();
+    render_table(&["SERVICE", "STATE", "ADDRESS", "READY AFTER", "ACTION"], &cells)
+}

@@ -1,0 +1,182 @@
+//! Convergence and staleness against the real engine: `plan` names what
+//! changed and why, `up` recreates exactly that, and two `up` at once never
+//! duplicate anything. Uses the small busybox test image.
+
+mod support;
+
+use std::path::{Path, PathBuf};
+use std::process::Output;
+
+use support::{TestProject, busybox_image, import_busybox_as};
+
+struct Case {
+    project: TestProject,
+    dir: tempfile::TempDir,
+}
+
+impl Case {
+    fn new(test: &str) -> Self {
+        Self {
+            project: TestProject::new(test),
+            dir: tempfile::tempdir().unwrap(),
+        }
+    }
+
+    fn spec(&self, text: &str) -> PathBuf {
+        let path = self.dir.path().join("spec.yaml");
+        std::fs::write(&path, text).unwrap();
+        path
+    }
+
+    fn run(&self, args: &[&str]) -> Output {
+        run(self.dir.path(), &self.project.name, args)
+    }
+}
+
+fn run(dir: &Path, project: &str, args: &[&str]) -> Output {
+    std::process::Command::new(env!("CARGO_BIN_EXE_flowinfra"))
+        .current_dir(dir)
+        .args(["-f", "spec.yaml", "-p", project])
+        .args(args)
+        .env("NO_COLOR", "1")
+        .output()
+        .unwrap()
+}
+
+fn ok(output: Output, what: &str) -> Output {
+    assert_eq!(
+        output.status.code(),
+        Some(0),
+        "`{what}` failed:\n{}\n{}",
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    );
+    output
+}
+
+async fn container_ids(project: &str) -> Vec<(String, String)> {
+    let engine = support::engine().await;
+    engine
+        .list_containers(project)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|c| (c.service.unwrap_or_default(), c.id))
+        .collect()
+}
+
+fn two_services(image: &str, a_env: &str, b_image: &str) -> String {
+    format!(
+        "services:
+  a:
+    image: {image}
+    pull_policy: never
+    command: [sh, -c, 'cat /data/log 2>/dev/null; echo started >> /data/log; exec sleep 3600']
+    environment:
+      GREETING: {a_env}
+    volumes: [data:/data]
+  b:
+    image: {b_image}
+    pull_policy: never
+    command: [sleep, '3600']
+volumes:
+  data:
+"
+    )
+}
+
+#[tokio::test]
+async fn changing_one_services_environment_recreates_only_it_and_plan_names_the_field() {
+    let engine = support::engine().await;
+    let image = busybox_image(&engine).await;
+    let case = Case::new("env-change");
+    case.spec(&two_services(&image, "hello", &image));
+    ok(case.run(&["up"]), "first up");
+    let before = container_ids(&case.project.name).await;
+
+    case.spec(&two_services(&image, "bonjour", &image));
+    let plan = ok(case.run(&["plan", "--json"]), "plan");
+    let plan: serde_json::Value = serde_json::from_slice(&plan.stdout).unwrap();
+    let services = plan["services"].as_array().unwrap();
+    assert_eq!(services[0]["service"], "a");
+    assert_eq!(services[0]["action"], "recreate");
+    assert_eq!(services[0]["reasons"][0]["reason"], "config_changed");
+    assert_eq!(services[0]["reasons"][0]["fields"], serde_json::json!(["environment"]));
+    assert_eq!(services[1]["action"], "keep");
+
+    ok(case.run(&["up"]), "second up");
+    let after = container_ids(&case.project.name).await;
+    assert_ne!(after[0].1, before[0].1, "a was not recreated");
+    assert_eq!(after[1].1, before[1].1, "b was recreated");
+}
+
+#[tokio::test]
+async fn a_moved_image_tag_recreates_only_its_service_and_keeps_its_volume() {
+    let engine = support::engine().await;
+    let stable = busybox_image(&engine).await;
+    let case = Case::new("retag");
+    let moving = format!("flowinfra-test/moving-{}:1", case.project.name);
+    let old_id = import_busybox_as(&engine, &moving, "one").await;
+    case.spec(&two_services(&moving, "hello", &stable));
+    ok(case.run(&["up"]), "first up");
+    let before = container_ids(&case.project.name).await;
+
+    let new_id = import_busybox_as(&engine, &moving, "two").await;
+    assert_ne!(old_id, new_id);
+    let plan = ok(case.run(&["plan"]), "plan");
+    let text = String::from_utf8_lossy(&plan.stdout);
+    let line_a = text.lines().find(|l| l.starts_with("a ")).unwrap();
+    assert!(line_a.contains("image changed"), "{text}");
+    assert!(line_a.contains(flowinfra::plan::short_id(&new_id)), "{text}");
+    assert!(
+        text.lines().find(|l| l.starts_with("b ")).unwrap().contains("keep"),
+        "{text}"
+    );
+
+    ok(case.run(&["up"]), "second up");
+    let after = container_ids(&case.project.name).await;
+    assert_ne!(after[0].1, before[0].1);
+    assert_eq!(after[1].1, before[1].1);
+    // The recreated container printed the line its predecessor wrote into the volume.
+    let logs = engine.container_logs_tail(&after[0].1, 10).await.unwrap();
+    assert!(logs.iter().any(|l| l.contains("started")), "volume data lost: {logs:?}");
+
+    drop(case);
+    let _ = engine.remove_image(&new_id).await;
+    let _ = engine.remove_image(&old_id).await;
+}
+
+#[tokio::test]
+async fn two_ups_at_once_create_one_container_per_service() {
+    let engine = support::engine().await;
+    let image = busybox_image(&engine).await;
+    let case = Case::new("concurrent-up");
+    case.spec(&two_services(&image, "hello", &image));
+    let (dir, project) = (case.dir.path().to_path_buf(), case.project.name.clone());
+    let first = std::thread::spawn({
+        let (dir, project) = (dir.clone(), project.clone());
+        move || run(&dir, &project, &["up"])
+    });
+    let second = std::thread::spawn(move || run(&dir, &project, &["up"]));
+    ok(first.join().unwrap(), "first concurrent up");
+    ok(second.join().unwrap(), "second concurrent up");
+    let containers = container_ids(&case.project.name).await;
+    let services: Vec<&str> = containers.iter().map(|(s, _)| s.as_str()).collect();
+    assert_eq!(services, ["a", "b"]);
+}
+
+#[tokio::test]
+async fn plan_changes_nothing_and_check_upstream_is_unknown_offline() {
+    let engine = support::engine().await;
+    let image = busybox_image(&engine).await;
+    let case = Case::new("plan-readonly");
+    case.spec(&two_services(&image, "hello", &image));
+    let plan = ok(case.run(&["plan", "--check-upstream"]), "plan");
+    let text = String::from_utf8_lossy(&plan.stdout);
+    assert!(text.contains("create (no container)"), "{text}");
+    assert!(text.contains("unknown"), "{text}");
+    assert!(
+        container_ids(&case.project.name).await.is_empty(),
+        "plan created containers"
+    );
+}
