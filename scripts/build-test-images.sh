@@ -103,6 +103,17 @@ image_label() {  # prints the recipe-hash label of an image, or nothing
 }
 image_id() { docker image inspect --format '{{.Id}}' "$1" 2>/dev/null || true; }
 
+# One run at a time per cache (test runners may start several): the second
+# waits, then finds the images current.
+mkdir -p "$CACHE_DIR"
+if command -v flock >/dev/null 2>&1; then
+    exec 9>"$CACHE_DIR/.lock"
+    if ! flock -n 9; then
+        log "waiting for another build-test-images run to finish"
+        flock 9
+    fi
+fi
+
 declare -A NEED
 need_any=0
 for svc in "${SERVICES[@]}"; do
@@ -123,7 +134,6 @@ if [ "$need_any" = 0 ]; then
 fi
 log "to build: $( [ "$need_base" = 1 ] && printf 'base ')$(for s in "${SERVICES[@]}"; do [ "${NEED[$s]}" = 1 ] && printf '%s ' "$s"; done)"
 
-mkdir -p "$CACHE_DIR"
 WORK="$(mktemp -d "$CACHE_DIR/work.XXXXXX")"
 MOUNTS=()
 BG_PIDS=()
@@ -152,6 +162,7 @@ cleanup() {
     else
         "${SUDO[@]}" rm -rf --one-file-system "$WORK"
     fi
+    rm -f "$CACHE_DIR"/rootfs-*.tar.tmp.$$ "$CACHE_DIR"/bin/minio-*.tmp.$$
     [ "$rc" = 0 ] || log "failed (exit $rc)"
     exit "$rc"
 }
@@ -328,9 +339,9 @@ EOF
         : > etc/machine-id
     "
     "${SUDO[@]}" tar --numeric-owner --xattrs -C "$root" \
-        --exclude='./proc/*' --exclude='./sys/*' --exclude='./dev/*' -cf "$out.tmp" .
-    "${SUDO[@]}" chown "$(id -u):$(id -g)" "$out.tmp"
-    mv "$out.tmp" "$out"
+        --exclude='./proc/*' --exclude='./sys/*' --exclude='./dev/*' -cf "$out.tmp.$$" .
+    "${SUDO[@]}" chown "$(id -u):$(id -g)" "$out.tmp.$$"
+    mv "$out.tmp.$$" "$out"
     "${SUDO[@]}" rm -rf --one-file-system "$root"
 }
 
@@ -376,8 +387,8 @@ start_s3_build() {
     (
         cd "$STANDIN_DIR/minio/server"
         CARGO_TARGET_DIR="$CACHE_DIR/s3-target" cargo build --release --locked --quiet
-        cp "$CACHE_DIR/s3-target/release/minio" "$S3_BIN.tmp"
-        mv "$S3_BIN.tmp" "$S3_BIN"
+        cp "$CACHE_DIR/s3-target/release/minio" "$S3_BIN.tmp.$$"
+        mv "$S3_BIN.tmp.$$" "$S3_BIN"
         find "$CACHE_DIR/bin" -name 'minio-*' ! -path "$S3_BIN" -delete
     ) >"$WORK/cargo.log" 2>&1 &
     S3_PID=$!

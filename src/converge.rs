@@ -12,8 +12,12 @@ use std::time::{Duration, Instant};
 use futures_util::future::join_all;
 use tokio::sync::watch;
 
+use crate::build_context::BuildContext;
 use crate::container_spec::{container_spec, field_hashes};
-use crate::engine::{ContainerState, Engine, EngineError, Health, RunState};
+use crate::engine::{
+    BuildRequest, ContainerState, Engine, EngineError, Health, LABEL_CONTEXT_HASH, LABEL_PROJECT, LABEL_SERVICE,
+    RunState,
+};
 use crate::kinds::{self, ProbeError};
 use crate::plan::{Action, Actual, Desired, plan_service};
 use crate::report::Printer;
@@ -135,16 +139,13 @@ pub async fn up(
         let service = spec.services[name].clone();
         let pull = options.pull;
         let printer = printer.clone();
-        async move {
-            (
-                service.name.clone(),
-                ensure_image(&engine, &service, pull, &printer).await,
-            )
-        }
+        let project = spec.name.clone();
+        async move { ensure_image(&engine, &project, &service, pull, &printer).await }
     }))
     .await;
-    for (_, result) in images {
-        result?;
+    let mut superseded = Vec::new();
+    for result in images {
+        superseded.extend(result?);
     }
     let planned = plan_stack(&engine, &spec, &selected).await?;
 
@@ -214,6 +215,12 @@ pub async fn up(
     let mut outcomes = Vec::new();
     for handle in handles {
         outcomes.push(handle.await?);
+    }
+    for image in superseded {
+        match engine.remove_image(&image).await {
+            Ok(()) => printer.info(&format!("removed superseded image {}", crate::plan::short_id(&image))),
+            Err(err) => tracing::warn!("superseded image {} kept: {err}", crate::plan::short_id(&image)),
+        }
     }
     Ok(outcomes)
 }
@@ -304,22 +311,52 @@ async fn ensure_networks_and_volumes(
     results.into_iter().collect()
 }
 
-/// Makes sure the service's image is present, pulling as its policy says. Returns the image ID.
+/// Makes sure the service's image is present and current: pulled as its
+/// policy says, or built when its build context changed. Returns the ID of an
+/// image this build superseded, to remove once no container uses it.
 async fn ensure_image(
     engine: &Engine,
+    project: &str,
     service: &Service,
     pull: Option<PullPolicy>,
     printer: &Printer,
-) -> anyhow::Result<String> {
-    let policy = pull.unwrap_or(service.pull_policy);
+) -> anyhow::Result<Option<String>> {
     let present = engine.inspect_image(&service.image).await?;
+    if let Some(build) = &service.build {
+        let context = BuildContext::collect(build)?;
+        let built_hash = present.as_ref().and_then(|image| image.labels.get(LABEL_CONTEXT_HASH));
+        let why = match (&present, built_hash) {
+            _ if service.pull_policy == PullPolicy::Build => "pull_policy: build",
+            (None, _) => "no image yet",
+            (Some(_), Some(hash)) if hash == context.hash() => return Ok(None),
+            _ => "build context changed",
+        };
+        printer.info(&format!("{}: building {} ({why})", service.name, service.image));
+        let request = BuildRequest {
+            reference: service.image.clone(),
+            dockerfile: build.dockerfile.clone(),
+            args: build.args.clone(),
+            target: build.target.clone(),
+            labels: BTreeMap::from([
+                (LABEL_PROJECT.to_string(), project.to_string()),
+                (LABEL_SERVICE.to_string(), service.name.clone()),
+                (LABEL_CONTEXT_HASH.to_string(), context.hash().to_string()),
+            ]),
+        };
+        let built = engine.build_image(context.tar()?, &request).await?;
+        // Only an image this project built is ours to remove.
+        return Ok(present
+            .filter(|old| old.id != built.id && old.labels.get(LABEL_PROJECT).map(String::as_str) == Some(project))
+            .map(|old| old.id));
+    }
+    let policy = pull.unwrap_or(service.pull_policy);
     match (policy, present) {
         (PullPolicy::Always, _) | (PullPolicy::Missing, None) => {
             printer.info(&format!("{}: pulling {}", service.name, service.image));
-            let info = engine.pull_image(&service.image, &mut |_| {}).await?;
-            Ok(info.id)
+            engine.pull_image(&service.image, &mut |_| {}).await?;
+            Ok(None)
         }
-        (PullPolicy::Never, None) => Err(EngineError::ImageUnavailable {
+        (PullPolicy::Never | PullPolicy::Build, None) => Err(EngineError::ImageUnavailable {
             reference: service.image.clone(),
             reason: format!(
                 "it is not present locally and service `{}` has pull_policy: never",
@@ -327,15 +364,7 @@ async fn ensure_image(
             ),
         }
         .into()),
-        (PullPolicy::Build, _) => Err(crate::error::UsageError {
-            message: format!(
-                "service `{}` needs an image build, which flowinfra does not do yet",
-                service.name
-            ),
-            hint: Some("build the image yourself and set `image:` to its tag".into()),
-        }
-        .into()),
-        (_, Some(info)) => Ok(info.id),
+        (_, Some(_)) => Ok(None),
     }
 }
 

@@ -7,6 +7,7 @@
 //!   validation into a typed model, redaction. Pure, no I/O beyond reading files.
 //! - [`plan`]: desired against actual state → one action per service, with reasons. Pure.
 //! - [`container_spec`]: a spec service as the engine's container, and its config hash. Pure.
+//! - [`build_context`]: files, content hash and tar of `build:` contexts.
 //! - [`engine`]: the Docker adapter, the only module that talks to the engine.
 //! - [`kinds`]: protocol readiness probes for mysql, rabbitmq, redis and s3.
 //! - [`converge`]: executes `up` — containers in dependency order, readiness waits.
@@ -16,6 +17,7 @@
 //! - [`report`]: the one place that writes to the terminal.
 //! - [`commands`]: one thin module per subcommand, wiring core to adapters.
 
+pub mod build_context;
 pub mod cli;
 pub mod commands;
 pub mod container_spec;

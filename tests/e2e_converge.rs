@@ -180,3 +180,63 @@ async fn plan_changes_nothing_and_check_upstream_is_unknown_offline() {
         "plan created containers"
     );
 }
+
+#[tokio::test]
+async fn a_changed_build_context_rebuilds_recreates_and_removes_the_old_image() {
+    let engine = support::engine().await;
+    let base = busybox_image(&engine).await;
+    let case = Case::new("build-context");
+    let context = case.dir.path().join("app");
+    std::fs::create_dir(&context).unwrap();
+    std::fs::write(
+        context.join("Dockerfile"),
+        format!("FROM {base}\nCOPY seed.txt /seed.txt\nCMD [\"sleep\", \"3600\"]\n"),
+    )
+    .unwrap();
+    std::fs::write(context.join("seed.txt"), "version 1\n").unwrap();
+    std::fs::write(context.join(".dockerignore"), "notes.md\n").unwrap();
+    let image = format!("flowinfra-test/built-{}:latest", case.project.name);
+    case.spec(&format!("services:\n  init:\n    build: ./app\n    image: {image}\n"));
+
+    let first = ok(case.run(&["up"]), "first up");
+    assert!(
+        String::from_utf8_lossy(&first.stderr).contains("building"),
+        "{}",
+        String::from_utf8_lossy(&first.stderr)
+    );
+    let first_image = engine.inspect_image(&image).await.unwrap().expect("built").id;
+    let first_container = container_ids(&case.project.name).await;
+
+    // An ignored file changes nothing: no build, same container.
+    std::fs::write(context.join("notes.md"), "scribbles").unwrap();
+    let second = ok(case.run(&["up"]), "second up");
+    assert!(
+        !String::from_utf8_lossy(&second.stderr).contains("building"),
+        "{}",
+        String::from_utf8_lossy(&second.stderr)
+    );
+    assert_eq!(engine.inspect_image(&image).await.unwrap().unwrap().id, first_image);
+    assert_eq!(container_ids(&case.project.name).await, first_container);
+
+    std::fs::write(context.join("seed.txt"), "version 2\n").unwrap();
+    let third = ok(case.run(&["up"]), "third up");
+    let stderr = String::from_utf8_lossy(&third.stderr);
+    assert!(
+        stderr.contains("building") && stderr.contains("build context changed"),
+        "{stderr}"
+    );
+    let new_image = engine.inspect_image(&image).await.unwrap().unwrap().id;
+    assert_ne!(new_image, first_image);
+    assert_ne!(
+        container_ids(&case.project.name).await,
+        first_container,
+        "the container was not recreated"
+    );
+    assert!(
+        engine.inspect_image(&first_image).await.unwrap().is_none(),
+        "the superseded image is still there"
+    );
+
+    drop(case);
+    let _ = engine.remove_image(&new_image).await;
+}

@@ -36,7 +36,12 @@ fn loopback(port: u16) -> Endpoint {
 /// Polls `probe` from `started` until it succeeds, failing the test on a
 /// refusal (valid credentials are never refused while a server starts) or at
 /// the deadline. Prints how long it took.
-async fn wait_until_ready(kind: Kind, endpoint: &Endpoint, credentials: &Credentials, started: Instant) -> ProbeSuccess {
+async fn wait_until_ready(
+    kind: Kind,
+    endpoint: &Endpoint,
+    credentials: &Credentials,
+    started: Instant,
+) -> ProbeSuccess {
     let mut attempts = 0;
     loop {
         attempts += 1;
@@ -76,7 +81,10 @@ async fn assert_refused(kind: Kind, endpoint: &Endpoint, credentials: &Credentia
         Err(ProbeError::CredentialsRefused(reason)) => {
             eprintln!("{} {situation}: refused ({reason})", kind.as_str())
         }
-        other => panic!("{} {situation}: expected CredentialsRefused, got {other:?}", kind.as_str()),
+        other => panic!(
+            "{} {situation}: expected CredentialsRefused, got {other:?}",
+            kind.as_str()
+        ),
     }
 }
 
@@ -129,7 +137,13 @@ async fn mysql_is_ready_when_the_app_user_logs_in_and_refuses_wrong_credentials(
         password: "app-secret".into(),
         database: "no_such_db".into(),
     };
-    assert_refused(Kind::Mysql, &endpoint, &wrong_database, "on a database that does not exist").await;
+    assert_refused(
+        Kind::Mysql,
+        &endpoint,
+        &wrong_database,
+        "on a database that does not exist",
+    )
+    .await;
 }
 
 #[tokio::test]
@@ -140,7 +154,10 @@ async fn rabbitmq_is_ready_when_a_channel_opens_and_refuses_wrong_credentials() 
         password: "mq-secret".into(),
         vhost: "/".into(),
     };
-    let env = [("RABBITMQ_DEFAULT_USER", "admin"), ("RABBITMQ_DEFAULT_PASS", "mq-secret")];
+    let env = [
+        ("RABBITMQ_DEFAULT_USER", "admin"),
+        ("RABBITMQ_DEFAULT_PASS", "mq-secret"),
+    ];
     let (endpoint, _) = start_and_wait(&project, Kind::Rabbitmq, &env, None, &credentials).await;
 
     let wrong_password = Credentials::Rabbitmq {
@@ -154,7 +171,13 @@ async fn rabbitmq_is_ready_when_a_channel_opens_and_refuses_wrong_credentials() 
         password: "mq-secret".into(),
         vhost: "no-such-vhost".into(),
     };
-    assert_refused(Kind::Rabbitmq, &endpoint, &missing_vhost, "on a vhost that does not exist").await;
+    assert_refused(
+        Kind::Rabbitmq,
+        &endpoint,
+        &missing_vhost,
+        "on a vhost that does not exist",
+    )
+    .await;
 }
 
 #[tokio::test]
@@ -184,7 +207,10 @@ async fn s3_is_ready_when_a_signed_list_buckets_succeeds_and_refuses_wrong_crede
         secret_key: "minio-secret".into(),
         region: kinds::S3_REGION.into(),
     };
-    let env = [("MINIO_ROOT_USER", "minio-user"), ("MINIO_ROOT_PASSWORD", "minio-secret")];
+    let env = [
+        ("MINIO_ROOT_USER", "minio-user"),
+        ("MINIO_ROOT_PASSWORD", "minio-secret"),
+    ];
     let command = ["server", "/data"];
     let (endpoint, success) = start_and_wait(&project, Kind::S3, &env, Some(&command), &credentials).await;
     eprintln!("s3 Server header: {:?}", success.server_version);
@@ -236,7 +262,10 @@ async fn a_published_port_with_nothing_listening_inside_is_not_ready_for_any_kin
     engine.start_container(&id).await.expect("start the idle container");
     let endpoint = loopback(port);
     let accepted = tokio::net::TcpStream::connect(("127.0.0.1", port)).await.is_ok();
-    eprintln!("a plain TCP connect to the published port {}", if accepted { "succeeds" } else { "is refused" });
+    eprintln!(
+        "a plain TCP connect to the published port {}",
+        if accepted { "succeeds" } else { "is refused" }
+    );
 
     let all = [
         (

@@ -42,6 +42,15 @@ pub enum EngineError {
     #[error("image {reference} is not available: {reason}")]
     ImageUnavailable { reference: String, reason: String },
 
+    /// A Dockerfile step failed.
+    #[error("building image {reference} failed: {message}")]
+    BuildFailed {
+        reference: String,
+        message: String,
+        /// The builder's last lines before the failure.
+        output: Vec<String>,
+    },
+
     /// A container with that name already exists (created by someone else,
     /// or left over).
     #[error("a container named \"{name}\" already exists")]
@@ -159,6 +168,14 @@ impl EngineError {
             EngineError::ContainerNameInUse { name } => Some(format!(
                 "remove it (`docker rm -f {name}`) if it is left over, or choose another project name with `-p`"
             )),
+            EngineError::BuildFailed { output, .. } => Some(if output.is_empty() {
+                "fix the Dockerfile step named above and run `flowinfra up` again".to_string()
+            } else {
+                format!(
+                    "fix the Dockerfile step named above and run `flowinfra up` again; the build's last lines:\n    {}",
+                    output.join("\n    ")
+                )
+            }),
             EngineError::Api { .. } => None,
         }
     }

@@ -5,10 +5,12 @@ use std::collections::{BTreeMap, HashMap};
 use std::time::Duration;
 
 use bollard::models::{ImageInspect, ImageSummary};
-use bollard::query_parameters::{CreateImageOptionsBuilder, ListImagesOptionsBuilder, RemoveImageOptionsBuilder};
+use bollard::query_parameters::{
+    BuildImageOptionsBuilder, CreateImageOptionsBuilder, ListImagesOptionsBuilder, RemoveImageOptionsBuilder,
+};
 use futures_util::StreamExt;
 
-use super::{Engine, EngineError, ImageInfo, PullProgress, is_not_found, status_code};
+use super::{BuildRequest, Engine, EngineError, ImageInfo, PullProgress, is_not_found, status_code};
 
 /// How long a pull may wait for the engine's first answer. The engine only
 /// answers once it has resolved and contacted the registry; offline, that is
@@ -144,6 +146,61 @@ impl Engine {
             .ok_or_else(|| EngineError::ImageUnavailable {
                 reference: reference.into(),
                 reason: "the import finished but the engine has no such image".into(),
+            })
+    }
+
+    /// Builds an image from a build-context tar with the classic builder
+    /// (which resolves `FROM` to local images, so offline builds work) and
+    /// tags it `reference`. A failing Dockerfile step surfaces as
+    /// [`EngineError::BuildFailed`] with the builder's message.
+    pub async fn build_image(&self, context_tar: Vec<u8>, request: &BuildRequest) -> Result<ImageInfo, EngineError> {
+        let api = |source| EngineError::Api {
+            operation: "build image",
+            object: request.reference.clone(),
+            source,
+        };
+        let labels: HashMap<String, String> = request.labels.clone().into_iter().collect();
+        let args: HashMap<String, String> = request.args.clone().into_iter().collect();
+        let mut options = BuildImageOptionsBuilder::new()
+            .dockerfile(&request.dockerfile)
+            .t(&request.reference)
+            .labels(&labels)
+            .buildargs(&args)
+            .rm(true)
+            .forcerm(true);
+        if let Some(target) = &request.target {
+            options = options.target(target);
+        }
+        let mut stream = self
+            .docker
+            .build_image(options.build(), None, Some(bollard::body_full(context_tar.into())));
+        let mut last_lines: Vec<String> = Vec::new();
+        while let Some(item) = stream.next().await {
+            match item {
+                Ok(info) => {
+                    if let Some(text) = info.stream.filter(|t| !t.trim().is_empty()) {
+                        tracing::debug!(image = %request.reference, "{}", text.trim_end());
+                        last_lines.push(text.trim_end().to_string());
+                        if last_lines.len() > 10 {
+                            last_lines.remove(0);
+                        }
+                    }
+                }
+                Err(bollard::errors::Error::DockerStreamError { error }) => {
+                    return Err(EngineError::BuildFailed {
+                        reference: request.reference.clone(),
+                        message: error,
+                        output: last_lines,
+                    });
+                }
+                Err(source) => return Err(api(source)),
+            }
+        }
+        self.inspect_image(&request.reference)
+            .await?
+            .ok_or_else(|| EngineError::ImageUnavailable {
+                reference: request.reference.clone(),
+                reason: "the build finished but the engine has no such image".into(),
             })
     }
 

@@ -30,8 +30,8 @@ use bollard::Docker;
 
 pub use error::{EngineError, PortHolder};
 pub use types::{
-    ContainerSpec, ContainerState, Health, HealthcheckSpec, ImageInfo, LogLine, LogStream, MountSource, MountSpec,
-    PortBinding, Protocol, PublishedPort, PullProgress, RestartPolicy, RunState,
+    BuildRequest, ContainerSpec, ContainerState, Health, HealthcheckSpec, ImageInfo, LogLine, LogStream, MountSource,
+    MountSpec, PortBinding, Protocol, PublishedPort, PullProgress, RestartPolicy, RunState,
 };
 
 /// Label naming the project a container, network, volume or image belongs to.

@@ -235,3 +235,14 @@ pub enum LogStream {
     /// Output of a container with a TTY, where the two are not told apart.
     Console,
 }
+
+/// What to build: the tag, the Dockerfile inside the context, args and labels.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BuildRequest {
+    pub reference: String,
+    /// Path of the Dockerfile relative to the context root.
+    pub dockerfile: String,
+    pub args: BTreeMap<String, String>,
+    pub target: Option<String>,
+    pub labels: BTreeMap<String, String>,
+}

@@ -9,7 +9,7 @@
 use sqlx::mysql::{MySqlConnectOptions, MySqlConnection, MySqlDatabaseError, MySqlSslMode};
 use sqlx::{ConnectOptions, Connection};
 
-use super::{Endpoint, ProbeError, ProbeSuccess};
+use super::{Endpoint, ProbeError, ProbeSuccess, describe};
 
 /// Server error numbers that answer "who you are, or what you ask for, is
 /// refused": they do not heal by waiting, since the entrypoint creates the
@@ -78,7 +78,7 @@ fn classify(error: sqlx::Error) -> ProbeError {
             ProbeError::NotReady(message)
         };
     }
-    ProbeError::NotReady(error.to_string())
+    ProbeError::NotReady(describe(&error))
 }
 
 #[cfg(test)]

@@ -8,7 +8,7 @@ use lapin::protocol::{AMQPErrorKind, AMQPHardError, AMQPSoftError};
 use lapin::uri::{AMQPAuthority, AMQPUri, AMQPUserInfo};
 use lapin::{Connection, ConnectionProperties, ErrorKind};
 
-use super::{Endpoint, ProbeError, ProbeSuccess};
+use super::{Endpoint, ProbeError, ProbeSuccess, describe};
 
 /// One attempt: connect (protocol header, SASL PLAIN, tune, open the vhost),
 /// open a channel, close. lapin has no connect timeout of its own: the
@@ -67,7 +67,7 @@ fn classify(error: lapin::Error) -> ProbeError {
             _ => ProbeError::NotReady(message),
         };
     }
-    ProbeError::NotReady(error.to_string())
+    ProbeError::NotReady(describe(&error))
 }
 
 #[cfg(test)]

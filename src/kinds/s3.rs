@@ -14,7 +14,7 @@ use ::s3::region::Region;
 use ::s3::request::Request;
 use ::s3::request::tokio_backend::ReqwestRequest;
 
-use super::{Endpoint, ProbeError, ProbeSuccess};
+use super::{Endpoint, ProbeError, ProbeSuccess, describe};
 
 /// S3 error codes that mean "these keys are not accepted here". They do not
 /// heal by waiting: MinIO knows its root user from its first second.
@@ -77,8 +77,8 @@ pub(super) async fn probe(
     Ok(ProbeSuccess { server_version: server })
 }
 
-fn not_ready(error: impl std::fmt::Display) -> ProbeError {
-    ProbeError::NotReady(error.to_string())
+fn not_ready(error: impl std::error::Error) -> ProbeError {
+    ProbeError::NotReady(describe(&error))
 }
 
 /// 401/403 with an authentication code (or none) is a refusal; everything

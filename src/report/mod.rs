@@ -142,8 +142,10 @@ impl Printer {
 /// Sets up `tracing`: `RUST_LOG` wins; otherwise `-v` gives debug, `-vv` trace.
 pub fn init_tracing(global: &GlobalArgs) {
     use tracing_subscriber::EnvFilter;
+    // Dependencies stay silent by default: lapin, for one, logs every refused
+    // connection of a readiness probe as an error.
     let default = match global.verbose {
-        0 => "warn",
+        0 => "flowinfra=warn",
         1 => "flowinfra=debug",
         _ => "flowinfra=trace",
     };
@@ -152,6 +154,11 @@ pub fn init_tracing(global: &GlobalArgs) {
         .with_env_filter(filter)
         .with_writer(std::io::stderr)
         .with_target(false)
+        .with_ansi(
+            !global.no_color
+                && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
+                && std::io::stderr().is_terminal(),
+        )
         .without_time()
         .try_init();
 }

@@ -414,7 +414,7 @@ fn parse_args() -> Opts {
     match args.next().as_deref() {
         Some("server") => {}
         Some("--version") | Some("-v") | Some("version") => {
-            println!("minio version flowinfra-standin (s3s-fs {})", env!("CARGO_PKG_VERSION"));
+            println!("minio version flowinfra-s3-standin {} (s3s-fs 0.14)", env!("CARGO_PKG_VERSION"));
             std::process::exit(0);
         }
         _ => usage(),

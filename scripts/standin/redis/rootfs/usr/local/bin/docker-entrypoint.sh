@@ -21,6 +21,7 @@ if [ "$1" = redis-server ]; then
                 conf=$1; shift; set -- "$conf" --protected-mode no "$@"
             fi ;;
         -) ;;    # config from stdin
+        -v|--version|-h|--help|--test-memory|--check-system) ;;
         *) set -- --protected-mode no "$@" ;;
     esac
     set -- redis-server "$@"

@@ -1,0 +1,686 @@
+//! The seed manifest (`manifest.yaml`), the seed's checksum, stable row ids
+//! and the bulk-insert batch size. Pure: text in, data out; no database.
+//!
+//! ```yaml
+//! version: 2025-11-05.2          # a human version; bump it when the data changes
+//! tables:                        # in load order: a table after those it references
+//!   - table: Role
+//!     file: Role.csv             # CSV (header row) or YAML (a list of mappings)
+//!     id: id_role                # primary key, derived from the natural key
+//!     key: [role_name]           # natural key; default: the id column holds a label
+//!   - table: User
+//!     file: User.csv
+//!     id: id_user
+//!     key: [email]
+//!     references: { role: Role } # the file names a Role by its key; the row gets its id
+//!     bcrypt: [password]         # the file holds the demo password; the row gets a bcrypt hash
+//!   - table: Transaction         # a generated table, for load tests
+//!     id: id_transaction
+//!     generate:
+//!       rows: 100000
+//!       random_seed: 42
+//!       columns:
+//!         id_user: { pick: User }
+//!         transaction_name: { text: "Compra {n}" }
+//!         value: { decimal: [1000, 500000] }
+//!         transaction_date: { date: [2025-01-01, 2025-10-31] }
+//!         transaction_type: { one_of: [income, expense] }
+//! ```
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use sha2::{Digest, Sha256};
+use uuid::Uuid;
+
+use crate::spec::yaml::{self, Node, Value};
+
+/// The manifest's file name inside a seed directory.
+pub const MANIFEST_FILE: &str = "manifest.yaml";
+
+/// MySQL's limit on `?` placeholders in one prepared statement.
+pub const MAX_PLACEHOLDERS: usize = 65_535;
+
+/// The namespace of every derived row id: ids are UUIDv5 of this namespace
+/// and `table` + natural key, so they are the same on every machine and run.
+pub const ID_NAMESPACE: Uuid = Uuid::from_u128(0x6f0c_5e2a_8d3b_4f61_9a7e_2c4b_1d5f_0e93);
+
+/// The bcrypt cost of seeded passwords: what Spring and passlib default to.
+pub const BCRYPT_COST: u32 = 10;
+
+/// A parsed, validated manifest.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Manifest {
+    pub version: String,
+    pub tables: Vec<TableSpec>,
+}
+
+/// One table of the seed, as the manifest declares it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TableSpec {
+    pub table: String,
+    pub source: TableSource,
+    /// The primary-key column whose value flowinfra derives from the natural key.
+    pub id: Option<String>,
+    /// The columns whose values identify a row (before references are resolved).
+    pub key: Vec<String>,
+    /// Column → the table whose key the column's values name.
+    pub references: BTreeMap<String, String>,
+    /// Columns holding passwords, stored as bcrypt hashes.
+    pub bcrypt: Vec<String>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum TableSource {
+    /// A data file, relative to the seed directory.
+    File(PathBuf),
+    Generate(GenerateSpec),
+}
+
+/// Synthetic rows for load tests: the same rows for the same random seed.
+#[derive(Debug, Clone, PartialEq)]
+pub struct GenerateSpec {
+    pub rows: u64,
+    pub random_seed: u64,
+    pub columns: Vec<(String, Generator)>,
+}
+
+/// How one generated column gets its values.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Generator {
+    /// The id of a random row of an earlier table.
+    Pick(String),
+    /// A text with `{n}` replaced by the row number (from 1).
+    Text(String),
+    /// One of these values, at random.
+    OneOf(Vec<String>),
+    /// An integer in `[min, max]`.
+    Integer(i64, i64),
+    /// A decimal with two places in `[min, max]`.
+    Decimal(i64, i64),
+    /// A date (days since 1970-01-01) in `[from, to]`, written `YYYY-MM-DD`.
+    Date(i64, i64),
+}
+
+impl TableSpec {
+    /// The data file, when the table comes from one.
+    pub fn file(&self) -> Option<&Path> {
+        match &self.source {
+            TableSource::File(path) => Some(path),
+            TableSource::Generate(_) => None,
+        }
+    }
+}
+
+/// A problem with the seed's files, naming where it is.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{location}: {message}")]
+pub struct SeedFileError {
+    /// `file`, `file:line` or `file:line:column`.
+    pub location: String,
+    pub message: String,
+}
+
+impl SeedFileError {
+    pub fn new(location: impl Into<String>, message: impl Into<String>) -> Self {
+        Self {
+            location: location.into(),
+            message: message.into(),
+        }
+    }
+
+    fn at(node: &Node, message: impl Into<String>) -> Self {
+        Self::new(node.position.to_string(), message)
+    }
+}
+
+/// Parses and validates `manifest.yaml`. `path` names the file in errors.
+pub fn parse_manifest(text: &str, path: &Path) -> Result<Manifest, SeedFileError> {
+    let file: Arc<Path> = Arc::from(path);
+    let root = yaml::parse(text, &file)
+        .map_err(|diagnostic| SeedFileError::new(path.display().to_string(), diagnostic.to_string()))?;
+    let fields = mapping(&root, &["version", "tables"], "the manifest")?;
+    let version = match fields.get("version") {
+        Some(node) => scalar(node, "version")?.to_string(),
+        None => return Err(SeedFileError::at(&root, "the manifest has no `version` (e.g. `version: 2025-11-05.1`)")),
+    };
+    if version.trim().is_empty() {
+        return Err(SeedFileError::at(fields["version"], "`version` is empty"));
+    }
+    let Some(tables_node) = fields.get("tables") else {
+        return Err(SeedFileError::at(&root, "the manifest has no `tables` list"));
+    };
+    let Value::Sequence(items) = &tables_node.value else {
+        return Err(SeedFileError::at(
+            tables_node,
+            format!("`tables` must be a list, found {}", tables_node.type_name()),
+        ));
+    };
+    let mut tables: Vec<TableSpec> = Vec::new();
+    for item in items {
+        let table = parse_table(item)?;
+        validate_table(&table, &tables, item)?;
+        tables.push(table);
+    }
+    Ok(Manifest { version, tables })
+}
+
+fn parse_table(node: &Node) -> Result<TableSpec, SeedFileError> {
+    let fields = mapping(
+        node,
+        &["table", "file", "generate", "id", "key", "references", "bcrypt"],
+        "a table entry",
+    )?;
+    let table = match fields.get("table") {
+        Some(node) => scalar(node, "table")?.to_string(),
+        None => return Err(SeedFileError::at(node, "a table entry needs `table: NAME`")),
+    };
+    let source = match (fields.get("file"), fields.get("generate")) {
+        (Some(file), None) => TableSource::File(PathBuf::from(scalar(file, "file")?)),
+        (None, Some(generate)) => TableSource::Generate(parse_generate(generate)?),
+        (Some(_), Some(_)) => {
+            return Err(SeedFileError::at(
+                node,
+                format!("table `{table}` has both `file` and `generate`; give one"),
+            ));
+        }
+        (None, None) => {
+            return Err(SeedFileError::at(
+                node,
+                format!("table `{table}` needs `file: DATA_FILE` (CSV or YAML) or `generate:`"),
+            ));
+        }
+    };
+    let id = fields.get("id").map(|n| scalar(n, "id")).transpose()?.map(str::to_string);
+    let key = match fields.get("key") {
+        Some(node) => string_list(node, "key")?,
+        None => id.iter().cloned().collect(),
+    };
+    let references = match fields.get("references") {
+        Some(node) => {
+            let entries = node.as_mapping().ok_or_else(|| {
+                SeedFileError::at(node, "`references` maps columns to tables, e.g. `{ id_user: User }`")
+            })?;
+            entries
+                .iter()
+                .map(|(key, value)| Ok((key.name.clone(), scalar(value, "a referenced table")?.to_string())))
+                .collect::<Result<_, SeedFileError>>()?
+        }
+        None => BTreeMap::new(),
+    };
+    let bcrypt = match fields.get("bcrypt") {
+        Some(node) => string_list(node, "bcrypt")?,
+        None => Vec::new(),
+    };
+    Ok(TableSpec {
+        table,
+        source,
+        id,
+        key,
+        references,
+        bcrypt,
+    })
+}
+
+/// Checks what can be checked without the data: keys, references to earlier tables.
+fn validate_table(table: &TableSpec, earlier: &[TableSpec], node: &Node) -> Result<(), SeedFileError> {
+    let name = &table.table;
+    if earlier.iter().any(|t| &t.table == name) {
+        return Err(SeedFileError::at(
+            node,
+            format!("table `{name}` appears twice; give each table once, with one data file"),
+        ));
+    }
+    if table.key.is_empty() {
+        return Err(SeedFileError::at(
+            node,
+            format!("table `{name}` needs `id` (a derived primary key) or `key` (the columns that identify a row)"),
+        ));
+    }
+    let mut seen = BTreeSet::new();
+    if let Some(duplicate) = table.key.iter().find(|column| !seen.insert(*column)) {
+        return Err(SeedFileError::at(node, format!("table `{name}` lists key column `{duplicate}` twice")));
+    }
+    if let TableSource::Generate(generate) = &table.source {
+        if table.id.is_none() {
+            return Err(SeedFileError::at(
+                node,
+                format!("generated table `{name}` needs `id`: its rows have no natural key"),
+            ));
+        }
+        for (column, generator) in &generate.columns {
+            if let Generator::Pick(target) = generator {
+                check_referenced(table, column, target, earlier, node)?;
+            }
+        }
+    }
+    for (column, target) in &table.references {
+        check_referenced(table, column, target, earlier, node)?;
+    }
+    Ok(())
+}
+
+fn check_referenced(
+    table: &TableSpec,
+    column: &str,
+    target: &str,
+    earlier: &[TableSpec],
+    node: &Node,
+) -> Result<(), SeedFileError> {
+    let Some(referenced) = earlier.iter().find(|t| t.table == target) else {
+        return Err(SeedFileError::at(
+            node,
+            format!(
+                "`{}.{column}` refers to table `{target}`, which is not listed before `{}`; \
+                 list tables in load order, each after the tables it refers to",
+                table.table, table.table
+            ),
+        ));
+    };
+    if referenced.id.is_none() || referenced.key.len() != 1 {
+        return Err(SeedFileError::at(
+            node,
+            format!(
+                "`{}.{column}` refers to `{target}`, which needs an `id` and a one-column `key` to be referred to",
+                table.table
+            ),
+        ));
+    }
+    Ok(())
+}
+
+fn parse_generate(node: &Node) -> Result<GenerateSpec, SeedFileError> {
+    let fields = mapping(node, &["rows", "random_seed", "columns"], "`generate`")?;
+    let number = |name: &str| -> Result<u64, SeedFileError> {
+        let node = fields
+            .get(name)
+            .ok_or_else(|| SeedFileError::at(node, format!("`generate` needs `{name}`")))?;
+        scalar(node, name)?
+            .replace('_', "")
+            .parse()
+            .map_err(|_| SeedFileError::at(node, format!("`{name}` must be a whole number")))
+    };
+    let rows = number("rows")?;
+    let random_seed = number("random_seed")?;
+    let columns_node = fields
+        .get("columns")
+        .ok_or_else(|| SeedFileError::at(node, "`generate` needs `columns`"))?;
+    let entries = columns_node
+        .as_mapping()
+        .ok_or_else(|| SeedFileError::at(columns_node, "`columns` maps column names to generators"))?;
+    let mut columns = Vec::new();
+    for (key, value) in entries {
+        columns.push((key.name.clone(), parse_generator(value)?));
+    }
+    if columns.is_empty() {
+        return Err(SeedFileError::at(columns_node, "`columns` is empty"));
+    }
+    Ok(GenerateSpec {
+        rows,
+        random_seed,
+        columns,
+    })
+}
+
+fn parse_generator(node: &Node) -> Result<Generator, SeedFileError> {
+    const KINDS: &[&str] = &["pick", "text", "one_of", "integer", "decimal", "date"];
+    let entries = node.as_mapping().filter(|entries| entries.len() == 1).ok_or_else(|| {
+        SeedFileError::at(
+            node,
+            format!("a generator is a mapping with one of: {}", KINDS.join(", ")),
+        )
+    })?;
+    let (kind, value) = &entries[0];
+    let range = |parse: &dyn Fn(&str) -> Option<i64>| -> Result<(i64, i64), SeedFileError> {
+        let items = string_list(value, &kind.name)?;
+        let bounds: Option<Vec<i64>> = items.iter().map(|item| parse(item)).collect();
+        match bounds.as_deref() {
+            Some([min, max]) if min <= max => Ok((*min, *max)),
+            _ => Err(SeedFileError::at(
+                value,
+                format!("`{}` takes [min, max] with min <= max", kind.name),
+            )),
+        }
+    };
+    Ok(match kind.name.as_str() {
+        "pick" => Generator::Pick(scalar(value, "pick")?.to_string()),
+        "text" => Generator::Text(scalar(value, "text")?.to_string()),
+        "one_of" => {
+            let values = string_list(value, "one_of")?;
+            if values.is_empty() {
+                return Err(SeedFileError::at(value, "`one_of` needs at least one value"));
+            }
+            Generator::OneOf(values)
+        }
+        "integer" => {
+            let (min, max) = range(&|text| text.parse().ok())?;
+            Generator::Integer(min, max)
+        }
+        "decimal" => {
+            let (min, max) = range(&|text| text.parse().ok())?;
+            Generator::Decimal(min, max)
+        }
+        "date" => {
+            let (from, to) = range(&parse_date)?;
+            Generator::Date(from, to)
+        }
+        other => {
+            return Err(SeedFileError::new(
+                kind.position.to_string(),
+                format!("unknown generator `{other}`; generators are: {}", KINDS.join(", ")),
+            ));
+        }
+    })
+}
+
+/// The entries of a mapping node, refusing keys not in `allowed`.
+fn mapping<'a>(node: &'a Node, allowed: &[&str], what: &str) -> Result<BTreeMap<&'a str, &'a Node>, SeedFileError> {
+    let entries = node
+        .as_mapping()
+        .ok_or_else(|| SeedFileError::at(node, format!("{what} must be a mapping, found {}", node.type_name())))?;
+    let mut fields = BTreeMap::new();
+    for (key, value) in entries {
+        if !allowed.contains(&key.name.as_str()) {
+            let suggestion = crate::spec::error::did_you_mean(&key.name, allowed.iter().copied())
+                .map(|s| format!("; did you mean `{s}`?"))
+                .unwrap_or_else(|| format!("; fields are: {}", allowed.join(", ")));
+            return Err(SeedFileError::new(
+                key.position.to_string(),
+                format!("unknown field `{}` in {what}{suggestion}", key.name),
+            ));
+        }
+        fields.insert(key.name.as_str(), value);
+    }
+    Ok(fields)
+}
+
+fn scalar<'a>(node: &'a Node, what: &str) -> Result<&'a str, SeedFileError> {
+    node.as_scalar()
+        .ok_or_else(|| SeedFileError::at(node, format!("`{what}` must be a single value, found {}", node.type_name())))
+}
+
+/// A list of scalars, or one scalar standing for a list of one.
+fn string_list(node: &Node, what: &str) -> Result<Vec<String>, SeedFileError> {
+    match &node.value {
+        Value::Sequence(items) => items.iter().map(|item| scalar(item, what).map(str::to_string)).collect(),
+        Value::Scalar { text, .. } => Ok(vec![text.clone()]),
+        _ => Err(SeedFileError::at(node, format!("`{what}` must be a list"))),
+    }
+}
+
+/// Days since 1970-01-01 of a `YYYY-MM-DD` date.
+pub fn parse_date(text: &str) -> Option<i64> {
+    let mut parts = text.trim().splitn(3, '-');
+    let year: i64 = parts.next()?.parse().ok()?;
+    let month: u32 = parts.next()?.parse().ok()?;
+    let day: u32 = parts.next()?.parse().ok()?;
+    if !(1..=12).contains(&month) || day == 0 || day > days_in_month(year, month) {
+        return None;
+    }
+    Some(days_from_civil(year, month, day))
+}
+
+/// `YYYY-MM-DD` of a day count since 1970-01-01.
+pub fn format_date(days: i64) -> String {
+    // Howard Hinnant's civil_from_days.
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = doy - (153 * mp + 2) / 5 + 1;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 };
+    let year = yoe + era * 400 + i64::from(month <= 2);
+    format!("{year:04}-{month:02}-{day:02}")
+}
+
+fn days_from_civil(year: i64, month: u32, day: u32) -> i64 {
+    let year = if month <= 2 { year - 1 } else { year };
+    let era = year.div_euclid(400);
+    let yoe = year.rem_euclid(400);
+    let month = i64::from(month);
+    let doy = (153 * (if month > 2 { month - 3 } else { month + 9 }) + 2) / 5 + i64::from(day) - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    era * 146_097 + doe - 719_468
+}
+
+fn days_in_month(year: i64, month: u32) -> u32 {
+    match month {
+        2 if (year % 4 == 0 && year % 100 != 0) || year % 400 == 0 => 29,
+        2 => 28,
+        4 | 6 | 9 | 11 => 30,
+        _ => 31,
+    }
+}
+
+/// The seed's content checksum: SHA-256 (hex) over each file's name and
+/// content, manifest first, then the data files in manifest order. Line
+/// endings are normalised to `\n` first, so a checkout with CRLF (Windows,
+/// `core.autocrlf`) gives the same checksum as one with LF.
+pub fn checksum(files: &[(String, Vec<u8>)]) -> String {
+    let mut hasher = Sha256::new();
+    for (name, content) in files {
+        let content = normalise_line_endings(content);
+        hasher.update(name.as_bytes());
+        hasher.update([0]);
+        hasher.update((content.len() as u64).to_le_bytes());
+        hasher.update(&content);
+    }
+    hasher
+        .finalize()
+        .iter()
+        .map(|byte| format!("{byte:02x}"))
+        .collect()
+}
+
+/// `\r\n` and lone `\r` become `\n`.
+pub fn normalise_line_endings(content: &[u8]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(content.len());
+    let mut bytes = content.iter().peekable();
+    while let Some(&byte) = bytes.next() {
+        if byte == b'\r' {
+            if bytes.peek() == Some(&&b'\n') {
+                bytes.next();
+            }
+            out.push(b'\n');
+        } else {
+            out.push(byte);
+        }
+    }
+    out
+}
+
+/// The primary key of the row of `table` whose natural key is `key`: a
+/// UUIDv5, so the same row gets the same id on every machine and every run.
+pub fn derive_id(table: &str, key: &[&str]) -> String {
+    // The unit separator cannot appear in a CSV or YAML value by accident,
+    // so ("a b", "c") and ("a", "b c") never collide.
+    let mut name = String::from(table);
+    for part in key {
+        name.push('\u{1f}');
+        name.push_str(part);
+    }
+    Uuid::new_v5(&ID_NAMESPACE, name.as_bytes()).hyphenated().to_string()
+}
+
+/// How many rows one multi-row INSERT carries: as many as fit both MySQL's
+/// 65,535 placeholders and half of `max_allowed_packet` (the other half is
+/// headroom for the protocol's per-value overhead, which this estimates at
+/// 11 bytes: type, length prefix, null bitmap). At least one.
+pub fn rows_per_statement(columns: usize, widest_row_bytes: usize, max_allowed_packet: usize) -> usize {
+    let columns = columns.max(1);
+    let by_placeholders = MAX_PLACEHOLDERS / columns;
+    let row_bytes = widest_row_bytes + columns * 11;
+    let by_packet = (max_allowed_packet / 2) / row_bytes.max(1);
+    by_placeholders.min(by_packet).max(1)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(text: &str) -> Result<Manifest, SeedFileError> {
+        parse_manifest(text, Path::new("seeds/manifest.yaml"))
+    }
+
+    const FLOWLITE_LIKE: &str = "\
+version: 2025-11-05.2
+tables:
+  - table: Role
+    file: Role.csv
+    id: id_role
+    key: [role_name]
+  - table: User
+    file: User.yaml
+    id: id_user
+    key: [email]
+    references: { role: Role }
+    bcrypt: [password]
+  - table: UserInfo
+    file: UserInfo.csv
+    key: [id_user]
+    references: { id_user: User }
+  - table: Transaction
+    id: id_transaction
+    generate:
+      rows: 1_000
+      random_seed: 7
+      columns:
+        id_user: { pick: User }
+        name: { text: 'Compra {n}' }
+        value: { decimal: [1000, 5000] }
+        day: { date: [2025-01-01, 2025-01-31] }
+        kind: { one_of: [income, expense] }
+";
+
+    #[test]
+    fn a_manifest_lists_tables_in_load_order_with_keys_and_references() {
+        let manifest = parse(FLOWLITE_LIKE).unwrap();
+        assert_eq!(manifest.version, "2025-11-05.2");
+        let names: Vec<&str> = manifest.tables.iter().map(|t| t.table.as_str()).collect();
+        assert_eq!(names, ["Role", "User", "UserInfo", "Transaction"]);
+        let user = &manifest.tables[1];
+        assert_eq!(user.file(), Some(Path::new("User.yaml")));
+        assert_eq!(user.id.as_deref(), Some("id_user"));
+        assert_eq!(user.key, ["email"]);
+        assert_eq!(user.references["role"], "Role");
+        assert_eq!(user.bcrypt, ["password"]);
+        let TableSource::Generate(generate) = &manifest.tables[3].source else {
+            panic!("Transaction is generated");
+        };
+        assert_eq!(generate.rows, 1000);
+        assert_eq!(generate.random_seed, 7);
+        assert_eq!(generate.columns[0], ("id_user".into(), Generator::Pick("User".into())));
+        assert_eq!(
+            generate.columns[3].1,
+            Generator::Date(parse_date("2025-01-01").unwrap(), parse_date("2025-01-31").unwrap())
+        );
+    }
+
+    #[test]
+    fn the_key_defaults_to_the_id_column_holding_a_label() {
+        let manifest = parse("version: '1'\ntables:\n  - { table: Batch, file: b.csv, id: id_batch }\n").unwrap();
+        assert_eq!(manifest.tables[0].key, ["id_batch"]);
+    }
+
+    #[test]
+    fn a_reference_to_a_table_listed_later_is_refused_with_its_position() {
+        let error = parse(
+            "version: '1'\ntables:\n  - { table: User, file: u.csv, id: id_user, references: { role: Role } }\n  \
+             - { table: Role, file: r.csv, id: id_role }\n",
+        )
+        .unwrap_err();
+        assert!(error.location.ends_with("manifest.yaml:3:5"), "{error}");
+        assert!(error.message.contains("refers to table `Role`, which is not listed before `User`"), "{error}");
+    }
+
+    #[test]
+    fn misspelled_fields_get_a_suggestion() {
+        let error = parse("version: '1'\ntables:\n  - { table: Role, file: r.csv, id: id_role, refrences: {} }\n")
+            .unwrap_err();
+        assert!(error.message.contains("unknown field `refrences`"), "{error}");
+        assert!(error.message.contains("did you mean `references`?"), "{error}");
+    }
+
+    #[test]
+    fn a_manifest_without_version_or_with_a_duplicate_table_is_refused() {
+        assert!(parse("tables: []\n").unwrap_err().message.contains("no `version`"));
+        let error = parse(
+            "version: '1'\ntables:\n  - { table: Role, file: r.csv, id: id_role }\n  \
+             - { table: Role, file: r2.csv, id: id_role }\n",
+        )
+        .unwrap_err();
+        assert!(error.message.contains("appears twice"), "{error}");
+    }
+
+    #[test]
+    fn a_table_needs_exactly_one_source_and_a_key() {
+        let both = parse("version: '1'\ntables:\n  - { table: T, file: t.csv, id: id, generate: {} }\n");
+        assert!(both.unwrap_err().message.contains("both `file` and `generate`"));
+        let neither = parse("version: '1'\ntables:\n  - { table: T, id: id }\n");
+        assert!(neither.unwrap_err().message.contains("needs `file"));
+        let keyless = parse("version: '1'\ntables:\n  - { table: T, file: t.csv }\n");
+        assert!(keyless.unwrap_err().message.contains("needs `id`"));
+    }
+
+    #[test]
+    fn checksum_ignores_line_endings_but_not_content() {
+        let lf = checksum(&[("manifest.yaml".into(), b"version: 1\ntables: []\n".to_vec())]);
+        let crlf = checksum(&[("manifest.yaml".into(), b"version: 1\r\ntables: []\r\n".to_vec())]);
+        let cr = checksum(&[("manifest.yaml".into(), b"version: 1\rtables: []\r".to_vec())]);
+        assert_eq!(lf, crlf);
+        assert_eq!(lf, cr);
+        let edited = checksum(&[("manifest.yaml".into(), b"version: 2\ntables: []\n".to_vec())]);
+        assert_ne!(lf, edited);
+        assert_eq!(lf.len(), 64);
+    }
+
+    #[test]
+    fn checksum_tells_which_file_holds_which_content() {
+        let a = checksum(&[("a.csv".into(), b"x".to_vec()), ("b.csv".into(), b"y".to_vec())]);
+        let swapped = checksum(&[("a.csv".into(), b"y".to_vec()), ("b.csv".into(), b"x".to_vec())]);
+        let merged = checksum(&[("a.csv".into(), b"xy".to_vec()), ("b.csv".into(), Vec::new())]);
+        assert_ne!(a, swapped);
+        assert_ne!(a, merged);
+    }
+
+    #[test]
+    fn derived_ids_are_stable_uuids_that_depend_on_table_and_key() {
+        let juan = derive_id("User", &["juan.perez@example.com"]);
+        // Pinned: changing the derivation would give every seeded row a new id.
+        assert_eq!(juan, derive_id("User", &["juan.perez@example.com"]));
+        assert_eq!(juan.len(), 36);
+        assert_eq!(Uuid::parse_str(&juan).unwrap().get_version_num(), 5);
+        assert_ne!(juan, derive_id("UserInfo", &["juan.perez@example.com"]));
+        assert_ne!(derive_id("T", &["a b", "c"]), derive_id("T", &["a", "b c"]));
+        assert_eq!(derive_id("Role", &["ADMIN"]), "PINNED");
+    }
+
+    #[test]
+    fn batches_respect_placeholders_and_packet_size() {
+        // Nine narrow columns: the placeholder limit decides.
+        assert_eq!(rows_per_statement(9, 200, 64 << 20), 65_535 / 9);
+        // Wide rows in a small packet: the packet decides.
+        let rows = rows_per_statement(9, 10_000, 1 << 20);
+        assert_eq!(rows, (1 << 19) / (10_000 + 99));
+        assert!(rows * (10_000 + 99) <= 1 << 19);
+        // A row wider than the budget still goes, alone.
+        assert_eq!(rows_per_statement(3, 10 << 20, 1 << 20), 1);
+        // Never more placeholders than MySQL allows.
+        for columns in 1..40 {
+            assert!(rows_per_statement(columns, 1, usize::MAX / 4) * columns <= MAX_PLACEHOLDERS);
+        }
+    }
+
+    #[test]
+    fn dates_round_trip() {
+        for text in ["1970-01-01", "2024-02-29", "2025-11-05", "1999-12-31"] {
+            assert_eq!(format_date(parse_date(text).unwrap()), text);
+        }
+        assert_eq!(parse_date("1970-01-02"), Some(1));
+        assert_eq!(parse_date("2025-02-29"), None);
+        assert_eq!(parse_date("2025-13-01"), None);
+    }
+}

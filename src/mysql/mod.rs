@@ -1,0 +1,220 @@
+//! The database part of a mysql-kind service: versioned migrations
+//! ([`migrate`], on sqlx's `Migrator`, `_sqlx_migrations` compatible with
+//! sqlx-cli) and the versioned, checksummed seed ([`seed`], recorded in
+//! `_flowinfra_seed`).
+//!
+//! - [`manifest`], [`rows`], [`statements`]: pure — the seed manifest and
+//!   its checksum, data files into rows with stable ids, batch sizes,
+//!   migration files into statements. Tested without a database.
+//! - [`migrate`], [`seed`]: talk to the server over one connection.
+//! - [`provision`]: what `up` does once the service is ready — pending
+//!   migrations, then the seed when it is outdated.
+//!
+//! Concurrency: sqlx's migration lock (`GET_LOCK(name, -1)`) silently locks
+//! nothing on MariaDB, so callers hold the project lock
+//! ([`crate::lock::ProjectLock`]) instead; nothing here locks.
+//!
+//! With `src/kinds/mysql.rs`, the only module that imports sqlx.
+
+pub mod manifest;
+pub mod migrate;
+pub mod rows;
+pub mod seed;
+pub mod statements;
+
+use std::path::PathBuf;
+
+use sqlx::mysql::{MySqlConnectOptions, MySqlConnection, MySqlSslMode};
+use sqlx::{ConnectOptions, Connection};
+
+pub use migrate::{MigrationError, MigrationState, MigrationStatus, Migrations};
+pub use seed::{SeedAction, SeedError, SeedOptions, SeedReport};
+
+use crate::kinds::{Credentials, Endpoint};
+use crate::report::Printer;
+use crate::spec::{KindSettings, Service};
+
+/// An open connection to a mysql-kind service's database, as its application user.
+pub struct Database {
+    connection: MySqlConnection,
+    endpoint: Endpoint,
+}
+
+impl std::fmt::Debug for Database {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Database").field("endpoint", &self.endpoint).finish()
+    }
+}
+
+/// Connecting failed. Never carries the password.
+#[derive(Debug, thiserror::Error)]
+#[error("cannot connect to MySQL at {endpoint} as `{user}` on database `{database}`: {reason}")]
+pub struct ConnectError {
+    pub endpoint: Endpoint,
+    pub user: String,
+    pub database: String,
+    pub reason: String,
+}
+
+impl Database {
+    /// Logs in as the spec's application user on its database. TLS is off,
+    /// as for the readiness probe: a local container over loopback, and MySQL
+    /// 8's `caching_sha2_password` goes through sqlx's RSA exchange (`mysql-rsa`).
+    ///
+    /// # Panics
+    ///
+    /// When `credentials` are not MySQL's: both come from the same service.
+    pub async fn connect(endpoint: &Endpoint, credentials: &Credentials) -> Result<Database, ConnectError> {
+        let Credentials::Mysql {
+            user,
+            password,
+            database,
+        } = credentials
+        else {
+            panic!("MySQL credentials expected, got {credentials:?}");
+        };
+        let options = MySqlConnectOptions::new()
+            .host(&endpoint.host)
+            .port(endpoint.port)
+            .username(user)
+            .password(password)
+            .database(database)
+            .ssl_mode(MySqlSslMode::Disabled)
+            .disable_statement_logging();
+        let connection = options.connect().await.map_err(|error| ConnectError {
+            endpoint: endpoint.clone(),
+            user: user.clone(),
+            database: database.clone(),
+            reason: server_error(&error),
+        })?;
+        Ok(Database {
+            connection,
+            endpoint: endpoint.clone(),
+        })
+    }
+
+    pub fn endpoint(&self) -> &Endpoint {
+        &self.endpoint
+    }
+
+    pub(crate) fn connection(&mut self) -> &mut MySqlConnection {
+        &mut self.connection
+    }
+
+    /// Says goodbye to the server (keeps "Aborted connection" out of its log).
+    pub async fn close(self) {
+        let _ = self.connection.close().await;
+    }
+}
+
+/// A database error as the server said it (`message (error N)`), or the
+/// client's description for anything else.
+pub(crate) fn server_error(error: &sqlx::Error) -> String {
+    if let sqlx::Error::Database(database_error) = error
+        && let Some(mysql_error) = database_error.try_downcast_ref::<sqlx::mysql::MySqlDatabaseError>()
+    {
+        return format!("{} (error {})", mysql_error.message(), mysql_error.number());
+    }
+    let mut text = error.to_string();
+    let mut source = std::error::Error::source(error);
+    while let Some(cause) = source {
+        let cause_text = cause.to_string();
+        if !text.contains(&cause_text) {
+            text.push_str(": ");
+            text.push_str(&cause_text);
+        }
+        source = cause.source();
+    }
+    text
+}
+
+/// The migrations and seed directories a mysql-kind service declares.
+pub fn directories(service: &Service) -> (Option<PathBuf>, Option<PathBuf>) {
+    match service.flowinfra.as_ref().map(|x| &x.settings) {
+        Some(KindSettings::Mysql(settings)) => (settings.migrations.clone(), settings.seed.clone()),
+        _ => (None, None),
+    }
+}
+
+/// What [`provision`] did.
+#[derive(Debug)]
+pub struct ProvisionReport {
+    /// Versions applied now, in order.
+    pub migrated: Vec<i64>,
+    /// `None` when the service declares no seed.
+    pub seed: Option<SeedReport>,
+}
+
+/// Why provisioning a mysql-kind service failed.
+#[derive(Debug, thiserror::Error)]
+pub enum ProvisionError {
+    #[error(transparent)]
+    Connect(#[from] ConnectError),
+    #[error(transparent)]
+    Migration(#[from] MigrationError),
+    #[error(transparent)]
+    Seed(#[from] SeedError),
+}
+
+/// What `up` does once a mysql-kind service is ready: run pending
+/// migrations, then apply the seed when none is recorded or it changed.
+/// Reports progress as `<service>: migrating` and `<service>: seeding`.
+/// The caller holds the project lock.
+pub async fn provision(
+    service: &Service,
+    endpoint: &Endpoint,
+    credentials: &Credentials,
+    printer: &Printer,
+) -> Result<ProvisionReport, ProvisionError> {
+    let (migrations_dir, seed_dir) = directories(service);
+    if migrations_dir.is_none() && seed_dir.is_none() {
+        return Ok(ProvisionReport {
+            migrated: Vec::new(),
+            seed: None,
+        });
+    }
+    let mut database = Database::connect(endpoint, credentials).await?;
+    let mut migrated = Vec::new();
+    if let Some(dir) = &migrations_dir {
+        let migrations = Migrations::load(dir).await?;
+        let pending = migrations.pending(&mut database).await?;
+        if !pending.is_empty() {
+            printer.info(&format!(
+                "{}: migrating ({} pending: {})",
+                service.name,
+                pending.len(),
+                pending.iter().map(i64::to_string).collect::<Vec<_>>().join(", ")
+            ));
+            migrated = migrations.run(&mut database).await?.into_iter().map(|a| a.version).collect();
+        }
+    }
+    let seed = match &seed_dir {
+        Some(dir) => {
+            let name = service.name.clone();
+            let report = seed::apply(
+                &mut database,
+                dir,
+                &SeedOptions::default(),
+                &mut |event| match event {
+                    seed::SeedEvent::Loading { version } => {
+                        printer.info(&format!("{name}: seeding (version {version})"));
+                    }
+                    seed::SeedEvent::Warning(text) => printer.warn(&format!("{name}: {text}")),
+                },
+            )
+            .await?;
+            if let SeedAction::Applied { .. } = report.action {
+                printer.info(&format!(
+                    "{name}: seed {} loaded: {} rows in {:.1}s",
+                    report.version,
+                    report.total_rows(),
+                    report.duration.as_secs_f64()
+                ));
+            }
+            Some(report)
+        }
+        None => None,
+    };
+    database.close().await;
+    Ok(ProvisionReport { migrated, seed })
+}

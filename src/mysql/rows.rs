@@ -1,0 +1,648 @@
+//! Seed rows: the data files read (CSV or YAML), primary keys derived from
+//! natural keys, references resolved to the referenced rows' ids, passwords
+//! hashed with bcrypt, generated tables generated. No database; the only I/O
+//! is reading the seed directory ([`read_source`]).
+//!
+//! Data files are for people to edit:
+//! - CSV: a header row naming the columns, then one row per line; an empty
+//!   field is NULL; lines starting with `#` are comments.
+//! - YAML (`.yaml`/`.yml`): a list of mappings, column → value; every row
+//!   names every column; `null` or `~` is NULL; `true`/`false` are 1/0.
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+
+use sha2::{Digest, Sha256};
+
+use super::manifest::{
+    self, BCRYPT_COST, GenerateSpec, Generator, MANIFEST_FILE, Manifest, SeedFileError, TableSource, TableSpec,
+    derive_id,
+};
+use crate::spec::yaml::{self, Value};
+
+/// A seed directory as read from disk: the manifest, every file's bytes
+/// (for the checksum) and the checksum.
+#[derive(Debug, Clone)]
+pub struct SeedSource {
+    pub dir: PathBuf,
+    pub manifest: Manifest,
+    /// `(name relative to the seed directory, content)`: the manifest first,
+    /// then the data files in manifest order.
+    pub files: Vec<(String, Vec<u8>)>,
+    pub checksum: String,
+}
+
+/// One table's rows, ready to insert: every value is text or NULL, and the
+/// server converts text to the column's type.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TableRows {
+    pub table: String,
+    pub columns: Vec<String>,
+    pub rows: Vec<Vec<Option<String>>>,
+    /// The columns that identify a row (the derived id, or the natural key
+    /// when there is none): an upsert leaves them alone.
+    pub identity: Vec<String>,
+}
+
+impl TableRows {
+    /// Bytes of the longest row's values, to size insert batches.
+    pub fn widest_row_bytes(&self) -> usize {
+        self.rows
+            .iter()
+            .map(|row| row.iter().map(|value| value.as_ref().map_or(0, String::len)).sum())
+            .max()
+            .unwrap_or(0)
+    }
+
+    /// The columns an upsert updates: all but the identifying ones.
+    pub fn update_columns(&self) -> Vec<&str> {
+        self.columns
+            .iter()
+            .filter(|column| !self.identity.contains(column))
+            .map(String::as_str)
+            .collect()
+    }
+}
+
+/// Reads the manifest and data files of the seed in `dir` and computes the checksum.
+pub fn read_source(dir: &Path) -> Result<SeedSource, SeedFileError> {
+    let manifest_path = dir.join(MANIFEST_FILE);
+    let text = std::fs::read(&manifest_path).map_err(|error| {
+        SeedFileError::new(
+            manifest_path.display().to_string(),
+            format!("cannot read the seed manifest: {error}"),
+        )
+    })?;
+    let manifest = manifest::parse_manifest(&String::from_utf8_lossy(&text), &manifest_path)?;
+    let mut files = vec![(MANIFEST_FILE.to_string(), text)];
+    for table in &manifest.tables {
+        if let Some(file) = table.file() {
+            let path = dir.join(file);
+            let content = std::fs::read(&path).map_err(|error| {
+                SeedFileError::new(
+                    path.display().to_string(),
+                    format!("cannot read the data file of table `{}`: {error}", table.table),
+                )
+            })?;
+            files.push((file.to_string_lossy().into_owned(), content));
+        }
+    }
+    let checksum = manifest::checksum(&files);
+    Ok(SeedSource {
+        dir: dir.to_path_buf(),
+        manifest,
+        files,
+        checksum,
+    })
+}
+
+/// A data file's columns and rows, values as written.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RawTable {
+    pub columns: Vec<String>,
+    pub rows: Vec<RawRow>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct RawRow {
+    /// `file:line`, for errors.
+    pub location: String,
+    pub values: Vec<Option<String>>,
+}
+
+/// Every table's rows, in manifest order, with ids, references and hashes in place.
+pub fn resolve(source: &SeedSource) -> Result<Vec<TableRows>, SeedFileError> {
+    let mut resolver = Resolver::default();
+    let mut tables = Vec::new();
+    for spec in &source.manifest.tables {
+        let rows = match &spec.source {
+            TableSource::File(file) => {
+                let name = file.to_string_lossy().into_owned();
+                let content = source
+                    .files
+                    .iter()
+                    .find(|(n, _)| *n == name)
+                    .map(|(_, content)| content.as_slice())
+                    .unwrap_or_default();
+                let location = source.dir.join(file).display().to_string();
+                let raw = parse_data_file(content, &location)?;
+                resolver.resolve_file_table(spec, raw, &location)?
+            }
+            TableSource::Generate(generate) => resolver.generate(spec, generate)?,
+        };
+        tables.push(rows);
+    }
+    Ok(tables)
+}
+
+/// Parses a data file by its extension: YAML for `.yaml`/`.yml`, CSV otherwise.
+pub fn parse_data_file(content: &[u8], location: &str) -> Result<RawTable, SeedFileError> {
+    let lower = location.to_ascii_lowercase();
+    if lower.ends_with(".yaml") || lower.ends_with(".yml") {
+        parse_yaml_rows(&String::from_utf8_lossy(content), location)
+    } else {
+        parse_csv(content, location)
+    }
+}
+
+/// A CSV data file: a header row, then rows; empty fields are NULL.
+pub fn parse_csv(content: &[u8], location: &str) -> Result<RawTable, SeedFileError> {
+    let mut reader = csv::ReaderBuilder::new()
+        .has_headers(true)
+        .comment(Some(b'#'))
+        .from_reader(content);
+    let csv_error = |error: csv::Error| {
+        let line = error.position().map(|p| format!(":{}", p.line())).unwrap_or_default();
+        SeedFileError::new(format!("{location}{line}"), format!("invalid CSV: {error}"))
+    };
+    let columns: Vec<String> = reader
+        .headers()
+        .map_err(csv_error)?
+        .iter()
+        .map(|name| name.trim().to_string())
+        .collect();
+    check_columns(&columns, location)?;
+    let mut rows = Vec::new();
+    for record in reader.records() {
+        let record = record.map_err(csv_error)?;
+        let line = record.position().map_or(0, |p| p.line());
+        rows.push(RawRow {
+            location: format!("{location}:{line}"),
+            values: record
+                .iter()
+                .map(|value| (!value.is_empty()).then(|| value.to_string()))
+                .collect(),
+        });
+    }
+    Ok(RawTable { columns, rows })
+}
+
+/// A YAML data file: a list of mappings from column to value.
+pub fn parse_yaml_rows(text: &str, location: &str) -> Result<RawTable, SeedFileError> {
+    let file: std::sync::Arc<Path> = std::sync::Arc::from(Path::new(location));
+    let root = yaml::parse(text, &file).map_err(|diagnostic| SeedFileError::new(location, diagnostic.to_string()))?;
+    let items = match &root.value {
+        Value::Sequence(items) => items.as_slice(),
+        Value::Null => &[],
+        _ => {
+            return Err(SeedFileError::new(
+                root.position.to_string(),
+                "a YAML data file is a list of rows, each a mapping from column to value",
+            ));
+        }
+    };
+    let mut columns: Vec<String> = Vec::new();
+    for item in items {
+        for (key, _) in item.as_mapping().unwrap_or_default() {
+            if !columns.contains(&key.name) {
+                columns.push(key.name.clone());
+            }
+        }
+    }
+    check_columns(&columns, location)?;
+    let mut rows = Vec::new();
+    for item in items {
+        let entries = item.as_mapping().ok_or_else(|| {
+            SeedFileError::new(
+                item.position.to_string(),
+                format!("a row must be a mapping from column to value, found {}", item.type_name()),
+            )
+        })?;
+        let mut values = Vec::with_capacity(columns.len());
+        for column in &columns {
+            let Some((_, node)) = entries.iter().find(|(key, _)| &key.name == column) else {
+                return Err(SeedFileError::new(
+                    item.position.to_string(),
+                    format!("this row has no `{column}`; every row names every column (write `{column}: null` for NULL)"),
+                ));
+            };
+            values.push(match &node.value {
+                Value::Null => None,
+                Value::Scalar { text, quoted: false } if text.eq_ignore_ascii_case("true") => Some("1".into()),
+                Value::Scalar { text, quoted: false } if text.eq_ignore_ascii_case("false") => Some("0".into()),
+                Value::Scalar { text, .. } => Some(text.clone()),
+                _ => {
+                    return Err(SeedFileError::new(
+                        node.position.to_string(),
+                        format!("`{column}` must be a single value, found {}", node.type_name()),
+                    ));
+                }
+            });
+        }
+        rows.push(RawRow {
+            location: item.position.to_string(),
+            values,
+        });
+    }
+    Ok(RawTable { columns, rows })
+}
+
+fn check_columns(columns: &[String], location: &str) -> Result<(), SeedFileError> {
+    if columns.iter().any(String::is_empty) {
+        return Err(SeedFileError::new(location, "a column has an empty name"));
+    }
+    for (index, column) in columns.iter().enumerate() {
+        if columns[..index].contains(column) {
+            return Err(SeedFileError::new(location, format!("column `{column}` appears twice")));
+        }
+    }
+    Ok(())
+}
+
+/// What earlier tables left for later ones to refer to.
+#[derive(Default)]
+struct Resolver {
+    /// Table → natural key → id.
+    ids_by_key: HashMap<String, HashMap<String, String>>,
+    /// Table → ids in row order, for generated picks.
+    ids: HashMap<String, Vec<String>>,
+}
+
+impl Resolver {
+    fn resolve_file_table(
+        &mut self,
+        spec: &TableSpec,
+        raw: RawTable,
+        location: &str,
+    ) -> Result<TableRows, SeedFileError> {
+        let table = &spec.table;
+        let position = |column: &str| raw.columns.iter().position(|c| c == column);
+        let require = |column: &str, role: &str| {
+            position(column).ok_or_else(|| {
+                SeedFileError::new(
+                    location,
+                    format!(
+                        "{role} `{column}` of table `{table}` is not a column of this file (its columns: {})",
+                        raw.columns.join(", ")
+                    ),
+                )
+            })
+        };
+        let key_positions = spec
+            .key
+            .iter()
+            .map(|column| require(column, "key column"))
+            .collect::<Result<Vec<_>, _>>()?;
+        let references = spec
+            .references
+            .iter()
+            .map(|(column, target)| Ok((require(column, "reference column")?, column, target)))
+            .collect::<Result<Vec<_>, SeedFileError>>()?;
+        let bcrypt = spec
+            .bcrypt
+            .iter()
+            .map(|column| Ok((require(column, "bcrypt column")?, column)))
+            .collect::<Result<Vec<_>, SeedFileError>>()?;
+        let mut columns = raw.columns.clone();
+        // The derived id goes first when the file has no column for it.
+        let id_position = match &spec.id {
+            Some(id) => Some(position(id).unwrap_or_else(|| {
+                columns.insert(0, id.clone());
+                usize::MAX
+            })),
+            None => None,
+        };
+        let mut keys: HashMap<String, (String, String)> = HashMap::new();
+        let mut ids = Vec::new();
+        let mut rows = Vec::with_capacity(raw.rows.len());
+        for row in raw.rows {
+            let parts = key_positions
+                .iter()
+                .zip(&spec.key)
+                .map(|(&index, column)| {
+                    row.values[index].clone().ok_or_else(|| {
+                        SeedFileError::new(&row.location, format!("key column `{column}` is empty"))
+                    })
+                })
+                .collect::<Result<Vec<String>, _>>()?;
+            let key = parts.join("\u{1f}");
+            let parts: Vec<&str> = parts.iter().map(String::as_str).collect();
+            let id = derive_id(table, &parts);
+            if let Some((_, first)) = keys.get(&key) {
+                return Err(SeedFileError::new(
+                    &row.location,
+                    format!(
+                        "a second `{table}` row with key ({}); the first is at {first}",
+                        parts.join(", ")
+                    ),
+                ));
+            }
+            let mut values = row.values.clone();
+            for &(index, column, target) in &references {
+                if let Some(name) = &values[index] {
+                    let resolved = self.ids_by_key.get(target).and_then(|keys| keys.get(name)).ok_or_else(|| {
+                        SeedFileError::new(
+                            &row.location,
+                            format!("`{column}` names `{name}`, which is not a `{target}` row of the seed"),
+                        )
+                    })?;
+                    values[index] = Some(resolved.clone());
+                }
+            }
+            for &(index, column) in &bcrypt {
+                if let Some(password) = &values[index] {
+                    values[index] = Some(hash_password(password, table, &key, column));
+                }
+            }
+            match id_position {
+                Some(usize::MAX) => values.insert(0, Some(id.clone())),
+                Some(index) => values[index] = Some(id.clone()),
+                None => {}
+            }
+            keys.insert(key, (id.clone(), row.location.clone()));
+            ids.push(id);
+            rows.push(values);
+        }
+        if spec.id.is_some() {
+            self.ids_by_key
+                .insert(table.clone(), keys.into_iter().map(|(key, (id, _))| (key, id)).collect());
+            self.ids.insert(table.clone(), ids);
+        }
+        Ok(TableRows {
+            table: table.clone(),
+            columns,
+            rows,
+            identity: match &spec.id {
+                Some(id) => vec![id.clone()],
+                None => spec.key.clone(),
+            },
+        })
+    }
+
+    fn generate(&mut self, spec: &TableSpec, generate: &GenerateSpec) -> Result<TableRows, SeedFileError> {
+        let id_column = spec.id.clone().expect("the manifest requires `id` for generated tables");
+        let mut columns = vec![id_column.clone()];
+        columns.extend(generate.columns.iter().map(|(name, _)| name.clone()));
+        let mut random = SplitMix64(generate.random_seed);
+        let rows_wanted = usize::try_from(generate.rows).unwrap_or(usize::MAX);
+        let mut rows = Vec::with_capacity(rows_wanted.min(10_000_000));
+        let mut ids = Vec::with_capacity(rows_wanted.min(10_000_000));
+        for n in 1..=generate.rows {
+            let id = derive_id(&spec.table, &[&format!("#{n}")]);
+            let mut row = Vec::with_capacity(columns.len());
+            row.push(Some(id.clone()));
+            for (column, generator) in &generate.columns {
+                row.push(Some(match generator {
+                    Generator::Pick(target) => {
+                        let candidates = self.ids.get(target).filter(|ids| !ids.is_empty()).ok_or_else(|| {
+                            SeedFileError::new(
+                                MANIFEST_FILE,
+                                format!(
+                                    "`{}.{column}` picks from `{target}`, which has no rows in the seed",
+                                    spec.table
+                                ),
+                            )
+                        })?;
+                        candidates[random.below(candidates.len() as u64) as usize].clone()
+                    }
+                    Generator::Text(template) => template.replace("{n}", &n.to_string()),
+                    Generator::OneOf(values) => values[random.below(values.len() as u64) as usize].clone(),
+                    Generator::Integer(min, max) => random.between(*min, *max).to_string(),
+                    Generator::Decimal(min, max) => {
+                        let cents = random.between(min * 100, max * 100);
+                        let sign = if cents < 0 { "-" } else { "" };
+                        format!("{sign}{}.{:02}", cents.abs() / 100, cents.abs() % 100)
+                    }
+                    Generator::Date(from, to) => manifest::format_date(random.between(*from, *to)),
+                }));
+            }
+            ids.push(id);
+            rows.push(row);
+        }
+        self.ids.insert(spec.table.clone(), ids);
+        Ok(TableRows {
+            table: spec.table.clone(),
+            columns,
+            rows,
+            identity: vec![id_column],
+        })
+    }
+}
+
+/// A bcrypt (`$2b$`) hash of a demo password. The salt is derived from the
+/// row, so re-seeding stores the same hash: fine for demo data, never for
+/// real passwords. A value that already is a bcrypt hash is kept as it is.
+pub fn hash_password(password: &str, table: &str, key: &str, column: &str) -> String {
+    if is_bcrypt_hash(password) {
+        return password.to_string();
+    }
+    let digest = Sha256::digest(format!("flowinfra seed salt\u{1f}{table}\u{1f}{key}\u{1f}{column}").as_bytes());
+    let mut salt = [0u8; 16];
+    salt.copy_from_slice(&digest[..16]);
+    bcrypt::hash_with_salt(password, BCRYPT_COST, salt)
+        .expect("the bcrypt cost is valid")
+        .format_for_version(bcrypt::Version::TwoB)
+}
+
+fn is_bcrypt_hash(value: &str) -> bool {
+    value.len() == 60 && ["$2a$", "$2b$", "$2y$"].iter().any(|prefix| value.starts_with(prefix))
+}
+
+/// A small, fixed pseudo-random generator: the same seed gives the same rows
+/// with every version of flowinfra and its dependencies.
+struct SplitMix64(u64);
+
+impl SplitMix64 {
+    fn next(&mut self) -> u64 {
+        self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
+        let mut z = self.0;
+        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+        z ^ (z >> 31)
+    }
+
+    fn below(&mut self, bound: u64) -> u64 {
+        self.next() % bound.max(1)
+    }
+
+    fn between(&mut self, min: i64, max: i64) -> i64 {
+        let span = (max - min) as u64 + 1;
+        min + self.below(span) as i64
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A seed directory with these files, read as flowinfra reads it.
+    fn source(files: &[(&str, &str)]) -> (tempfile::TempDir, SeedSource) {
+        let dir = tempfile::tempdir().unwrap();
+        for (name, content) in files {
+            std::fs::write(dir.path().join(name), content).unwrap();
+        }
+        let source = read_source(dir.path()).unwrap();
+        (dir, source)
+    }
+
+    const MANIFEST: &str = "\
+version: '1'
+tables:
+  - { table: Role, file: Role.csv, id: id_role, key: [role_name] }
+  - { table: User, file: User.yaml, id: id_user, key: [email], references: { role: Role }, bcrypt: [password] }
+  - { table: UserInfo, file: UserInfo.csv, key: [id_user], references: { id_user: User } }
+";
+
+    fn flowlite_like() -> (tempfile::TempDir, SeedSource) {
+        source(&[
+            ("manifest.yaml", MANIFEST),
+            ("Role.csv", "role_name\n# the roles\nADMIN\nUSER\n"),
+            (
+                "User.yaml",
+                "- { email: a@example.com, password: secret, role: ADMIN, active: true }\n\
+                 - { email: b@example.com, password: secret, role: USER, active: false }\n",
+            ),
+            ("UserInfo.csv", "id_user,telefono\na@example.com,\"300, ext 1\"\nb@example.com,\n"),
+        ])
+    }
+
+    #[test]
+    fn rows_get_derived_ids_and_resolved_references() {
+        let (_dir, source) = flowlite_like();
+        let tables = resolve(&source).unwrap();
+        let roles = &tables[0];
+        assert_eq!(roles.columns, ["id_role", "role_name"]);
+        assert_eq!(roles.rows[0], [Some(derive_id("Role", &["ADMIN"])), Some("ADMIN".into())]);
+        let users = &tables[1];
+        assert_eq!(users.columns, ["id_user", "email", "password", "role", "active"]);
+        let admin = &users.rows[0];
+        assert_eq!(admin[0], Some(derive_id("User", &["a@example.com"])));
+        assert_eq!(admin[3], Some(derive_id("Role", &["ADMIN"])));
+        assert_eq!(admin[4].as_deref(), Some("1"));
+        assert_eq!(users.rows[1][4].as_deref(), Some("0"));
+        let info = &tables[2];
+        assert_eq!(info.columns, ["id_user", "telefono"]);
+        assert_eq!(info.rows[0][0], Some(derive_id("User", &["a@example.com"])));
+        assert_eq!(info.rows[0][1].as_deref(), Some("300, ext 1"));
+        assert_eq!(info.rows[1][1], None, "an empty CSV field is NULL");
+        assert_eq!(info.identity, ["id_user"]);
+        assert_eq!(info.update_columns(), ["telefono"]);
+    }
+
+    #[test]
+    fn passwords_become_verifiable_bcrypt_hashes_that_stay_the_same() {
+        let (_dir, source) = flowlite_like();
+        let first = resolve(&source).unwrap();
+        let hash = first[1].rows[0][2].clone().unwrap();
+        assert!(hash.starts_with("$2b$10$"), "{hash}");
+        assert!(bcrypt::verify("secret", &hash).unwrap());
+        assert!(!bcrypt::verify("wrong", &hash).unwrap());
+        // Same row, same hash; another row with the same password, another salt.
+        assert_eq!(resolve(&source).unwrap()[1].rows[0][2], Some(hash.clone()));
+        assert_ne!(first[1].rows[1][2], Some(hash.clone()));
+        // A value that already is a bcrypt hash is kept.
+        assert_eq!(hash_password(&hash, "User", "x", "password"), hash);
+    }
+
+    #[test]
+    fn a_reference_to_a_row_not_in_the_seed_names_the_file_and_line() {
+        let (_dir, source) = source(&[
+            ("manifest.yaml", MANIFEST),
+            ("Role.csv", "role_name\nADMIN\n"),
+            ("User.yaml", "- { email: a@example.com, password: x, role: ROOT, active: true }\n"),
+            ("UserInfo.csv", "id_user\n"),
+        ]);
+        let error = resolve(&source).unwrap_err();
+        assert!(error.location.ends_with("User.yaml:1:3"), "{error}");
+        assert!(error.message.contains("`role` names `ROOT`, which is not a `Role` row"), "{error}");
+    }
+
+    #[test]
+    fn duplicate_and_empty_keys_are_refused() {
+        let (_dir, duplicate) = source(&[
+            ("manifest.yaml", "version: '1'\ntables:\n  - { table: Role, file: Role.csv, id: id_role, key: [role_name] }\n"),
+            ("Role.csv", "role_name\nADMIN\nUSER\nADMIN\n"),
+        ]);
+        let error = resolve(&duplicate).unwrap_err();
+        assert!(error.location.ends_with("Role.csv:4"), "{error}");
+        assert!(error.message.contains("the first is at"), "{error}");
+        assert!(error.message.contains("Role.csv:2"), "{error}");
+        let (_dir, empty) = source(&[
+            ("manifest.yaml", "version: '1'\ntables:\n  - { table: Role, file: Role.csv, id: id_role, key: [role_name] }\n"),
+            ("Role.csv", "role_name,note\n,x\n"),
+        ]);
+        assert!(resolve(&empty).unwrap_err().message.contains("key column `role_name` is empty"));
+    }
+
+    #[test]
+    fn a_missing_key_column_lists_the_file_columns() {
+        let (_dir, source) = source(&[
+            ("manifest.yaml", "version: '1'\ntables:\n  - { table: Role, file: Role.csv, id: id_role, key: [name] }\n"),
+            ("Role.csv", "role_name\nADMIN\n"),
+        ]);
+        let error = resolve(&source).unwrap_err();
+        assert!(error.message.contains("key column `name` of table `Role` is not a column"), "{error}");
+        assert!(error.message.contains("its columns: role_name"), "{error}");
+    }
+
+    #[test]
+    fn a_label_in_the_id_column_becomes_the_derived_id() {
+        let (_dir, source) = source(&[
+            ("manifest.yaml", "version: '1'\ntables:\n  - { table: Batch, file: Batch.csv, id: id_batch }\n"),
+            ("Batch.csv", "id_batch,process_status\nbatch-1,completed\n"),
+        ]);
+        let tables = resolve(&source).unwrap();
+        assert_eq!(tables[0].columns, ["id_batch", "process_status"]);
+        assert_eq!(tables[0].rows[0][0], Some(derive_id("Batch", &["batch-1"])));
+    }
+
+    #[test]
+    fn yaml_rows_must_name_every_column() {
+        let error = parse_yaml_rows("- { a: 1, b: 2 }\n- { a: 3 }\n", "t.yaml").unwrap_err();
+        assert!(error.message.contains("this row has no `b`"), "{error}");
+        assert!(error.location.ends_with("t.yaml:2:3"), "{error}");
+    }
+
+    #[test]
+    fn csv_rows_with_the_wrong_number_of_fields_are_refused_with_their_line() {
+        let error = parse_csv(b"a,b\n1,2\n3\n", "t.csv").unwrap_err();
+        assert!(error.location.ends_with("t.csv:3"), "{error}");
+    }
+
+    #[test]
+    fn generated_rows_are_the_same_for_the_same_random_seed() {
+        let manifest = "version: '1'\ntables:\n  - { table: Role, file: Role.csv, id: id_role, key: [role_name] }\n  \
+                        - table: Event\n    id: id_event\n    generate:\n      rows: 500\n      random_seed: 42\n      \
+                        columns:\n        role: { pick: Role }\n        name: { text: 'event {n}' }\n        \
+                        amount: { decimal: [-5, 5] }\n        day: { date: [2025-01-01, 2025-01-31] }\n        \
+                        kind: { one_of: [a, b] }\n        size: { integer: [1, 3] }\n";
+        let (_dir, source) = source(&[("manifest.yaml", manifest), ("Role.csv", "role_name\nADMIN\nUSER\n")]);
+        let first = resolve(&source).unwrap();
+        assert_eq!(first, resolve(&source).unwrap());
+        let events = &first[1];
+        assert_eq!(events.columns, ["id_event", "role", "name", "amount", "day", "kind", "size"]);
+        assert_eq!(events.rows.len(), 500);
+        assert_eq!(events.rows[0][0], Some(derive_id("Event", &["#1"])));
+        assert_eq!(events.rows[499][2].as_deref(), Some("event 500"));
+        let roles = [derive_id("Role", &["ADMIN"]), derive_id("Role", &["USER"])];
+        for row in &events.rows {
+            assert!(roles.contains(row[1].as_ref().unwrap()));
+            let amount: f64 = row[3].as_ref().unwrap().parse().unwrap();
+            assert!((-5.0..=5.0).contains(&amount));
+            assert!(row[4].as_ref().unwrap().starts_with("2025-01-"));
+            assert!(["1", "2", "3"].contains(&row[6].as_deref().unwrap()));
+        }
+        // Both choices and both roles appear.
+        assert!(events.rows.iter().any(|r| r[5].as_deref() == Some("a")));
+        assert!(events.rows.iter().any(|r| r[5].as_deref() == Some("b")));
+        assert!(events.rows.iter().any(|r| r[1].as_ref() == Some(&roles[1])));
+    }
+
+    #[test]
+    fn the_checksum_covers_data_files_independently_of_line_endings() {
+        let (_lf_dir, lf) = flowlite_like();
+        let (_crlf_dir, crlf) = source(&[
+            ("manifest.yaml", &MANIFEST.replace('\n', "\r\n")),
+            ("Role.csv", "role_name\r\n# the roles\r\nADMIN\r\nUSER\r\n"),
+            (
+                "User.yaml",
+                "- { email: a@example.com, password: secret, role: ADMIN, active: true }\r\n\
+                 - { email: b@example.com, password: secret, role: USER, active: false }\r\n",
+            ),
+            ("UserInfo.csv", "id_user,telefono\r\na@example.com,\"300, ext 1\"\r\nb@example.com,\r\n"),
+        ]);
+        assert_eq!(lf.checksum, crlf.checksum);
+        std::fs::write(lf.dir.join("Role.csv"), "role_name\nADMIN\nUSER\nPREMIUM_USER\n").unwrap();
+        assert_ne!(read_source(&lf.dir).unwrap().checksum, lf.checksum);
+    }
+}
