@@ -32,7 +32,7 @@ SCRIPT_DIR="$(dirname "$SCRIPT_PATH")"
 STANDIN_DIR="$SCRIPT_DIR/standin"
 SUITE=bookworm
 PREFIX=flowinfra-standin
-TAG=test
+TAG="test"
 LABEL=io.flowinfra.recipe-hash
 SERVICES=(mysql rabbitmq redis minio)
 CACHE_DIR="${FLOWINFRA_STANDIN_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/flowinfra/standin}"
@@ -217,7 +217,7 @@ apt_source_entries() {
 
 # Sets MIRROR (the Debian archive) and SECURITY_MIRROR (may be empty).
 find_mirror() {
-    local entries uri suite
+    local entries
     entries="$(apt_source_entries | grep -E '^(https?|file)://' || true)"
     MIRROR="${FLOWINFRA_DEBIAN_MIRROR:-}"
     if [ -z "$MIRROR" ]; then

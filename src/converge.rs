@@ -331,7 +331,7 @@ async fn ensure_image(
             (Some(_), Some(hash)) if hash == context.hash() => return Ok(None),
             _ => "build context changed",
         };
-        printer.info(&format!("{}: building {} ({why})", service.name, service.image));
+        printer.step(&service.name, &format!("building {} ({why})", service.image));
         let request = BuildRequest {
             reference: service.image.clone(),
             dockerfile: build.dockerfile.clone(),
@@ -352,7 +352,7 @@ async fn ensure_image(
     let policy = pull.unwrap_or(service.pull_policy);
     match (policy, present) {
         (PullPolicy::Always, _) | (PullPolicy::Missing, None) => {
-            printer.info(&format!("{}: pulling {}", service.name, service.image));
+            printer.step(&service.name, &format!("pulling {}", service.image));
             engine.pull_image(&service.image, &mut |_| {}).await?;
             Ok(None)
         }
@@ -386,15 +386,20 @@ async fn run_service(
     let id = apply_action(engine, spec, service, action, existing, printer).await?;
     let _ = sender.send(Progress::Started);
     if !matches!(action, Action::Keep) {
-        printer.info(&format!("{}: waiting for readiness", service.name));
+        printer.step(&service.name, "waiting for readiness");
     }
     let ready = wait_until_ready(engine, service, &id, timeout, started_at, one_shot).await;
     match ready {
         Ok(ready) => {
-            printer.info(&format!("{}: ready in {:.1}s", service.name, ready.after.as_secs_f64()));
+            printer.finish(&service.name, &format!("ready in {:.1}s", ready.after.as_secs_f64()));
+            if service.kind() == Some(crate::spec::Kind::Mysql) {
+                provision_mysql(engine, service, &id, printer).await?;
+            }
+            provision_topology_and_buckets(engine, service, &id, printer).await?;
             Ok(ready)
         }
         Err(mut failure) => {
+            printer.finish(&service.name, "FAILED");
             failure.log_tail = engine
                 .container_logs_tail(&id, LOG_TAIL_LINES)
                 .await
@@ -425,7 +430,7 @@ async fn wait_for_dependencies(
             }
         };
         if !satisfied(&receiver.borrow()) {
-            printer.info(&format!("{}: waiting for {dependency}", service.name));
+            printer.step(&service.name, &format!("waiting for {dependency}"));
         }
         let progress = *receiver
             .wait_for(satisfied)
@@ -460,27 +465,29 @@ async fn apply_action(
     match (action, existing) {
         (Action::Keep, Some(container)) => Ok(container.id.clone()),
         (Action::Start { .. }, Some(container)) => {
-            printer.info(&format!("{}: starting", service.name));
+            printer.step(&service.name, "starting");
             engine.start_container(&container.id).await.map_err(engine_failure)?;
             Ok(container.id.clone())
         }
         (action, existing) => {
             if let (Action::Recreate { .. }, Some(container)) = (action, existing) {
-                printer.info(&format!(
-                    "{}: recreating ({})",
-                    service.name,
-                    action
-                        .to_string()
-                        .trim_start_matches("recreate (")
-                        .trim_end_matches(')')
-                ));
+                printer.step(
+                    &service.name,
+                    &format!(
+                        "recreating ({})",
+                        action
+                            .to_string()
+                            .trim_start_matches("recreate (")
+                            .trim_end_matches(')')
+                    ),
+                );
                 engine
                     .stop_container(&container.id, Duration::from_secs(10))
                     .await
                     .map_err(engine_failure)?;
                 engine.remove_container(&container.id).await.map_err(engine_failure)?;
             } else {
-                printer.info(&format!("{}: creating", service.name));
+                printer.step(&service.name, "creating");
             }
             let id = engine
                 .create_container(&container_spec(spec, service))
@@ -594,9 +601,65 @@ async fn wait_until_ready(
     }
 }
 
+/// Runs pending migrations and loads the seed when outdated, once a
+/// mysql-kind service is ready ([`crate::mysql::provision`]).
+async fn provision_mysql(
+    engine: &Engine,
+    service: &Service,
+    id: &str,
+    printer: &Printer,
+) -> Result<(), ServiceFailure> {
+    let state = engine
+        .inspect_container(id)
+        .await
+        .map_err(|err| ServiceFailure::new(error_chain(&err)))?
+        .ok_or_else(|| ServiceFailure::new("its container disappeared before migrating"))?;
+    let (Some(endpoint), Some(credentials)) = (endpoint_for(service, &state), kinds::credentials(service)) else {
+        return Ok(());
+    };
+    crate::mysql::provision(service, &endpoint, &credentials, printer)
+        .await
+        .map(|_| ())
+        .map_err(|err| ServiceFailure::new(error_chain(&err)))
+}
+
+/// Declares RabbitMQ's exchanges, queues and bindings, or S3's buckets and
+/// policies, once such a service is ready ([`kinds::provision`]; nothing for
+/// other kinds).
+async fn provision_topology_and_buckets(
+    engine: &Engine,
+    service: &Service,
+    id: &str,
+    printer: &Printer,
+) -> Result<(), ServiceFailure> {
+    if !matches!(
+        service.kind(),
+        Some(crate::spec::Kind::Rabbitmq | crate::spec::Kind::S3)
+    ) {
+        return Ok(());
+    }
+    let state = engine
+        .inspect_container(id)
+        .await
+        .map_err(|err| ServiceFailure::new(error_chain(&err)))?
+        .ok_or_else(|| ServiceFailure::new("its container disappeared before provisioning"))?;
+    match kinds::provision(service, &state.ports).await {
+        Ok(Some(report)) => printer.step(&service.name, &format!("{report}",)),
+        Ok(None) => {}
+        Err(err) => {
+            let failure = ServiceFailure::new(err.to_string());
+            return Err(match err.hint() {
+                Some(hint) => failure.with_hint(hint),
+                None => failure,
+            });
+        }
+    }
+    Ok(())
+}
+
 /// Where this machine reaches a kind's port, read from the running container
 /// (so ephemeral host ports work). Wildcard binds are reached on loopback.
-fn endpoint_for(service: &Service, state: &ContainerState) -> Option<kinds::Endpoint> {
+pub fn endpoint_for(service: &Service, state: &ContainerState) -> Option<kinds::Endpoint> {
     let port = service.kind()?.default_port();
     let published = state
         .ports

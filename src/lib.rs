@@ -10,6 +10,9 @@
 //! - [`build_context`]: files, content hash and tar of `build:` contexts.
 //! - [`engine`]: the Docker adapter, the only module that talks to the engine.
 //! - [`kinds`]: protocol readiness probes for mysql, rabbitmq, redis and s3.
+//! - [`mysql`]: migrations (sqlx, run time) and the versioned, checksummed seed of mysql-kind services.
+//! - [`check`]: the checks of `check`, run concurrently with timeouts.
+//! - [`consumer_env`]: connection settings for consumer services (`env`). Pure.
 //! - [`converge`]: executes `up` — containers in dependency order, readiness waits.
 //! - [`lock`]: the per-project lock that keeps two `up`/`down` from interleaving.
 //! - [`upstream`]: registry digest comparison, on request only.
@@ -18,14 +21,17 @@
 //! - [`commands`]: one thin module per subcommand, wiring core to adapters.
 
 pub mod build_context;
+pub mod check;
 pub mod cli;
 pub mod commands;
+pub mod consumer_env;
 pub mod container_spec;
 pub mod converge;
 pub mod engine;
 pub mod error;
 pub mod kinds;
 pub mod lock;
+pub mod mysql;
 pub mod plan;
 pub mod report;
 pub mod spec;

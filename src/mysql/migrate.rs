@@ -1,0 +1,665 @@
+//! Versioned migrations: sqlx migration files (`<VERSION>_<DESCRIPTION>.sql`
+//! or reversible `.up.sql`/`.down.sql`) loaded at run time with sqlx's
+//! `Migrator::new`, so a `git pull` needs no rebuild, and recorded in
+//! `_sqlx_migrations` exactly as sqlx does it, so `sqlx migrate info` and
+//! flowinfra agree on what is applied.
+//!
+//! Applying follows sqlx's bookkeeping (a row with `success = FALSE`, the
+//! migration, then `success = TRUE`, in one transaction), with one
+//! difference: statements run one at a time ([`super::statements`]). MySQL
+//! commits DDL implicitly, so a migration that fails part-way leaves the
+//! statements before the failing one applied and its row marked failed
+//! ("dirty"); running statement by statement lets flowinfra say which
+//! statement failed, with the server's error, and what to do.
+//!
+//! Checksums are sqlx's (SHA-384 of the file as it is): an applied
+//! migration whose file changed is refused, naming it.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use serde::Serialize;
+use sqlx::migrate::{Migrate, Migration, Migrator};
+use sqlx::{AssertSqlSafe, Connection};
+
+use super::statements::{Statement, split_statements};
+use super::{Database, server_error};
+
+/// sqlx's bookkeeping table; sqlx-cli reads and writes the same.
+pub const MIGRATIONS_TABLE: &str = "_sqlx_migrations";
+
+/// How much of a failing statement a message quotes.
+const STATEMENT_SUMMARY_CHARS: usize = 160;
+
+/// Why migrating failed or was refused. Every message names the migration
+/// and says what to do.
+#[derive(Debug, thiserror::Error)]
+pub enum MigrationError {
+    #[error("cannot read the migrations in {dir}: {reason}")]
+    Load { dir: PathBuf, reason: String },
+
+    #[error("reading the migration state from {MIGRATIONS_TABLE} failed: {0}")]
+    Database(String),
+
+    #[error(
+        "migration {version} ({description}) was applied, but its file {file} has changed since; \
+         refusing to migrate: an applied migration never runs again, so the database would not match the file. \
+         Restore the file (e.g. `git checkout -- {file}`) and put the change in a new migration; \
+         on a throwaway local database, `flowinfra down -v` then `flowinfra up` rebuilds it from the files"
+    )]
+    Changed {
+        version: i64,
+        description: String,
+        file: String,
+    },
+
+    #[error(
+        "migration {version} ({description}) is recorded as applied, but no file in {dir} has that version; \
+         restore the file (e.g. from git), or on a throwaway local database run `flowinfra down -v` then `flowinfra up`"
+    )]
+    Missing {
+        version: i64,
+        description: String,
+        dir: String,
+    },
+
+    #[error(
+        "migration {version} ({description}) failed part-way in an earlier run and is marked failed \
+         (success = false) in {MIGRATIONS_TABLE}; MySQL does not roll back DDL, so some of its statements may be \
+         applied. Undo them by hand, fix {file}, delete its row \
+         (`DELETE FROM {MIGRATIONS_TABLE} WHERE version = {version}`) and run `flowinfra migrate run`; \
+         on a throwaway local database, `flowinfra down -v` then `flowinfra up` starts over"
+    )]
+    Dirty {
+        version: i64,
+        description: String,
+        file: String,
+    },
+
+    #[error("{0}")]
+    Failed(Box<FailedMigration>),
+
+    #[error(
+        "cannot revert migration {version} ({description}): it has no down file \
+         ({version}_<description>.down.sql next to an .up.sql); revert by hand, or with --target {version} stop before it"
+    )]
+    Irreversible { version: i64, description: String },
+
+    #[error(
+        "cannot revert migration {} ({}) in {}: statement {} (line {}) `{}` failed: {}; the migration stays \
+         recorded as failed: fix the down file and the database by hand",
+        .0.version, .0.description, .0.file, .0.statement_number, .0.statement_line, .0.statement, .0.server_error
+    )]
+    RevertFailed(Box<FailedMigration>),
+}
+
+/// A migration (or its revert) stopped by a failing statement.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FailedMigration {
+    pub version: i64,
+    pub description: String,
+    pub file: String,
+    /// 1-based.
+    pub statement_number: usize,
+    pub statement_count: usize,
+    pub statement_line: usize,
+    pub statement: String,
+    pub server_error: String,
+    /// The migration's row stayed, marked failed: DDL before (or at) the
+    /// failing statement was committed.
+    pub partial: bool,
+}
+
+impl std::fmt::Display for FailedMigration {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let FailedMigration {
+            version,
+            description,
+            file,
+            statement_number: number,
+            statement_count: count,
+            statement_line: line,
+            statement,
+            server_error,
+            partial,
+        } = self;
+        write!(
+            f,
+            "migration {version} ({description}) failed at statement {number} of {count} ({file}:{line}): \
+             `{statement}`: {server_error}"
+        )?;
+        if !partial {
+            return write!(
+                f,
+                ". Nothing of it was applied: fix the file and run `flowinfra migrate run` again"
+            );
+        }
+        let before = match number {
+            1 => "no statement before it ran, but MySQL committed the migration's bookkeeping row".to_string(),
+            2 => "statement 1 stays applied (MySQL does not roll back DDL)".to_string(),
+            n => format!("statements 1 to {} stay applied (MySQL does not roll back DDL)", n - 1),
+        };
+        write!(
+            f,
+            ". The migration is only partly applied: {before}, and it is marked failed in {MIGRATIONS_TABLE}. \
+             Undo what it did by hand, fix the file, delete its row \
+             (`DELETE FROM {MIGRATIONS_TABLE} WHERE version = {version}`), then run `flowinfra migrate run`; \
+             on a throwaway local database, `flowinfra down -v` then `flowinfra up` starts over"
+        )
+    }
+}
+
+/// Where a migration stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum MigrationState {
+    Applied,
+    Pending,
+    /// Failed part-way: its row has `success = false`.
+    Failed,
+    /// Applied, but its file has changed since.
+    Changed,
+    /// Applied, but no file has its version any more.
+    Missing,
+}
+
+impl MigrationState {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            MigrationState::Applied => "applied",
+            MigrationState::Pending => "pending",
+            MigrationState::Failed => "failed",
+            MigrationState::Changed => "changed",
+            MigrationState::Missing => "missing",
+        }
+    }
+}
+
+/// One line of `migrate info`, also its JSON schema.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct MigrationStatus {
+    pub version: i64,
+    pub description: String,
+    pub state: MigrationState,
+    /// The up (or only) file, relative to the migrations directory.
+    pub file: Option<String>,
+    pub reversible: bool,
+    /// `YYYY-MM-DD HH:MM:SS` (server time) when applied.
+    pub installed_on: Option<String>,
+    /// How long applying took, in milliseconds.
+    pub execution_ms: Option<i64>,
+}
+
+/// A migration applied or reverted now.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MigrationChange {
+    pub version: i64,
+    pub description: String,
+    pub duration: Duration,
+}
+
+/// A row of `_sqlx_migrations`.
+#[derive(Debug, Clone)]
+struct AppliedRow {
+    version: i64,
+    description: String,
+    installed_on: String,
+    success: bool,
+    checksum: Vec<u8>,
+    execution_time: i64,
+}
+
+/// The migrations of one directory, as sqlx resolves them.
+#[derive(Debug)]
+pub struct Migrations {
+    dir: PathBuf,
+    migrator: Migrator,
+    /// Version → (up or simple file, down file), for messages.
+    files: BTreeMap<i64, (Option<String>, Option<String>)>,
+}
+
+impl Migrations {
+    /// Reads the migration files of `dir` (sqlx's `Migrator::new`).
+    pub async fn load(dir: &Path) -> Result<Migrations, MigrationError> {
+        let load_error = |reason: String| MigrationError::Load {
+            dir: dir.to_path_buf(),
+            reason,
+        };
+        if !dir.is_dir() {
+            return Err(load_error(
+                "no such directory; create it, or fix `x-flowinfra.migrations` in the spec".into(),
+            ));
+        }
+        let mut migrator = Migrator::new(dir.to_path_buf())
+            .await
+            .map_err(|error| load_error(error.to_string()))?;
+        // sqlx's lock is a no-op on MariaDB; callers hold the project lock.
+        migrator.set_locking(false);
+        let mut files: BTreeMap<i64, (Option<String>, Option<String>)> = BTreeMap::new();
+        let entries = std::fs::read_dir(dir).map_err(|error| load_error(error.to_string()))?;
+        for entry in entries.flatten() {
+            let name = entry.file_name().to_string_lossy().into_owned();
+            let Some((version, rest)) = name.split_once('_') else {
+                continue;
+            };
+            let (Ok(version), true) = (version.parse::<i64>(), rest.ends_with(".sql")) else {
+                continue;
+            };
+            let slot = files.entry(version).or_default();
+            if rest.ends_with(".down.sql") {
+                slot.1 = Some(name);
+            } else {
+                slot.0 = Some(name);
+            }
+        }
+        Ok(Migrations {
+            dir: dir.to_path_buf(),
+            migrator,
+            files,
+        })
+    }
+
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+
+    /// The up (and simple) migrations, by version.
+    fn ups(&self) -> impl Iterator<Item = &Migration> {
+        self.migrator.iter().filter(|m| m.migration_type.is_up_migration())
+    }
+
+    fn down(&self, version: i64) -> Option<&Migration> {
+        self.migrator
+            .iter()
+            .find(|m| m.version == version && m.migration_type.is_down_migration())
+    }
+
+    /// The file of `version` as a user finds it: `<dir>/<file>`.
+    fn file(&self, version: i64, down: bool) -> String {
+        let name = self
+            .files
+            .get(&version)
+            .and_then(|(up, down_file)| if down { down_file.clone() } else { up.clone() })
+            .unwrap_or_else(|| format!("{version}_*.sql"));
+        self.dir.join(name).display().to_string()
+    }
+
+    /// Every migration with its state: the files' migrations in version
+    /// order, and applied ones whose file is gone.
+    pub async fn status(&self, database: &mut Database) -> Result<Vec<MigrationStatus>, MigrationError> {
+        let applied = read_applied(database).await?;
+        let mut statuses: Vec<MigrationStatus> = self
+            .ups()
+            .map(|migration| {
+                let row = applied.get(&migration.version);
+                let state = match row {
+                    None => MigrationState::Pending,
+                    Some(row) if !row.success => MigrationState::Failed,
+                    Some(row) if row.checksum != *migration.checksum => MigrationState::Changed,
+                    Some(_) => MigrationState::Applied,
+                };
+                MigrationStatus {
+                    version: migration.version,
+                    description: migration.description.to_string(),
+                    state,
+                    file: self.files.get(&migration.version).and_then(|(up, _)| up.clone()),
+                    reversible: migration.migration_type.is_reversible(),
+                    installed_on: row.map(|r| r.installed_on.clone()),
+                    execution_ms: row
+                        .filter(|r| r.execution_time >= 0)
+                        .map(|r| r.execution_time / 1_000_000),
+                }
+            })
+            .collect();
+        for row in applied.values() {
+            if !self.ups().any(|m| m.version == row.version) {
+                statuses.push(MigrationStatus {
+                    version: row.version,
+                    description: row.description.clone(),
+                    state: if row.success {
+                        MigrationState::Missing
+                    } else {
+                        MigrationState::Failed
+                    },
+                    file: None,
+                    reversible: false,
+                    installed_on: Some(row.installed_on.clone()),
+                    execution_ms: (row.execution_time >= 0).then_some(row.execution_time / 1_000_000),
+                });
+            }
+        }
+        statuses.sort_by_key(|s| s.version);
+        Ok(statuses)
+    }
+
+    /// The versions `run` would apply, after the same checks `run` makes:
+    /// refuses when a migration failed part-way, changed or went missing.
+    pub async fn pending(&self, database: &mut Database) -> Result<Vec<i64>, MigrationError> {
+        let statuses = self.status(database).await?;
+        self.refuse_inconsistent(&statuses)?;
+        Ok(statuses
+            .iter()
+            .filter(|s| s.state == MigrationState::Pending)
+            .map(|s| s.version)
+            .collect())
+    }
+
+    fn refuse_inconsistent(&self, statuses: &[MigrationStatus]) -> Result<(), MigrationError> {
+        // The order sqlx checks in: dirty first, then missing, then changed.
+        if let Some(failed) = statuses.iter().find(|s| s.state == MigrationState::Failed) {
+            return Err(MigrationError::Dirty {
+                version: failed.version,
+                description: failed.description.clone(),
+                file: self.file(failed.version, false),
+            });
+        }
+        if let Some(missing) = statuses.iter().find(|s| s.state == MigrationState::Missing) {
+            return Err(MigrationError::Missing {
+                version: missing.version,
+                description: missing.description.clone(),
+                dir: self.dir.display().to_string(),
+            });
+        }
+        if let Some(changed) = statuses.iter().find(|s| s.state == MigrationState::Changed) {
+            return Err(MigrationError::Changed {
+                version: changed.version,
+                description: changed.description.clone(),
+                file: self.file(changed.version, false),
+            });
+        }
+        Ok(())
+    }
+
+    /// Applies every pending migration in version order; stops at the first failure.
+    pub async fn run(&self, database: &mut Database) -> Result<Vec<MigrationChange>, MigrationError> {
+        let pending = self.pending(database).await?;
+        let mut applied = Vec::new();
+        for migration in self.ups().filter(|m| pending.contains(&m.version)) {
+            let duration = self.apply(database, migration).await?;
+            applied.push(MigrationChange {
+                version: migration.version,
+                description: migration.description.to_string(),
+                duration,
+            });
+        }
+        Ok(applied)
+    }
+
+    /// Reverts applied migrations newest first: the latest one, or every one
+    /// newer than `target`. Each needs a down file.
+    pub async fn revert(
+        &self,
+        database: &mut Database,
+        target: Option<i64>,
+    ) -> Result<Vec<MigrationChange>, MigrationError> {
+        let statuses = self.status(database).await?;
+        self.refuse_inconsistent(&statuses)?;
+        let applied: Vec<&MigrationStatus> = statuses
+            .iter()
+            .rev()
+            .filter(|s| s.state == MigrationState::Applied)
+            .collect();
+        let to_revert: Vec<&MigrationStatus> = match target {
+            Some(target) => applied.into_iter().filter(|s| s.version > target).collect(),
+            None => applied.into_iter().take(1).collect(),
+        };
+        // Check every one before reverting any.
+        for status in &to_revert {
+            if self.down(status.version).is_none() {
+                return Err(MigrationError::Irreversible {
+                    version: status.version,
+                    description: status.description.clone(),
+                });
+            }
+        }
+        let mut reverted = Vec::new();
+        for status in to_revert {
+            let down = self.down(status.version).expect("checked above");
+            let duration = self.revert_one(database, down).await?;
+            reverted.push(MigrationChange {
+                version: status.version,
+                description: status.description.clone(),
+                duration,
+            });
+        }
+        Ok(reverted)
+    }
+
+    /// sqlx's `apply`, statement by statement.
+    async fn apply(&self, database: &mut Database, migration: &Migration) -> Result<Duration, MigrationError> {
+        let statements = split_statements(migration.sql.as_str());
+        let connection = database.connection();
+        let started = Instant::now();
+        let mut transaction = connection.begin().await.map_err(db_error)?;
+        sqlx::query(AssertSqlSafe(format!(
+            "INSERT INTO {MIGRATIONS_TABLE} ( version, description, success, checksum, execution_time ) \
+             VALUES ( ?, ?, FALSE, ?, -1 )"
+        )))
+        .bind(migration.version)
+        .bind(&*migration.description)
+        .bind(&*migration.checksum)
+        .execute(&mut *transaction)
+        .await
+        .map_err(db_error)?;
+        for (index, statement) in statements.iter().enumerate() {
+            if let Err(error) = sqlx::raw_sql(AssertSqlSafe(statement.text.clone()))
+                .execute(&mut *transaction)
+                .await
+            {
+                let server_error = server_error(&error);
+                let _ = transaction.rollback().await;
+                let partial = row_success(database, migration.version).await? == Some(false);
+                return Err(self.failed(migration, &statements, index, statement, server_error, partial));
+            }
+        }
+        sqlx::query(AssertSqlSafe(format!(
+            "UPDATE {MIGRATIONS_TABLE} SET success = TRUE WHERE version = ?"
+        )))
+        .bind(migration.version)
+        .execute(&mut *transaction)
+        .await
+        .map_err(db_error)?;
+        transaction.commit().await.map_err(db_error)?;
+        let elapsed = started.elapsed();
+        sqlx::query(AssertSqlSafe(format!(
+            "UPDATE {MIGRATIONS_TABLE} SET execution_time = ? WHERE version = ?"
+        )))
+        .bind(i64::try_from(elapsed.as_nanos()).unwrap_or(i64::MAX))
+        .bind(migration.version)
+        .execute(database.connection())
+        .await
+        .map_err(db_error)?;
+        Ok(elapsed)
+    }
+
+    fn failed(
+        &self,
+        migration: &Migration,
+        statements: &[Statement],
+        index: usize,
+        statement: &Statement,
+        server_error: String,
+        partial: bool,
+    ) -> MigrationError {
+        MigrationError::Failed(Box::new(FailedMigration {
+            version: migration.version,
+            description: migration.description.to_string(),
+            file: self.file(migration.version, false),
+            statement_number: index + 1,
+            statement_count: statements.len(),
+            statement_line: statement.line,
+            statement: statement.summary(STATEMENT_SUMMARY_CHARS),
+            server_error,
+            partial,
+        }))
+    }
+
+    /// sqlx's `revert`, statement by statement.
+    async fn revert_one(&self, database: &mut Database, down: &Migration) -> Result<Duration, MigrationError> {
+        let statements = split_statements(down.sql.as_str());
+        let started = Instant::now();
+        let mut transaction = database.connection().begin().await.map_err(db_error)?;
+        sqlx::query(AssertSqlSafe(format!(
+            "UPDATE {MIGRATIONS_TABLE} SET success = FALSE WHERE version = ?"
+        )))
+        .bind(down.version)
+        .execute(&mut *transaction)
+        .await
+        .map_err(db_error)?;
+        for (index, statement) in statements.iter().enumerate() {
+            if let Err(error) = sqlx::raw_sql(AssertSqlSafe(statement.text.clone()))
+                .execute(&mut *transaction)
+                .await
+            {
+                let server_error = server_error(&error);
+                let _ = transaction.rollback().await;
+                return Err(MigrationError::RevertFailed(Box::new(FailedMigration {
+                    version: down.version,
+                    description: down.description.to_string(),
+                    file: self.file(down.version, true),
+                    statement_number: index + 1,
+                    statement_count: statements.len(),
+                    statement_line: statement.line,
+                    statement: statement.summary(STATEMENT_SUMMARY_CHARS),
+                    server_error,
+                    partial: true,
+                })));
+            }
+        }
+        sqlx::query(AssertSqlSafe(format!(
+            "DELETE FROM {MIGRATIONS_TABLE} WHERE version = ?"
+        )))
+        .bind(down.version)
+        .execute(&mut *transaction)
+        .await
+        .map_err(db_error)?;
+        transaction.commit().await.map_err(db_error)?;
+        Ok(started.elapsed())
+    }
+}
+
+fn db_error(error: sqlx::Error) -> MigrationError {
+    MigrationError::Database(server_error(&error))
+}
+
+/// The rows of `_sqlx_migrations`, creating the table as sqlx does when absent.
+async fn read_applied(database: &mut Database) -> Result<BTreeMap<i64, AppliedRow>, MigrationError> {
+    let connection = database.connection();
+    connection
+        .ensure_migrations_table(MIGRATIONS_TABLE)
+        .await
+        .map_err(|error| MigrationError::Database(error.to_string()))?;
+    let rows: Vec<(i64, String, String, bool, Vec<u8>, i64)> = sqlx::query_as(AssertSqlSafe(format!(
+        "SELECT version, description, DATE_FORMAT(installed_on, '%Y-%m-%d %H:%i:%s'), success, checksum, \
+         execution_time FROM {MIGRATIONS_TABLE} ORDER BY version"
+    )))
+    .fetch_all(&mut *connection)
+    .await
+    .map_err(db_error)?;
+    Ok(rows
+        .into_iter()
+        .map(
+            |(version, description, installed_on, success, checksum, execution_time)| {
+                (
+                    version,
+                    AppliedRow {
+                        version,
+                        description,
+                        installed_on,
+                        success,
+                        checksum,
+                        execution_time,
+                    },
+                )
+            },
+        )
+        .collect())
+}
+
+/// `success` of a migration's row, `None` when it has none.
+async fn row_success(database: &mut Database, version: i64) -> Result<Option<bool>, MigrationError> {
+    sqlx::query_scalar(AssertSqlSafe(format!(
+        "SELECT success FROM {MIGRATIONS_TABLE} WHERE version = ?"
+    )))
+    .bind(version)
+    .fetch_optional(database.connection())
+    .await
+    .map_err(db_error)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_partial_failure_says_which_statements_stay_applied_and_what_to_do() {
+        let error = MigrationError::Failed(Box::new(FailedMigration {
+            version: 20251105000002,
+            description: "add index".into(),
+            file: "migrations/20251105000002_add_index.sql".into(),
+            statement_number: 3,
+            statement_count: 4,
+            statement_line: 9,
+            statement: "CREATE INDEX ix ON t (c)".into(),
+            server_error: "Duplicate key name 'ix' (error 1061)".into(),
+            partial: true,
+        }));
+        let text = error.to_string();
+        assert!(
+            text.contains("migration 20251105000002 (add index) failed at statement 3 of 4"),
+            "{text}"
+        );
+        assert!(text.contains("migrations/20251105000002_add_index.sql:9"), "{text}");
+        assert!(
+            text.contains("`CREATE INDEX ix ON t (c)`: Duplicate key name 'ix' (error 1061)"),
+            "{text}"
+        );
+        assert!(text.contains("statements 1 to 2 stay applied"), "{text}");
+        assert!(
+            text.contains("DELETE FROM _sqlx_migrations WHERE version = 20251105000002"),
+            "{text}"
+        );
+    }
+
+    #[test]
+    fn a_clean_failure_says_nothing_was_applied() {
+        let error = MigrationError::Failed(Box::new(FailedMigration {
+            version: 2,
+            description: "x".into(),
+            file: "m/2_x.sql".into(),
+            statement_number: 1,
+            statement_count: 1,
+            statement_line: 1,
+            statement: "SELEC 1".into(),
+            server_error: "syntax error (error 1064)".into(),
+            partial: false,
+        }));
+        assert!(error.to_string().contains("Nothing of it was applied"), "{error}");
+    }
+
+    #[tokio::test]
+    async fn files_are_named_by_version_for_messages() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("1_first.up.sql"), "CREATE TABLE a (id INT);").unwrap();
+        std::fs::write(dir.path().join("1_first.down.sql"), "DROP TABLE a;").unwrap();
+        std::fs::write(dir.path().join("2_second.sql"), "CREATE TABLE b (id INT);").unwrap();
+        std::fs::write(dir.path().join("README.md"), "not a migration").unwrap();
+        let migrations = Migrations::load(dir.path()).await.unwrap();
+        assert!(migrations.file(1, false).ends_with("1_first.up.sql"));
+        assert!(migrations.file(1, true).ends_with("1_first.down.sql"));
+        assert!(migrations.file(2, false).ends_with("2_second.sql"));
+        assert_eq!(migrations.ups().map(|m| m.version).collect::<Vec<_>>(), [1, 2]);
+        assert!(migrations.down(1).is_some());
+        assert!(migrations.down(2).is_none());
+    }
+
+    #[tokio::test]
+    async fn a_missing_directory_is_named() {
+        let error = Migrations::load(Path::new("/nonexistent/migrations"))
+            .await
+            .unwrap_err();
+        assert!(error.to_string().contains("/nonexistent/migrations"), "{error}");
+        assert!(error.to_string().contains("x-flowinfra.migrations"), "{error}");
+    }
+}
