@@ -14,7 +14,7 @@ use crate::converge::{PlannedService, endpoint_for, plan_stack};
 use crate::engine::{ContainerState, Engine, Health, RunState};
 use crate::kinds;
 use crate::plan::Action;
-use crate::spec::{Service, Spec};
+use crate::spec::{Kind, Service, Spec};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, PartialOrd, Ord)]
 #[serde(rename_all = "lowercase")]
@@ -214,17 +214,82 @@ pub async fn stack_checks(engine: Arc<Engine>, spec: Arc<Spec>, services: &[Stri
         let service = &spec.services[&planned.service];
         let container = planned.actual.container.as_ref();
         checks.extend(protocol_check(service, container));
-        let endpoint = container
-            .filter(|c| c.status == RunState::Running)
-            .and_then(|c| endpoint_for(service, c));
-        checks.extend(kind_checks(service, endpoint));
+        checks.extend(kind_checks(service, container));
     }
     Ok(checks)
 }
 
-/// What each kind provisions, checked: migrations and seed, queues, buckets.
-fn kind_checks(_service: &Service, _endpoint: Option<kinds::Endpoint>) -> Vec<Check> {
-    Vec::new()
+/// What each kind provisions, checked: migrations and seed, exchanges and
+/// queues, buckets and their policies.
+fn kind_checks(service: &Service, container: Option<&ContainerState>) -> Vec<Check> {
+    let Some(container) = container.filter(|c| c.status == RunState::Running) else {
+        return Vec::new();
+    };
+    let mut checks = Vec::new();
+    match service.kind() {
+        Some(Kind::Mysql) => {
+            let (migrations, seed) = crate::mysql::directories(service);
+            let endpoint = endpoint_for(service, container);
+            let credentials = kinds::credentials(service);
+            if let (Some(dir), Some(endpoint), Some(credentials)) = (migrations, endpoint.clone(), credentials.clone())
+            {
+                checks.push(Check::new("migrations", Some(&service.name), async move {
+                    let mut database = match crate::mysql::Database::connect(&endpoint, &credentials).await {
+                        Ok(database) => database,
+                        Err(err) => return Verdict::fail(err.to_string()),
+                    };
+                    let verdict = match crate::mysql::status::migrations_verdict(&mut database, &dir).await {
+                        Ok(Some(latest)) => {
+                            Verdict::ok(format!("all applied, latest {latest}")).detail("latest_migration", latest)
+                        }
+                        Ok(None) => Verdict::ok("no migrations"),
+                        Err(reason) => Verdict::fail(reason),
+                    };
+                    database.close().await;
+                    verdict
+                }));
+            }
+            if let (Some(dir), Some(endpoint), Some(credentials)) = (seed, endpoint, credentials) {
+                checks.push(Check::new("seed", Some(&service.name), async move {
+                    let mut database = match crate::mysql::Database::connect(&endpoint, &credentials).await {
+                        Ok(database) => database,
+                        Err(err) => return Verdict::fail(err.to_string()),
+                    };
+                    let status = crate::mysql::status::seed_status(&mut database, &dir).await;
+                    database.close().await;
+                    match status {
+                        Ok(status) => {
+                            let verdict = match status.staleness() {
+                                None => Verdict::ok(format!("seed {} is current", status.expected_version)),
+                                Some(reason) => Verdict::fail(format!("seed not current: {reason}")),
+                            };
+                            verdict
+                                .detail("seed_version", status.recorded.map(|r| r.version).unwrap_or_default())
+                                .detail("rows", serde_json::to_value(&status.counts).unwrap_or_default())
+                        }
+                        Err(err) => Verdict::fail(err.to_string()),
+                    }
+                }));
+            }
+        }
+        Some(Kind::Rabbitmq | Kind::S3) => {
+            let (check, service_name, published) = match service.kind() {
+                Some(Kind::Rabbitmq) => ("queues", service.clone(), container.ports.clone()),
+                _ => ("buckets", service.clone(), container.ports.clone()),
+            };
+            let name = service.name.clone();
+            checks.push(Check::new(check, Some(&name), async move {
+                match kinds::verify(&service_name, &published).await {
+                    Ok(None) => Verdict::skipped("nothing declared"),
+                    Ok(Some((what, differences))) if differences.is_empty() => Verdict::ok(format!("{what} present")),
+                    Ok(Some((_, differences))) => Verdict::fail(differences.join("; ")),
+                    Err(err) => Verdict::fail(err.to_string()),
+                }
+            }));
+        }
+        _ => {}
+    }
+    checks
 }
 
 /// The overall verdict: the worst status, warnings counting as failures with `strict`.

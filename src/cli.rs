@@ -80,6 +80,15 @@ pub enum Command {
     Config(ConfigArgs),
     /// Print connection settings for services that consume this infrastructure
     Env(EnvArgs),
+    /// Print a shell completion script, e.g. `flowinfra completions bash > /etc/bash_completion.d/flowinfra`
+    Completions(CompletionsArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct CompletionsArgs {
+    /// The shell to complete for
+    #[arg(value_enum)]
+    pub shell: clap_complete::Shell,
 }
 
 #[derive(Debug, Args)]

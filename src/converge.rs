@@ -28,6 +28,8 @@ pub const LOG_TAIL_LINES: usize = 30;
 /// Readiness probing starts fast and backs off to this.
 const MAX_BACKOFF: Duration = Duration::from_millis(500);
 const FIRST_BACKOFF: Duration = Duration::from_millis(20);
+/// How long a plain service (no kind, no healthcheck) must stay running after its start to count as up.
+const PLAIN_SERVICE_SETTLE: Duration = Duration::from_millis(300);
 /// Credentials refused this many times in a row end the wait: it is not a start-up race.
 const REFUSALS_BEFORE_GIVING_UP: u32 = 3;
 
@@ -388,14 +390,16 @@ async fn run_service(
     if !matches!(action, Action::Keep) {
         printer.step(&service.name, "waiting for readiness");
     }
-    let ready = wait_until_ready(engine, service, &id, timeout, started_at, one_shot).await;
-    match ready {
+    // A container just started must stay up a moment before a plain service counts as running.
+    let settle = !matches!(action, Action::Keep);
+    let ready = wait_until_ready(engine, service, &id, timeout, started_at, one_shot, settle).await;
+    let provisioned = match ready {
+        Ok(ready) => provision(engine, service, &id, printer).await.map(|()| ready),
+        Err(failure) => Err(failure),
+    };
+    match provisioned {
         Ok(ready) => {
             printer.finish(&service.name, &format!("ready in {:.1}s", ready.after.as_secs_f64()));
-            if service.kind() == Some(crate::spec::Kind::Mysql) {
-                provision_mysql(engine, service, &id, printer).await?;
-            }
-            provision_topology_and_buckets(engine, service, &id, printer).await?;
             Ok(ready)
         }
         Err(mut failure) => {
@@ -407,6 +411,14 @@ async fn run_service(
             Err(failure)
         }
     }
+}
+
+/// What a kind provisions once it is ready: migrations and seed, topology, buckets.
+async fn provision(engine: &Engine, service: &Service, id: &str, printer: &Printer) -> Result<(), ServiceFailure> {
+    if service.kind() == Some(crate::spec::Kind::Mysql) {
+        provision_mysql(engine, service, id, printer).await?;
+    }
+    provision_topology_and_buckets(engine, service, id, printer).await
 }
 
 async fn wait_for_dependencies(
@@ -512,8 +524,10 @@ async fn wait_until_ready(
     timeout: Duration,
     started_at: Instant,
     one_shot: bool,
+    settle: bool,
 ) -> Result<Ready, ServiceFailure> {
     let deadline = Instant::now() + timeout;
+    let mut running_since: Option<Instant> = None;
     let mut backoff = FIRST_BACKOFF;
     let mut last_reason;
     let mut refusals = 0;
@@ -574,6 +588,17 @@ async fn wait_until_ready(
                         return Err(ServiceFailure::new("its healthcheck reports unhealthy"));
                     }
                     _ => Err("its healthcheck has not passed yet".to_string()),
+                }
+            }
+            // A plain service counts once it has stayed up a moment: a command
+            // that fails at once is then reported as the failure it is.
+            _ if state.status == RunState::Running && one_shot => Err("still running".to_string()),
+            _ if state.status == RunState::Running && settle => {
+                let since = *running_since.get_or_insert_with(Instant::now);
+                if since.elapsed() >= PLAIN_SERVICE_SETTLE {
+                    Ok(None)
+                } else {
+                    Err("just started".to_string())
                 }
             }
             _ if state.status == RunState::Running => Ok(None),
@@ -644,7 +669,7 @@ async fn provision_topology_and_buckets(
         .map_err(|err| ServiceFailure::new(error_chain(&err)))?
         .ok_or_else(|| ServiceFailure::new("its container disappeared before provisioning"))?;
     match kinds::provision(service, &state.ports).await {
-        Ok(Some(report)) => printer.step(&service.name, &format!("{report}",)),
+        Ok(Some(report)) => printer.step(&service.name, &report.to_string()),
         Ok(None) => {}
         Err(err) => {
             let failure = ServiceFailure::new(err.to_string());

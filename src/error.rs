@@ -14,6 +14,8 @@ pub const EXIT_FAILURE: u8 = 1;
 pub const EXIT_USAGE: u8 = 2;
 /// The Docker engine could not be reached.
 pub const EXIT_ENGINE_UNREACHABLE: u8 = 3;
+/// Interrupted by Ctrl-C (128 + SIGINT, as shells report it).
+pub const EXIT_INTERRUPTED: u8 = 130;
 
 /// A command that a later milestone implements. Says so instead of pretending.
 #[derive(Debug, Error)]

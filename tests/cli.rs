@@ -176,3 +176,41 @@ fn no_command_but_env_prints_a_secret_from_env_example() {
         }
     }
 }
+
+#[test]
+fn completions_are_generated_for_each_shell() {
+    for (shell, marker) in [
+        ("bash", "complete -F"),
+        ("zsh", "#compdef flowinfra"),
+        ("fish", "complete -c flowinfra"),
+    ] {
+        let output = flowinfra(repo(), &["completions", shell]);
+        assert_eq!(output.status.code(), Some(0));
+        assert!(text(&output.stdout).contains(marker), "{shell}");
+    }
+}
+
+#[test]
+fn help_documents_every_command_with_examples() {
+    let output = flowinfra(repo(), &["--help"]);
+    let help = text(&output.stdout);
+    for command in [
+        "up",
+        "down",
+        "plan",
+        "ps",
+        "logs",
+        "migrate",
+        "seed",
+        "check",
+        "config",
+        "env",
+        "completions",
+    ] {
+        assert!(
+            help.contains(&format!("  {command} ")),
+            "{command} missing from --help:\n{help}"
+        );
+    }
+    assert!(help.contains("Examples:"));
+}

@@ -31,6 +31,13 @@ pub async fn dispatch(cli: Cli, printer: &Printer) -> anyhow::Result<u8> {
         Command::Seed(args) => seed::run(&global, &args, printer).await,
         Command::Check(args) => check::run(&global, &args, printer).await,
         Command::Env(args) => env::run(&global, &args, printer),
+        Command::Completions(args) => {
+            let mut command = <Cli as clap::CommandFactory>::command();
+            let mut script = Vec::new();
+            clap_complete::generate(args.shell, &mut command, "flowinfra", &mut script);
+            printer.data(&String::from_utf8_lossy(&script));
+            Ok(crate::error::EXIT_OK)
+        }
     }
 }
 

@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use crate::cli::{GlobalArgs, PullOverride, UpArgs};
 use crate::converge::{self, UpOptions};
-use crate::error::{EXIT_FAILURE, EXIT_OK};
+use crate::error::{EXIT_FAILURE, EXIT_INTERRUPTED, EXIT_OK};
 use crate::report::Printer;
 use crate::spec::PullPolicy;
 
@@ -23,11 +23,33 @@ pub async fn run(global: &GlobalArgs, args: &UpArgs, printer: &Printer) -> anyho
         }),
         timeout: Duration::from_secs(args.timeout),
     };
-    let outcomes = converge::up(engine, spec.clone(), &options, printer).await?;
+    let outcomes = tokio::select! {
+        outcomes = converge::up(engine.clone(), spec.clone(), &options, printer) => outcomes?,
+        _ = tokio::signal::ctrl_c() => return interrupted(&engine, &spec.name, printer).await,
+    };
     printer.up_summary(&spec.name, &outcomes);
     Ok(if outcomes.iter().all(|o| o.result.is_ok()) {
         EXIT_OK
     } else {
         EXIT_FAILURE
     })
+}
+
+/// Ctrl-C: stop where we are and say what is left. Nothing is rolled back:
+/// every step of `up` is idempotent, so the next `up` converges from here.
+async fn interrupted(engine: &crate::engine::Engine, project: &str, printer: &Printer) -> anyhow::Result<u8> {
+    let containers = engine.list_containers(project).await.unwrap_or_default();
+    let state: Vec<String> = containers
+        .iter()
+        .map(|c| format!("{} ({})", c.service.as_deref().unwrap_or(&c.name), c.status))
+        .collect();
+    printer.warn(&format!(
+        "interrupted; left as they are: {}. Run `flowinfra up` again to finish, or `flowinfra down` to remove them",
+        if state.is_empty() {
+            "no containers".to_string()
+        } else {
+            state.join(", ")
+        }
+    ));
+    Ok(EXIT_INTERRUPTED)
 }

@@ -28,7 +28,7 @@ mod rabbitmq;
 mod redis;
 mod s3;
 
-pub use provision::{ProvisionError, ProvisionReport, QueueConflict, RABBITMQ_MANAGEMENT_PORT, provision};
+pub use provision::{ProvisionError, ProvisionReport, QueueConflict, RABBITMQ_MANAGEMENT_PORT, provision, verify};
 
 use std::fmt;
 use std::time::Duration;

@@ -244,6 +244,67 @@ pub async fn provision(
     }
 }
 
+/// Checks, without changing anything, that what `service`'s `x-flowinfra`
+/// declares is in place. `Ok(None)` when the kind declares nothing to check;
+/// otherwise what was checked and the differences found.
+pub async fn verify(
+    service: &Service,
+    published: &[PublishedPort],
+) -> Result<Option<(String, Vec<String>)>, ProvisionError> {
+    let (Some(flowinfra), Some(credentials)) = (&service.flowinfra, credentials(service)) else {
+        return Ok(None);
+    };
+    let endpoint_of = |container_port: u16| {
+        published
+            .iter()
+            .find(|port| port.container_port == container_port && port.protocol == Protocol::Tcp)
+            .map(|port| Endpoint {
+                host: reachable_host(&port.host_ip),
+                port: port.host_port,
+            })
+    };
+    let kind_port = flowinfra.settings.kind().default_port();
+    match (&flowinfra.settings, &credentials) {
+        (KindSettings::Rabbitmq(settings), Credentials::Rabbitmq { user, password, vhost }) => {
+            if settings.exchanges.is_empty() && settings.queues.is_empty() {
+                return Ok(None);
+            }
+            let endpoint = endpoint_of(kind_port).ok_or_else(|| not_published(service, kind_port))?;
+            let login = rabbitmq::Login { user, password, vhost };
+            let missing = rabbitmq::missing_topology(&endpoint, &login, settings).await?;
+            let count = |n: usize, noun: &str| format!("{n} {noun}{}", if n == 1 { "" } else { "s" });
+            let what = match settings.exchanges.len() {
+                0 => count(settings.queues.len(), "queue"),
+                n => format!("{}, {}", count(n, "exchange"), count(settings.queues.len(), "queue")),
+            };
+            Ok(Some((
+                what,
+                missing.into_iter().map(|m| format!("{m} is missing")).collect(),
+            )))
+        }
+        (
+            KindSettings::S3(settings),
+            Credentials::S3 {
+                access_key,
+                secret_key,
+                region,
+            },
+        ) => {
+            if settings.buckets.is_empty() {
+                return Ok(None);
+            }
+            let endpoint = endpoint_of(kind_port).ok_or_else(|| not_published(service, kind_port))?;
+            let differences =
+                s3::bucket_differences(&endpoint, access_key, secret_key, region, &settings.buckets).await?;
+            Ok(Some((
+                format!("{} buckets with their policies", settings.buckets.len()),
+                differences,
+            )))
+        }
+        _ => Ok(None),
+    }
+}
+
 fn not_published(service: &Service, port: u16) -> ProvisionError {
     ProvisionError::Failed {
         what: format!("reaching service `{}`", service.name),

@@ -130,6 +130,63 @@ pub(super) async fn declare_topology(
         })
 }
 
+/// What `check` verifies without changing anything: each declared exchange
+/// and queue exists (passive declares). Returns what is missing.
+pub(super) async fn missing_topology(
+    endpoint: &Endpoint,
+    login: &Login<'_>,
+    settings: &RabbitmqSettings,
+) -> Result<Vec<String>, ProvisionError> {
+    let connection = Connection::connect_uri(
+        amqp_uri(endpoint, login.user, login.password, login.vhost),
+        ConnectionProperties::default(),
+    )
+    .await
+    .map_err(|error| connection_failure(error, endpoint))?;
+    let mut channel = ReopeningChannel {
+        connection: &connection,
+        open: None,
+    };
+    let mut missing = Vec::new();
+    for exchange in &settings.exchanges {
+        let passive = ExchangeDeclareOptions {
+            passive: true,
+            ..ExchangeDeclareOptions::default()
+        };
+        let declared = channel
+            .get(endpoint)
+            .await?
+            .exchange_declare(
+                exchange.name.as_str().into(),
+                exchange_kind(exchange.exchange_type),
+                passive,
+                FieldTable::default(),
+            )
+            .await;
+        if declared.is_err() {
+            channel.open = None;
+            missing.push(format!("exchange `{}`", exchange.name));
+        }
+    }
+    for queue in &settings.queues {
+        let passive = QueueDeclareOptions {
+            passive: true,
+            ..QueueDeclareOptions::default()
+        };
+        let declared = channel
+            .get(endpoint)
+            .await?
+            .queue_declare(queue.name.as_str().into(), passive, FieldTable::default())
+            .await;
+        if declared.is_err() {
+            channel.open = None;
+            missing.push(format!("queue `{}`", queue.name));
+        }
+    }
+    let _ = connection.close(200, "flowinfra check done".into()).await;
+    Ok(missing)
+}
+
 async fn declare_all(
     connection: &Connection,
     endpoint: &Endpoint,
@@ -137,7 +194,7 @@ async fn declare_all(
     login: &Login<'_>,
     settings: &RabbitmqSettings,
 ) -> Result<ProvisionReport, ProvisionError> {
-    let mut channel = Channels { connection, open: None };
+    let mut channel = ReopeningChannel { connection, open: None };
     let mut failures = Vec::new();
     for exchange in &settings.exchanges {
         let outcome = channel
@@ -213,27 +270,35 @@ async fn declare_all(
             channel.after_failure(declaration_failure(what, &error), &mut failures)?;
         }
     }
-    match failures.len() {
-        0 => Ok(ProvisionReport::Topology {
-            vhost: login.vhost.to_string(),
-            exchanges: settings.exchanges.len(),
-            queues: settings.queues.len(),
-            bindings: settings.bindings.len(),
-        }),
-        1 => Err(failures.remove(0)),
-        _ => Err(ProvisionError::Several(failures)),
+    if !failures.is_empty() {
+        return Err(all_of(failures));
+    }
+    Ok(ProvisionReport::Topology {
+        vhost: login.vhost.to_string(),
+        exchanges: settings.exchanges.len(),
+        queues: settings.queues.len(),
+        bindings: settings.bindings.len(),
+    })
+}
+
+/// One failure as itself, several as a list.
+fn all_of(mut failures: Vec<ProvisionError>) -> ProvisionError {
+    if failures.len() == 1 {
+        failures.remove(0)
+    } else {
+        ProvisionError::Several(failures)
     }
 }
 
 /// The channel declarations go over. A refused declaration closes it (that
 /// is AMQP's way of reporting a channel error): the next one opens a fresh
 /// channel on the same connection.
-struct Channels<'a> {
+struct ReopeningChannel<'a> {
     connection: &'a Connection,
     open: Option<Channel>,
 }
 
-impl Channels<'_> {
+impl ReopeningChannel<'_> {
     async fn get(&mut self, endpoint: &Endpoint) -> Result<&Channel, ProvisionError> {
         if !self.open.as_ref().is_some_and(|channel| channel.status().connected()) {
             let channel = self
@@ -247,18 +312,20 @@ impl Channels<'_> {
     }
 
     /// Records a refused declaration and carries on, unless the connection
-    /// itself went down with it: then nothing else can be declared.
+    /// itself went down with it: then nothing else can be declared, and
+    /// what failed so far is the outcome.
     fn after_failure(
         &mut self,
         failure: ProvisionError,
         failures: &mut Vec<ProvisionError>,
     ) -> Result<(), ProvisionError> {
         self.open = None;
-        if !self.connection.status().connected() {
-            return Err(failure);
-        }
         failures.push(failure);
-        Ok(())
+        if self.connection.status().connected() {
+            Ok(())
+        } else {
+            Err(all_of(std::mem::take(failures)))
+        }
     }
 }
 

@@ -156,6 +156,55 @@ pub(super) async fn ensure_buckets(
     })
 }
 
+/// What `check` verifies without changing anything: every declared bucket
+/// exists and carries the declared policy. Returns the differences.
+pub(super) async fn bucket_differences(
+    endpoint: &Endpoint,
+    access_key: &str,
+    secret_key: &str,
+    region: &str,
+    buckets: &[spec::Bucket],
+) -> Result<Vec<String>, ProvisionError> {
+    let store = Store {
+        region: Region::Custom {
+            region: region.to_string(),
+            endpoint: format!("http://{}", endpoint.authority()),
+        },
+        credentials: Credentials::new(Some(access_key), Some(secret_key), None, None, None).map_err(|error| {
+            ProvisionError::Failed {
+                what: "reading the S3 keys".into(),
+                reason: describe(&error),
+            }
+        })?,
+    };
+    let existing = store.bucket_names().await?;
+    let mut differences = Vec::new();
+    for declared in buckets {
+        if !existing.contains(&declared.name) {
+            differences.push(format!("bucket `{}` is missing", declared.name));
+            continue;
+        }
+        let bucket = store.bucket(&declared.name)?;
+        let wanted = bucket_policy::document(&declared.name, declared.policy, declared.prefix.as_deref());
+        let current = bucket_policy_of(&bucket)
+            .await
+            .map_err(failure(format!("reading the policy of bucket `{}`", declared.name)))?;
+        let matches = match (&wanted, &current) {
+            (None, None) => true,
+            (Some(wanted), Some(current)) => bucket_policy::same_grants(wanted, current),
+            _ => false,
+        };
+        if !matches {
+            differences.push(format!(
+                "bucket `{}` does not have the `{}` policy",
+                declared.name,
+                declared.policy.as_str()
+            ));
+        }
+    }
+    Ok(differences)
+}
+
 /// The server and the keys every request is signed with.
 struct Store {
     region: Region,

@@ -21,6 +21,7 @@ pub mod migrate;
 pub mod rows;
 pub mod seed;
 pub mod statements;
+pub mod status;
 
 use std::path::PathBuf;
 

@@ -67,11 +67,24 @@ const KEY_PREFIXES: &[&str] = &[
 ///   `MONKEY`, `KEYBOARD` or `KEYSPACE`.
 pub fn is_secret_name(name: &str) -> bool {
     let upper = name.to_ascii_uppercase();
+    if NOT_SECRET_KEY_NAMES.contains(&upper.as_str()) {
+        return false;
+    }
     if SECRET_FRAGMENTS.iter().any(|fragment| upper.contains(fragment)) {
         return true;
     }
     split_name_into_words(name).iter().any(|word| is_secret_word(word))
 }
+
+/// Names with KEY that hold identifiers, not secrets (message routing, table keys).
+const NOT_SECRET_KEY_NAMES: &[&str] = &[
+    "ROUTING_KEY",
+    "BINDING_KEY",
+    "PRIMARY_KEY",
+    "FOREIGN_KEY",
+    "SORT_KEY",
+    "PARTITION_KEY",
+];
 
 fn is_secret_word(word: &str) -> bool {
     match word {
@@ -349,6 +362,18 @@ pub fn redact_known_values(text: &str, secrets: &[&str]) -> String {
     }
     output.push_str(&text[copied_up_to..]);
     output
+}
+
+#[cfg(test)]
+mod identifier_key_tests {
+    use super::is_secret_name;
+
+    #[test]
+    fn routing_keys_are_not_secrets() {
+        assert!(!is_secret_name("routing_key"));
+        assert!(!is_secret_name("PRIMARY_KEY"));
+        assert!(is_secret_name("SECRET_KEY"));
+    }
 }
 
 #[cfg(test)]
