@@ -202,15 +202,7 @@ pub async fn provision(
     let Some(credentials) = credentials(service) else {
         return Ok(None);
     };
-    let endpoint_of = |container_port: u16| {
-        published
-            .iter()
-            .find(|port| port.container_port == container_port && port.protocol == Protocol::Tcp)
-            .map(|port| Endpoint {
-                host: reachable_host(&port.host_ip),
-                port: port.host_port,
-            })
-    };
+    let endpoint_of = |container_port: u16| published_endpoint(published, container_port);
     let kind_port = flowinfra.settings.kind().default_port();
     match (&flowinfra.settings, &credentials) {
         (KindSettings::Rabbitmq(settings), Credentials::Rabbitmq { user, password, vhost }) => {
@@ -254,15 +246,7 @@ pub async fn verify(
     let (Some(flowinfra), Some(credentials)) = (&service.flowinfra, credentials(service)) else {
         return Ok(None);
     };
-    let endpoint_of = |container_port: u16| {
-        published
-            .iter()
-            .find(|port| port.container_port == container_port && port.protocol == Protocol::Tcp)
-            .map(|port| Endpoint {
-                host: reachable_host(&port.host_ip),
-                port: port.host_port,
-            })
-    };
+    let endpoint_of = |container_port: u16| published_endpoint(published, container_port);
     let kind_port = flowinfra.settings.kind().default_port();
     match (&flowinfra.settings, &credentials) {
         (KindSettings::Rabbitmq(settings), Credentials::Rabbitmq { user, password, vhost }) => {
@@ -303,6 +287,17 @@ pub async fn verify(
         }
         _ => Ok(None),
     }
+}
+
+/// Where this machine reaches `container_port` of a container publishing `published`.
+fn published_endpoint(published: &[PublishedPort], container_port: u16) -> Option<Endpoint> {
+    published
+        .iter()
+        .find(|port| port.container_port == container_port && port.protocol == Protocol::Tcp)
+        .map(|port| Endpoint {
+            host: reachable_host(&port.host_ip),
+            port: port.host_port,
+        })
 }
 
 fn not_published(service: &Service, port: u16) -> ProvisionError {

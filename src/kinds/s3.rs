@@ -100,18 +100,7 @@ pub(super) async fn ensure_buckets(
     region: &str,
     buckets: &[spec::Bucket],
 ) -> Result<ProvisionReport, ProvisionError> {
-    let store = Store {
-        region: Region::Custom {
-            region: region.to_string(),
-            endpoint: format!("http://{}", endpoint.authority()),
-        },
-        credentials: Credentials::new(Some(access_key), Some(secret_key), None, None, None).map_err(|error| {
-            ProvisionError::Failed {
-                what: "reading the S3 keys".into(),
-                reason: describe(&error),
-            }
-        })?,
-    };
+    let store = Store::new(endpoint, access_key, secret_key, region)?;
     let existing = store.bucket_names().await?;
     let mut created = 0;
     let mut policies_set = 0;
@@ -165,18 +154,7 @@ pub(super) async fn bucket_differences(
     region: &str,
     buckets: &[spec::Bucket],
 ) -> Result<Vec<String>, ProvisionError> {
-    let store = Store {
-        region: Region::Custom {
-            region: region.to_string(),
-            endpoint: format!("http://{}", endpoint.authority()),
-        },
-        credentials: Credentials::new(Some(access_key), Some(secret_key), None, None, None).map_err(|error| {
-            ProvisionError::Failed {
-                what: "reading the S3 keys".into(),
-                reason: describe(&error),
-            }
-        })?,
-    };
+    let store = Store::new(endpoint, access_key, secret_key, region)?;
     let existing = store.bucket_names().await?;
     let mut differences = Vec::new();
     for declared in buckets {
@@ -212,6 +190,21 @@ struct Store {
 }
 
 impl Store {
+    fn new(endpoint: &Endpoint, access_key: &str, secret_key: &str, region: &str) -> Result<Store, ProvisionError> {
+        Ok(Store {
+            region: Region::Custom {
+                region: region.to_string(),
+                endpoint: format!("http://{}", endpoint.authority()),
+            },
+            credentials: Credentials::new(Some(access_key), Some(secret_key), None, None, None).map_err(|error| {
+                ProvisionError::Failed {
+                    what: "reading the S3 keys".into(),
+                    reason: describe(&error),
+                }
+            })?,
+        })
+    }
+
     /// A path-style handle on bucket `name` (`""` for requests on the
     /// service, such as ListBuckets).
     fn bucket(&self, name: &str) -> Result<Box<Bucket>, ProvisionError> {

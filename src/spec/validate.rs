@@ -405,16 +405,7 @@ impl Validator<'_, '_> {
 
     fn project_name(&mut self, root: &Node) -> String {
         if let Some(name) = self.context.project_name {
-            return match normalize_project_name(name) {
-                Some(name) => name,
-                None => {
-                    self.diagnostics.push(
-                        Diagnostic::new(None, format!("invalid project name `{name}`"))
-                            .with_hint("use lowercase letters, digits, `-` and `_`, starting with a letter or digit"),
-                    );
-                    "invalid".into()
-                }
-            };
+            return self.checked_project_name(name, None, "given with -p");
         }
         if let Some(name) = self
             .context
@@ -422,30 +413,12 @@ impl Validator<'_, '_> {
             .get("COMPOSE_PROJECT_NAME")
             .filter(|n| !n.is_empty())
         {
-            return match normalize_project_name(name) {
-                Some(normalized) => normalized,
-                None => {
-                    self.diagnostics.push(
-                        Diagnostic::new(None, format!("invalid project name `{name}` in COMPOSE_PROJECT_NAME"))
-                            .with_hint("use lowercase letters, digits, `-` and `_`, starting with a letter or digit"),
-                    );
-                    "invalid".into()
-                }
-            };
+            return self.checked_project_name(name, None, "in COMPOSE_PROJECT_NAME");
         }
         if let Some(node) = root.get("name")
             && let Some(text) = self.string(node, "`name`")
         {
-            return match normalize_project_name(&text) {
-                Some(name) if name == text => name,
-                _ => {
-                    self.push(
-                        Diagnostic::at(&node.position, format!("invalid project name `{text}`"))
-                            .with_hint("use lowercase letters, digits, `-` and `_`, starting with a letter or digit"),
-                    );
-                    "invalid".into()
-                }
-            };
+            return self.checked_project_name(&text, Some(&node.position), "");
         }
         let directory = self
             .context
@@ -456,64 +429,68 @@ impl Validator<'_, '_> {
         normalize_project_name(directory).unwrap_or_else(|| "flowinfra".into())
     }
 
-    fn volumes(&mut self, node: &Node, project: &str) -> BTreeMap<String, VolumeSpec> {
-        let mut volumes = BTreeMap::new();
-        let Some(entries) = self.mapping(node, "`volumes`") else {
-            return volumes;
-        };
-        for (key, value) in entries {
-            let fields = self
-                .mapping(value, &format!("volume `{}`", key.name))
-                .unwrap_or_default();
-            self.check_keys(fields, VOLUME_FIELDS, "volume", true);
-            let external = value
-                .get("external")
-                .and_then(|n| self.bool(n, "`external`"))
-                .unwrap_or(false);
-            let name = value
-                .get("name")
-                .and_then(|n| self.non_empty_string(n, "volume `name`"))
-                .unwrap_or_else(|| {
-                    if external {
-                        key.name.clone()
-                    } else {
-                        format!("{project}_{}", key.name)
-                    }
-                });
-            if let Some(driver) = value.get("driver").and_then(|n| self.string(n, "`driver`"))
-                && driver != "local"
-            {
-                self.error(
-                    &value.get("driver").unwrap().position,
-                    format!("volume driver `{driver}` is not supported; only `local`"),
+    /// A project name as given: it must already be in Compose's form, so
+    /// the name the user wrote is the name the engine sees.
+    fn checked_project_name(&mut self, name: &str, position: Option<&Position>, source: &str) -> String {
+        match normalize_project_name(name) {
+            Some(normalized) if normalized == name => normalized,
+            _ => {
+                let source = if source.is_empty() {
+                    String::new()
+                } else {
+                    format!(" {source}")
+                };
+                self.push(
+                    Diagnostic::new(position.cloned(), format!("invalid project name `{name}`{source}"))
+                        .with_hint("use lowercase letters, digits, `-` and `_`, starting with a letter or digit"),
                 );
+                "invalid".into()
             }
-            let labels = value
-                .get("labels")
-                .map(|n| self.string_map(n, "volume label"))
-                .unwrap_or_default();
-            volumes.insert(key.name.clone(), VolumeSpec { name, external, labels });
         }
-        volumes
+    }
+
+    fn volumes(&mut self, node: &Node, project: &str) -> BTreeMap<String, VolumeSpec> {
+        self.named_objects(node, project, "volume", VOLUME_FIELDS, "local")
+            .into_iter()
+            .map(|(key, (name, external, labels))| (key, VolumeSpec { name, external, labels }))
+            .collect()
     }
 
     fn networks(&mut self, node: &Node, project: &str) -> BTreeMap<String, NetworkSpec> {
-        let mut networks = BTreeMap::new();
-        let Some(entries) = self.mapping(node, "`networks`") else {
-            return networks;
+        self.named_objects(node, project, "network", NETWORK_FIELDS, "bridge")
+            .into_iter()
+            .map(|(key, (name, external, labels))| (key, NetworkSpec { name, external, labels }))
+            .collect()
+    }
+
+    /// Top-level `volumes` and `networks` share one shape: an engine-side
+    /// name (`<project>_<key>` unless `name:` or `external` says otherwise),
+    /// `external`, one supported driver, labels.
+    #[allow(clippy::type_complexity)]
+    fn named_objects(
+        &mut self,
+        node: &Node,
+        project: &str,
+        what: &str,
+        fields: &[&str],
+        driver: &str,
+    ) -> BTreeMap<String, (String, bool, BTreeMap<String, String>)> {
+        let mut objects = BTreeMap::new();
+        let Some(entries) = self.mapping(node, &format!("`{what}s`")) else {
+            return objects;
         };
         for (key, value) in entries {
-            let fields = self
-                .mapping(value, &format!("network `{}`", key.name))
+            let entry_fields = self
+                .mapping(value, &format!("{what} `{}`", key.name))
                 .unwrap_or_default();
-            self.check_keys(fields, NETWORK_FIELDS, "network", true);
+            self.check_keys(entry_fields, fields, what, true);
             let external = value
                 .get("external")
                 .and_then(|n| self.bool(n, "`external`"))
                 .unwrap_or(false);
             let name = value
                 .get("name")
-                .and_then(|n| self.non_empty_string(n, "network `name`"))
+                .and_then(|n| self.non_empty_string(n, &format!("{what} `name`")))
                 .unwrap_or_else(|| {
                     if external {
                         key.name.clone()
@@ -522,21 +499,21 @@ impl Validator<'_, '_> {
                     }
                 });
             if let Some(driver_node) = value.get("driver")
-                && let Some(driver) = self.string(driver_node, "`driver`")
-                && driver != "bridge"
+                && let Some(given) = self.string(driver_node, "`driver`")
+                && given != driver
             {
                 self.error(
                     &driver_node.position,
-                    format!("network driver `{driver}` is not supported; only `bridge`"),
+                    format!("{what} driver `{given}` is not supported; only `{driver}`"),
                 );
             }
             let labels = value
                 .get("labels")
-                .map(|n| self.string_map(n, "network label"))
+                .map(|n| self.string_map(n, &format!("{what} label")))
                 .unwrap_or_default();
-            networks.insert(key.name.clone(), NetworkSpec { name, external, labels });
+            objects.insert(key.name.clone(), (name, external, labels));
         }
-        networks
+        objects
     }
 
     // ---- one service ----------------------------------------------------

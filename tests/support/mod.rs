@@ -7,8 +7,11 @@
 //! Each test binary uses a different subset of these helpers.
 #![allow(dead_code)]
 
+mod database;
+mod engine_proxy;
 mod images;
 mod project;
+mod running;
 mod stack;
 mod standins;
 
@@ -18,8 +21,14 @@ use std::time::{Duration, Instant};
 use flowinfra::engine::Engine;
 
 #[allow(unused_imports)]
+pub use database::{DatabaseFiles, FLOWLITE_TABLES, row_counts};
+#[allow(unused_imports)]
+pub use engine_proxy::EngineProxy;
+#[allow(unused_imports)]
 pub use images::{TEST_IMAGES_PROJECT, busybox_image, import_busybox_as};
 pub use project::TestProject;
+#[allow(unused_imports)]
+pub use running::{Ended, Running};
 #[allow(unused_imports)]
 pub use stack::{FlowliteStack, assert_success, stderr, stdout};
 #[allow(unused_imports)]

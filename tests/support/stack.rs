@@ -9,7 +9,7 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
 
-use super::{TestProject, free_port};
+use super::{Running, TestProject, free_port};
 
 /// The variables the Flowlite spec publishes its ports with.
 const PORT_VARIABLES: &[&str] = &[
@@ -84,6 +84,15 @@ impl FlowliteStack {
             .stderr(Stdio::piped())
             .spawn()
             .expect("flowinfra starts")
+    }
+
+    /// `flowinfra … ARGS` started in the background, its stderr watched line by line.
+    pub fn start(&self, args: &[&str]) -> Running {
+        self.start_with(args, &[])
+    }
+
+    pub fn start_with(&self, args: &[&str], extra_env: &[(&str, &str)]) -> Running {
+        Running::start(self.command(args, extra_env))
     }
 
     fn command(&self, args: &[&str], extra_env: &[(&str, &str)]) -> Command {
