@@ -142,14 +142,23 @@ pub async fn up(
         let pull = options.pull;
         let printer = printer.clone();
         let project = spec.name.clone();
-        async move { ensure_image(&engine, &project, &service, pull, &printer).await }
+        async move {
+            (
+                service.name.clone(),
+                ensure_image(&engine, &project, &service, pull, &printer).await,
+            )
+        }
     }))
     .await;
     let mut superseded = Vec::new();
-    for result in images {
-        superseded.extend(result?);
+    let mut image_ids = BTreeMap::new();
+    for (name, result) in images {
+        let ensured = result?;
+        superseded.extend(ensured.superseded);
+        image_ids.insert(name, Some(ensured.id));
     }
-    let planned = plan_stack(&engine, &spec, &selected).await?;
+    // The images were just inspected: planning reuses their IDs (the warm path counts engine calls).
+    let planned = plan_with_images(&engine, &spec, image_ids).await?;
 
     let mut senders = BTreeMap::new();
     let mut receivers = BTreeMap::new();
@@ -242,12 +251,6 @@ pub async fn plan_stack(
     spec: &Spec,
     selected: &BTreeSet<String>,
 ) -> Result<Vec<PlannedService>, EngineError> {
-    let containers: BTreeMap<String, ContainerState> = engine
-        .list_containers(&spec.name)
-        .await?
-        .into_iter()
-        .filter_map(|container| Some((container.service.clone()?, container)))
-        .collect();
     let image_ids = join_all(selected.iter().map(|name| async move {
         let image = &spec.services[name].image;
         (
@@ -256,6 +259,25 @@ pub async fn plan_stack(
         )
     }))
     .await;
+    let mut known = BTreeMap::new();
+    for (name, image_id) in image_ids {
+        known.insert(name, image_id?);
+    }
+    plan_with_images(engine, spec, known).await
+}
+
+/// Plans the services of `image_ids` (service → the ID its image reference resolves to now).
+async fn plan_with_images(
+    engine: &Engine,
+    spec: &Spec,
+    image_ids: BTreeMap<String, Option<String>>,
+) -> Result<Vec<PlannedService>, EngineError> {
+    let containers: BTreeMap<String, ContainerState> = engine
+        .list_containers(&spec.name)
+        .await?
+        .into_iter()
+        .filter_map(|container| Some((container.service.clone()?, container)))
+        .collect();
     let mut planned = Vec::new();
     for (name, image_id) in image_ids {
         let service = &spec.services[&name];
@@ -266,7 +288,7 @@ pub async fn plan_stack(
         };
         let actual = Actual {
             container: containers.get(&name).cloned(),
-            image_id: image_id?,
+            image_id,
         };
         planned.push(PlannedService {
             service: name,
@@ -316,13 +338,20 @@ async fn ensure_networks_and_volumes(
 /// Makes sure the service's image is present and current: pulled as its
 /// policy says, or built when its build context changed. Returns the ID of an
 /// image this build superseded, to remove once no container uses it.
+/// The image a service will run, and one it replaced.
+struct EnsuredImage {
+    id: String,
+    /// An image this project built earlier, to remove once no container uses it.
+    superseded: Option<String>,
+}
+
 async fn ensure_image(
     engine: &Engine,
     project: &str,
     service: &Service,
     pull: Option<PullPolicy>,
     printer: &Printer,
-) -> anyhow::Result<Option<String>> {
+) -> anyhow::Result<EnsuredImage> {
     let present = engine.inspect_image(&service.image).await?;
     if let Some(build) = &service.build {
         let context = BuildContext::collect(build)?;
@@ -330,7 +359,12 @@ async fn ensure_image(
         let why = match (&present, built_hash) {
             _ if service.pull_policy == PullPolicy::Build => "pull_policy: build",
             (None, _) => "no image yet",
-            (Some(_), Some(hash)) if hash == context.hash() => return Ok(None),
+            (Some(image), Some(hash)) if hash == context.hash() => {
+                return Ok(EnsuredImage {
+                    id: image.id.clone(),
+                    superseded: None,
+                });
+            }
             _ => "build context changed",
         };
         printer.step(&service.name, &format!("building {} ({why})", service.image));
@@ -347,16 +381,23 @@ async fn ensure_image(
         };
         let built = engine.build_image(context.tar()?, &request).await?;
         // Only an image this project built is ours to remove.
-        return Ok(present
+        let superseded = present
             .filter(|old| old.id != built.id && old.labels.get(LABEL_PROJECT).map(String::as_str) == Some(project))
-            .map(|old| old.id));
+            .map(|old| old.id);
+        return Ok(EnsuredImage {
+            id: built.id,
+            superseded,
+        });
     }
     let policy = pull.unwrap_or(service.pull_policy);
     match (policy, present) {
         (PullPolicy::Always, _) | (PullPolicy::Missing, None) => {
             printer.step(&service.name, &format!("pulling {}", service.image));
-            engine.pull_image(&service.image, &mut |_| {}).await?;
-            Ok(None)
+            let pulled = engine.pull_image(&service.image, &mut |_| {}).await?;
+            Ok(EnsuredImage {
+                id: pulled.id,
+                superseded: None,
+            })
         }
         (PullPolicy::Never | PullPolicy::Build, None) => Err(EngineError::ImageUnavailable {
             reference: service.image.clone(),
@@ -366,7 +407,10 @@ async fn ensure_image(
             ),
         }
         .into()),
-        (_, Some(_)) => Ok(None),
+        (_, Some(image)) => Ok(EnsuredImage {
+            id: image.id,
+            superseded: None,
+        }),
     }
 }
 

@@ -1,0 +1,362 @@
+//! Fault injection: `up` interrupted at its worst moments — flowinfra killed
+//! (SIGKILL) while creating containers, waiting for readiness, migrating and
+//! seeding; Ctrl-C; RabbitMQ restarted while its queues are declared; `up`
+//! started while `down` runs; the engine lost mid-run. After each fault the
+//! next `up` must converge: exit 0, one running container per service, every
+//! migration applied once, every seed row present exactly once, every queue
+//! declared.
+//!
+//! Faults covered elsewhere, not repeated here:
+//! - the MySQL server killed mid-seed: `tests/e2e_mysql.rs`,
+//!   `a_server_killed_mid_seed_leaves_no_partial_rows_and_the_next_seed_succeeds`;
+//! - two `up` at once: `tests/e2e_converge.rs`, `two_ups_at_once_create_one_container_per_service`.
+//!
+//! The moment of each fault is found by watching `up`'s progress lines
+//! (plain `[  1.2s] mysql: creating` lines, as stderr is a pipe), the
+//! database, the broker or the container logs — never by sleeping.
+
+mod support;
+
+use std::collections::BTreeSet;
+use std::time::Duration;
+
+use flowinfra::engine::RunState;
+use sqlx::{Connection, MySqlConnection};
+use support::{DatabaseFiles, EngineProxy, FlowliteStack, assert_success, row_counts, stderr};
+
+/// Every service of the Flowlite spec.
+const ALL_SERVICES: [&str; 4] = ["minio", "mysql", "rabbitmq", "redis"];
+/// Generous: two CI cores run two of these tests at once.
+const PROGRESS_TIMEOUT: Duration = Duration::from_secs(240);
+
+/// The Flowlite stack on copies of the migrations and seed.
+fn stack(test: &str) -> (FlowliteStack, DatabaseFiles) {
+    let files = DatabaseFiles::copy_of_repository();
+    let stack = FlowliteStack::new(test).with_override(&files.override_file());
+    (stack, files)
+}
+
+/// `up SERVICES…` after a fault: it must exit 0 and leave exactly one
+/// running container per service; when mysql is among them, every
+/// migration applied once and the seed loaded exactly once.
+async fn assert_next_up_converges(stack: &FlowliteStack, files: &DatabaseFiles, services: &[&str]) {
+    let mut args = vec!["up"];
+    args.extend_from_slice(services);
+    let up = stack.flowinfra(&args);
+    assert_success(&up, "up after the fault");
+    assert_one_running_container_per_service(stack, services).await;
+    if services.contains(&"mysql") {
+        assert_database_holds_the_seed_once(stack, files).await;
+    }
+}
+
+async fn assert_one_running_container_per_service(stack: &FlowliteStack, services: &[&str]) {
+    let containers = support::engine()
+        .await
+        .list_containers(&stack.project.name)
+        .await
+        .unwrap();
+    let found: Vec<(String, RunState)> = containers
+        .iter()
+        .map(|c| (c.service.clone().unwrap_or_default(), c.status))
+        .collect();
+    let expected: Vec<(String, RunState)> = services
+        .iter()
+        .collect::<BTreeSet<_>>()
+        .into_iter()
+        .map(|s| (s.to_string(), RunState::Running))
+        .collect();
+    assert_eq!(found, expected, "not one running container per service");
+}
+
+async fn connect(stack: &FlowliteStack) -> MySqlConnection {
+    MySqlConnection::connect(&stack.mysql_url())
+        .await
+        .expect("mysql accepts the app user")
+}
+
+async fn assert_database_holds_the_seed_once(stack: &FlowliteStack, files: &DatabaseFiles) {
+    let mut mysql = connect(stack).await;
+    let migrations: Vec<(i64, bool)> = sqlx::query_as("SELECT version, success FROM _sqlx_migrations ORDER BY version")
+        .fetch_all(&mut mysql)
+        .await
+        .unwrap();
+    let applied: Vec<(i64, bool)> = files.migration_versions().into_iter().map(|v| (v, true)).collect();
+    assert_eq!(migrations, applied, "every migration applied, once");
+    assert_eq!(
+        row_counts(&mut mysql).await,
+        files.expected_counts(),
+        "every seed row, once"
+    );
+    let loads: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM _flowinfra_seed")
+        .fetch_one(&mut mysql)
+        .await
+        .unwrap();
+    assert_eq!(loads, 1, "the seed was recorded as loaded {loads} times");
+}
+
+/// The tables the migrations created so far (flowinfra's own start with `_`).
+const TABLES_CREATED: &str = "SELECT COUNT(*) FROM information_schema.TABLES \
+     WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME NOT LIKE '\\_%'";
+/// Statements of the seed inserting generated transactions, running now.
+const TRANSACTIONS_BEING_INSERTED: &str =
+    "SELECT COUNT(*) FROM information_schema.PROCESSLIST WHERE INFO LIKE 'INSERT INTO `Transaction`%'";
+
+/// Runs `count` every 10 ms until it is above zero; returns it.
+async fn wait_for_count(connection: &mut MySqlConnection, what: &str, count: &'static str) -> i64 {
+    let deadline = std::time::Instant::now() + Duration::from_secs(60);
+    loop {
+        let value: i64 = sqlx::query_scalar(count).fetch_one(&mut *connection).await.unwrap();
+        if value > 0 {
+            return value;
+        }
+        assert!(std::time::Instant::now() < deadline, "timed out waiting for {what}");
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+}
+
+#[tokio::test]
+async fn sigkill_while_creating_containers_then_up_converges() {
+    let (stack, files) = stack("fault-kill-create");
+    let mut up = stack.start(&["up"]);
+    up.wait_for_line(&[": creating"], PROGRESS_TIMEOUT);
+    let killed = up.kill();
+    let left = stack.container_ids().await;
+    eprintln!("killed while creating; containers left: {left:?}\n{}", killed.stderr);
+    assert_next_up_converges(&stack, &files, &ALL_SERVICES).await;
+}
+
+#[tokio::test]
+async fn sigkill_while_waiting_for_readiness_then_up_converges() {
+    let (stack, files) = stack("fault-kill-readiness");
+    let mut up = stack.start(&["up"]);
+    up.wait_for_line(&["mysql: waiting for readiness"], PROGRESS_TIMEOUT);
+    up.kill();
+    let before = stack.container_ids().await;
+    assert_next_up_converges(&stack, &files, &ALL_SERVICES).await;
+    // Containers created before the kill are kept, not duplicated or recreated.
+    for (service, id) in &before {
+        assert_eq!(&stack.container_ids().await[service], id, "{service} was recreated");
+    }
+}
+
+#[tokio::test]
+async fn sigkill_while_migrating_then_up_converges() {
+    let (stack, files) = stack("fault-kill-migrate");
+    let mut up = stack.start(&["up", "mysql"]);
+    up.wait_for_line(&["mysql: migrating"], PROGRESS_TIMEOUT);
+    // Kill between the migration's first statement and its last.
+    let mut watcher = connect(&stack).await;
+    wait_for_count(&mut watcher, "the migration's first table", TABLES_CREATED).await;
+    let killed = up.kill();
+    let tables: i64 = sqlx::query_scalar(TABLES_CREATED)
+        .fetch_one(&mut watcher)
+        .await
+        .unwrap();
+    assert!(
+        tables < files.expected_counts().len() as i64,
+        "the migration finished before the kill ({tables} tables): the fault was not injected\n{}",
+        killed.stderr
+    );
+    drop(watcher);
+    assert_next_up_converges(&stack, &files, &["mysql"]).await;
+}
+
+#[tokio::test]
+async fn sigkill_while_seeding_then_up_converges_with_every_row_once() {
+    let (stack, files) = stack("fault-kill-seed");
+    files.generate_transactions(40_000);
+    let mut up = stack.start(&["up", "mysql"]);
+    up.wait_for_line(&["mysql: seeding"], PROGRESS_TIMEOUT);
+    let mut watcher = connect(&stack).await;
+    wait_for_count(
+        &mut watcher,
+        "the seed to insert transactions",
+        TRANSACTIONS_BEING_INSERTED,
+    )
+    .await;
+    up.kill();
+    drop(watcher);
+    assert_next_up_converges(&stack, &files, &["mysql"]).await;
+}
+
+#[tokio::test]
+async fn ctrl_c_during_up_exits_130_says_what_is_left_and_up_converges() {
+    let (stack, files) = stack("fault-ctrl-c");
+    let mut up = stack.start(&["up"]);
+    up.wait_for_line(&["mysql: waiting for readiness"], PROGRESS_TIMEOUT);
+    up.interrupt();
+    let ended = up.wait();
+    assert_eq!(ended.status.code(), Some(130), "{}", ended.stderr);
+    assert!(
+        ended.stderr.contains("interrupted; left as they are:"),
+        "{}",
+        ended.stderr
+    );
+    assert!(ended.stderr.contains("mysql (running)"), "{}", ended.stderr);
+    assert!(ended.stderr.contains("Run `flowinfra up` again"), "{}", ended.stderr);
+    assert_next_up_converges(&stack, &files, &ALL_SERVICES).await;
+}
+
+/// Enough queues that declaring them takes seconds on the stand-in broker.
+const MANY_QUEUES: usize = 800;
+
+/// The names of the queues on the default vhost, from the management API.
+async fn queue_names(stack: &FlowliteStack) -> Option<BTreeSet<String>> {
+    let url = format!(
+        "http://127.0.0.1:{}/api/queues/%2f?columns=name",
+        stack.port("RABBITMQ_MANAGEMENT_PORT")
+    );
+    let response = reqwest::Client::new()
+        .get(url)
+        .basic_auth("admin", Some("flowlite_rabbitmq_password"))
+        .timeout(Duration::from_secs(5))
+        .send()
+        .await
+        .ok()?;
+    if !response.status().is_success() {
+        return None;
+    }
+    let queues: serde_json::Value = serde_json::from_str(&response.text().await.ok()?).ok()?;
+    Some(
+        queues
+            .as_array()?
+            .iter()
+            .filter_map(|queue| Some(queue["name"].as_str()?.to_string()))
+            .collect(),
+    )
+}
+
+#[tokio::test]
+async fn rabbitmq_restarted_while_its_queues_are_declared_then_up_declares_them_all() {
+    let dir = tempfile::tempdir().unwrap();
+    let names: Vec<String> = (0..MANY_QUEUES).map(|n| format!("fault.queue.{n:04}")).collect();
+    let spec = dir.path().join("queues.yaml");
+    std::fs::write(
+        &spec,
+        format!(
+            "services:\n  rabbitmq:\n    x-flowinfra:\n      kind: rabbitmq\n      queues:\n{}",
+            names
+                .iter()
+                .map(|name| format!("        - {name}\n"))
+                .collect::<String>()
+        ),
+    )
+    .unwrap();
+    let stack = FlowliteStack::new("fault-rabbitmq-restart").with_override(&spec);
+    let mut up = stack.start(&["up", "rabbitmq"]);
+    up.wait_for_line(&["rabbitmq: waiting for readiness"], PROGRESS_TIMEOUT);
+    let declared_so_far = support::wait_for("the first queues", PROGRESS_TIMEOUT, || {
+        let stack = &stack;
+        async move { queue_names(stack).await.filter(|queues| !queues.is_empty()) }
+    })
+    .await;
+    let engine = support::engine().await;
+    let container = stack.project.container_name("rabbitmq");
+    engine
+        .stop_container(&container, Duration::from_secs(10))
+        .await
+        .unwrap();
+    engine.start_container(&container).await.unwrap();
+    let interrupted = up.wait();
+    assert!(
+        !interrupted.status.success(),
+        "up declared every queue before the restart (it had {} when the restart began): \
+         the fault was not injected\n{}",
+        declared_so_far.len(),
+        interrupted.stderr
+    );
+
+    let again = stack.flowinfra(&["up", "rabbitmq"]);
+    assert_success(&again, "up after the restart");
+    assert!(
+        stderr(&again).contains(&format!("declared {MANY_QUEUES} queues")),
+        "{}",
+        stderr(&again)
+    );
+    let queues = queue_names(&stack).await.expect("the management API answers");
+    let missing: Vec<&String> = names.iter().filter(|name| !queues.contains(*name)).collect();
+    assert!(
+        missing.is_empty(),
+        "{} queues missing, e.g. {:?}",
+        missing.len(),
+        missing.first()
+    );
+    assert_one_running_container_per_service(&stack, &["rabbitmq"]).await;
+}
+
+#[tokio::test]
+async fn up_while_down_runs_waits_for_it_and_leaves_every_service_running() {
+    let engine = support::engine().await;
+    let image = support::busybox_image(&engine).await;
+    let dir = tempfile::tempdir().unwrap();
+    let spec = dir.path().join("spec.yaml");
+    // Each service ignores SIGTERM (saying so in its log), so `down` spends
+    // its whole 10 s stop timeout on them: a wide window for `up` to interleave.
+    let service = format!(
+        "    image: {image}\n    pull_policy: never\n    \
+         command: [sh, -c, 'trap \"echo stopping\" TERM; while true; do sleep 1; done']\n"
+    );
+    std::fs::write(&spec, format!("services:\n  a:\n{service}  b:\n{service}")).unwrap();
+    let stack = FlowliteStack::of_spec("fault-up-during-down", &[spec.to_str().unwrap()]);
+    assert_success(&stack.flowinfra(&["up"]), "first up");
+    let first = stack.container_ids().await;
+
+    let down = stack.start(&["down"]);
+    let stopping = first["a"].clone();
+    support::wait_for("down to start stopping a", Duration::from_secs(60), || {
+        let (engine, stopping) = (&engine, &stopping);
+        async move {
+            let logs = engine.container_logs_tail(stopping, 5).await.ok()?;
+            logs.iter().any(|line| line.contains("stopping")).then_some(())
+        }
+    })
+    .await;
+    let up = stack.start(&["up"]);
+    let down = down.wait();
+    assert_eq!(down.status.code(), Some(0), "down failed:\n{}", down.stderr);
+    let up = up.wait();
+    assert_eq!(up.status.code(), Some(0), "up failed:\n{}", up.stderr);
+    assert!(
+        up.stderr.contains("waiting for another flowinfra command")
+            && up.stderr.contains("a: creating")
+            && up.stderr.contains("b: creating"),
+        "up did not wait for down to finish, then create every service:\n{}",
+        up.stderr
+    );
+
+    assert_one_running_container_per_service(&stack, &["a", "b"]).await;
+    let second = stack.container_ids().await;
+    for service in ["a", "b"] {
+        assert_ne!(
+            first[service], second[service],
+            "{service}: up kept a container down removed"
+        );
+    }
+}
+
+#[tokio::test]
+async fn losing_the_engine_mid_up_fails_naming_its_address_and_up_converges_once_it_is_back() {
+    let (stack, files) = stack("fault-engine-lost");
+    let proxy = EngineProxy::start();
+    let address = proxy.address();
+    let through_proxy = [("DOCKER_HOST", address.as_str())];
+    let mut up = stack.start_with(&["up", "mysql", "redis"], &through_proxy);
+    up.wait_for_line(&["mysql: waiting for readiness"], PROGRESS_TIMEOUT);
+    proxy.cut();
+    let failed = up.wait();
+    assert_ne!(failed.status.code(), Some(0), "up succeeded without its engine");
+    assert!(
+        failed
+            .stderr
+            .contains(&format!("cannot reach the Docker engine at {address}")),
+        "the error does not name the engine's address:\n{}",
+        failed.stderr
+    );
+
+    proxy.restore();
+    let again = stack.flowinfra_with(&["up", "mysql", "redis"], &through_proxy);
+    assert_success(&again, "up once the engine is back");
+    assert_one_running_container_per_service(&stack, &["mysql", "redis"]).await;
+    assert_database_holds_the_seed_once(&stack, &files).await;
+}
