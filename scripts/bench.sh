@@ -1,65 +1,307 @@
 #!/usr/bin/env bash
 # Benchmarks flowinfra against what users would run instead, side by side in
-# one run, and prints medians and ratios (docs/benchmarks.md holds the latest).
+# one run, and prints the Markdown of docs/benchmarks.md: medians of RUNS runs,
+# ratios computed pair by pair (flowinfra's run i against the alternative's
+# run i, back to back, their order alternating), the machine, and whether
+# each target is met.
 #
-#   scripts/bench.sh [RUNS]        (default 10 runs per case)
+#   scripts/bench.sh [RUNS] [CASE...]      (default: 5 runs, every case)
 #
 # Cases:
-#   warm-up   `flowinfra up` on a converged stack vs `docker-compose up -d`
-#             on the same (converged) Compose file, each on its own project
-#             and ports so both stacks run at once.
+#   cold    `flowinfra up` from nothing (images present; no containers, no
+#           volumes) to every service ready, migrated and seeded, against
+#           `docker-compose up -d` on the same files, then waiting for health
+#           (scripts/bench/wait-healthy.sh), `sqlx migrate run` (sqlx-cli)
+#           and the `mysql` client importing the seed as SQL. Also how long
+#           after the slowest service's own "ready" log line each finished
+#           (scripts/bench/ready-at.sh).
+#   warm    `flowinfra up` on a converged stack against `docker-compose up -d`
+#           on its converged stack.
+#   check   `flowinfra check` on a healthy stack.
+#   seed    `flowinfra seed --clean` loading the seed with 100,000 generated
+#           transactions against `mysql` importing the same rows as a
+#           multi-row INSERT dump (examples/seed_sql.rs), same database.
+#   memory  every other flowinfra command once (config, plan, ps, env,
+#           migrate info, logs, down); peak memory of all comes from
+#           /usr/bin/time on every flowinfra run of every case.
 #
-# Needs the Docker engine, the stand-in images (scripts/build-test-images.sh)
-# and hyperfine (installed from Debian's packages when missing).
+# The two stacks run as two projects on free loopback ports. Needs the Docker
+# engine, the stand-in images (built here), docker-compose, the mariadb
+# client and sqlx-cli; the first two are installed from Debian's packages and
+# sqlx-cli with cargo (once, cached in ~/.cargo/bin) when missing. The
+# benchmark harness may use the docker CLI; flowinfra itself never does.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-runs="${1:-10}"
-if ! command -v hyperfine >/dev/null; then
-    apt-get update -qq && apt-get install -y -qq hyperfine >/dev/null
+runs=5
+if [[ "${1:-}" =~ ^[0-9]+$ ]]; then
+    runs="$1"
+    shift
 fi
-if ! command -v docker-compose >/dev/null; then
-    apt-get update -qq && apt-get install -y -qq docker-compose >/dev/null
+cases=("$@")
+[ ${#cases[@]} -gt 0 ] || cases=(cold warm check seed memory)
+wants() { [[ " ${cases[*]} " == *" $1 "* ]]; }
+log() { echo "bench: $*" >&2; }
+
+# --- tools ------------------------------------------------------------------
+apt_install() {
+    log "installing $* from Debian's packages"
+    apt-get update -qq && apt-get install -y -qq "$@" >/dev/null
+}
+command -v docker-compose >/dev/null || apt_install docker-compose
+command -v mysql >/dev/null || apt_install mariadb-client
+[ -x /usr/bin/time ] || apt_install time
+sqlx="${CARGO_HOME:-$HOME/.cargo}/bin/sqlx"
+if wants cold && [ ! -x "$sqlx" ]; then
+    # The lightest sqlx-cli that migrates MariaDB: MySQL driver only, no TLS
+    # (local plain TCP), no other drivers. About 1.5 minutes on 2 cores, once.
+    log "installing sqlx-cli (mysql only) into ~/.cargo/bin"
+    cargo install sqlx-cli --version 0.9.0 --locked --no-default-features --features mysql >&2
 fi
 bash scripts/build-test-images.sh >&2
-cargo build --release --quiet
+cargo build --release --quiet --bin flowinfra --example seed_sql
 bin="$PWD/target/release/flowinfra"
-out="$(mktemp -d)"
-trap 'rm -rf "$out"' EXIT
 
+# --- the two stacks ---------------------------------------------------------
+work="$(mktemp -d)"
+results="$work/results.tsv"
+: >"$results"
 files=(-f compose/flowinfra.yaml -f compose/offline.yaml)
-# Two stacks at once need two sets of host ports.
-ports() {
-    local base=$1
-    echo "MYSQL_PORT=$((base)) RABBITMQ_PORT=$((base + 1)) RABBITMQ_MANAGEMENT_PORT=$((base + 2)) REDIS_PORT=$((base + 3)) MINIO_PORT=$((base + 4)) MINIO_CONSOLE_PORT=$((base + 5))"
+fi_project=bench-flowinfra
+dc_project=benchcompose
+free_ports() {
+    python3 -c 'import socket
+sockets = [socket.socket() for _ in range(6)]
+for s in sockets: s.bind(("127.0.0.1", 0))
+print(" ".join(str(s.getsockname()[1]) for s in sockets))'
 }
-fi_env=$(ports 23306)
-dc_env=$(ports 33306)
+port_env() {
+    read -r mysql amqp management redis minio console <<<"$1"
+    echo "MYSQL_PORT=$mysql RABBITMQ_PORT=$amqp RABBITMQ_MANAGEMENT_PORT=$management REDIS_PORT=$redis MINIO_PORT=$minio MINIO_CONSOLE_PORT=$console"
+}
+fi_env="$(port_env "$(free_ports)")"
+dc_env="$(port_env "$(free_ports)")"
+dc_mysql_port="$(env $dc_env sh -c 'echo $MYSQL_PORT')"
+fi_mysql_port="$(env $fi_env sh -c 'echo $MYSQL_PORT')"
 
+flowinfra() { env $fi_env "$bin" "${files[@]}" -p "$fi_project" "$@"; }
+compose() { env $dc_env docker-compose "${files[@]}" -p "$dc_project" "$@"; }
 cleanup() {
-    env $fi_env "$bin" "${files[@]}" -p bench-flowinfra down -v >/dev/null 2>&1 || true
-    env $dc_env docker-compose "${files[@]}" -p benchcompose down -v >/dev/null 2>&1 || true
-    rm -rf "$out"
+    flowinfra -q down -v >/dev/null 2>&1 || true
+    compose down -v >/dev/null 2>&1 || true
+    rm -rf "$work"
 }
 trap cleanup EXIT
 
-echo "== converging both stacks" >&2
-env $fi_env "$bin" "${files[@]}" -p bench-flowinfra up -q >&2
-env $dc_env docker-compose "${files[@]}" -p benchcompose up -d >&2 2>&1
+now() { date +%s.%N; }
+elapsed() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.6f", b - a }'; }
+# record CASE TOOL RUN SECONDS RSS_KIB
+record() { printf 'time\t%s\t%s\t%s\t%s\t%s\n' "$@" >>"$results"; }
 
-echo "== warm up: $runs runs each" >&2
-hyperfine --warmup 2 --runs "$runs" --export-json "$out/warm.json" \
-    -n "flowinfra up" "env $fi_env $bin ${files[*]} -p bench-flowinfra up -q" \
-    -n "docker-compose up -d" "env $dc_env docker-compose ${files[*]} -p benchcompose up -d" >&2
+# timed_flowinfra CASE TOOL RUN ARGS...: one flowinfra run, its wall time and
+# peak RSS recorded; its stderr kept in $work/last.err.
+timed_flowinfra() {
+    local case="$1" tool="$2" run="$3" start end
+    shift 3
+    start="$(now)"
+    if ! env $fi_env /usr/bin/time -f '%M' -o "$work/rss" "$bin" "${files[@]}" -p "$fi_project" "$@" \
+        >/dev/null 2>"$work/last.err"; then
+        cat "$work/last.err" >&2
+        log "flowinfra $* failed"
+        exit 1
+    fi
+    end="$(now)"
+    record "$case" "$tool" "$run" "$(elapsed "$start" "$end")" "$(tail -n 1 "$work/rss")"
+}
 
-python3 - "$out/warm.json" <<'PY'
-import json, statistics, sys, platform, os
-results = json.load(open(sys.argv[1]))["results"]
-medians = {r["command"]: statistics.median(r["times"]) for r in results}
-ours, theirs = medians["flowinfra up"], medians["docker-compose up -d"]
-cpu = next((l.split(":", 1)[1].strip() for l in open("/proc/cpuinfo") if l.startswith("model name")), platform.processor())
-print(f"machine: {os.cpu_count()} cores, {cpu}")
-print(f"| case | flowinfra (median) | alternative (median) | ratio |")
-print(f"| --- | --- | --- | --- |")
-print(f"| warm `up` on a converged stack | {ours*1000:.0f} ms | docker-compose up -d: {theirs*1000:.0f} ms | {theirs/ours:.1f}x faster |")
-PY
+# timed CASE TOOL RUN COMMAND...: any other command, wall time only.
+timed() {
+    local case="$1" tool="$2" run="$3" start end
+    shift 3
+    start="$(now)"
+    if ! "$@" >/dev/null 2>"$work/last.err"; then
+        cat "$work/last.err" >&2
+        log "$* failed"
+        exit 1
+    fi
+    end="$(now)"
+    record "$case" "$tool" "$run" "$(elapsed "$start" "$end")" -
+}
+
+# record_readiness RUN TOOL T0 CONTAINER_PREFIX SEPARATOR
+record_readiness() {
+    local run="$1" tool="$2" t0="$3" prefix="$4" sep="$5" service
+    for service in mysql rabbitmq redis minio; do
+        read -r name started ready < <(scripts/bench/ready-at.sh "$prefix$sep$service${sep}1" "$service")
+        printf 'ready\t%s\t%s\t%s\t%s\t%s\t%s\n' "$run" "$tool" "$name" "$started" "$ready" "$t0" >>"$results"
+    done
+}
+
+# --- cold -------------------------------------------------------------------
+# The alternative a docker-compose user runs: containers, health, schema, data.
+target/release/examples/seed_sql seeds >"$work/seed.sql"
+compose_cold() {
+    local start step
+    start="$(now)"
+    step="$start"
+    split() {
+        record cold "$1" "$run" "$(elapsed "$step" "$(now)")" -
+        step="$(now)"
+    }
+    compose up -d >/dev/null 2>"$work/last.err" || { cat "$work/last.err" >&2; exit 1; }
+    split "compose up -d"
+    scripts/bench/wait-healthy.sh "$dc_project"
+    split "compose wait"
+    "$sqlx" migrate run --source migrations \
+        --database-url "mysql://flowlite_user:flowlite_password@127.0.0.1:$dc_mysql_port/flowlite_db?ssl-mode=disabled" \
+        >/dev/null
+    split "compose migrate"
+    mysql -h 127.0.0.1 -P "$dc_mysql_port" -u flowlite_user -pflowlite_password flowlite_db <"$work/seed.sql"
+    split "compose seed"
+    record cold compose "$run" "$(elapsed "$start" "$(now)")" -
+    echo "$start"
+}
+flowinfra_cold() {
+    local start
+    start="$(now)"
+    timed_flowinfra cold "flowinfra up" "$run" up
+    echo "$start"
+}
+
+if wants cold; then
+    log "cold up: $runs runs each, pair by pair"
+    for run in $(seq 1 "$runs"); do
+        flowinfra -q down -v >/dev/null 2>&1
+        compose down -v >/dev/null 2>&1
+        # Alternate who goes first, so neither always meets a warmer cache.
+        if ((run % 2)); then
+            fi_t0="$(flowinfra_cold)"
+            dc_t0="$(compose_cold)"
+        else
+            dc_t0="$(compose_cold)"
+            fi_t0="$(flowinfra_cold)"
+        fi
+        record_readiness "$run" "flowinfra up" "$fi_t0" "$fi_project" -
+        record_readiness "$run" compose "$dc_t0" "$dc_project" _
+        log "  run $run done"
+    done
+fi
+
+# --- warm and check ---------------------------------------------------------
+if wants warm || wants check || wants seed || wants memory; then
+    log "converging both stacks"
+    flowinfra -q up >&2
+    compose up -d >/dev/null 2>&1
+    scripts/bench/wait-healthy.sh "$dc_project"
+fi
+if wants warm; then
+    log "warm up: $runs runs each after 2 warm-ups, pair by pair"
+    for run in 0 0; do
+        flowinfra -q up >/dev/null 2>&1
+        compose up -d >/dev/null 2>&1
+    done
+    for run in $(seq 1 "$runs"); do
+        if ((run % 2)); then
+            timed_flowinfra warm "flowinfra up (warm)" "$run" up
+            timed warm "docker-compose up -d" "$run" compose up -d
+        else
+            timed warm "docker-compose up -d" "$run" compose up -d
+            timed_flowinfra warm "flowinfra up (warm)" "$run" up
+        fi
+    done
+fi
+if wants check; then
+    log "check: $runs runs after 1 warm-up"
+    flowinfra check >/dev/null 2>&1
+    for run in $(seq 1 "$runs"); do
+        timed_flowinfra check "flowinfra check" "$run" check
+    done
+fi
+
+# --- seed -------------------------------------------------------------------
+if wants seed; then
+    rows=100000
+    log "seed: $rows generated transactions, $runs runs each, pair by pair"
+    cp -r migrations seeds "$work/"
+    # The demo transactions replaced by generated ones, as scripts/bench-seed.sh does.
+    awk -v rows="$rows" '
+        /^  - table: Transaction$/ { skipping = 1
+            print "  - table: Transaction"
+            print "    id: id_transaction"
+            print "    generate:"
+            print "      rows: " rows
+            print "      random_seed: 42"
+            print "      columns:"
+            print "        id_user: { pick: User }"
+            print "        id_bank: { pick: Bank }"
+            print "        id_category: { pick: TransactionCategory }"
+            print "        id_batch: { pick: TransactionBatch }"
+            print "        transaction_name: { text: \"Compra sintetica {n}\" }"
+            print "        value: { decimal: [1000, 2000000] }"
+            print "        transaction_date: { date: [2025-01-01, 2025-10-31] }"
+            print "        transaction_type: { one_of: [income, expense] }"
+            print ""
+            next }
+        /^  - table: / { skipping = 0 }
+        !skipping { print }
+    ' seeds/manifest.yaml >"$work/seeds/manifest.yaml"
+    printf 'services:\n  mysql:\n    x-flowinfra:\n      kind: mysql\n      migrations: %s\n      seed: %s\n' \
+        "$work/migrations" "$work/seeds" >"$work/generated.yaml"
+    target/release/examples/seed_sql "$work/seeds" >"$work/generated.sql"
+    generated=(-f "$work/generated.yaml")
+    mysql_rows() {
+        mysql -N -h 127.0.0.1 -P "$fi_mysql_port" -u flowlite_user -pflowlite_password flowlite_db -e "
+            SELECT (SELECT COUNT(*) FROM Role) + (SELECT COUNT(*) FROM \`User\`) + (SELECT COUNT(*) FROM UserInfo)
+                 + (SELECT COUNT(*) FROM Bank) + (SELECT COUNT(*) FROM TransactionCategory)
+                 + (SELECT COUNT(*) FROM TransactionBatch) + (SELECT COUNT(*) FROM \`Transaction\`)
+                 + (SELECT COUNT(*) FROM InsightCategory) + (SELECT COUNT(*) FROM Insights)"
+    }
+    seed_flowinfra() {
+        timed_flowinfra seed "flowinfra seed --clean" "$run" "${generated[@]}" seed --clean
+        printf 'rows\tseed\tflowinfra seed --clean\t%s\t%s\n' "$run" "$(mysql_rows)" >>"$results"
+    }
+    seed_client() {
+        timed seed "mysql client" "$run" \
+            mysql -h 127.0.0.1 -P "$fi_mysql_port" -u flowlite_user -pflowlite_password flowlite_db \
+            -e "source $work/generated.sql"
+        printf 'rows\tseed\tmysql client\t%s\t%s\n' "$run" "$(mysql_rows)" >>"$results"
+    }
+    # One untimed load first: the server's buffer pool and file sizes settle.
+    env $fi_env "$bin" "${files[@]}" "${generated[@]}" -p "$fi_project" -q seed --clean >&2
+    for run in $(seq 1 "$runs"); do
+        if ((run % 2)); then
+            seed_flowinfra
+            seed_client
+        else
+            seed_client
+            seed_flowinfra
+        fi
+    done
+    # Back to the repository's seed for what follows.
+    flowinfra -q seed --clean >&2
+fi
+
+# --- every other command ----------------------------------------------------
+if wants memory; then
+    log "memory: every other command once"
+    timed_flowinfra memory "flowinfra config" 1 config
+    timed_flowinfra memory "flowinfra plan" 1 plan
+    timed_flowinfra memory "flowinfra ps" 1 ps
+    timed_flowinfra memory "flowinfra env" 1 env
+    timed_flowinfra memory "flowinfra migrate info" 1 migrate info
+    timed_flowinfra memory "flowinfra logs --tail 100" 1 logs --tail 100
+    timed_flowinfra memory "flowinfra down -v" 1 down -v
+fi
+
+# --- the report -------------------------------------------------------------
+{
+    cpu="$(grep -m1 '^model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ *//')"
+    memory="$(awk '/^MemTotal/ { printf "%.0f GiB", $2 / 1048576 }' /proc/meminfo)"
+    echo "Machine: $(nproc) cores ($cpu), $memory RAM, Linux $(uname -r)," \
+        "Docker Engine $(docker version --format '{{.Server.Version}}')," \
+        "docker-compose $(docker-compose version --short), $(rustc --version | cut -d' ' -f1-2)," \
+        "mysql client $(mysql --version | sed 's/.*Distrib \([^,]*\),.*/\1/')" \
+        "$([ -x "$sqlx" ] && echo ", $("$sqlx" --version)"), stand-in images (scripts/build-test-images.sh)."
+    echo "$runs runs per case; load average at the end: $(cut -d' ' -f1-3 /proc/loadavg)."
+} >"$work/machine.txt"
+python3 scripts/bench/report.py "$results" "$work/machine.txt"

@@ -345,6 +345,7 @@ async fn losing_the_engine_mid_up_fails_naming_its_address_and_up_converges_once
     up.wait_for_line(&["mysql: waiting for readiness"], PROGRESS_TIMEOUT);
     proxy.cut();
     let failed = up.wait();
+    eprintln!("up without its engine:\n{}", failed.stderr);
     assert_ne!(failed.status.code(), Some(0), "up succeeded without its engine");
     assert!(
         failed

@@ -66,11 +66,7 @@ impl Engine {
             Err(error) if status_code(&error) == Some(409) => Err(EngineError::ContainerNameInUse {
                 name: spec.name.clone(),
             }),
-            Err(source) => Err(EngineError::Api {
-                operation: "create container",
-                object: spec.name.clone(),
-                source,
-            }),
+            Err(source) => Err(self.api_error("create container", spec.name.clone(), source)),
         }
     }
 
@@ -86,11 +82,7 @@ impl Engine {
                 let source = bollard::errors::Error::DockerResponseServerError { status_code, message };
                 Err(self.port_conflict(id, source).await)
             }
-            Err(source) => Err(EngineError::Api {
-                operation: "start container",
-                object: id.into(),
-                source,
-            }),
+            Err(source) => Err(self.api_error("start container", id, source)),
         }
     }
 
@@ -105,11 +97,7 @@ impl Engine {
         match docker.stop_container(id, Some(options)).await {
             Ok(()) => Ok(()),
             Err(error) if is_not_found(&error) => Ok(()),
-            Err(source) => Err(EngineError::Api {
-                operation: "stop container",
-                object: id.into(),
-                source,
-            }),
+            Err(source) => Err(self.api_error("stop container", id, source)),
         }
     }
 
@@ -128,11 +116,7 @@ impl Engine {
                 status_code: 409,
                 message,
             }) if message.contains("already in progress") => Ok(()),
-            Err(source) => Err(EngineError::Api {
-                operation: "remove container",
-                object: id.into(),
-                source,
-            }),
+            Err(source) => Err(self.api_error("remove container", id, source)),
         }
     }
 
@@ -141,11 +125,7 @@ impl Engine {
         match self.docker.inspect_container(id, None).await {
             Ok(container) => Ok(Some(state_from_inspect(container))),
             Err(error) if is_not_found(&error) => Ok(None),
-            Err(source) => Err(EngineError::Api {
-                operation: "inspect container",
-                object: id.into(),
-                source,
-            }),
+            Err(source) => Err(self.api_error("inspect container", id, source)),
         }
     }
 
@@ -166,11 +146,7 @@ impl Engine {
             .docker
             .list_containers(Some(options))
             .await
-            .map_err(|source| EngineError::Api {
-                operation: "list the containers of project",
-                object: project.into(),
-                source,
-            })?;
+            .map_err(|source| self.api_error("list the containers of project", project, source))?;
         let mut states: Vec<ContainerState> = containers.into_iter().map(state_from_summary).collect();
         states.sort_by(|a, b| a.name.cmp(&b.name));
         Ok(states)
@@ -205,11 +181,7 @@ impl Engine {
             },
         };
         let Some((host_ip, port, protocol)) = conflict else {
-            return EngineError::Api {
-                operation: "start container",
-                object: id.into(),
-                source,
-            };
+            return self.api_error("start container", id, source);
         };
         let own_id = own.and_then(|container| container.id).unwrap_or_else(|| id.to_string());
         let holder = match self.docker.list_containers(None).await {

@@ -31,11 +31,7 @@ impl Engine {
         match self.docker.inspect_image(reference).await {
             Ok(image) => Ok(Some(image_info_from_inspect(image))),
             Err(error) if is_not_found(&error) => Ok(None),
-            Err(source) => Err(EngineError::Api {
-                operation: "inspect image",
-                object: reference.into(),
-                source,
-            }),
+            Err(source) => Err(self.api_error("inspect image", reference, source)),
         }
     }
 
@@ -95,11 +91,7 @@ impl Engine {
                     return Err(unavailable(error));
                 }
                 Err(source) => {
-                    return Err(EngineError::Api {
-                        operation: "pull image",
-                        object: reference.into(),
-                        source,
-                    });
+                    return Err(self.api_error("pull image", reference, source));
                 }
             }
         }
@@ -117,11 +109,7 @@ impl Engine {
         reference: &str,
         labels: &BTreeMap<String, String>,
     ) -> Result<ImageInfo, EngineError> {
-        let api = |source| EngineError::Api {
-            operation: "import image",
-            object: reference.into(),
-            source,
-        };
+        let api = |source| self.api_error("import image", reference, source);
         let (repository, tag) = split_reference(reference);
         // `changes` are Dockerfile instructions; JSON string quoting is valid
         // LABEL syntax for any key or value.
@@ -154,11 +142,7 @@ impl Engine {
     /// tags it `reference`. A failing Dockerfile step surfaces as
     /// [`EngineError::BuildFailed`] with the builder's message.
     pub async fn build_image(&self, context_tar: Vec<u8>, request: &BuildRequest) -> Result<ImageInfo, EngineError> {
-        let api = |source| EngineError::Api {
-            operation: "build image",
-            object: request.reference.clone(),
-            source,
-        };
+        let api = |source| self.api_error("build image", request.reference.clone(), source);
         let labels: HashMap<String, String> = request.labels.clone().into_iter().collect();
         let args: HashMap<String, String> = request.args.clone().into_iter().collect();
         let mut options = BuildImageOptionsBuilder::new()
@@ -213,11 +197,7 @@ impl Engine {
             .docker
             .list_images(Some(options))
             .await
-            .map_err(|source| EngineError::Api {
-                operation: "list the images of project",
-                object: project.into(),
-                source,
-            })?;
+            .map_err(|source| self.api_error("list the images of project", project, source))?;
         Ok(images.into_iter().map(image_info_from_summary).collect())
     }
 
@@ -256,11 +236,7 @@ impl Engine {
             Err(error) if is_not_found(&error) => Ok(()),
             Err(source) => {
                 tracing::debug!(image = id, status = ?status_code(&source), "image removal refused");
-                Err(EngineError::Api {
-                    operation: "remove image",
-                    object: id.into(),
-                    source,
-                })
+                Err(self.api_error("remove image", id, source))
             }
         }
     }

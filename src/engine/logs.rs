@@ -38,15 +38,17 @@ impl Engine {
             .tail(&tail)
             .build();
         let id = id.to_string();
+        let address = self.address.clone();
         self.docker.logs(&id, Some(options)).flat_map(move |item| {
             let lines = match item {
                 Ok(output) => split_lines(output).into_iter().map(Ok).collect(),
                 Err(source) => {
-                    vec![Err(EngineError::Api {
-                        operation: "read the logs of container",
-                        object: id.clone(),
+                    vec![Err(super::api_error(
+                        &address,
+                        "read the logs of container",
+                        id.clone(),
                         source,
-                    })]
+                    ))]
                 }
             };
             stream::iter(lines)

@@ -102,11 +102,11 @@ impl Engine {
 
     /// The engine's version, e.g. `20.10.24+dfsg1`.
     pub async fn server_version(&self) -> Result<String, EngineError> {
-        let version = self.docker.version().await.map_err(|source| EngineError::Api {
-            operation: "read the version of the engine at",
-            object: self.address.clone(),
-            source,
-        })?;
+        let version = self
+            .docker
+            .version()
+            .await
+            .map_err(|source| self.api_error("read the version of the engine at", self.address.clone(), source))?;
         Ok(version.version.unwrap_or_else(|| "unknown".to_string()))
     }
 
@@ -114,6 +114,16 @@ impl Engine {
     pub fn api_version(&self) -> String {
         let version = self.docker.client_version();
         format!("{}.{}", version.major_version, version.minor_version)
+    }
+
+    /// The error of a failed engine call; see [`api_error`].
+    fn api_error(
+        &self,
+        operation: &'static str,
+        object: impl Into<String>,
+        source: bollard::errors::Error,
+    ) -> EngineError {
+        api_error(&self.address, operation, object, source)
     }
 
     /// Whether the negotiated API is at least `major.minor`.
@@ -133,6 +143,39 @@ fn docker_host(value: Option<String>) -> String {
 /// The `label=` filter selecting what belongs to `project`.
 fn project_filter(project: &str) -> HashMap<&'static str, Vec<String>> {
     HashMap::from([("label", vec![format!("{LABEL_PROJECT}={project}")])])
+}
+
+/// The error of a failed engine call at `address`, naming the operation and
+/// the object. When the request got no answer at all (connection refused,
+/// reset or closed: the engine went away mid-run), it is
+/// [`EngineError::Unreachable`] naming the address, with the operation as
+/// its cause: the fix is to bring the engine back, not to change the request.
+fn api_error(
+    address: &str,
+    operation: &'static str,
+    object: impl Into<String>,
+    source: bollard::errors::Error,
+) -> EngineError {
+    let lost = matches!(
+        source,
+        bollard::errors::Error::HyperLegacyError { .. }
+            | bollard::errors::Error::HyperResponseError { .. }
+            | bollard::errors::Error::IOError { .. }
+            | bollard::errors::Error::SocketNotFoundError(_)
+    );
+    let error = EngineError::Api {
+        operation,
+        object: object.into(),
+        source,
+    };
+    if lost {
+        EngineError::Unreachable {
+            address: address.to_string(),
+            source: Box::new(error),
+        }
+    } else {
+        error
+    }
 }
 
 /// Whether the engine answered 404: the object does not exist.

@@ -30,11 +30,7 @@ impl Engine {
             }
             Err(error) if is_not_found(&error) => {}
             Err(source) => {
-                return Err(EngineError::Api {
-                    operation: "inspect network",
-                    object: name.into(),
-                    source,
-                });
+                return Err(self.api_error("inspect network", name, source));
             }
         }
         let request = NetworkCreateRequest {
@@ -46,11 +42,7 @@ impl Engine {
         self.docker
             .create_network(request)
             .await
-            .map_err(|source| EngineError::Api {
-                operation: "create network",
-                object: name.into(),
-                source,
-            })?;
+            .map_err(|source| self.api_error("create network", name, source))?;
         tracing::debug!(network = name, "created network");
         Ok(())
     }
@@ -60,11 +52,7 @@ impl Engine {
         match self.docker.remove_network(name).await {
             Ok(()) => Ok(true),
             Err(error) if is_not_found(&error) => Ok(false),
-            Err(source) => Err(EngineError::Api {
-                operation: "remove network",
-                object: name.into(),
-                source,
-            }),
+            Err(source) => Err(self.api_error("remove network", name, source)),
         }
     }
 
@@ -77,11 +65,7 @@ impl Engine {
             .docker
             .list_networks(Some(options))
             .await
-            .map_err(|source| EngineError::Api {
-                operation: "list the networks of project",
-                object: project.into(),
-                source,
-            })?;
+            .map_err(|source| self.api_error("list the networks of project", project, source))?;
         let mut names: Vec<String> = networks.into_iter().filter_map(|network| network.name).collect();
         names.sort();
         Ok(names)

@@ -18,11 +18,7 @@ impl Engine {
         self.docker
             .create_volume(request)
             .await
-            .map_err(|source| EngineError::Api {
-                operation: "create volume",
-                object: name.into(),
-                source,
-            })?;
+            .map_err(|source| self.api_error("create volume", name, source))?;
         Ok(())
     }
 
@@ -35,11 +31,7 @@ impl Engine {
             .docker
             .list_volumes(Some(options))
             .await
-            .map_err(|source| EngineError::Api {
-                operation: "list the volumes of project",
-                object: project.into(),
-                source,
-            })?;
+            .map_err(|source| self.api_error("list the volumes of project", project, source))?;
         let mut names: Vec<String> = response
             .volumes
             .unwrap_or_default()
@@ -59,11 +51,7 @@ impl Engine {
         match self.docker.remove_volume(name, Some(options)).await {
             Ok(()) => Ok(true),
             Err(error) if is_not_found(&error) => Ok(false),
-            Err(source) => Err(EngineError::Api {
-                operation: "remove volume",
-                object: name.into(),
-                source,
-            }),
+            Err(source) => Err(self.api_error("remove volume", name, source)),
         }
     }
 }

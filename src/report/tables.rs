@@ -168,3 +168,96 @@ pub fn check_table(results: &[crate::check::CheckResult], verbose: bool) -> Stri
         warned
     )
 }
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeMap;
+
+    use super::*;
+    use crate::check::{CheckResult, Status};
+
+    fn row(service: &str, state: &str, health: Option<&str>, ports: &[&str], stale: Option<&str>) -> ServiceRow {
+        ServiceRow {
+            service: service.into(),
+            container: Some(format!("p-{service}-1")),
+            state: state.into(),
+            health: health.map(str::to_string),
+            exit_code: (state == "exited").then_some(137),
+            ports: ports.iter().map(|p| p.to_string()).collect(),
+            stale: stale.map(str::to_string),
+            upstream: None,
+        }
+    }
+
+    #[test]
+    fn ps_table_reads_as_columns() {
+        let rows = [
+            row("mysql", "running", Some("healthy"), &["127.0.0.1:3306->3306/tcp"], None),
+            row("redis", "exited", None, &[], Some("config changed: environment")),
+        ];
+        assert_eq!(
+            ps_table(&rows),
+            "SERVICE  CONTAINER  STATE         HEALTH   PORTS                     STALE\n\
+             mysql    p-mysql-1  running       healthy  127.0.0.1:3306->3306/tcp  -\n\
+             redis    p-redis-1  exited (137)  -        -                         config changed: environment"
+        );
+    }
+
+    #[test]
+    fn ps_json_has_the_documented_fields() {
+        let value = serde_json::to_value(row("mysql", "running", None, &[], None)).unwrap();
+        let keys: Vec<&String> = value.as_object().unwrap().keys().collect();
+        assert_eq!(
+            keys,
+            ["container", "exit_code", "health", "ports", "service", "stale", "state"]
+        );
+    }
+
+    fn result(service: Option<&str>, check: &str, status: Status, reason: &str) -> CheckResult {
+        CheckResult {
+            check: check.into(),
+            service: service.map(str::to_string),
+            status,
+            reason: reason.into(),
+            duration_ms: 12,
+            details: BTreeMap::from([("server_version".to_string(), serde_json::json!("7.0.15"))]),
+        }
+    }
+
+    #[test]
+    fn check_table_shows_status_reason_and_a_count() {
+        let results = [
+            result(
+                None,
+                "engine",
+                Status::Ok,
+                "Docker engine at unix:///var/run/docker.sock",
+            ),
+            result(
+                Some("redis"),
+                "container",
+                Status::Fail,
+                "p-redis-1 is exited (exit code 0)",
+            ),
+        ];
+        assert_eq!(
+            check_table(&results, false),
+            "STATUS  SERVICE  CHECK      REASON\n\
+             OK      -        engine     Docker engine at unix:///var/run/docker.sock\n\
+             FAIL    redis    container  p-redis-1 is exited (exit code 0)\n\
+             \n\
+             2 checks: 1 failed, 0 warned"
+        );
+        let verbose = check_table(&results, true);
+        assert!(verbose.lines().next().unwrap().ends_with("TIME   DETAILS"), "{verbose}");
+        assert!(verbose.contains("12 ms  server_version=7.0.15"), "{verbose}");
+    }
+
+    #[test]
+    fn check_json_has_the_documented_fields() {
+        let value = serde_json::to_value(result(Some("redis"), "protocol", Status::Warn, "x")).unwrap();
+        let keys: Vec<&String> = value.as_object().unwrap().keys().collect();
+        assert_eq!(keys, ["check", "details", "duration_ms", "reason", "service", "status"]);
+        assert_eq!(value["status"], "warn");
+    }
+}

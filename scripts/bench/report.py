@@ -1,0 +1,162 @@
+#!/usr/bin/env python3
+"""Turns the measurements scripts/bench.sh records into the Markdown of
+docs/benchmarks.md: medians of every case, ratios computed pair by pair
+(run i of flowinfra against run i of the alternative, measured back to back),
+the targets with met / not met, and peak memory per command.
+
+    scripts/bench/report.py RESULTS.tsv MACHINE.txt
+
+RESULTS.tsv lines (tab-separated):
+    time   CASE TOOL RUN SECONDS RSS_KIB|-
+    ready  RUN TOOL SERVICE STARTED_EPOCH READY_EPOCH T0_EPOCH
+    rows   CASE TOOL RUN ROWS
+"""
+
+import statistics
+import sys
+from collections import defaultdict
+
+
+def median(values):
+    return statistics.median(values) if values else float("nan")
+
+
+def ms(seconds):
+    return f"{seconds * 1000:.0f} ms"
+
+
+def s(seconds):
+    return f"{seconds:.2f} s"
+
+
+def mib(kib):
+    return f"{kib / 1024:.1f} MiB"
+
+
+def main(results_path, machine_path):
+    times = defaultdict(dict)  # (case, tool) -> run -> seconds
+    rss = defaultdict(list)  # command -> [KiB]
+    ready = defaultdict(lambda: defaultdict(list))  # tool -> run -> [(service, started, ready, t0)]
+    rows = defaultdict(dict)  # (case, tool) -> run -> rows
+    for line in open(results_path):
+        fields = line.rstrip("\n").split("\t")
+        if fields[0] == "time":
+            _, case, tool, run, seconds, kib = fields
+            times[(case, tool)][int(run)] = float(seconds)
+            if kib != "-":
+                rss[tool if tool.startswith("flowinfra") else f"{case}: {tool}"].append(int(kib))
+        elif fields[0] == "ready":
+            _, run, tool, service, started, ready_at, t0 = fields
+            ready[tool][int(run)].append((service, float(started), float(ready_at), float(t0)))
+        elif fields[0] == "rows":
+            _, case, tool, run, count = fields
+            rows[(case, tool)][int(run)] = int(count)
+
+    def paired(case, ours, theirs):
+        """Medians of both, and the median of per-run ratios theirs/ours."""
+        a, b = times[(case, ours)], times[(case, theirs)]
+        runs = sorted(set(a) & set(b))
+        ratios = [b[r] / a[r] for r in runs]
+        return median([a[r] for r in runs]), median([b[r] for r in runs]), median(ratios), len(runs)
+
+    print(open(machine_path).read().rstrip())
+    print()
+    print("| case | flowinfra (median) | alternative (median) | ratio (median of pairs) | runs |")
+    print("| --- | --- | --- | --- | --- |")
+    verdicts = []
+
+    cold = None
+    if times[("cold", "flowinfra up")]:
+        ours, theirs, ratio, n = paired("cold", "flowinfra up", "compose")
+        cold = (ours, theirs, ratio)
+        faster = f"{ratio:.2f}x as fast" if ratio >= 1 else f"{1 / ratio:.2f}x slower"
+        print(
+            f"| cold `up`: all ready, migrated, seeded | {s(ours)} | docker-compose up -d + wait for health "
+            f"+ sqlx migrate run + mysql < seed.sql: {s(theirs)} | flowinfra {faster} | {n} |"
+        )
+    if times[("warm", "flowinfra up (warm)")]:
+        ours, theirs, ratio, n = paired("warm", "flowinfra up (warm)", "docker-compose up -d")
+        print(
+            f"| warm `up` on a converged stack | {ms(ours)} | docker-compose up -d: {ms(theirs)} "
+            f"| flowinfra {ratio:.1f}x as fast | {n} |"
+        )
+        met = ours < 0.3 and ratio >= 3
+        verdicts.append(
+            ("warm `up`", "< 300 ms and >= 3x faster than docker-compose",
+             f"{'met' if met else 'NOT met'} ({ms(ours)}, {ratio:.1f}x)")
+        )
+    if times[("check", "flowinfra check")]:
+        check = times[("check", "flowinfra check")]
+        print(f"| `check` on a healthy stack | {ms(median(list(check.values())))} | — | — | {len(check)} |")
+    if times[("seed", "flowinfra seed --clean")]:
+        ours, theirs, ratio, n = paired("seed", "flowinfra seed --clean", "mysql client")
+        loaded = median(list(rows[("seed", "flowinfra seed --clean")].values()))
+        per_pair = [
+            times[("seed", "flowinfra seed --clean")][r] / times[("seed", "mysql client")][r]
+            for r in sorted(times[("seed", "mysql client")])
+        ]
+        slower = median(per_pair)
+        print(
+            f"| seed: {loaded:,.0f} rows (100,000 generated transactions + the demo rows) | {s(ours)} "
+            f"({loaded / ours:,.0f} rows/s) | mysql client < multi-row INSERT dump: {s(theirs)} "
+            f"({loaded / theirs:,.0f} rows/s) | flowinfra takes {slower:.2f}x the client's time | {n} |"
+        )
+        verdicts.append(
+            ("seed of 100,000 transactions", "within 1.5x of the mysql client import",
+             f"{'met' if slower <= 1.5 else 'NOT met'} ({slower:.2f}x)")
+        )
+
+    if cold:
+        print()
+        print("Cold `up`, where the time goes (medians over the runs):")
+        print()
+        parts = [("compose: docker-compose up -d", "compose up -d"), ("compose: wait for health", "compose wait"),
+                 ("compose: sqlx migrate run", "compose migrate"), ("compose: mysql < seed.sql", "compose seed")]
+        for label, tool in parts:
+            values = list(times[("cold", tool)].values())
+            if values:
+                print(f"- {label}: {s(median(values))}")
+        for tool, label in (("flowinfra up", "flowinfra"), ("compose", "docker-compose path")):
+            overheads, own, slowest_names = [], [], []
+            for run, services in sorted(ready[tool].items()):
+                total = times[("cold", tool)].get(run)
+                if total is None:
+                    continue
+                service, started, ready_at, t0 = max(services, key=lambda entry: entry[2])
+                slowest_names.append(service)
+                own.append(ready_at - started)
+                overheads.append(total - (ready_at - t0))
+            if not overheads:
+                continue
+            slowest = max(set(slowest_names), key=slowest_names.count)
+            print(
+                f"- {label}: slowest service {slowest}, its own start (container start → its \"ready\" log line) "
+                f"{s(median(own))}; the command finished {s(median(overheads))} after that line"
+            )
+            if tool == "flowinfra up":
+                overhead = median(overheads)
+                verdicts.append(
+                    ("cold `up`", "within 1 s of the slowest service's own readiness",
+                     f"{'met' if overhead <= 1 else 'NOT met'} ({overhead:.2f} s after it)")
+                )
+
+    if rss:
+        print()
+        print("Peak memory (maximum resident set size, `/usr/bin/time`; median over the runs):")
+        print()
+        print("| command | peak RSS | runs |")
+        print("| --- | --- | --- |")
+        for command in sorted(rss):
+            if command.startswith("flowinfra"):
+                print(f"| `{command}` | {mib(median(rss[command]))} | {len(rss[command])} |")
+
+    if verdicts:
+        print()
+        print("| target | wanted | result |")
+        print("| --- | --- | --- |")
+        for name, wanted, result in verdicts:
+            print(f"| {name} | {wanted} | {result} |")
+
+
+if __name__ == "__main__":
+    main(sys.argv[1], sys.argv[2])
