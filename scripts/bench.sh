@@ -30,8 +30,9 @@
 # client and sqlx-cli; the first two are installed from Debian's packages and
 # sqlx-cli with cargo (once, cached in ~/.cargo/bin) when missing. The
 # benchmark harness may use the docker CLI; flowinfra itself never does.
-set -euo pipefail
+set -Eeuo pipefail
 cd "$(dirname "$0")/.."
+trap 'echo "bench: failed at line $LINENO: $BASH_COMMAND" >&2' ERR
 
 runs=5
 if [[ "${1:-}" =~ ^[0-9]+$ ]]; then
@@ -130,9 +131,10 @@ timed() {
 
 # record_readiness RUN TOOL T0 CONTAINER_PREFIX SEPARATOR
 record_readiness() {
-    local run="$1" tool="$2" t0="$3" prefix="$4" sep="$5" service
+    local run="$1" tool="$2" t0="$3" prefix="$4" sep="$5" service line name started ready
     for service in mysql rabbitmq redis minio; do
-        read -r name started ready < <(scripts/bench/ready-at.sh "$prefix$sep$service${sep}1" "$service")
+        line="$(scripts/bench/ready-at.sh "$prefix$sep$service${sep}1" "$service")"
+        read -r name started ready <<<"$line"
         printf 'ready\t%s\t%s\t%s\t%s\t%s\t%s\n' "$run" "$tool" "$name" "$started" "$ready" "$t0" >>"$results"
     done
 }
@@ -162,9 +164,12 @@ compose_cold() {
     echo "$start"
 }
 flowinfra_cold() {
-    local start
+    local start mysql_at
     start="$(now)"
     timed_flowinfra cold "flowinfra up" "$run" up
+    # MySQL migrated and seeded: its `ready in` progress line, stamped with the time since the start.
+    mysql_at="$(sed -n 's/^\[ *\([0-9.]*\)s\] mysql: ready in .*/\1/p' "$work/last.err" | head -n 1)"
+    record cold "flowinfra mysql ready" "$run" "$mysql_at" -
     echo "$start"
 }
 
@@ -223,7 +228,8 @@ if wants seed; then
     rows=100000
     log "seed: $rows generated transactions, $runs runs each, pair by pair"
     cp -r migrations seeds "$work/"
-    # The demo transactions replaced by generated ones, as scripts/bench-seed.sh does.
+    # The demo transactions replaced by generated ones (as scripts/bench-seed.sh
+    # does), under a version of their own.
     awk -v rows="$rows" '
         /^  - table: Transaction$/ { skipping = 1
             print "  - table: Transaction"
@@ -243,6 +249,7 @@ if wants seed; then
             print ""
             next }
         /^  - table: / { skipping = 0 }
+        /^version:/ { print "version: bench-" rows; next }
         !skipping { print }
     ' seeds/manifest.yaml >"$work/seeds/manifest.yaml"
     printf 'services:\n  mysql:\n    x-flowinfra:\n      kind: mysql\n      migrations: %s\n      seed: %s\n' \
@@ -297,11 +304,11 @@ fi
 {
     cpu="$(grep -m1 '^model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ *//')"
     memory="$(awk '/^MemTotal/ { printf "%.0f GiB", $2 / 1048576 }' /proc/meminfo)"
-    echo "Machine: $(nproc) cores ($cpu), $memory RAM, Linux $(uname -r)," \
-        "Docker Engine $(docker version --format '{{.Server.Version}}')," \
-        "docker-compose $(docker-compose version --short), $(rustc --version | cut -d' ' -f1-2)," \
-        "mysql client $(mysql --version | sed 's/.*Distrib \([^,]*\),.*/\1/')" \
-        "$([ -x "$sqlx" ] && echo ", $("$sqlx" --version)"), stand-in images (scripts/build-test-images.sh)."
+    tools="Docker Engine $(docker version --format '{{.Server.Version}}'), docker-compose $(docker-compose version --short)"
+    tools+=", $(rustc --version | cut -d' ' -f1-2), mysql client $(mysql --version | sed 's/.*Distrib \([^,]*\),.*/\1/')"
+    [ -x "$sqlx" ] && tools+=", $("$sqlx" --version)"
+    echo "Machine: $(nproc) cores ($cpu), $memory RAM, Linux $(uname -r); $tools;" \
+        "stand-in images (scripts/build-test-images.sh)."
     echo "$runs runs per case; load average at the end: $(cut -d' ' -f1-3 /proc/loadavg)."
 } >"$work/machine.txt"
 python3 scripts/bench/report.py "$results" "$work/machine.txt"

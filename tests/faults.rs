@@ -80,7 +80,7 @@ async fn assert_database_holds_the_seed_once(stack: &FlowliteStack, files: &Data
     let migrations: Vec<(i64, bool)> = sqlx::query_as("SELECT version, success FROM _sqlx_migrations ORDER BY version")
         .fetch_all(&mut mysql)
         .await
-        .unwrap();
+        .unwrap_or_else(|error| panic!("no migration record ({error}): up did not migrate"));
     let applied: Vec<(i64, bool)> = files.migration_versions().into_iter().map(|v| (v, true)).collect();
     assert_eq!(migrations, applied, "every migration applied, once");
     assert_eq!(
@@ -118,11 +118,25 @@ async fn wait_for_count(connection: &mut MySqlConnection, what: &str, count: &'s
 #[tokio::test]
 async fn sigkill_while_creating_containers_then_up_converges() {
     let (stack, files) = stack("fault-kill-create");
+    let engine = support::engine().await;
     let mut up = stack.start(&["up"]);
     up.wait_for_line(&[": creating"], PROGRESS_TIMEOUT);
+    // Kill as soon as the first container exists: the others are being
+    // created or started, and it has most likely not started yet.
+    let deadline = std::time::Instant::now() + Duration::from_secs(60);
+    while engine.list_containers(&stack.project.name).await.unwrap().is_empty() {
+        assert!(std::time::Instant::now() < deadline, "up created no container");
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
     let killed = up.kill();
-    let left = stack.container_ids().await;
-    eprintln!("killed while creating; containers left: {left:?}\n{}", killed.stderr);
+    let left: Vec<String> = engine
+        .list_containers(&stack.project.name)
+        .await
+        .unwrap()
+        .iter()
+        .map(|c| format!("{} {}", c.service.as_deref().unwrap_or("?"), c.status))
+        .collect();
+    eprintln!("killed while creating; left: {left:?}\n{}", killed.stderr);
     assert_next_up_converges(&stack, &files, &ALL_SERVICES).await;
 }
 
@@ -317,6 +331,9 @@ async fn up_while_down_runs_waits_for_it_and_leaves_every_service_running() {
     assert_eq!(down.status.code(), Some(0), "down failed:\n{}", down.stderr);
     let up = up.wait();
     assert_eq!(up.status.code(), Some(0), "up failed:\n{}", up.stderr);
+
+    // What `up` reported is what is left: both services running, in new containers.
+    assert_one_running_container_per_service(&stack, &["a", "b"]).await;
     assert!(
         up.stderr.contains("waiting for another flowinfra command")
             && up.stderr.contains("a: creating")
@@ -324,8 +341,6 @@ async fn up_while_down_runs_waits_for_it_and_leaves_every_service_running() {
         "up did not wait for down to finish, then create every service:\n{}",
         up.stderr
     );
-
-    assert_one_running_container_per_service(&stack, &["a", "b"]).await;
     let second = stack.container_ids().await;
     for service in ["a", "b"] {
         assert_ne!(

@@ -3,6 +3,8 @@
 # log (the last such line: MySQL images restart once after initialising).
 # Prints `SERVICE STARTED_EPOCH READY_EPOCH` (seconds, engine clock), so a
 # benchmark can tell a service's own start time from the tool's overhead.
+# Waits (up to 3 minutes) for a service that is not ready yet: a tool may
+# declare the stack up before it is.
 #
 #   scripts/bench/ready-at.sh CONTAINER SERVICE
 #
@@ -21,9 +23,14 @@ case "$service" in
 esac
 epoch() { date -d "$1" +%s.%N; }
 started="$(docker inspect -f '{{.State.StartedAt}}' "$container")"
-line="$(docker logs -t "$container" 2>&1 | grep -F -- "$marker" | tail -n 1)"
-if [ -z "$line" ]; then
-    echo "ready-at: $container never logged \"$marker\"" >&2
-    exit 1
-fi
+deadline=$((SECONDS + 180))
+while :; do
+    line="$(docker logs -t "$container" 2>&1 | grep -F -- "$marker" | tail -n 1 || true)"
+    [ -z "$line" ] || break
+    if [ "$SECONDS" -ge "$deadline" ]; then
+        echo "ready-at: $container never logged \"$marker\"" >&2
+        exit 1
+    fi
+    sleep 0.2
+done
 echo "$service $(epoch "$started") $(epoch "${line%% *}")"

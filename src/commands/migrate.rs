@@ -82,7 +82,12 @@ pub async fn run(global: &GlobalArgs, args: &MigrateArgs, printer: &Printer) -> 
                 ));
                 let attention = statuses
                     .iter()
-                    .filter(|s| !matches!(s.state, MigrationState::Applied | MigrationState::Pending))
+                    .filter(|s| {
+                        !matches!(
+                            s.state,
+                            MigrationState::Applied | MigrationState::Pending | MigrationState::Interrupted
+                        )
+                    })
                     .count();
                 if attention > 0 {
                     printer.warn(&format!(

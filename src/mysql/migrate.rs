@@ -14,6 +14,15 @@
 //!
 //! Checksums are sqlx's (SHA-384 of the file as it is): an applied
 //! migration whose file changed is refused, naming it.
+//!
+//! A run that is killed part-way (SIGKILL, Ctrl-C, the server restarted)
+//! is not a failure: with autocommit off, each statement commits together
+//! with a progress mark in its row's `execution_time` ([`progress_mark`]),
+//! so the next run resumes after the last committed statement instead of
+//! refusing a "dirty" migration. Only a DDL statement can commit without
+//! its mark (it commits itself): resuming, that one statement is run again
+//! and an error saying its effect is already there ([`already_applied`])
+//! counts as done.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -158,6 +167,8 @@ pub enum MigrationState {
     Pending,
     /// Failed part-way: its row has `success = false`.
     Failed,
+    /// A run was killed part-way: the next `migrate run` or `up` resumes it.
+    Interrupted,
     /// Applied, but its file has changed since.
     Changed,
     /// Applied, but no file has its version any more.
@@ -170,6 +181,7 @@ impl MigrationState {
             MigrationState::Applied => "applied",
             MigrationState::Pending => "pending",
             MigrationState::Failed => "failed",
+            MigrationState::Interrupted => "interrupted",
             MigrationState::Changed => "changed",
             MigrationState::Missing => "missing",
         }
@@ -295,6 +307,13 @@ impl Migrations {
                 let row = applied.get(&migration.version);
                 let state = match row {
                     None => MigrationState::Pending,
+                    Some(row)
+                        if !row.success
+                            && statements_done(row.execution_time).is_some()
+                            && row.checksum == *migration.checksum =>
+                    {
+                        MigrationState::Interrupted
+                    }
                     Some(row) if !row.success => MigrationState::Failed,
                     Some(row) if row.checksum != *migration.checksum => MigrationState::Changed,
                     Some(_) => MigrationState::Applied,
@@ -340,7 +359,7 @@ impl Migrations {
         self.refuse_inconsistent(&statuses)?;
         Ok(statuses
             .iter()
-            .filter(|s| s.state == MigrationState::Pending)
+            .filter(|s| matches!(s.state, MigrationState::Pending | MigrationState::Interrupted))
             .map(|s| s.version)
             .collect())
     }
@@ -371,12 +390,20 @@ impl Migrations {
         Ok(())
     }
 
-    /// Applies every pending migration in version order; stops at the first failure.
+    /// Applies every pending migration in version order, resuming an
+    /// interrupted one; stops at the first failure.
     pub async fn run(&self, database: &mut Database) -> Result<Vec<MigrationChange>, MigrationError> {
         let pending = self.pending(database).await?;
+        let rows = read_applied(database).await?;
         let mut applied = Vec::new();
         for migration in self.ups().filter(|m| pending.contains(&m.version)) {
-            let duration = self.apply(database, migration).await?;
+            let resume_after = rows
+                .get(&migration.version)
+                .and_then(|row| statements_done(row.execution_time));
+            let outcome = self.apply(database, migration, resume_after).await;
+            // Back to the session's default whatever happened: the seed runs on this connection next.
+            let _ = sqlx::raw_sql("SET autocommit = 1").execute(database.connection()).await;
+            let duration = outcome?;
             applied.push(MigrationChange {
                 version: migration.version,
                 description: migration.description.to_string(),
@@ -426,50 +453,84 @@ impl Migrations {
         Ok(reverted)
     }
 
-    /// sqlx's `apply`, statement by statement.
-    async fn apply(&self, database: &mut Database, migration: &Migration) -> Result<Duration, MigrationError> {
+    /// sqlx's `apply`, statement by statement, each committed with its
+    /// progress mark; `resume_after` statements of an interrupted run are
+    /// already committed. The caller turns autocommit back on.
+    async fn apply(
+        &self,
+        database: &mut Database,
+        migration: &Migration,
+        resume_after: Option<usize>,
+    ) -> Result<Duration, MigrationError> {
         let statements = split_statements(migration.sql.as_str());
-        let connection = database.connection();
         let started = Instant::now();
-        let mut transaction = connection.begin().await.map_err(db_error)?;
-        sqlx::query(AssertSqlSafe(format!(
-            "INSERT INTO {MIGRATIONS_TABLE} ( version, description, success, checksum, execution_time ) \
-             VALUES ( ?, ?, FALSE, ?, -1 )"
-        )))
-        .bind(migration.version)
-        .bind(&*migration.description)
-        .bind(&*migration.checksum)
-        .execute(&mut *transaction)
-        .await
-        .map_err(db_error)?;
-        for (index, statement) in statements.iter().enumerate() {
+        let connection = database.connection();
+        // Not BEGIN: after a DDL statement's implicit commit MySQL would go
+        // back to autocommit, and a later statement would commit apart from its mark.
+        sqlx::raw_sql("SET autocommit = 0")
+            .execute(&mut *connection)
+            .await
+            .map_err(db_error)?;
+        if resume_after.is_none() {
+            sqlx::query(AssertSqlSafe(format!(
+                "INSERT INTO {MIGRATIONS_TABLE} ( version, description, success, checksum, execution_time ) \
+                 VALUES ( ?, ?, FALSE, ?, ? )"
+            )))
+            .bind(migration.version)
+            .bind(&*migration.description)
+            .bind(&*migration.checksum)
+            .bind(progress_mark(0))
+            .execute(&mut *connection)
+            .await
+            .map_err(db_error)?;
+        }
+        let first = resume_after.unwrap_or(0);
+        for (index, statement) in statements.iter().enumerate().skip(first) {
+            let connection = database.connection();
             if let Err(error) = sqlx::raw_sql(AssertSqlSafe(statement.text.clone()))
-                .execute(&mut *transaction)
+                .execute(&mut *connection)
                 .await
             {
-                let server_error = server_error(&error);
-                let _ = transaction.rollback().await;
-                let partial = row_success(database, migration.version).await? == Some(false);
-                return Err(self.failed(migration, &statements, index, statement, server_error, partial));
+                // The statement a killed run sent last may have committed before its mark.
+                let done_before = resume_after.is_some() && index == first && already_applied(&error);
+                if !done_before {
+                    let server_error = server_error(&error);
+                    let _ = sqlx::raw_sql("ROLLBACK").execute(&mut *connection).await;
+                    // A failure is not an interruption: the next run refuses it instead of resuming.
+                    let _ = sqlx::query(AssertSqlSafe(format!(
+                        "UPDATE {MIGRATIONS_TABLE} SET execution_time = -1 WHERE version = ? AND success = FALSE"
+                    )))
+                    .bind(migration.version)
+                    .execute(&mut *connection)
+                    .await;
+                    let _ = sqlx::raw_sql("COMMIT").execute(&mut *connection).await;
+                    let partial = row_success(database, migration.version).await? == Some(false);
+                    return Err(self.failed(migration, &statements, index, statement, server_error, partial));
+                }
             }
+            sqlx::query(AssertSqlSafe(format!(
+                "UPDATE {MIGRATIONS_TABLE} SET execution_time = ? WHERE version = ?"
+            )))
+            .bind(progress_mark(index + 1))
+            .bind(migration.version)
+            .execute(&mut *connection)
+            .await
+            .map_err(db_error)?;
         }
-        sqlx::query(AssertSqlSafe(format!(
-            "UPDATE {MIGRATIONS_TABLE} SET success = TRUE WHERE version = ?"
-        )))
-        .bind(migration.version)
-        .execute(&mut *transaction)
-        .await
-        .map_err(db_error)?;
-        transaction.commit().await.map_err(db_error)?;
         let elapsed = started.elapsed();
+        let connection = database.connection();
         sqlx::query(AssertSqlSafe(format!(
-            "UPDATE {MIGRATIONS_TABLE} SET execution_time = ? WHERE version = ?"
+            "UPDATE {MIGRATIONS_TABLE} SET success = TRUE, execution_time = ? WHERE version = ?"
         )))
         .bind(i64::try_from(elapsed.as_nanos()).unwrap_or(i64::MAX))
         .bind(migration.version)
-        .execute(database.connection())
+        .execute(&mut *connection)
         .await
         .map_err(db_error)?;
+        sqlx::raw_sql("COMMIT")
+            .execute(&mut *connection)
+            .await
+            .map_err(db_error)?;
         Ok(elapsed)
     }
 
@@ -537,6 +598,33 @@ impl Migrations {
         transaction.commit().await.map_err(db_error)?;
         Ok(started.elapsed())
     }
+}
+
+/// `execution_time` of a row while flowinfra applies its migration: `-2 - N`
+/// once its first N statements are committed. sqlx writes -1 while it
+/// applies one, and flowinfra -1 for one that failed: both are refused as
+/// dirty, never resumed.
+fn progress_mark(statements_done: usize) -> i64 {
+    -2 - i64::try_from(statements_done).unwrap_or(i64::MAX - 2)
+}
+
+/// How many statements of an interrupted run are committed, from its row's `execution_time`.
+fn statements_done(execution_time: i64) -> Option<usize> {
+    (execution_time <= -2).then(|| usize::try_from(-2 - execution_time).unwrap_or(usize::MAX))
+}
+
+/// Whether a server error says the statement's effect is already there:
+/// what a DDL statement that committed before its progress mark answers
+/// when run again (table, column, key, foreign key, database, trigger or
+/// routine exists; or, for a DROP, is already gone).
+fn already_applied(error: &sqlx::Error) -> bool {
+    const ALREADY_THERE: [u16; 10] = [1007, 1008, 1050, 1051, 1060, 1061, 1091, 1304, 1359, 1826];
+    let sqlx::Error::Database(database_error) = error else {
+        return false;
+    };
+    database_error
+        .try_downcast_ref::<sqlx::mysql::MySqlDatabaseError>()
+        .is_some_and(|mysql| ALREADY_THERE.contains(&mysql.number()))
 }
 
 fn db_error(error: sqlx::Error) -> MigrationError {
@@ -620,6 +708,17 @@ mod tests {
             text.contains("DELETE FROM _sqlx_migrations WHERE version = 20251105000002"),
             "{text}"
         );
+    }
+
+    #[test]
+    fn progress_marks_count_committed_statements_and_never_read_as_dirty_or_done() {
+        assert_eq!(progress_mark(0), -2);
+        assert_eq!(statements_done(progress_mark(0)), Some(0));
+        assert_eq!(statements_done(progress_mark(7)), Some(7));
+        // sqlx's "applying" and flowinfra's "failed" mark, and a finished run's duration.
+        assert_eq!(statements_done(-1), None);
+        assert_eq!(statements_done(0), None);
+        assert_eq!(statements_done(1_500_000), None);
     }
 
     #[test]
