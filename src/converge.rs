@@ -545,8 +545,7 @@ async fn apply_action(
             } else {
                 printer.step(&service.name, "creating");
             }
-            let id = engine
-                .create_container(&container_spec(spec, service))
+            let id = create_replacing_leftover(engine, spec, service)
                 .await
                 .map_err(engine_failure)?;
             if let Err(err) = engine.start_container(&id).await {
@@ -556,6 +555,33 @@ async fn apply_action(
             }
             Ok(id)
         }
+    }
+}
+
+/// Creates the service's container. A container of the same name that
+/// carries this project's and service's labels is a leftover of ours — e.g.
+/// created by the engine for an `up` that was killed mid-request, after this
+/// run listed the project's containers — and is replaced; any other is not
+/// touched.
+async fn create_replacing_leftover(engine: &Engine, spec: &Spec, service: &Service) -> Result<String, EngineError> {
+    let container = container_spec(spec, service);
+    match engine.create_container(&container).await {
+        Err(EngineError::ContainerNameInUse { name }) => {
+            let existing = engine.inspect_container(&name).await?;
+            let ours = existing.as_ref().is_some_and(|state| {
+                state.labels.get(LABEL_PROJECT) == Some(&spec.name)
+                    && state.labels.get(LABEL_SERVICE) == Some(&service.name)
+            });
+            match existing {
+                Some(state) if ours => {
+                    tracing::debug!(container = %name, "replacing a leftover container of this project");
+                    engine.remove_container(&state.id).await?;
+                    engine.create_container(&container).await
+                }
+                _ => Err(EngineError::ContainerNameInUse { name }),
+            }
+        }
+        other => other,
     }
 }
 

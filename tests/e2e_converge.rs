@@ -240,3 +240,42 @@ async fn a_changed_build_context_rebuilds_recreates_and_removes_the_old_image() 
     drop(case);
     let _ = engine.remove_image(&new_image).await;
 }
+
+#[tokio::test]
+async fn a_leftover_container_of_this_project_is_replaced_not_a_failure() {
+    let engine = support::engine().await;
+    let image = busybox_image(&engine).await;
+    let case = Case::new("leftover");
+    case.spec(&format!(
+        "services:\n  a:\n    image: {image}\n    pull_policy: never\n    command: [sleep, '3600']\n"
+    ));
+    // What an `up` killed mid-create leaves: the engine finished creating a
+    // container the planner never saw, with this project's labels.
+    engine
+        .ensure_network(&case.project.network(), &case.project.name)
+        .await
+        .unwrap();
+    let leftover = flowinfra::engine::ContainerSpec {
+        name: case.project.container_name("a"),
+        project: case.project.name.clone(),
+        service: "a".into(),
+        image: image.clone(),
+        labels: Default::default(),
+        env: Vec::new(),
+        command: Some(vec!["sleep".into(), "3600".into()]),
+        entrypoint: None,
+        ports: Vec::new(),
+        mounts: Vec::new(),
+        healthcheck: None,
+        restart: None,
+        network: case.project.network(),
+        aliases: Vec::new(),
+        hostname: None,
+    };
+    let leftover_id = engine.create_container(&leftover).await.unwrap();
+    // The plan sees it (no config hash), so it is recreated, not conflicted with.
+    ok(case.run(&["up"]), "up over a leftover");
+    let after = container_ids(&case.project.name).await;
+    assert_eq!(after.len(), 1);
+    assert_ne!(after[0].1, leftover_id);
+}

@@ -16,8 +16,8 @@
 //!
 //! Inputs are random on every run; `PROPTEST_RNG_SEED=N` repeats a run. A
 //! failure is shrunk to a minimal input, printed, and saved in
-//! `proptest-regressions/spec_fuzz.txt` (commit it), which is replayed first
-//! ever after.
+//! `tests/spec_fuzz.proptest-regressions` (commit it), which is replayed
+//! first ever after.
 
 use std::collections::BTreeMap;
 use std::io::Write;
