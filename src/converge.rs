@@ -30,6 +30,8 @@ const MAX_BACKOFF: Duration = Duration::from_millis(500);
 const FIRST_BACKOFF: Duration = Duration::from_millis(20);
 /// How long a plain service (no kind, no healthcheck) must stay running after its start to count as up.
 const PLAIN_SERVICE_SETTLE: Duration = Duration::from_millis(300);
+/// How long a container name may stay taken by a create still in flight (of a killed `up`).
+const LEFTOVER_WAIT: Duration = Duration::from_secs(10);
 /// Credentials refused this many times in a row end the wait: it is not a start-up race.
 const REFUSALS_BEFORE_GIVING_UP: u32 = 3;
 
@@ -522,8 +524,15 @@ async fn apply_action(
         (Action::Keep, Some(container)) => Ok(container.id.clone()),
         (Action::Start { .. }, Some(container)) => {
             printer.step(&service.name, "starting");
-            engine.start_container(&container.id).await.map_err(engine_failure)?;
-            Ok(container.id.clone())
+            match engine.start_container(&container.id).await {
+                Ok(()) => Ok(container.id.clone()),
+                // Gone since it was listed: the engine rolled back the create of an `up` killed mid-request.
+                Err(_) if matches!(engine.inspect_container(&container.id).await, Ok(None)) => {
+                    printer.step(&service.name, "creating");
+                    create_and_start(engine, spec, service).await.map_err(engine_failure)
+                }
+                Err(err) => Err(engine_failure(err)),
+            }
         }
         (action, existing) => {
             if let (Action::Recreate { .. }, Some(container)) = (action, existing) {
@@ -545,43 +554,51 @@ async fn apply_action(
             } else {
                 printer.step(&service.name, "creating");
             }
-            let id = create_replacing_leftover(engine, spec, service)
-                .await
-                .map_err(engine_failure)?;
-            if let Err(err) = engine.start_container(&id).await {
-                // A container that cannot start (port taken) is removed, so the next `up` starts clean.
-                let _ = engine.remove_container(&id).await;
-                return Err(engine_failure(err));
-            }
-            Ok(id)
+            create_and_start(engine, spec, service).await.map_err(engine_failure)
         }
     }
+}
+
+/// Creates the service's container and starts it. One that cannot start
+/// (port taken) is removed, so the next `up` starts clean.
+async fn create_and_start(engine: &Engine, spec: &Spec, service: &Service) -> Result<String, EngineError> {
+    let id = create_replacing_leftover(engine, spec, service).await?;
+    if let Err(err) = engine.start_container(&id).await {
+        let _ = engine.remove_container(&id).await;
+        return Err(err);
+    }
+    Ok(id)
 }
 
 /// Creates the service's container. A container of the same name that
 /// carries this project's and service's labels is a leftover of ours — e.g.
 /// created by the engine for an `up` that was killed mid-request, after this
 /// run listed the project's containers — and is replaced; any other is not
-/// touched.
+/// touched. While such a create is still in flight the name is taken but
+/// nothing can be inspected yet: that is waited for, up to [`LEFTOVER_WAIT`].
 async fn create_replacing_leftover(engine: &Engine, spec: &Spec, service: &Service) -> Result<String, EngineError> {
     let container = container_spec(spec, service);
-    match engine.create_container(&container).await {
-        Err(EngineError::ContainerNameInUse { name }) => {
-            let existing = engine.inspect_container(&name).await?;
-            let ours = existing.as_ref().is_some_and(|state| {
-                state.labels.get(LABEL_PROJECT) == Some(&spec.name)
-                    && state.labels.get(LABEL_SERVICE) == Some(&service.name)
-            });
-            match existing {
-                Some(state) if ours => {
-                    tracing::debug!(container = %name, "replacing a leftover container of this project");
-                    engine.remove_container(&state.id).await?;
-                    engine.create_container(&container).await
+    let deadline = Instant::now() + LEFTOVER_WAIT;
+    loop {
+        match engine.create_container(&container).await {
+            Err(EngineError::ContainerNameInUse { name }) => {
+                let existing = engine.inspect_container(&name).await?;
+                let ours = existing.as_ref().is_some_and(|state| {
+                    state.labels.get(LABEL_PROJECT) == Some(&spec.name)
+                        && state.labels.get(LABEL_SERVICE) == Some(&service.name)
+                });
+                match existing {
+                    _ if Instant::now() >= deadline => return Err(EngineError::ContainerNameInUse { name }),
+                    Some(state) if ours => {
+                        tracing::debug!(container = %name, "replacing a leftover container of this project");
+                        engine.remove_container(&state.id).await?;
+                    }
+                    None => tokio::time::sleep(Duration::from_millis(100)).await,
+                    Some(_) => return Err(EngineError::ContainerNameInUse { name }),
                 }
-                _ => Err(EngineError::ContainerNameInUse { name }),
             }
+            other => return other,
         }
-        other => other,
     }
 }
 
