@@ -274,7 +274,7 @@ mod tests {
     #[test]
     fn offline_pull_failures_read_as_registry_unreachable() {
         assert!(looks_like_registry_unreachable(
-            "Get \"https://registry-1.docker.io/v2/\": dial tcp: lookup registry-1.docker.io on 10.0.0.53:53: no such host"
+            "Get \"https://registry.invalid/v2/\": dial tcp: lookup registry.invalid on 10.0.0.53:53: no such host"
         ));
         assert!(!looks_like_registry_unreachable(
             "pull access denied for nope, repository does not exist or may require 'docker login'"
