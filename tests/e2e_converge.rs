@@ -251,28 +251,8 @@ async fn a_leftover_container_of_this_project_is_replaced_not_a_failure() {
     ));
     // What an `up` killed mid-create leaves: the engine finished creating a
     // container the planner never saw, with this project's labels.
-    engine
-        .ensure_network(&case.project.network(), &case.project.name)
-        .await
-        .unwrap();
-    let leftover = flowinfra::engine::ContainerSpec {
-        name: case.project.container_name("a"),
-        project: case.project.name.clone(),
-        service: "a".into(),
-        image: image.clone(),
-        labels: Default::default(),
-        env: Vec::new(),
-        command: Some(vec!["sleep".into(), "3600".into()]),
-        entrypoint: None,
-        ports: Vec::new(),
-        mounts: Vec::new(),
-        healthcheck: None,
-        restart: None,
-        network: case.project.network(),
-        aliases: Vec::new(),
-        hostname: None,
-    };
-    let leftover_id = engine.create_container(&leftover).await.unwrap();
+    let leftover = support::sleeping_container(&case.project, "a", &image);
+    let leftover_id = support::create(&engine, &case.project, &leftover).await;
     // The plan sees it (no config hash), so it is recreated, not conflicted with.
     ok(case.run(&["up"]), "up over a leftover");
     let after = container_ids(&case.project.name).await;

@@ -7,115 +7,14 @@
 mod support;
 
 use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use sqlx::{Connection, MySqlConnection};
-use support::{FlowliteStack, assert_success, stderr, stdout};
+use support::{FLOWLITE_TABLES, FlowliteStack, assert_success, flowlite_on_copies, row_counts, stderr, stdout};
 
 /// The Flowlite schema's migration: the first one.
 const SCHEMA_VERSION: &str = "20251105000001";
 const SCHEMA_UP_FILE: &str = "20251105000001_flowlite_schema.up.sql";
-const FLOWLITE_TABLES: [&str; 9] = [
-    "Role",
-    "User",
-    "UserInfo",
-    "Bank",
-    "TransactionCategory",
-    "TransactionBatch",
-    "Transaction",
-    "InsightCategory",
-    "Insights",
-];
-
-/// Copies of the repository's migrations and seed in a temporary directory,
-/// and a spec override pointing the mysql service at them.
-struct DatabaseFiles {
-    dir: tempfile::TempDir,
-}
-
-impl DatabaseFiles {
-    fn copy_of_repository() -> Self {
-        let dir = tempfile::tempdir().unwrap();
-        let repository = Path::new(env!("CARGO_MANIFEST_DIR"));
-        for name in ["migrations", "seeds"] {
-            copy_dir(&repository.join(name), &dir.path().join(name));
-        }
-        std::fs::write(
-            dir.path().join("override.yaml"),
-            format!(
-                "services:\n  mysql:\n    x-flowinfra:\n      kind: mysql\n      migrations: {}\n      seed: {}\n",
-                dir.path().join("migrations").display(),
-                dir.path().join("seeds").display()
-            ),
-        )
-        .unwrap();
-        Self { dir }
-    }
-
-    fn migrations(&self) -> PathBuf {
-        self.dir.path().join("migrations")
-    }
-
-    fn seeds(&self) -> PathBuf {
-        self.dir.path().join("seeds")
-    }
-
-    fn override_file(&self) -> PathBuf {
-        self.dir.path().join("override.yaml")
-    }
-
-    /// Rows per table the seed loads, as flowinfra reads the files.
-    fn expected_counts(&self) -> BTreeMap<String, i64> {
-        let source = flowinfra::mysql::rows::read_source(&self.seeds()).unwrap();
-        flowinfra::mysql::rows::resolve(&source)
-            .unwrap()
-            .into_iter()
-            .map(|table| (table.table, table.rows.len() as i64))
-            .collect()
-    }
-
-    /// Replaces `from` with `to` in a seed or migration file, failing when `from` is absent.
-    fn edit(&self, file: &Path, from: &str, to: &str) {
-        let text = std::fs::read_to_string(file).unwrap();
-        assert!(text.contains(from), "{} has no `{from}`", file.display());
-        std::fs::write(file, text.replacen(from, to, 1)).unwrap();
-    }
-}
-
-fn copy_dir(from: &Path, to: &Path) {
-    std::fs::create_dir_all(to).unwrap();
-    for entry in std::fs::read_dir(from).unwrap() {
-        let entry = entry.unwrap();
-        std::fs::copy(entry.path(), to.join(entry.file_name())).unwrap();
-    }
-}
-
-/// A Flowlite stack on copies of the migrations and seed.
-fn stack(test: &str) -> (FlowliteStack, DatabaseFiles) {
-    let files = DatabaseFiles::copy_of_repository();
-    let stack = FlowliteStack::new(test).with_override(&files.override_file());
-    (stack, files)
-}
-
-async fn connect(stack: &FlowliteStack) -> MySqlConnection {
-    MySqlConnection::connect(&stack.mysql_url())
-        .await
-        .expect("mysql accepts the app user")
-}
-
-async fn counts(connection: &mut MySqlConnection) -> BTreeMap<String, i64> {
-    let mut counts = BTreeMap::new();
-    for table in FLOWLITE_TABLES {
-        let count: i64 = sqlx::query_scalar(sqlx::AssertSqlSafe(format!("SELECT COUNT(*) FROM `{table}`")))
-            .fetch_one(&mut *connection)
-            .await
-            .unwrap();
-        counts.insert(table.to_string(), count);
-    }
-    counts
-}
-
 /// Every primary key of every seeded table, sorted.
 async fn primary_keys(connection: &mut MySqlConnection) -> BTreeMap<String, Vec<String>> {
     let key_columns = [
@@ -156,14 +55,14 @@ fn migration_states(stack: &FlowliteStack) -> Vec<(i64, String)> {
 
 #[tokio::test]
 async fn a_fresh_up_migrates_and_seeds_and_a_second_up_or_seed_changes_nothing() {
-    let (stack, files) = stack("mysql-fresh-up");
+    let (stack, files) = flowlite_on_copies("mysql-fresh-up");
     let up = stack.flowinfra(&["up", "mysql"]);
     assert_success(&up, "up mysql");
     let text = stderr(&up);
     assert!(text.contains("mysql: migrating (1 pending: 20251105000001)"), "{text}");
     assert!(text.contains("mysql: seeding (version 2025-11-05.2)"), "{text}");
 
-    let mut mysql = connect(&stack).await;
+    let mut mysql = stack.mysql().await;
     let tables: Vec<String> = sqlx::query_scalar(
         "SELECT CAST(TABLE_NAME AS CHAR) FROM information_schema.TABLES WHERE TABLE_SCHEMA = DATABASE() ORDER BY 1",
     )
@@ -174,7 +73,7 @@ async fn a_fresh_up_migrates_and_seeds_and_a_second_up_or_seed_changes_nothing()
         assert!(tables.iter().any(|t| t == table), "table {table} missing: {tables:?}");
     }
     let expected = files.expected_counts();
-    assert_eq!(counts(&mut mysql).await, expected);
+    assert_eq!(row_counts(&mut mysql).await, expected);
     assert_eq!(expected["User"], 3);
 
     // The record: version, checksum of these files, rows per table.
@@ -216,9 +115,9 @@ async fn a_fresh_up_migrates_and_seeds_and_a_second_up_or_seed_changes_nothing()
 
 #[tokio::test]
 async fn a_demo_users_stored_hash_verifies_with_python_bcrypt() {
-    let (stack, _files) = stack("mysql-bcrypt");
+    let (stack, _files) = flowlite_on_copies("mysql-bcrypt");
     assert_success(&stack.flowinfra(&["up", "mysql"]), "up mysql");
-    let mut mysql = connect(&stack).await;
+    let mut mysql = stack.mysql().await;
     let hash: String = sqlx::query_scalar("SELECT password FROM `User` WHERE email = 'juan.perez@example.com'")
         .fetch_one(&mut mysql)
         .await
@@ -257,7 +156,7 @@ async fn a_demo_users_stored_hash_verifies_with_python_bcrypt() {
 
 #[tokio::test]
 async fn edited_seed_data_loads_with_a_warning_without_a_new_version_and_quietly_with_one() {
-    let (stack, files) = stack("mysql-seed-edit");
+    let (stack, files) = flowlite_on_copies("mysql-seed-edit");
     assert_success(&stack.flowinfra(&["up", "mysql"]), "up mysql");
 
     files.edit(
@@ -273,7 +172,7 @@ async fn edited_seed_data_loads_with_a_warning_without_a_new_version_and_quietly
         "{text}"
     );
     assert!(text.contains("mysql: seeding"), "{text}");
-    let mut mysql = connect(&stack).await;
+    let mut mysql = stack.mysql().await;
     let phone: String = sqlx::query_scalar(
         "SELECT i.telefono FROM UserInfo i JOIN `User` u ON u.id_user = i.id_user WHERE u.email = 'juan.perez@example.com'",
     )
@@ -281,7 +180,7 @@ async fn edited_seed_data_loads_with_a_warning_without_a_new_version_and_quietly
     .await
     .unwrap();
     assert_eq!(phone, "+57 300 555 9999");
-    assert_eq!(counts(&mut mysql).await, files.expected_counts());
+    assert_eq!(row_counts(&mut mysql).await, files.expected_counts());
 
     files.edit(&files.seeds().join("Bank.csv"), "Nequi\n", "Nequi\nBanco Popular\n");
     files.edit(
@@ -294,7 +193,7 @@ async fn edited_seed_data_loads_with_a_warning_without_a_new_version_and_quietly
     let text = stderr(&bumped);
     assert!(text.contains("mysql: seeding (version 2025-11-05.3)"), "{text}");
     assert!(!text.contains("warning"), "{text}");
-    assert_eq!(counts(&mut mysql).await, files.expected_counts());
+    assert_eq!(row_counts(&mut mysql).await, files.expected_counts());
 
     let seed = stack.flowinfra(&["seed"]);
     assert_success(&seed, "seed when current");
@@ -303,9 +202,9 @@ async fn edited_seed_data_loads_with_a_warning_without_a_new_version_and_quietly
 
 #[tokio::test]
 async fn seed_clean_twice_gives_identical_counts_and_primary_keys() {
-    let (stack, files) = stack("mysql-seed-clean");
+    let (stack, files) = flowlite_on_copies("mysql-seed-clean");
     assert_success(&stack.flowinfra(&["up", "mysql"]), "up mysql");
-    let mut mysql = connect(&stack).await;
+    let mut mysql = stack.mysql().await;
     let seeded_keys = primary_keys(&mut mysql).await;
     // A row the seed does not name: --clean removes it.
     sqlx::query("INSERT INTO Bank (id_bank, bank_name) VALUES (UUID(), 'Banco Local de Pruebas')")
@@ -320,10 +219,10 @@ async fn seed_clean_twice_gives_identical_counts_and_primary_keys() {
         "{}",
         stderr(&first)
     );
-    let counts_after_first = counts(&mut mysql).await;
+    let counts_after_first = row_counts(&mut mysql).await;
     let keys_after_first = primary_keys(&mut mysql).await;
     assert_success(&stack.flowinfra(&["seed", "--clean"]), "second seed --clean");
-    assert_eq!(counts(&mut mysql).await, counts_after_first);
+    assert_eq!(row_counts(&mut mysql).await, counts_after_first);
     assert_eq!(primary_keys(&mut mysql).await, keys_after_first);
     assert_eq!(counts_after_first, files.expected_counts());
     assert_eq!(keys_after_first, seeded_keys, "re-seeding gives the same primary keys");
@@ -332,26 +231,8 @@ async fn seed_clean_twice_gives_identical_counts_and_primary_keys() {
 #[tokio::test]
 async fn a_server_killed_mid_seed_leaves_no_partial_rows_and_the_next_seed_succeeds() {
     const GENERATED: i64 = 300_000;
-    let (stack, files) = stack("mysql-seed-killed");
-    // The demo transactions replaced by many generated ones.
-    let manifest_path = files.seeds().join("manifest.yaml");
-    let manifest = std::fs::read_to_string(&manifest_path).unwrap();
-    let start = manifest.find("  - table: Transaction\n").unwrap();
-    let end = manifest.find("  - table: InsightCategory\n").unwrap();
-    let generated = format!(
-        "  - table: Transaction\n    id: id_transaction\n    generate:\n      rows: {GENERATED}\n      random_seed: 42\n      \
-         columns:\n        id_user: {{ pick: User }}\n        id_bank: {{ pick: Bank }}\n        \
-         id_category: {{ pick: TransactionCategory }}\n        id_batch: {{ pick: TransactionBatch }}\n        \
-         transaction_name: {{ text: 'Compra sintetica {{n}}' }}\n        value: {{ decimal: [1000, 2000000] }}\n        \
-         transaction_date: {{ date: [2025-01-01, 2025-10-31] }}\n        \
-         transaction_type: {{ one_of: [income, expense] }}\n\n"
-    );
-    std::fs::write(
-        &manifest_path,
-        format!("{}{generated}{}", &manifest[..start], &manifest[end..]),
-    )
-    .unwrap();
-
+    let (stack, files) = flowlite_on_copies("mysql-seed-killed");
+    files.generate_transactions(GENERATED as u64);
     let mut up = stack.spawn(&["up", "mysql"]);
     // Wait until the seed's INSERTs into `Transaction` run, then kill the server.
     let url = stack.mysql_url();
@@ -381,7 +262,7 @@ async fn a_server_killed_mid_seed_leaves_no_partial_rows_and_the_next_seed_succe
         async move { MySqlConnection::connect(&url).await.ok() }
     })
     .await;
-    let after_kill = counts(&mut mysql).await;
+    let after_kill = row_counts(&mut mysql).await;
     assert!(
         after_kill.values().all(|&count| count == 0),
         "partial rows remain: {after_kill:?}"
@@ -394,14 +275,14 @@ async fn a_server_killed_mid_seed_leaves_no_partial_rows_and_the_next_seed_succe
 
     let seed = stack.flowinfra(&["seed"]);
     assert_success(&seed, "seed after the kill");
-    let loaded = counts(&mut mysql).await;
+    let loaded = row_counts(&mut mysql).await;
     assert_eq!(loaded, files.expected_counts());
     assert_eq!(loaded["Transaction"], GENERATED);
 }
 
 #[tokio::test]
 async fn a_changed_applied_migration_is_refused_by_migrate_run_and_up_naming_it() {
-    let (stack, files) = stack("mysql-migration-changed");
+    let (stack, files) = flowlite_on_copies("mysql-migration-changed");
     assert_success(&stack.flowinfra(&["up", "mysql"]), "up mysql");
     files.edit(
         &files.migrations().join(SCHEMA_UP_FILE),
@@ -428,7 +309,7 @@ async fn a_changed_applied_migration_is_refused_by_migrate_run_and_up_naming_it(
 
 #[tokio::test]
 async fn a_migration_failing_part_way_is_reported_with_its_statement_and_shown_failed() {
-    let (stack, files) = stack("mysql-migration-dirty");
+    let (stack, files) = flowlite_on_copies("mysql-migration-dirty");
     assert_success(&stack.flowinfra(&["up", "mysql"]), "up mysql");
     std::fs::write(
         files.migrations().join("20251106000001_bank_code.sql"),
@@ -472,9 +353,9 @@ async fn a_migration_failing_part_way_is_reported_with_its_statement_and_shown_f
 
 #[tokio::test]
 async fn migrate_revert_drops_the_schema_and_the_next_up_rebuilds_and_reseeds_it() {
-    let (stack, files) = stack("mysql-revert");
+    let (stack, files) = flowlite_on_copies("mysql-revert");
     assert_success(&stack.flowinfra(&["up", "mysql"]), "up mysql");
-    let mut mysql = connect(&stack).await;
+    let mut mysql = stack.mysql().await;
     // sqlx-cli reads the same bookkeeping: one successful row with a SHA-384 checksum.
     let (success, checksum): (bool, Vec<u8>) =
         sqlx::query_as("SELECT success, checksum FROM _sqlx_migrations WHERE version = 20251105000001")
@@ -511,5 +392,5 @@ async fn migrate_revert_drops_the_schema_and_the_next_up_rebuilds_and_reseeds_it
     let up = stack.flowinfra(&["up", "mysql"]);
     assert_success(&up, "up after revert");
     assert!(stderr(&up).contains("mysql: seeding"), "{}", stderr(&up));
-    assert_eq!(counts(&mut mysql).await, files.expected_counts());
+    assert_eq!(row_counts(&mut mysql).await, files.expected_counts());
 }

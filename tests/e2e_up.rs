@@ -7,7 +7,6 @@ use std::process::Output;
 use std::time::Duration;
 
 use flowinfra::engine::RunState;
-use sqlx::Connection;
 use support::{FlowliteStack, TestProject, assert_success, stderr};
 
 /// `up` of the whole stack, which must succeed.
@@ -17,19 +16,13 @@ fn up(stack: &FlowliteStack) -> Output {
     output
 }
 
-async fn connect_mysql(stack: &FlowliteStack) -> sqlx::MySqlConnection {
-    sqlx::MySqlConnection::connect(&stack.mysql_url())
-        .await
-        .expect("mysql accepts the app user right after up")
-}
-
 #[tokio::test]
 async fn up_from_nothing_brings_every_service_to_ready_and_again_changes_nothing() {
     let stack = FlowliteStack::new("up-from-nothing");
     up(&stack);
 
     // Each service answers on its published loopback port with the .env credentials.
-    let mut mysql = connect_mysql(&stack).await;
+    let mut mysql = stack.mysql().await;
     let one: (i32,) = sqlx::query_as("SELECT 1").fetch_one(&mut mysql).await.unwrap();
     assert_eq!(one.0, 1);
     let endpoint = |port| flowinfra::kinds::Endpoint {
@@ -105,7 +98,7 @@ async fn up_from_nothing_brings_every_service_to_ready_and_again_changes_nothing
 async fn down_keeps_volumes_and_down_v_removes_them() {
     let stack = FlowliteStack::new("down-volumes");
     stack.flowinfra(&["up", "mysql"]);
-    let mut mysql = connect_mysql(&stack).await;
+    let mut mysql = stack.mysql().await;
     sqlx::query("CREATE TABLE survivor (id INT PRIMARY KEY)")
         .execute(&mut mysql)
         .await
@@ -119,7 +112,7 @@ async fn down_keeps_volumes_and_down_v_removes_them() {
     assert_success(&stack.flowinfra(&["down"]), "down");
     assert!(stack.container_ids().await.is_empty(), "down left containers");
     assert_success(&stack.flowinfra(&["up", "mysql"]), "up after down");
-    let mut mysql = connect_mysql(&stack).await;
+    let mut mysql = stack.mysql().await;
     let kept: (i32,) = sqlx::query_as("SELECT id FROM survivor")
         .fetch_one(&mut mysql)
         .await
@@ -131,7 +124,7 @@ async fn down_keeps_volumes_and_down_v_removes_them() {
     assert_success(&down_v, "down -v");
     assert!(stderr(&down_v).contains("removed volume"), "{}", stderr(&down_v));
     assert_success(&stack.flowinfra(&["up", "mysql"]), "up after down -v");
-    let mut mysql = connect_mysql(&stack).await;
+    let mut mysql = stack.mysql().await;
     let gone = sqlx::query("SELECT id FROM survivor").fetch_one(&mut mysql).await;
     assert!(gone.is_err(), "the table should be gone after down -v");
 }

@@ -6,6 +6,9 @@
 //! migration applied once, every seed row present exactly once, every queue
 //! declared.
 //!
+//! The create a killed `up` left in flight, landing after the next `up`
+//! planned, is made deterministic by a dependency that waits for the test.
+//!
 //! Faults covered elsewhere, not repeated here:
 //! - the MySQL server killed mid-seed: `tests/e2e_mysql.rs`,
 //!   `a_server_killed_mid_seed_leaves_no_partial_rows_and_the_next_seed_succeeds`;
@@ -21,20 +24,13 @@ use std::collections::BTreeSet;
 use std::time::Duration;
 
 use flowinfra::engine::RunState;
-use sqlx::{Connection, MySqlConnection};
-use support::{DatabaseFiles, EngineProxy, FlowliteStack, assert_success, row_counts, stderr};
+use sqlx::MySqlConnection;
+use support::{DatabaseFiles, EngineProxy, FlowliteStack, assert_success, flowlite_on_copies, row_counts, stderr};
 
 /// Every service of the Flowlite spec.
 const ALL_SERVICES: [&str; 4] = ["minio", "mysql", "rabbitmq", "redis"];
 /// Generous: two CI cores run two of these tests at once.
 const PROGRESS_TIMEOUT: Duration = Duration::from_secs(240);
-
-/// The Flowlite stack on copies of the migrations and seed.
-fn stack(test: &str) -> (FlowliteStack, DatabaseFiles) {
-    let files = DatabaseFiles::copy_of_repository();
-    let stack = FlowliteStack::new(test).with_override(&files.override_file());
-    (stack, files)
-}
 
 /// `up SERVICES…` after a fault: it must exit 0 and leave exactly one
 /// running container per service; when mysql is among them, every
@@ -69,14 +65,8 @@ async fn assert_one_running_container_per_service(stack: &FlowliteStack, service
     assert_eq!(found, expected, "not one running container per service");
 }
 
-async fn connect(stack: &FlowliteStack) -> MySqlConnection {
-    MySqlConnection::connect(&stack.mysql_url())
-        .await
-        .expect("mysql accepts the app user")
-}
-
 async fn assert_database_holds_the_seed_once(stack: &FlowliteStack, files: &DatabaseFiles) {
-    let mut mysql = connect(stack).await;
+    let mut mysql = stack.mysql().await;
     let migrations: Vec<(i64, bool)> = sqlx::query_as("SELECT version, success FROM _sqlx_migrations ORDER BY version")
         .fetch_all(&mut mysql)
         .await
@@ -117,7 +107,7 @@ async fn wait_for_count(connection: &mut MySqlConnection, what: &str, count: &'s
 
 #[tokio::test]
 async fn sigkill_while_creating_containers_then_up_converges() {
-    let (stack, files) = stack("fault-kill-create");
+    let (stack, files) = flowlite_on_copies("fault-kill-create");
     let engine = support::engine().await;
     let mut up = stack.start(&["up"]);
     up.wait_for_line(&[": creating"], PROGRESS_TIMEOUT);
@@ -140,9 +130,51 @@ async fn sigkill_while_creating_containers_then_up_converges() {
     assert_next_up_converges(&stack, &files, &ALL_SERVICES).await;
 }
 
+/// The other side of a kill while creating: the killed `up`'s create
+/// request is still in the engine when the next `up` lists the project, so
+/// the container appears only after planning, holding the service's name.
+/// Made deterministic here: `b` waits for `a`'s healthcheck, which passes
+/// only once the test has created such a leftover for `b`.
+#[tokio::test]
+async fn a_create_left_in_flight_by_a_killed_up_is_replaced_by_the_next_up() {
+    let engine = support::engine().await;
+    let image = support::busybox_image(&engine).await;
+    let dir = tempfile::tempdir().unwrap();
+    let signal = dir.path().join("signal");
+    std::fs::create_dir(&signal).unwrap();
+    let spec = dir.path().join("spec.yaml");
+    std::fs::write(
+        &spec,
+        format!(
+            "services:\n  a:\n    image: {image}\n    pull_policy: never\n    command: [sleep, '3600']\n    \
+             volumes: ['{}:/signal']\n    \
+             healthcheck: {{ test: 'test -f /signal/go', interval: 200ms }}\n  \
+             b:\n    image: {image}\n    pull_policy: never\n    command: [sleep, '3600']\n    \
+             depends_on: {{ a: {{ condition: service_healthy }} }}\n",
+            signal.display()
+        ),
+    )
+    .unwrap();
+    let stack = FlowliteStack::of_spec("fault-create-in-flight", &[spec.to_str().unwrap()]);
+    let mut up = stack.start(&["up"]);
+    up.wait_for_line(&["b: waiting for a"], PROGRESS_TIMEOUT);
+    let leftover = support::sleeping_container(&stack.project, "b", &image);
+    let leftover_id = support::create(&engine, &stack.project, &leftover).await;
+    std::fs::write(signal.join("go"), "").unwrap();
+    let up = up.wait();
+    assert_eq!(up.status.code(), Some(0), "up failed over the leftover:\n{}", up.stderr);
+
+    assert_one_running_container_per_service(&stack, &["a", "b"]).await;
+    assert_ne!(
+        stack.container_ids().await["b"],
+        leftover_id,
+        "up kept the leftover instead of creating b from its spec"
+    );
+}
+
 #[tokio::test]
 async fn sigkill_while_waiting_for_readiness_then_up_converges() {
-    let (stack, files) = stack("fault-kill-readiness");
+    let (stack, files) = flowlite_on_copies("fault-kill-readiness");
     let mut up = stack.start(&["up"]);
     up.wait_for_line(&["mysql: waiting for readiness"], PROGRESS_TIMEOUT);
     up.kill();
@@ -156,11 +188,11 @@ async fn sigkill_while_waiting_for_readiness_then_up_converges() {
 
 #[tokio::test]
 async fn sigkill_while_migrating_then_up_converges() {
-    let (stack, files) = stack("fault-kill-migrate");
+    let (stack, files) = flowlite_on_copies("fault-kill-migrate");
     let mut up = stack.start(&["up", "mysql"]);
     up.wait_for_line(&["mysql: migrating"], PROGRESS_TIMEOUT);
     // Kill between the migration's first statement and its last.
-    let mut watcher = connect(&stack).await;
+    let mut watcher = stack.mysql().await;
     wait_for_count(&mut watcher, "the migration's first table", TABLES_CREATED).await;
     let killed = up.kill();
     let unfinished: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM _sqlx_migrations WHERE NOT success")
@@ -178,11 +210,11 @@ async fn sigkill_while_migrating_then_up_converges() {
 
 #[tokio::test]
 async fn sigkill_while_seeding_then_up_converges_with_every_row_once() {
-    let (stack, files) = stack("fault-kill-seed");
+    let (stack, files) = flowlite_on_copies("fault-kill-seed");
     files.generate_transactions(40_000);
     let mut up = stack.start(&["up", "mysql"]);
     up.wait_for_line(&["mysql: seeding"], PROGRESS_TIMEOUT);
-    let mut watcher = connect(&stack).await;
+    let mut watcher = stack.mysql().await;
     wait_for_count(
         &mut watcher,
         "the seed to insert transactions",
@@ -196,7 +228,7 @@ async fn sigkill_while_seeding_then_up_converges_with_every_row_once() {
 
 #[tokio::test]
 async fn ctrl_c_during_up_exits_130_says_what_is_left_and_up_converges() {
-    let (stack, files) = stack("fault-ctrl-c");
+    let (stack, files) = flowlite_on_copies("fault-ctrl-c");
     let mut up = stack.start(&["up"]);
     up.wait_for_line(&["mysql: waiting for readiness"], PROGRESS_TIMEOUT);
     up.interrupt();
@@ -352,7 +384,7 @@ async fn up_while_down_runs_waits_for_it_and_leaves_every_service_running() {
 
 #[tokio::test]
 async fn losing_the_engine_mid_up_fails_naming_its_address_and_up_converges_once_it_is_back() {
-    let (stack, files) = stack("fault-engine-lost");
+    let (stack, files) = flowlite_on_copies("fault-engine-lost");
     let proxy = EngineProxy::start();
     let address = proxy.address();
     let through_proxy = [("DOCKER_HOST", address.as_str())];

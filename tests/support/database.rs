@@ -8,6 +8,8 @@ use std::path::{Path, PathBuf};
 
 use sqlx::MySqlConnection;
 
+use super::FlowliteStack;
+
 /// The Flowlite schema's tables, in the seed's load order.
 pub const FLOWLITE_TABLES: [&str; 9] = [
     "Role",
@@ -20,6 +22,13 @@ pub const FLOWLITE_TABLES: [&str; 9] = [
     "InsightCategory",
     "Insights",
 ];
+
+/// The Flowlite stack on fresh copies of the migrations and seed.
+pub fn flowlite_on_copies(test: &str) -> (FlowliteStack, DatabaseFiles) {
+    let files = DatabaseFiles::copy_of_repository();
+    let stack = FlowliteStack::new(test).with_override(&files.override_file());
+    (stack, files)
+}
 
 pub struct DatabaseFiles {
     dir: tempfile::TempDir,
@@ -78,6 +87,13 @@ impl DatabaseFiles {
              transaction_type: {{ one_of: [income, expense] }}\n\n"
         );
         std::fs::write(&path, format!("{}{generated}{}", &manifest[..start], &manifest[end..])).unwrap();
+    }
+
+    /// Replaces `from` with `to` in a seed or migration file, failing when `from` is absent.
+    pub fn edit(&self, file: &Path, from: &str, to: &str) {
+        let text = std::fs::read_to_string(file).unwrap();
+        assert!(text.contains(from), "{} has no `{from}`", file.display());
+        std::fs::write(file, text.replacen(from, to, 1)).unwrap();
     }
 
     /// Rows per table the seed loads, as flowinfra reads the files.

@@ -3,9 +3,11 @@
 
 use std::collections::BTreeMap;
 
-use flowinfra::engine::{Engine, LABEL_PROJECT};
+use flowinfra::engine::{ContainerSpec, Engine, LABEL_PROJECT};
 use sha2::{Digest, Sha256};
 use tokio::sync::OnceCell;
+
+use super::TestProject;
 
 /// Project label value of images the test suite keeps between runs.
 pub const TEST_IMAGES_PROJECT: &str = "flowinfra-tests";
@@ -41,6 +43,28 @@ async fn import_busybox(engine: &Engine) -> String {
         remove_older_tags(engine, &reference).await;
     }
     reference
+}
+
+/// A container of `service` in `project`, labelled as flowinfra labels its
+/// own, that sleeps: what an `up` killed mid-create leaves behind.
+pub fn sleeping_container(project: &TestProject, service: &str, image: &str) -> ContainerSpec {
+    ContainerSpec {
+        name: project.container_name(service),
+        project: project.name.clone(),
+        service: service.to_string(),
+        image: image.to_string(),
+        labels: BTreeMap::new(),
+        env: Vec::new(),
+        command: Some(vec!["sleep".into(), "3600".into()]),
+        entrypoint: None,
+        ports: Vec::new(),
+        mounts: Vec::new(),
+        healthcheck: None,
+        restart: None,
+        network: project.network(),
+        aliases: Vec::new(),
+        hostname: None,
+    }
 }
 
 async fn remove_older_tags(engine: &Engine, current: &str) {

@@ -21,11 +21,11 @@ use std::time::{Duration, Instant};
 use flowinfra::engine::Engine;
 
 #[allow(unused_imports)]
-pub use database::{DatabaseFiles, FLOWLITE_TABLES, row_counts};
+pub use database::{DatabaseFiles, FLOWLITE_TABLES, flowlite_on_copies, row_counts};
 #[allow(unused_imports)]
 pub use engine_proxy::EngineProxy;
 #[allow(unused_imports)]
-pub use images::{TEST_IMAGES_PROJECT, busybox_image, import_busybox_as};
+pub use images::{TEST_IMAGES_PROJECT, busybox_image, import_busybox_as, sleeping_container};
 pub use project::TestProject;
 #[allow(unused_imports)]
 pub use running::{Ended, Running};

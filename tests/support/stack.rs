@@ -9,6 +9,8 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
 
+use sqlx::{Connection, MySqlConnection};
+
 use super::{Running, TestProject, free_port};
 
 /// The variables the Flowlite spec publishes its ports with.
@@ -130,6 +132,13 @@ impl FlowliteStack {
             "mysql://{MYSQL_USER}:{MYSQL_PASSWORD}@127.0.0.1:{}/{MYSQL_DATABASE}",
             self.port("MYSQL_PORT")
         )
+    }
+
+    /// A connection as the application user, which must be accepted now.
+    pub async fn mysql(&self) -> MySqlConnection {
+        MySqlConnection::connect(&self.mysql_url())
+            .await
+            .unwrap_or_else(|error| panic!("mysql refuses the app user: {error}"))
     }
 }
 
