@@ -1,6 +1,6 @@
 //! Convergence and staleness against the real engine: `plan` names what
-//! changed and why, `up` recreates exactly that, and two `up` at once never
-//! duplicate anything. Uses the small busybox test image.
+//! changed and why, and `up` recreates exactly that. Uses the small busybox
+//! test image. (Two `up` at once: `tests/faults.rs`.)
 
 mod support;
 
@@ -144,25 +144,6 @@ async fn a_moved_image_tag_recreates_only_its_service_and_keeps_its_volume() {
     drop(case);
     let _ = engine.remove_image(&new_id).await;
     let _ = engine.remove_image(&old_id).await;
-}
-
-#[tokio::test]
-async fn two_ups_at_once_create_one_container_per_service() {
-    let engine = support::engine().await;
-    let image = busybox_image(&engine).await;
-    let case = Case::new("concurrent-up");
-    case.spec(&two_services(&image, "hello", &image));
-    let (dir, project) = (case.dir.path().to_path_buf(), case.project.name.clone());
-    let first = std::thread::spawn({
-        let (dir, project) = (dir.clone(), project.clone());
-        move || run(&dir, &project, &["up"])
-    });
-    let second = std::thread::spawn(move || run(&dir, &project, &["up"]));
-    ok(first.join().unwrap(), "first concurrent up");
-    ok(second.join().unwrap(), "second concurrent up");
-    let containers = container_ids(&case.project.name).await;
-    let services: Vec<&str> = containers.iter().map(|(s, _)| s.as_str()).collect();
-    assert_eq!(services, ["a", "b"]);
 }
 
 #[tokio::test]

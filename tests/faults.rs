@@ -6,13 +6,12 @@
 //! migration applied once, every seed row present exactly once, every queue
 //! declared.
 //!
-//! The create a killed `up` left in flight, landing after the next `up`
-//! planned, is made deterministic by a dependency that waits for the test.
+//! Two `up` at once, and the create a killed `up` left in flight landing
+//! after the next `up` planned, are made deterministic by a service whose
+//! health waits for the test ([`GatedPair`]).
 //!
-//! Faults covered elsewhere, not repeated here:
-//! - the MySQL server killed mid-seed: `tests/e2e_mysql.rs`,
-//!   `a_server_killed_mid_seed_leaves_no_partial_rows_and_the_next_seed_succeeds`;
-//! - two `up` at once: `tests/e2e_converge.rs`, `two_ups_at_once_create_one_container_per_service`.
+//! The MySQL server killed mid-seed is in `tests/e2e_mysql.rs`
+//! (`a_server_killed_mid_seed_leaves_no_partial_rows_and_the_next_seed_succeeds`).
 //!
 //! The moment of each fault is found by watching `up`'s progress lines
 //! (plain `[  1.2s] mysql: creating` lines, as stderr is a pipe), the
@@ -130,45 +129,97 @@ async fn sigkill_while_creating_containers_then_up_converges() {
     assert_next_up_converges(&stack, &files, &ALL_SERVICES).await;
 }
 
+/// Two busybox services, `b` waiting for `a` to be healthy, and `a`
+/// healthy only once the test calls [`GatedPair::open`]: `up` then stays
+/// between planning and creating `b` for as long as the test needs.
+struct GatedPair {
+    dir: tempfile::TempDir,
+    stack: FlowliteStack,
+    image: String,
+}
+
+impl GatedPair {
+    async fn new(test: &str) -> Self {
+        let image = support::busybox_image(&support::engine().await).await;
+        let dir = tempfile::tempdir().unwrap();
+        let signal = dir.path().join("signal");
+        std::fs::create_dir(&signal).unwrap();
+        let spec = dir.path().join("spec.yaml");
+        std::fs::write(
+            &spec,
+            format!(
+                "services:\n  a:\n    image: {image}\n    pull_policy: never\n    command: [sleep, '3600']\n    \
+                 volumes: ['{}:/signal']\n    \
+                 healthcheck: {{ test: 'test -f /signal/go', interval: 200ms }}\n  \
+                 b:\n    image: {image}\n    pull_policy: never\n    command: [sleep, '3600']\n    \
+                 depends_on: {{ a: {{ condition: service_healthy }} }}\n",
+                signal.display()
+            ),
+        )
+        .unwrap();
+        let stack = FlowliteStack::of_spec(test, &[spec.to_str().unwrap()]);
+        Self { dir, stack, image }
+    }
+
+    /// `a` turns healthy.
+    fn open(&self) {
+        std::fs::write(self.dir.path().join("signal").join("go"), "").unwrap();
+    }
+}
+
 /// The other side of a kill while creating: the killed `up`'s create
 /// request is still in the engine when the next `up` lists the project, so
 /// the container appears only after planning, holding the service's name.
-/// Made deterministic here: `b` waits for `a`'s healthcheck, which passes
-/// only once the test has created such a leftover for `b`.
 #[tokio::test]
 async fn a_create_left_in_flight_by_a_killed_up_is_replaced_by_the_next_up() {
-    let engine = support::engine().await;
-    let image = support::busybox_image(&engine).await;
-    let dir = tempfile::tempdir().unwrap();
-    let signal = dir.path().join("signal");
-    std::fs::create_dir(&signal).unwrap();
-    let spec = dir.path().join("spec.yaml");
-    std::fs::write(
-        &spec,
-        format!(
-            "services:\n  a:\n    image: {image}\n    pull_policy: never\n    command: [sleep, '3600']\n    \
-             volumes: ['{}:/signal']\n    \
-             healthcheck: {{ test: 'test -f /signal/go', interval: 200ms }}\n  \
-             b:\n    image: {image}\n    pull_policy: never\n    command: [sleep, '3600']\n    \
-             depends_on: {{ a: {{ condition: service_healthy }} }}\n",
-            signal.display()
-        ),
-    )
-    .unwrap();
-    let stack = FlowliteStack::of_spec("fault-create-in-flight", &[spec.to_str().unwrap()]);
+    let pair = GatedPair::new("fault-create-in-flight").await;
+    let stack = &pair.stack;
     let mut up = stack.start(&["up"]);
     up.wait_for_line(&["b: waiting for a"], PROGRESS_TIMEOUT);
-    let leftover = support::sleeping_container(&stack.project, "b", &image);
+    let engine = support::engine().await;
+    let leftover = support::sleeping_container(&stack.project, "b", &pair.image);
     let leftover_id = support::create(&engine, &stack.project, &leftover).await;
-    std::fs::write(signal.join("go"), "").unwrap();
+    pair.open();
     let up = up.wait();
     assert_eq!(up.status.code(), Some(0), "up failed over the leftover:\n{}", up.stderr);
 
-    assert_one_running_container_per_service(&stack, &["a", "b"]).await;
+    assert_one_running_container_per_service(stack, &["a", "b"]).await;
     assert_ne!(
         stack.container_ids().await["b"],
         leftover_id,
         "up kept the leftover instead of creating b from its spec"
+    );
+}
+
+/// The second `up` starts while the first is between planning and creating
+/// `b`: it must wait, then keep what the first created.
+#[tokio::test]
+async fn two_ups_at_once_leave_one_container_per_service_and_the_second_keeps_the_first_ones() {
+    let pair = GatedPair::new("fault-two-ups").await;
+    let stack = &pair.stack;
+    let mut first = stack.start(&["up"]);
+    first.wait_for_line(&["b: waiting for a"], PROGRESS_TIMEOUT);
+    let mut second = stack.start(&["up"]);
+    // Waiting for the lock, or (were there none) for `a` like the first.
+    second.wait_for_line(&["waiting for"], PROGRESS_TIMEOUT);
+    pair.open();
+    let first = first.wait();
+    assert_eq!(first.status.code(), Some(0), "the first up failed:\n{}", first.stderr);
+    let created = stack.container_ids().await;
+    let second = second.wait();
+    assert_eq!(
+        second.status.code(),
+        Some(0),
+        "the second up failed:\n{}",
+        second.stderr
+    );
+
+    assert_one_running_container_per_service(stack, &["a", "b"]).await;
+    assert_eq!(
+        stack.container_ids().await,
+        created,
+        "the second up replaced containers the first created:\n{}",
+        second.stderr
     );
 }
 
