@@ -15,6 +15,7 @@ use crate::engine::{ContainerState, Engine, Health, RunState};
 use crate::kinds;
 use crate::plan::Action;
 use crate::spec::{Kind, Service, Spec};
+use crate::upstream::Upstream;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, PartialOrd, Ord)]
 #[serde(rename_all = "lowercase")]
@@ -137,8 +138,9 @@ pub fn container_checks(spec: &Spec, planned: &[PlannedService]) -> Vec<Check> {
     let mut checks = Vec::new();
     for planned in planned {
         let container = planned.actual.container.clone();
+        let has_kind = spec.services[&planned.service].kind().is_some();
         checks.push(Check::new("container", Some(&planned.service), async move {
-            container_verdict(container.as_ref())
+            container_verdict(container.as_ref(), has_kind)
         }));
         let action = planned.action.clone();
         let image = spec.services[&planned.service].image.clone();
@@ -156,7 +158,35 @@ pub fn container_checks(spec: &Spec, planned: &[PlannedService]) -> Vec<Check> {
     checks
 }
 
-fn container_verdict(container: Option<&ContainerState>) -> Verdict {
+/// Per service, whether the registry holds a newer image than the local
+/// one: a warning when it does, skipped when that cannot be known (offline,
+/// a built image), so that no registry is ever needed to pass.
+pub fn upstream_checks(engine: &Arc<Engine>, spec: &Spec, planned: &[PlannedService]) -> Vec<Check> {
+    planned
+        .iter()
+        .map(|planned| {
+            let engine = engine.clone();
+            let image = spec.services[&planned.service].image.clone();
+            Check::new("upstream", Some(&planned.service), async move {
+                upstream_verdict(&image, crate::upstream::check(&engine, &image).await)
+            })
+        })
+        .collect()
+}
+
+fn upstream_verdict(image: &str, upstream: Upstream) -> Verdict {
+    match upstream {
+        Upstream::UpToDate => Verdict::ok(format!("{image} is the registry's latest")),
+        Upstream::Newer { .. } => Verdict::warn(format!("{image}: {upstream}; `flowinfra up --pull always` pulls it")),
+        Upstream::Unknown { .. } => Verdict::skipped(format!("{image}: {upstream}")),
+    }
+}
+
+/// A container's state as `check` judges it. For a kind, readiness is its
+/// protocol (the `protocol` check), not Docker's healthcheck: one that has
+/// not reported yet — its first run comes an `interval` after the start, so
+/// often after `up` is done — is no reason to warn.
+fn container_verdict(container: Option<&ContainerState>, has_kind: bool) -> Verdict {
     let Some(container) = container else {
         return Verdict::fail("no container; run `flowinfra up`");
     };
@@ -164,6 +194,10 @@ fn container_verdict(container: Option<&ContainerState>) -> Verdict {
         (RunState::Running, Some(Health::Unhealthy)) => {
             Verdict::fail(format!("{} is running but unhealthy", container.name))
         }
+        (RunState::Running, Some(Health::Starting)) if has_kind => Verdict::ok(format!(
+            "{} is running (its healthcheck has not reported yet)",
+            container.name
+        )),
         (RunState::Running, Some(Health::Starting)) => Verdict::warn(format!("{} is still starting", container.name)),
         (RunState::Running, _) => Verdict::ok(format!("{} is running", container.name)),
         (state, _) => Verdict::fail(format!(
@@ -205,11 +239,20 @@ pub fn protocol_check(service: &Service, container: Option<&ContainerState>) -> 
     }))
 }
 
-/// Gathers the actual state once and builds every check for the selected services.
-pub async fn stack_checks(engine: Arc<Engine>, spec: Arc<Spec>, services: &[String]) -> anyhow::Result<Vec<Check>> {
+/// Gathers the actual state once and builds every check for the selected
+/// services; the upstream ones only when asked.
+pub async fn stack_checks(
+    engine: Arc<Engine>,
+    spec: Arc<Spec>,
+    services: &[String],
+    check_upstream: bool,
+) -> anyhow::Result<Vec<Check>> {
     let selected = crate::converge::select_services(&spec, services)?;
     let planned = plan_stack(&engine, &spec, &selected).await?;
     let mut checks = container_checks(&spec, &planned);
+    if check_upstream {
+        checks.extend(upstream_checks(&engine, &spec, &planned));
+    }
     for planned in &planned {
         let service = &spec.services[&planned.service];
         let container = planned.actual.container.as_ref();
@@ -299,5 +342,72 @@ pub fn exit_code(results: &[CheckResult], strict: bool) -> u8 {
         Status::Fail => crate::error::EXIT_FAILURE,
         Status::Warn if strict => crate::error::EXIT_FAILURE,
         _ => crate::error::EXIT_OK,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn running(health: Option<Health>) -> ContainerState {
+        ContainerState {
+            id: "c1".into(),
+            name: "p-db-1".into(),
+            service: Some("db".into()),
+            image_id: "sha256:aaaaaaaaaaaaaaaa".into(),
+            image_ref: "mysql:8.4".into(),
+            labels: BTreeMap::new(),
+            status: RunState::Running,
+            exit_code: None,
+            health,
+            ports: Vec::new(),
+        }
+    }
+
+    #[test]
+    fn a_kind_whose_healthcheck_has_not_reported_yet_is_ok() {
+        let verdict = container_verdict(Some(&running(Some(Health::Starting))), true);
+        assert_eq!(verdict.status, Status::Ok);
+        assert_eq!(
+            verdict.reason,
+            "p-db-1 is running (its healthcheck has not reported yet)"
+        );
+    }
+
+    #[test]
+    fn a_plain_service_still_starting_warns_and_an_unhealthy_one_fails() {
+        let starting = running(Some(Health::Starting));
+        assert_eq!(container_verdict(Some(&starting), false).status, Status::Warn);
+        let unhealthy = running(Some(Health::Unhealthy));
+        assert_eq!(container_verdict(Some(&unhealthy), true).status, Status::Fail);
+        assert_eq!(container_verdict(None, true).status, Status::Fail);
+    }
+
+    #[test]
+    fn a_newer_upstream_image_warns_and_names_the_fix() {
+        let verdict = upstream_verdict(
+            "redis:7",
+            Upstream::Newer {
+                digest: "sha256:def0123456789".into(),
+            },
+        );
+        assert_eq!(verdict.status, Status::Warn);
+        assert_eq!(
+            verdict.reason,
+            "redis:7: newer image in registry (def012345678); `flowinfra up --pull always` pulls it"
+        );
+    }
+
+    #[test]
+    fn an_unknown_upstream_is_skipped_never_a_failure() {
+        let verdict = upstream_verdict(
+            "redis:7",
+            Upstream::Unknown {
+                why: "registry not reachable".into(),
+            },
+        );
+        assert_eq!(verdict.status, Status::Skipped);
+        assert_eq!(verdict.reason, "redis:7: unknown (registry not reachable)");
+        assert_eq!(upstream_verdict("redis:7", Upstream::UpToDate).status, Status::Ok);
     }
 }

@@ -199,6 +199,9 @@ pub struct CheckArgs {
     /// Treat warnings as failures
     #[arg(long)]
     pub strict: bool,
+    /// Also compare local image digests with the registry's (without pulling); unknown offline, never a failure
+    #[arg(long)]
+    pub check_upstream: bool,
     /// Seconds each check may take
     #[arg(long, value_name = "SECONDS", default_value_t = 10)]
     pub timeout: u64,

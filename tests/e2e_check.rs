@@ -42,6 +42,21 @@ async fn check_reports_a_healthy_stack_then_each_fault_by_name() {
         assert_eq!(check["status"], "ok", "{check:#}");
     }
 
+    // Upstream drift, only when asked: offline (and for the locally built
+    // stand-ins) it is unknown, shown as skipped, never failing even --strict.
+    let upstream = stack.flowinfra(&["check", "--check-upstream", "--strict", "--json"]);
+    assert_success(&upstream, "check --check-upstream --strict --json");
+    let with_upstream = checks(&upstream);
+    for service in ["minio", "mysql", "rabbitmq", "redis"] {
+        let check = find(&with_upstream, service, "upstream");
+        assert_eq!(check["status"], "skipped", "{check:#}");
+        assert!(check["reason"].as_str().unwrap().contains(": unknown ("), "{check:#}");
+    }
+    assert!(
+        !all.iter().any(|c| c["check"] == "upstream"),
+        "upstream checked unasked"
+    );
+
     // No secret from .env appears in check, ps or plan output.
     for args in [
         &["check", "--json"][..],

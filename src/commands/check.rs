@@ -12,7 +12,7 @@ pub async fn run(global: &GlobalArgs, args: &CheckArgs, printer: &Printer) -> an
     let spec = Arc::new(loaded.spec);
     // An unreachable engine is exit code 3, before any other check.
     let engine = Arc::new(super::connect().await?);
-    let mut checks = stack_checks(engine.clone(), spec.clone(), &args.services).await?;
+    let mut checks = stack_checks(engine.clone(), spec.clone(), &args.services, args.check_upstream).await?;
     let version_engine = engine.clone();
     checks.insert(
         0,

@@ -30,7 +30,11 @@ pub async fn run(global: &GlobalArgs, args: &PlanArgs, printer: &Printer) -> any
     let mut entries = Vec::new();
     for p in planned {
         let upstream = match args.check_upstream {
-            true => Some(crate::upstream::check(&engine, &spec.services[&p.service].image).await),
+            true => Some(
+                crate::upstream::check(&engine, &spec.services[&p.service].image)
+                    .await
+                    .to_string(),
+            ),
             false => None,
         };
         entries.push(PlanEntry {

@@ -22,7 +22,11 @@ pub async fn run(global: &GlobalArgs, args: &PsArgs, printer: &Printer) -> anyho
             _ => None,
         };
         if args.check_upstream {
-            row.upstream = Some(crate::upstream::check(&engine, &spec.services[&planned.service].image).await);
+            row.upstream = Some(
+                crate::upstream::check(&engine, &spec.services[&planned.service].image)
+                    .await
+                    .to_string(),
+            );
         }
         rows.push(row);
     }
