@@ -1,8 +1,8 @@
 //! Prints a seed as the SQL dump a `mysql` client would import: the seeded
 //! tables emptied, then multi-row INSERTs of about 1 MiB each (mysqldump's
 //! `--extended-insert` with its default `net_buffer_length`), all in one
-//! transaction. `scripts/bench-seed.sh` times `flowinfra seed --clean`
-//! against `mysql < dump.sql` on the same rows.
+//! transaction. `scripts/bench.sh` (case `seed`) times `flowinfra seed
+//! --clean` against `mysql < dump.sql` on the same rows.
 //!
 //!   cargo run --release --example seed_sql -- SEED_DIR > dump.sql
 

@@ -19,8 +19,9 @@
 #           on its converged stack.
 #   check   `flowinfra check` on a healthy stack.
 #   seed    `flowinfra seed --clean` loading the seed with 100,000 generated
-#           transactions against `mysql` importing the same rows as a
-#           multi-row INSERT dump (examples/seed_sql.rs), same database.
+#           transactions (BENCH_SEED_ROWS to change) against `mysql`
+#           importing the same rows as a multi-row INSERT dump
+#           (examples/seed_sql.rs), same database.
 #   memory  every other flowinfra command once (config, plan, ps, env,
 #           migrate info, logs, down); peak memory of all comes from
 #           /usr/bin/time on every flowinfra run of every case.
@@ -225,11 +226,10 @@ fi
 
 # --- seed -------------------------------------------------------------------
 if wants seed; then
-    rows=100000
+    rows="${BENCH_SEED_ROWS:-100000}"
     log "seed: $rows generated transactions, $runs runs each, pair by pair"
     cp -r migrations seeds "$work/"
-    # The demo transactions replaced by generated ones (as scripts/bench-seed.sh
-    # does), under a version of their own.
+    # The demo transactions replaced by generated ones, under a version of their own.
     awk -v rows="$rows" '
         /^  - table: Transaction$/ { skipping = 1
             print "  - table: Transaction"
