@@ -227,6 +227,7 @@ fi
 # --- seed -------------------------------------------------------------------
 if wants seed; then
     rows="${BENCH_SEED_ROWS:-100000}"
+    export BENCH_SEED_ROWS="$rows" # for the report
     log "seed: $rows generated transactions, $runs runs each, pair by pair"
     cp -r migrations seeds "$work/"
     # The demo transactions replaced by generated ones, under a version of their own.
