@@ -18,6 +18,7 @@ use crate::engine::{
     BuildRequest, ContainerState, Engine, EngineError, Health, LABEL_CONTEXT_HASH, LABEL_PROJECT, LABEL_SERVICE,
     RunState,
 };
+use crate::error::error_chain;
 use crate::kinds::{self, ProbeError};
 use crate::plan::{Action, Actual, Desired, plan_service};
 use crate::report::Printer;
@@ -786,15 +787,4 @@ pub fn endpoint_for(service: &Service, state: &ContainerState) -> Option<kinds::
         host,
         port: published.host_port,
     })
-}
-
-pub(crate) fn error_chain(err: &dyn std::error::Error) -> String {
-    let mut text = err.to_string();
-    let mut source = err.source();
-    while let Some(cause) = source {
-        text.push_str(": ");
-        text.push_str(&cause.to_string());
-        source = cause.source();
-    }
-    text
 }

@@ -17,13 +17,6 @@ pub const EXIT_ENGINE_UNREACHABLE: u8 = 3;
 /// Interrupted by Ctrl-C (128 + SIGINT, as shells report it).
 pub const EXIT_INTERRUPTED: u8 = 130;
 
-/// A command that a later milestone implements. Says so instead of pretending.
-#[derive(Debug, Error)]
-#[error("`flowinfra {command}` is not implemented yet")]
-pub struct NotImplemented {
-    pub command: &'static str,
-}
-
 /// The user asked for something that cannot be done as asked.
 #[derive(Debug, Error)]
 #[error("{message}")]
@@ -32,30 +25,37 @@ pub struct UsageError {
     pub hint: Option<String>,
 }
 
-/// The Docker engine did not answer at the address tried.
-#[derive(Debug, Error)]
-#[error("cannot reach the Docker engine at {address}")]
-pub struct EngineUnreachable {
-    pub address: String,
-}
-
 /// Maps an error to the process exit code by the most specific cause it carries.
 pub fn exit_code(err: &anyhow::Error) -> u8 {
     for cause in err.chain() {
-        if cause.is::<crate::spec::SpecError>() || cause.is::<NotImplemented>() || cause.is::<UsageError>() {
+        if cause.is::<crate::spec::SpecError>() || cause.is::<UsageError>() {
             return EXIT_USAGE;
         }
-        // The engine adapter reports an unreachable engine as
-        // `EngineError::Unreachable`, which keeps the connection error as its
-        // cause (an `EngineUnreachable` in the chain could not).
         let engine_unreachable = cause
             .downcast_ref::<crate::engine::EngineError>()
             .is_some_and(|engine| engine.is_unreachable());
-        if engine_unreachable || cause.is::<EngineUnreachable>() {
+        if engine_unreachable {
             return EXIT_ENGINE_UNREACHABLE;
         }
     }
     EXIT_FAILURE
+}
+
+/// An error and its causes on one line, `outer: cause: root`. A cause whose
+/// text the line already holds is left out: many client errors quote their
+/// source in their own message.
+pub fn error_chain(error: &dyn std::error::Error) -> String {
+    let mut text = error.to_string();
+    let mut source = error.source();
+    while let Some(cause) = source {
+        let cause_text = cause.to_string();
+        if !text.contains(&cause_text) {
+            text.push_str(": ");
+            text.push_str(&cause_text);
+        }
+        source = cause.source();
+    }
+    text
 }
 
 /// The hint attached to the first cause that has one.
@@ -67,14 +67,36 @@ pub fn hint(err: &anyhow::Error) -> Option<String> {
         if let Some(engine) = cause.downcast_ref::<crate::engine::EngineError>() {
             return engine.hint();
         }
-        if cause.is::<EngineUnreachable>() {
-            return Some(
-                "start the Docker engine, or point DOCKER_HOST at one (e.g. unix:///var/run/docker.sock)".into(),
-            );
-        }
-        if cause.is::<NotImplemented>() {
-            return Some("see the README's roadmap for what works today".into());
-        }
         None
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn error_chain_adds_causes_the_message_does_not_already_quote() {
+        #[derive(Debug)]
+        struct Outer(std::io::Error, &'static str);
+        impl std::fmt::Display for Outer {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str(self.1)
+            }
+        }
+        impl std::error::Error for Outer {
+            fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+                Some(&self.0)
+            }
+        }
+        let refused = || std::io::Error::new(std::io::ErrorKind::ConnectionRefused, "connection refused");
+        assert_eq!(
+            error_chain(&Outer(refused(), "error sending request")),
+            "error sending request: connection refused"
+        );
+        assert_eq!(
+            error_chain(&Outer(refused(), "IO error: connection refused")),
+            "IO error: connection refused"
+        );
+    }
 }

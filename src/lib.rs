@@ -10,7 +10,7 @@
 //! - [`build_context`]: files, content hash and tar of `build:` contexts.
 //! - [`engine`]: the Docker adapter, the only module that talks to the engine.
 //! - [`kinds`]: protocol readiness probes for mysql, rabbitmq, redis and s3.
-//! - [`mysql`]: migrations (sqlx, run time) and the versioned, checksummed seed of mysql-kind services.
+//! - [`mysql`]: the only sqlx user: readiness login, migrations (run time) and the versioned, checksummed seed of mysql-kind services.
 //! - [`check`]: the checks of `check`, run concurrently with timeouts.
 //! - [`consumer_env`]: connection settings for consumer services (`env`). Pure.
 //! - [`converge`]: executes `up` — containers in dependency order, readiness waits.

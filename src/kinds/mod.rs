@@ -17,12 +17,11 @@
 //! published port before anything listens inside, then resets. Every probe
 //! completes its protocol's handshake and one request.
 //!
-//! Each kind's client crate is imported by its module only: `mysql.rs`
-//! (sqlx), `rabbitmq.rs` (lapin, and reqwest for the management API),
-//! `redis.rs` (redis), `s3.rs` (rust-s3).
+//! Each kind's client crate is imported by its module only: `rabbitmq.rs`
+//! (lapin, and reqwest for the management API), `redis.rs` (redis), `s3.rs`
+//! (rust-s3); MySQL's probe lives with the rest of sqlx in [`crate::mysql`].
 
 pub mod bucket_policy;
-mod mysql;
 mod provision;
 mod rabbitmq;
 mod redis;
@@ -231,23 +230,6 @@ pub enum ProbeError {
     CredentialsRefused(String),
 }
 
-/// An error and its causes, `: `-separated, as a probe's reason. A cause
-/// whose text the message already quotes is left out (many client errors
-/// repeat their source).
-fn describe(error: &dyn std::error::Error) -> String {
-    let mut text = error.to_string();
-    let mut source = error.source();
-    while let Some(cause) = source {
-        let cause_text = cause.to_string();
-        if !text.contains(&cause_text) {
-            text.push_str(": ");
-            text.push_str(&cause_text);
-        }
-        source = cause.source();
-    }
-    text
-}
-
 /// Makes one readiness attempt against `endpoint`, bounded by
 /// `attempt_timeout` (running out of it is [`ProbeError::NotReady`]).
 ///
@@ -269,7 +251,7 @@ pub async fn probe(
                     password,
                     database,
                 },
-            ) => mysql::probe(endpoint, user, password, database).await,
+            ) => crate::mysql::probe(endpoint, user, password, database).await,
             (Kind::Rabbitmq, Credentials::Rabbitmq { user, password, vhost }) => {
                 rabbitmq::probe(endpoint, user, password, vhost).await
             }
@@ -463,31 +445,6 @@ mod tests {
             let text = format!("{credentials:?}");
             assert!(!text.contains("hunter2"), "{text}");
         }
-    }
-
-    #[test]
-    fn describe_adds_causes_the_message_does_not_already_quote() {
-        #[derive(Debug)]
-        struct Outer(std::io::Error, &'static str);
-        impl fmt::Display for Outer {
-            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                f.write_str(self.1)
-            }
-        }
-        impl std::error::Error for Outer {
-            fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
-                Some(&self.0)
-            }
-        }
-        let refused = || std::io::Error::new(std::io::ErrorKind::ConnectionRefused, "connection refused");
-        assert_eq!(
-            describe(&Outer(refused(), "error sending request")),
-            "error sending request: connection refused"
-        );
-        assert_eq!(
-            describe(&Outer(refused(), "IO error: connection refused")),
-            "IO error: connection refused"
-        );
     }
 
     #[test]

@@ -24,7 +24,8 @@ use lapin::{Channel, Connection, ConnectionProperties, ErrorKind, ExchangeKind};
 use serde_json::Value;
 
 use super::provision::{ProvisionError, ProvisionReport, QueueConflict, RABBITMQ_MANAGEMENT_PORT};
-use super::{Endpoint, ProbeError, ProbeSuccess, describe};
+use super::{Endpoint, ProbeError, ProbeSuccess};
+use crate::error::error_chain;
 use crate::spec::{ArgumentValue, Exchange, ExchangeType, Queue, RabbitmqSettings};
 
 /// The whole topology is declared within this; a healthy broker needs milliseconds.
@@ -89,7 +90,7 @@ fn classify(error: lapin::Error) -> ProbeError {
             _ => ProbeError::NotReady(message),
         };
     }
-    ProbeError::NotReady(describe(&error))
+    ProbeError::NotReady(error_chain(&error))
 }
 
 /// Who provisioning logs in as, and where.
@@ -346,7 +347,7 @@ fn precondition_failed(error: &lapin::Error) -> Option<String> {
 fn declaration_failure(what: String, error: &lapin::Error) -> ProvisionError {
     let reason = match error.kind() {
         ErrorKind::ProtocolError(amqp) => amqp.get_message().to_string(),
-        _ => describe(error),
+        _ => error_chain(error),
     };
     ProvisionError::Failed { what, reason }
 }
@@ -448,18 +449,18 @@ async fn existing_queue(management: Option<&Endpoint>, login: &Login<'_>, queue:
     let client = reqwest::Client::builder()
         .timeout(MANAGEMENT_TIMEOUT)
         .build()
-        .map_err(|error| unreadable(describe(&error)))?;
+        .map_err(|error| unreadable(error_chain(&error)))?;
     let response = client
         .get(url)
         .basic_auth(login.user, Some(login.password))
         .send()
         .await
-        .map_err(|error| unreadable(describe(&error)))?;
+        .map_err(|error| unreadable(error_chain(&error)))?;
     let status = response.status();
     if !status.is_success() {
         return Err(unreadable(format!("HTTP {status}")));
     }
-    let body = response.text().await.map_err(|error| unreadable(describe(&error)))?;
+    let body = response.text().await.map_err(|error| unreadable(error_chain(&error)))?;
     describe_management_queue(&body).ok_or_else(|| unreadable("the answer is not a queue".into()))
 }
 

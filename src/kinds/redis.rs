@@ -6,7 +6,8 @@ use std::time::Duration;
 use ::redis::aio::MultiplexedConnection;
 use ::redis::{AsyncConnectionConfig, Client, ConnectionAddr, ErrorKind, RedisError, ServerErrorKind};
 
-use super::{Endpoint, ProbeError, ProbeSuccess, describe};
+use super::{Endpoint, ProbeError, ProbeSuccess};
+use crate::error::error_chain;
 
 /// One attempt. AUTH is sent here rather than by the client's connection
 /// set-up so that its answer is classified like any other: redis-rs folds
@@ -63,7 +64,7 @@ fn version_from_info(info: &str) -> Option<String> {
 /// spec has none), NOPERM (the user may not PING) and AUTH against a server
 /// without a password are refusals.
 fn classify(error: RedisError) -> ProbeError {
-    let message = describe(&error);
+    let message = error_chain(&error);
     if error.kind() == ErrorKind::Server(ServerErrorKind::BusyLoading) {
         return ProbeError::NotReady(message);
     }

@@ -25,7 +25,8 @@ use ::s3::request::tokio_backend::ReqwestRequest;
 
 use super::bucket_policy;
 use super::provision::{ProvisionError, ProvisionReport};
-use super::{Endpoint, ProbeError, ProbeSuccess, describe};
+use super::{Endpoint, ProbeError, ProbeSuccess};
+use crate::error::error_chain;
 use crate::spec;
 
 /// One provisioning request; a local server answers in milliseconds.
@@ -199,7 +200,7 @@ impl Store {
             credentials: Credentials::new(Some(access_key), Some(secret_key), None, None, None).map_err(|error| {
                 ProvisionError::Failed {
                     what: "reading the S3 keys".into(),
-                    reason: describe(&error),
+                    reason: error_chain(&error),
                 }
             })?,
         })
@@ -210,7 +211,7 @@ impl Store {
     fn bucket(&self, name: &str) -> Result<Box<Bucket>, ProvisionError> {
         let handle = |error: S3Error| ProvisionError::Failed {
             what: format!("addressing bucket `{name}`"),
-            reason: describe(&error),
+            reason: error_chain(&error),
         };
         Bucket::new(name, self.region.clone(), self.credentials.clone())
             .map_err(handle)?
@@ -276,13 +277,13 @@ fn failure(what: String) -> impl FnOnce(S3Error) -> ProvisionError {
         },
         other => ProvisionError::Failed {
             what,
-            reason: describe(&other),
+            reason: error_chain(&other),
         },
     }
 }
 
 fn not_ready(error: impl std::error::Error) -> ProbeError {
-    ProbeError::NotReady(describe(&error))
+    ProbeError::NotReady(error_chain(&error))
 }
 
 /// 401/403 with an authentication code (or none) is a refusal; everything

@@ -6,6 +6,7 @@
 //! - [`manifest`], [`rows`], [`statements`]: pure — the seed manifest and
 //!   its checksum, data files into rows with stable ids, batch sizes,
 //!   migration files into statements. Tested without a database.
+//! - [`probe`]: readiness, one login and `SELECT 1`.
 //! - [`migrate`], [`seed`]: talk to the server over one connection.
 //! - [`provision`]: what `up` does once the service is ready — pending
 //!   migrations, then the seed when it is outdated.
@@ -14,18 +15,21 @@
 //! nothing on MariaDB, so callers hold the project lock
 //! ([`crate::lock::ProjectLock`]) instead; nothing here locks.
 //!
-//! With `src/kinds/mysql.rs`, the only module that imports sqlx.
+//! The only module that imports sqlx.
 
 pub mod manifest;
 pub mod migrate;
+mod probe;
 pub mod rows;
 pub mod seed;
 pub mod statements;
 pub mod status;
 
+pub(crate) use probe::probe;
+
 use std::path::PathBuf;
 
-use sqlx::mysql::{MySqlConnectOptions, MySqlConnection, MySqlSslMode};
+use sqlx::mysql::MySqlConnection;
 use sqlx::{ConnectOptions, Connection};
 
 pub use migrate::{MigrationError, MigrationState, MigrationStatus, Migrations};
@@ -74,20 +78,15 @@ impl Database {
         else {
             panic!("MySQL credentials expected, got {credentials:?}");
         };
-        let options = MySqlConnectOptions::new()
-            .host(&endpoint.host)
-            .port(endpoint.port)
-            .username(user)
-            .password(password)
-            .database(database)
-            .ssl_mode(MySqlSslMode::Disabled)
-            .disable_statement_logging();
-        let connection = options.connect().await.map_err(|error| ConnectError {
-            endpoint: endpoint.clone(),
-            user: user.clone(),
-            database: database.clone(),
-            reason: server_error(&error),
-        })?;
+        let connection = probe::connect_options(endpoint, user, password, database)
+            .connect()
+            .await
+            .map_err(|error| ConnectError {
+                endpoint: endpoint.clone(),
+                user: user.clone(),
+                database: database.clone(),
+                reason: server_error(&error),
+            })?;
         Ok(Database {
             connection,
             endpoint: endpoint.clone(),
@@ -116,17 +115,7 @@ pub(crate) fn server_error(error: &sqlx::Error) -> String {
     {
         return format!("{} (error {})", mysql_error.message(), mysql_error.number());
     }
-    let mut text = error.to_string();
-    let mut source = std::error::Error::source(error);
-    while let Some(cause) = source {
-        let cause_text = cause.to_string();
-        if !text.contains(&cause_text) {
-            text.push_str(": ");
-            text.push_str(&cause_text);
-        }
-        source = cause.source();
-    }
-    text
+    crate::error::error_chain(error)
 }
 
 /// The migrations and seed directories a mysql-kind service declares.

@@ -1,6 +1,5 @@
 //! MySQL (and MariaDB) readiness: log in as the spec's user on its database
-//! and run `SELECT 1`. The only module that imports sqlx, with the future
-//! migrations module.
+//! and run `SELECT 1`; the connect options every connection of flowinfra's uses.
 //!
 //! The official image first runs a temporary server with networking off to
 //! create the database and the user, then restarts for real: a login that
@@ -9,7 +8,8 @@
 use sqlx::mysql::{MySqlConnectOptions, MySqlConnection, MySqlDatabaseError, MySqlSslMode};
 use sqlx::{ConnectOptions, Connection};
 
-use super::{Endpoint, ProbeError, ProbeSuccess, describe};
+use crate::error::error_chain;
+use crate::kinds::{Endpoint, ProbeError, ProbeSuccess};
 
 /// Server error numbers that answer "who you are, or what you ask for, is
 /// refused": they do not heal by waiting, since the entrypoint creates the
@@ -23,7 +23,7 @@ const REFUSALS: &[(u16, &str)] = &[
 ];
 
 /// One attempt: connect, authenticate, `SELECT 1`, read `VERSION()`, quit.
-pub(super) async fn probe(
+pub(crate) async fn probe(
     endpoint: &Endpoint,
     user: &str,
     password: &str,
@@ -56,7 +56,7 @@ pub(super) async fn probe(
 /// sqlx's RSA public-key exchange (the `mysql-rsa` feature, enabled in
 /// Cargo.toml) — `Disabled` does not prevent it, it is the path that takes
 /// it — and MariaDB's `mysql_native_password` needs neither.
-fn connect_options(endpoint: &Endpoint, user: &str, password: &str, database: &str) -> MySqlConnectOptions {
+pub(super) fn connect_options(endpoint: &Endpoint, user: &str, password: &str, database: &str) -> MySqlConnectOptions {
     MySqlConnectOptions::new()
         .host(&endpoint.host)
         .port(endpoint.port)
@@ -78,7 +78,7 @@ fn classify(error: sqlx::Error) -> ProbeError {
             ProbeError::NotReady(message)
         };
     }
-    ProbeError::NotReady(describe(&error))
+    ProbeError::NotReady(error_chain(&error))
 }
 
 #[cfg(test)]
