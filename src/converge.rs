@@ -527,8 +527,10 @@ async fn apply_action(
             printer.step(&service.name, "starting");
             match engine.start_container(&container.id).await {
                 Ok(()) => Ok(container.id.clone()),
-                // Gone since it was listed: the engine rolled back the create of an `up` killed mid-request.
-                Err(_) if matches!(engine.inspect_container(&container.id).await, Ok(None)) => {
+                // Gone since it was listed: the engine rolled back the create
+                // of an `up` killed mid-request. An inspection now may still
+                // find it on its way out; creating waits for its name to be free.
+                Err(EngineError::ContainerGone { .. }) => {
                     printer.step(&service.name, "creating");
                     create_and_start(engine, spec, service).await.map_err(engine_failure)
                 }
@@ -593,6 +595,8 @@ async fn create_replacing_leftover(engine: &Engine, spec: &Spec, service: &Servi
                     Some(state) if ours => {
                         tracing::debug!(container = %name, "replacing a leftover container of this project");
                         engine.remove_container(&state.id).await?;
+                        // A removal already under way returns at once: let it finish.
+                        tokio::time::sleep(Duration::from_millis(50)).await;
                     }
                     None => tokio::time::sleep(Duration::from_millis(100)).await,
                     Some(_) => return Err(EngineError::ContainerNameInUse { name }),

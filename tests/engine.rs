@@ -531,6 +531,21 @@ async fn creating_a_container_whose_name_is_taken_says_so() {
 }
 
 #[tokio::test]
+async fn starting_a_container_removed_since_it_was_listed_says_it_is_gone() {
+    let engine = engine().await;
+    let project = TestProject::new("start_gone");
+    let spec = busybox_spec(&engine, &project, "app", "exec sleep 3600").await;
+    engine.ensure_network(&project.network(), &project.name).await.unwrap();
+    let id = engine.create_container(&spec).await.unwrap();
+    engine.remove_container(&id).await.unwrap();
+    let error = engine.start_container(&id).await.expect_err("the container is gone");
+    assert!(
+        matches!(&error, EngineError::ContainerGone { id: gone } if *gone == id),
+        "{error:?}"
+    );
+}
+
+#[tokio::test]
 async fn inspect_image_of_an_absent_image_is_none_and_the_test_image_is_listed() {
     let engine = engine().await;
     assert_eq!(

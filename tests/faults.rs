@@ -165,6 +165,11 @@ impl GatedPair {
     fn open(&self) {
         std::fs::write(self.dir.path().join("signal").join("go"), "").unwrap();
     }
+
+    /// `a`'s healthcheck fails from now on.
+    fn close(&self) {
+        std::fs::remove_file(self.dir.path().join("signal").join("go")).unwrap();
+    }
 }
 
 /// The other side of a kill while creating: the killed `up`'s create
@@ -189,6 +194,45 @@ async fn a_create_left_in_flight_by_a_killed_up_is_replaced_by_the_next_up() {
         leftover_id,
         "up kept the leftover instead of creating b from its spec"
     );
+}
+
+/// The other way a killed `up`'s create can end: the engine rolls it back
+/// after the next `up` listed the container (planned: start it). Made
+/// deterministic by removing `b` while `up` waits for `a`.
+#[tokio::test]
+async fn a_container_gone_between_planning_and_starting_is_created_again() {
+    let pair = GatedPair::new("fault-gone-before-start").await;
+    let stack = &pair.stack;
+    pair.open();
+    assert_success(&stack.flowinfra(&["up"]), "first up");
+    let before = stack.container_ids().await;
+    let engine = support::engine().await;
+    engine.stop_container(&before["b"], Duration::ZERO).await.unwrap();
+    // `a` unhealthy: the next `up` recreates it, and `b` (stopped: planned
+    // `start`) waits for it.
+    pair.close();
+    support::wait_for("a to turn unhealthy", PROGRESS_TIMEOUT, || {
+        let (engine, a) = (&engine, &before["a"]);
+        async move {
+            let state = engine.inspect_container(a).await.ok()??;
+            (state.health == Some(flowinfra::engine::Health::Unhealthy)).then_some(())
+        }
+    })
+    .await;
+    let mut up = stack.start(&["up"]);
+    up.wait_for_line(&["b: waiting for a"], PROGRESS_TIMEOUT);
+    engine.remove_container(&before["b"]).await.unwrap();
+    pair.open();
+    let up = up.wait();
+    assert_eq!(
+        up.status.code(),
+        Some(0),
+        "up failed over the vanished container:\n{}",
+        up.stderr
+    );
+    assert!(up.stderr.contains("b: creating"), "{}", up.stderr);
+    assert_one_running_container_per_service(stack, &["a", "b"]).await;
+    assert_ne!(stack.container_ids().await["b"], before["b"]);
 }
 
 /// The second `up` starts while the first is between planning and creating

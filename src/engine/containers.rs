@@ -82,6 +82,7 @@ impl Engine {
                 let source = bollard::errors::Error::DockerResponseServerError { status_code, message };
                 Err(self.port_conflict(id, source).await)
             }
+            Err(error) if is_not_found(&error) => Err(EngineError::ContainerGone { id: id.to_string() }),
             Err(source) => Err(self.api_error("start container", id, source)),
         }
     }

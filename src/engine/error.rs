@@ -56,6 +56,11 @@ pub enum EngineError {
     #[error("a container named \"{name}\" already exists")]
     ContainerNameInUse { name: String },
 
+    /// The container is gone: removed since it was listed (e.g. the engine
+    /// rolled back the create of a killed `up`).
+    #[error("container \"{id}\" no longer exists")]
+    ContainerGone { id: String },
+
     /// Any other failure of an engine call.
     #[error("could not {operation} \"{object}\"")]
     Api {
@@ -176,6 +181,7 @@ impl EngineError {
                     output.join("\n    ")
                 )
             }),
+            EngineError::ContainerGone { .. } => Some("run `flowinfra up` again".to_string()),
             EngineError::Api { .. } => None,
         }
     }
