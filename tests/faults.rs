@@ -131,7 +131,7 @@ async fn sigkill_while_creating_containers_then_up_converges() {
 
 /// Two busybox services, `b` waiting for `a` to be healthy, and `a`
 /// healthy only once the test calls [`GatedPair::open`]: `up` then stays
-/// between planning and creating `b` for as long as the test needs.
+/// between planning `b` and acting on it for as long as the test needs.
 struct GatedPair {
     dir: tempfile::TempDir,
     stack: FlowliteStack,
