@@ -18,21 +18,9 @@ use support::{TEST_IMAGES_PROJECT, TestProject, busybox_image, engine, free_port
 /// A busybox container of `service` in `project` running `script` with `sh -c`.
 async fn busybox_spec(engine: &Engine, project: &TestProject, service: &str, script: &str) -> ContainerSpec {
     ContainerSpec {
-        name: project.container_name(service),
-        project: project.name.clone(),
-        service: service.to_string(),
-        image: busybox_image(engine).await,
-        labels: BTreeMap::new(),
-        env: Vec::new(),
         command: Some(vec!["sh".into(), "-c".into(), script.into()]),
-        entrypoint: None,
-        ports: Vec::new(),
-        mounts: Vec::new(),
-        healthcheck: None,
-        restart: None,
-        network: project.network(),
         aliases: vec![service.to_string()],
-        hostname: None,
+        ..support::sleeping_container(project, service, &busybox_image(engine).await)
     }
 }
 
