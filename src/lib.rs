@@ -14,6 +14,7 @@
 //! - [`check`]: the checks of `check`, run concurrently with timeouts.
 //! - [`consumer_env`]: connection settings for consumer services (`env`). Pure.
 //! - [`converge`]: executes `up` — containers in dependency order, readiness waits.
+//! - [`logging`]: tracing set-up; third-party log lines masked of every known secret.
 //! - [`lock`]: the per-project lock that keeps two `up`/`down` from interleaving.
 //! - [`upstream`]: registry digest comparison, on request only.
 //! - [`error`]: exit codes and the typed errors commands branch on.
@@ -31,6 +32,7 @@ pub mod engine;
 pub mod error;
 pub mod kinds;
 pub mod lock;
+pub mod logging;
 pub mod mysql;
 pub mod plan;
 pub mod report;
@@ -42,7 +44,10 @@ use std::process::ExitCode;
 /// Runs one invocation and returns the process exit code.
 pub fn run(cli: cli::Cli) -> ExitCode {
     let printer = report::Printer::new(&cli.global);
-    report::init_tracing(&cli.global);
+    logging::init(logging::LogSettings {
+        verbose: cli.global.verbose,
+        no_color: cli.global.no_color,
+    });
     let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
         Ok(runtime) => runtime,
         Err(err) => {
