@@ -34,7 +34,7 @@ pub use project::TestProject;
 #[allow(unused_imports)]
 pub use running::{Ended, Running};
 #[allow(unused_imports)]
-pub use stack::{FlowliteStack, assert_success, stderr, stdout};
+pub use stack::{FLOWLITE_SPEC, FlowliteStack, assert_success, stderr, stdout};
 #[allow(unused_imports)]
 pub use standins::{create, standin_container, standin_image};
 

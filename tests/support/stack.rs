@@ -23,6 +23,9 @@ const PORT_VARIABLES: &[&str] = &[
     "MINIO_CONSOLE_PORT",
 ];
 
+/// The Flowlite spec with the offline stand-ins, relative to the repository.
+pub const FLOWLITE_SPEC: &[&str] = &["compose/flowinfra.yaml", "compose/offline.yaml"];
+
 /// The MySQL application user of `.env.example`, which the spec defaults to.
 pub const MYSQL_USER: &str = "flowlite_user";
 pub const MYSQL_PASSWORD: &str = "flowlite_password";
@@ -40,7 +43,7 @@ pub struct FlowliteStack {
 
 impl FlowliteStack {
     pub fn new(test: &str) -> Self {
-        Self::of_spec(test, &["compose/flowinfra.yaml", "compose/offline.yaml"])
+        Self::of_spec(test, FLOWLITE_SPEC)
     }
 
     /// Another stack run the same way, from `files` (relative to the
@@ -48,12 +51,17 @@ impl FlowliteStack {
     /// Flowlite spec. It must publish its ports with the Flowlite spec's
     /// variables (`REDIS_PORT`, `RABBITMQ_PORT`, …), which get free ports.
     pub fn of_spec(test: &str, files: &[&str]) -> Self {
+        Self::on_project(TestProject::new(test), files)
+    }
+
+    /// The stack of `files` on `project`, e.g. a [`TestProject::named`] one.
+    pub fn on_project(project: TestProject, files: &[&str]) -> Self {
         let env = PORT_VARIABLES
             .iter()
             .map(|variable| (variable.to_string(), free_port().to_string()))
             .collect();
         Self {
-            project: TestProject::new(test),
+            project,
             env,
             spec: files.iter().map(PathBuf::from).collect(),
             overrides: Vec::new(),
