@@ -17,6 +17,7 @@
 //! - [`logging`]: tracing set-up; third-party log lines masked of every known secret.
 //! - [`lock`]: the per-project lock that keeps two `up`/`down` from interleaving.
 //! - [`upstream`]: registry digest comparison, on request only.
+//! - [`image_lifecycle`]: retired and end-of-life image series, from the shipped table. Pure.
 //! - [`error`]: exit codes and the typed errors commands branch on.
 //! - [`report`]: the one place that writes to the terminal.
 //! - [`commands`]: one thin module per subcommand, wiring core to adapters.
@@ -30,6 +31,7 @@ pub mod container_spec;
 pub mod converge;
 pub mod engine;
 pub mod error;
+pub mod image_lifecycle;
 pub mod kinds;
 pub mod lock;
 pub mod logging;
