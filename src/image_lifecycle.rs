@@ -57,7 +57,7 @@ fn table() -> &'static [Lifecycle] {
     })
 }
 
-/// The row for `reference` (`mysql:8.0`, `docker.io/library/mysql:8.0`,
+/// The row for `reference` (`mysql:8.0`, `registry.example/library/mysql:8.0`,
 /// `minio/minio`) whose status holds on `today`, if any.
 pub fn lookup(reference: &str, today: Date) -> Option<&'static Lifecycle> {
     let (repository, tag) = repository_and_tag(reference);
@@ -169,7 +169,7 @@ mod tests {
     fn references_are_normalised_as_the_table_writes_them() {
         assert_eq!(repository_and_tag("mysql:8.0"), ("mysql".to_string(), "8.0"));
         assert_eq!(
-            repository_and_tag("docker.io/library/mysql:8.0"),
+            repository_and_tag("registry.example/library/mysql:8.0"),
             ("mysql".to_string(), "8.0")
         );
         assert_eq!(repository_and_tag("minio/minio"), ("minio/minio".to_string(), "latest"));
