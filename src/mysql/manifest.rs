@@ -428,50 +428,25 @@ fn read_generator(r: &mut Reader, node: &Node) -> Option<Generator> {
     })
 }
 
+/// The Julian day of 1970-01-01: generated dates count days from it.
+const UNIX_EPOCH_JULIAN_DAY: i32 = 2_440_588;
+const DATE_FORMAT: &[time::format_description::BorrowedFormatItem<'static>] =
+    time::macros::format_description!("[year padding:none]-[month padding:none]-[day padding:none]");
+
 /// Days since 1970-01-01 of a `YYYY-MM-DD` date.
 pub fn parse_date(text: &str) -> Option<i64> {
-    let mut parts = text.trim().splitn(3, '-');
-    let year: i64 = parts.next()?.parse().ok()?;
-    let month: u32 = parts.next()?.parse().ok()?;
-    let day: u32 = parts.next()?.parse().ok()?;
-    if !(1..=12).contains(&month) || day == 0 || day > days_in_month(year, month) {
-        return None;
-    }
-    Some(days_from_civil(year, month, day))
+    let date = time::Date::parse(text.trim(), DATE_FORMAT).ok()?;
+    Some(i64::from(date.to_julian_day() - UNIX_EPOCH_JULIAN_DAY))
 }
 
-/// `YYYY-MM-DD` of a day count since 1970-01-01.
+/// `YYYY-MM-DD` of a day count since 1970-01-01, as [`parse_date`] gives them.
 pub fn format_date(days: i64) -> String {
-    // Howard Hinnant's civil_from_days.
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z.rem_euclid(146_097);
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let day = doy - (153 * mp + 2) / 5 + 1;
-    let month = if mp < 10 { mp + 3 } else { mp - 9 };
-    let year = yoe + era * 400 + i64::from(month <= 2);
-    format!("{year:04}-{month:02}-{day:02}")
-}
-
-fn days_from_civil(year: i64, month: u32, day: u32) -> i64 {
-    let year = if month <= 2 { year - 1 } else { year };
-    let era = year.div_euclid(400);
-    let yoe = year.rem_euclid(400);
-    let month = i64::from(month);
-    let doy = (153 * (if month > 2 { month - 3 } else { month + 9 }) + 2) / 5 + i64::from(day) - 1;
-    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    era * 146_097 + doe - 719_468
-}
-
-fn days_in_month(year: i64, month: u32) -> u32 {
-    match month {
-        2 if (year % 4 == 0 && year % 100 != 0) || year % 400 == 0 => 29,
-        2 => 28,
-        4 | 6 | 9 | 11 => 30,
-        _ => 31,
-    }
+    let date = i32::try_from(days)
+        .ok()
+        .and_then(|days| time::Date::from_julian_day(days + UNIX_EPOCH_JULIAN_DAY).ok())
+        .expect("generated dates lie between two dates parse_date read");
+    let format = time::macros::format_description!("[year]-[month]-[day]");
+    date.format(&format).expect("a calendar date formats")
 }
 
 /// The seed's content checksum: SHA-256 (hex) over each file's name and
@@ -720,5 +695,9 @@ tables:
         assert_eq!(parse_date("1970-01-02"), Some(1));
         assert_eq!(parse_date("2025-02-29"), None);
         assert_eq!(parse_date("2025-13-01"), None);
+        assert_eq!(parse_date("2025-1-5"), parse_date("2025-01-05"));
+        assert_eq!(parse_date("1969-12-31"), Some(-1));
+        assert_eq!(format_date(-1), "1969-12-31");
+        assert_eq!(parse_date("not a date"), None);
     }
 }
