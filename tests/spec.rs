@@ -334,7 +334,7 @@ fn the_default_spec_location_is_compose_flowinfra_yaml() {
     let dir_name = project.root().file_name().unwrap().to_str().unwrap();
     assert_eq!(
         loaded.spec.name,
-        spec::validate::normalize_project_name(dir_name).unwrap()
+        spec::syntax::normalize_project_name(dir_name).unwrap()
     );
 }
 

@@ -40,13 +40,31 @@ impl Diagnostic {
     }
 }
 
-impl fmt::Display for Diagnostic {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match &self.position {
-            Some(position) => write!(f, "{position}: {}", self.message)?,
-            None => write!(f, "{}", self.message)?,
+impl Diagnostic {
+    /// Keeps the line the position points at, from `text` (the file's
+    /// content), for display under the message with a caret.
+    pub fn with_source_from(mut self, text: &str) -> Self {
+        if let Some(position) = &self.position {
+            self.source_line = text.lines().nth(position.line.saturating_sub(1)).map(str::to_string);
         }
-        if let (Some(line), Some(position)) = (&self.source_line, &self.position) {
+        self
+    }
+
+    /// The message, the source line with a caret, and the hint: everything
+    /// but the leading `file:line:column: `.
+    pub fn details(&self) -> Details<'_> {
+        Details(self)
+    }
+}
+
+/// What [`Diagnostic::details`] displays.
+pub struct Details<'a>(&'a Diagnostic);
+
+impl fmt::Display for Details<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let diagnostic = self.0;
+        write!(f, "{}", diagnostic.message)?;
+        if let (Some(line), Some(position)) = (&diagnostic.source_line, &diagnostic.position) {
             let number = position.line.to_string();
             let gutter = " ".repeat(number.len());
             let caret_indent: String = line
@@ -56,10 +74,19 @@ impl fmt::Display for Diagnostic {
                 .collect();
             write!(f, "\n {gutter} |\n {number} | {line}\n {gutter} | {caret_indent}^")?;
         }
-        if let Some(hint) = &self.hint {
+        if let Some(hint) = &diagnostic.hint {
             write!(f, "\n  = hint: {hint}")?;
         }
         Ok(())
+    }
+}
+
+impl fmt::Display for Diagnostic {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if let Some(position) = &self.position {
+            write!(f, "{position}: ")?;
+        }
+        write!(f, "{}", self.details())
     }
 }
 
@@ -113,6 +140,16 @@ pub fn did_you_mean<'a>(name: &str, candidates: impl IntoIterator<Item = &'a str
         .filter(|(score, _)| *score >= 0.8)
         .max_by(|a, b| a.0.total_cmp(&b.0))
         .map(|(_, candidate)| candidate)
+}
+
+/// The hint for a name that is not one of `candidates`: "did you mean `x`?"
+/// when it is close to one, `otherwise` when not.
+pub fn hint_for<'a>(
+    name: &str,
+    candidates: impl IntoIterator<Item = &'a str>,
+    otherwise: impl FnOnce() -> String,
+) -> String {
+    did_you_mean(name, candidates).map_or_else(otherwise, |s| format!("did you mean `{s}`?"))
 }
 
 #[cfg(test)]
