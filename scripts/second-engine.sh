@@ -3,6 +3,7 @@
 # run against it as well as against the system's engine (issue 14; see
 # docs/engines.md).
 #
+#   scripts/second-engine.sh build        # only build (or check) the cached root filesystem
 #   scripts/second-engine.sh start        # build (first time) and start it; load the stand-in images
 #   scripts/second-engine.sh exec CMD...  # run CMD against it (DOCKER_HOST set, in its network namespace)
 #   scripts/second-engine.sh env          # print its DOCKER_HOST and network namespace
@@ -31,7 +32,7 @@
 # docker CLI, and the Debian mirror of this machine's apt sources
 # (FLOWINFRA_DEBIAN_MIRROR overrides it). No image registry is used: the
 # stand-in images are copied from the system engine with docker save | load.
-set -euo pipefail
+set -Eeuo pipefail   # -E: the ERR trap of `start` also covers the functions it calls
 SCRIPT_PATH="$(readlink -f "${BASH_SOURCE[0]}")"
 
 SUITE="${FLOWINFRA_ENGINE2_SUITE:-trixie}"
@@ -80,7 +81,10 @@ build_rootfs() {
     trap 'rm -rf "$tmp"' EXIT
     mkdir -p "$CACHE"
     log "debootstrap $SUITE minbase into $tmp (log: $CACHE/debootstrap.log)"
-    debootstrap --variant=minbase "$SUITE" "$tmp" "$MIRROR" >"$CACHE/debootstrap.log" 2>&1 \
+    # An older debootstrap lacks scripts for newer suites; sid's script fits them all.
+    local script=()
+    [ -e "/usr/share/debootstrap/scripts/$SUITE" ] || script=(/usr/share/debootstrap/scripts/sid)
+    debootstrap --variant=minbase "$SUITE" "$tmp" "$MIRROR" "${script[@]}" >"$CACHE/debootstrap.log" 2>&1 \
         || { tail -n 20 "$CACHE/debootstrap.log" >&2; die "debootstrap $SUITE failed"; }
     # Suites past the stable one can carry a Release file the mirror has let expire.
     echo 'Acquire::Check-Valid-Until "false";' >"$tmp/etc/apt/apt.conf.d/90flowinfra-engine2"
@@ -194,6 +198,8 @@ stop() {
 need_running() { running || die "the second engine is not running (scripts/second-engine.sh start)"; }
 
 case "${1:-}" in
+    build) [ "$(id -u)" = 0 ] || die "needs root (debootstrap, chroot)"; build_rootfs
+        sed 's/^/  /' "$ROOTFS/flowinfra-engine2.versions" ;;
     start) [ "$(id -u)" = 0 ] || die "needs root (namespaces, mounts)"; start ;;
     stop) stop ;;
     status)
@@ -207,6 +213,6 @@ case "${1:-}" in
         shift; [ $# -gt 0 ] || die "exec needs a command"
         need_running
         exec nsenter --net="/proc/$(cat "$NS_PID")/ns/net" -- env DOCKER_HOST="$HOST" "$@" ;;
-    -h|--help|help) sed -n '2,34p' "$SCRIPT_PATH" | sed 's/^# \{0,1\}//' ;;
-    *) echo "usage: $0 start|exec CMD...|env|status|stop" >&2; exit 2 ;;
+    -h|--help|help) awk 'NR > 1 && !/^#/ { exit } NR > 1 { sub(/^# ?/, ""); print }' "$SCRIPT_PATH" ;;
+    *) echo "usage: $0 build|start|exec CMD...|env|status|stop" >&2; exit 2 ;;
 esac
