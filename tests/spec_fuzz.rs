@@ -1,8 +1,10 @@
 //! Fuzzing the spec loader with property tests: whatever bytes or YAML a
 //! spec file holds, the loader answers with a spec or an error, never a
 //! panic; alias-heavy documents (anchors of aliases of aliases, merge keys)
-//! stay within the alias bound instead of exhausting memory. Each test runs `FLOWINFRA_FUZZ_CASES` cases (default 2048, what CI
-//! runs: about a second in all) and reports the count on stderr even when
+//! stay within the alias bound instead of exhausting memory. Each test runs
+//! `FLOWINFRA_FUZZ_CASES` cases (default 2048, what CI runs: a few seconds
+//! each in a debug build, the alias-heavy one longest as its documents
+//! expand to up to 100,000 nodes) and reports the count on stderr even when
 //! passing, so `scripts/test.sh` shows it:
 //!
 //! ```text
