@@ -176,7 +176,11 @@ impl Reader {
     /// A list of strings; one string stands for a list of one.
     pub fn string_list(&mut self, node: &Node, what: &str) -> Vec<String> {
         match &node.value {
-            Value::Sequence(items) => items.iter().filter_map(|item| self.string(item, what)).collect(),
+            Value::Sequence(items) => {
+                // The item is what is wrong, and the error points at it: say so.
+                let item_what = format!("an item of {what}");
+                items.iter().filter_map(|item| self.string(item, &item_what)).collect()
+            }
             Value::Scalar { text, .. } => vec![text.clone()],
             Value::Null => Vec::new(),
             Value::Mapping(_) => {

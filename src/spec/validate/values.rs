@@ -37,7 +37,10 @@ pub(super) fn read_command(r: &mut Reader, node: &Node, what: &str) -> Option<Ve
                 None
             }
         },
-        Value::Sequence(items) => items.iter().map(|item| r.string(item, what)).collect(),
+        Value::Sequence(items) => {
+            let item_what = format!("an item of {what}");
+            items.iter().map(|item| r.string(item, &item_what)).collect()
+        }
         Value::Null => Some(Vec::new()),
         Value::Mapping(_) => {
             r.error(
