@@ -418,3 +418,25 @@ fn the_namespace_is_the_project_name_unless_given() {
             .contains("not a valid namespace name")
     );
 }
+
+#[test]
+fn strings_yaml_1_1_readers_would_take_for_other_types_stay_quoted() {
+    let project = Project::new();
+    let rendered = render(&project.spec(
+        "services:\n  web:\n    image: nginx\n    environment:\n      A: \"on\"\n      B: \"yes\"\n      C: \"y\"\n      \
+         D: \"0755\"\n      E: \"1e3\"\n      F: \"~\"\n      G: \"NO\"\n      H: \"0x1F\"\n",
+    ));
+    let text = rendered.to_multi_document_yaml();
+    for line in [
+        "A: \"on\"",
+        "B: \"yes\"",
+        "C: \"y\"",
+        "D: \"0755\"",
+        "E: \"1e3\"",
+        "F: \"~\"",
+        "G: \"NO\"",
+        "H: \"0x1F\"",
+    ] {
+        assert!(text.contains(line), "no `{line}` in:\n{text}");
+    }
+}
