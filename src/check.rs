@@ -10,32 +10,14 @@ use std::time::{Duration, Instant};
 use futures_util::future::{BoxFuture, join_all};
 use serde::Serialize;
 
-use crate::converge::{PlannedService, endpoint_for, plan_stack};
 use crate::engine::{ContainerState, Engine, Health, RunState};
 use crate::kinds;
 use crate::plan::Action;
-use crate::spec::{Kind, Service, Spec};
+use crate::spec::{Service, Spec};
+use crate::stack::{PlannedService, plan_stack, select_services};
 use crate::upstream::Upstream;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, PartialOrd, Ord)]
-#[serde(rename_all = "lowercase")]
-pub enum Status {
-    Ok,
-    Skipped,
-    Warn,
-    Fail,
-}
-
-impl Status {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Status::Ok => "ok",
-            Status::Warn => "warn",
-            Status::Fail => "fail",
-            Status::Skipped => "skipped",
-        }
-    }
-}
+pub use crate::kinds::{Status, Verdict};
 
 /// One check's verdict: the `check --json` schema's array element.
 #[derive(Debug, Clone, Serialize)]
@@ -50,48 +32,6 @@ pub struct CheckResult {
     /// Versions, row counts, …: shown with `--verbose`, always in JSON.
     #[serde(skip_serializing_if = "BTreeMap::is_empty")]
     pub details: BTreeMap<String, serde_json::Value>,
-}
-
-/// What a check body returns before timing is added.
-pub struct Verdict {
-    pub status: Status,
-    pub reason: String,
-    pub details: BTreeMap<String, serde_json::Value>,
-}
-
-impl Verdict {
-    pub fn ok(reason: impl Into<String>) -> Self {
-        Self {
-            status: Status::Ok,
-            reason: reason.into(),
-            details: BTreeMap::new(),
-        }
-    }
-    pub fn warn(reason: impl Into<String>) -> Self {
-        Self {
-            status: Status::Warn,
-            reason: reason.into(),
-            details: BTreeMap::new(),
-        }
-    }
-    pub fn fail(reason: impl Into<String>) -> Self {
-        Self {
-            status: Status::Fail,
-            reason: reason.into(),
-            details: BTreeMap::new(),
-        }
-    }
-    pub fn skipped(reason: impl Into<String>) -> Self {
-        Self {
-            status: Status::Skipped,
-            reason: reason.into(),
-            details: BTreeMap::new(),
-        }
-    }
-    pub fn detail(mut self, name: &str, value: impl Into<serde_json::Value>) -> Self {
-        self.details.insert(name.to_string(), value.into());
-        self
-    }
 }
 
 /// One check to run: its name, service, and body.
@@ -217,7 +157,7 @@ pub fn protocol_check(service: &Service, container: Option<&ContainerState>) -> 
     let credentials = kinds::credentials(service)?;
     let endpoint = container
         .filter(|c| c.status == RunState::Running)
-        .and_then(|c| endpoint_for(service, c));
+        .and_then(|c| kinds::endpoint(service, &c.ports));
     let name = service.name.clone();
     Some(Check::new("protocol", Some(&service.name), async move {
         let Some(endpoint) = endpoint else {
@@ -247,7 +187,7 @@ pub async fn stack_checks(
     services: &[String],
     check_upstream: bool,
 ) -> anyhow::Result<Vec<Check>> {
-    let selected = crate::converge::select_services(&spec, services)?;
+    let selected = select_services(&spec, services)?;
     let planned = plan_stack(&engine, &spec, &selected).await?;
     let mut checks = container_checks(&spec, &planned);
     if check_upstream {
@@ -262,77 +202,20 @@ pub async fn stack_checks(
     Ok(checks)
 }
 
-/// What each kind provisions, checked: migrations and seed, exchanges and
-/// queues, buckets and their policies.
+/// What each kind provisions, checked ([`kinds::verifications`]):
+/// migrations and seed, exchanges and queues, buckets and their policies.
 fn kind_checks(service: &Service, container: Option<&ContainerState>) -> Vec<Check> {
     let Some(container) = container.filter(|c| c.status == RunState::Running) else {
         return Vec::new();
     };
-    let mut checks = Vec::new();
-    match service.kind() {
-        Some(Kind::Mysql) => {
-            let (migrations, seed) = crate::mysql::directories(service);
-            let endpoint = endpoint_for(service, container);
-            let credentials = kinds::credentials(service);
-            if let (Some(dir), Some(endpoint), Some(credentials)) = (migrations, endpoint.clone(), credentials.clone())
-            {
-                checks.push(Check::new("migrations", Some(&service.name), async move {
-                    let mut database = match crate::mysql::Database::connect(&endpoint, &credentials).await {
-                        Ok(database) => database,
-                        Err(err) => return Verdict::fail(err.to_string()),
-                    };
-                    let verdict = match crate::mysql::status::migrations_verdict(&mut database, &dir).await {
-                        Ok(Some(latest)) => {
-                            Verdict::ok(format!("all applied, latest {latest}")).detail("latest_migration", latest)
-                        }
-                        Ok(None) => Verdict::ok("no migrations"),
-                        Err(reason) => Verdict::fail(reason),
-                    };
-                    database.close().await;
-                    verdict
-                }));
-            }
-            if let (Some(dir), Some(endpoint), Some(credentials)) = (seed, endpoint, credentials) {
-                checks.push(Check::new("seed", Some(&service.name), async move {
-                    let mut database = match crate::mysql::Database::connect(&endpoint, &credentials).await {
-                        Ok(database) => database,
-                        Err(err) => return Verdict::fail(err.to_string()),
-                    };
-                    let status = crate::mysql::status::seed_status(&mut database, &dir).await;
-                    database.close().await;
-                    match status {
-                        Ok(status) => {
-                            let verdict = match status.staleness() {
-                                None => Verdict::ok(format!("seed {} is current", status.expected_version)),
-                                Some(reason) => Verdict::fail(format!("seed not current: {reason}")),
-                            };
-                            verdict
-                                .detail("seed_version", status.recorded.map(|r| r.version).unwrap_or_default())
-                                .detail("rows", serde_json::to_value(&status.counts).unwrap_or_default())
-                        }
-                        Err(err) => Verdict::fail(err.to_string()),
-                    }
-                }));
-            }
-        }
-        Some(Kind::Rabbitmq | Kind::S3) => {
-            let (check, service_name, published) = match service.kind() {
-                Some(Kind::Rabbitmq) => ("queues", service.clone(), container.ports.clone()),
-                _ => ("buckets", service.clone(), container.ports.clone()),
-            };
-            let name = service.name.clone();
-            checks.push(Check::new(check, Some(&name), async move {
-                match kinds::verify(&service_name, &published).await {
-                    Ok(None) => Verdict::skipped("nothing declared"),
-                    Ok(Some((what, differences))) if differences.is_empty() => Verdict::ok(format!("{what} present")),
-                    Ok(Some((_, differences))) => Verdict::fail(differences.join("; ")),
-                    Err(err) => Verdict::fail(err.to_string()),
-                }
-            }));
-        }
-        _ => {}
-    }
-    checks
+    kinds::verifications(service, &container.ports)
+        .into_iter()
+        .map(|verification| Check {
+            check: verification.check.to_string(),
+            service: Some(service.name.clone()),
+            body: verification.body,
+        })
+        .collect()
 }
 
 /// The overall verdict: the worst status, warnings counting as failures with `strict`.

@@ -9,17 +9,20 @@
 //! - [`container_spec`]: a spec service as the engine's container, and its config hash. Pure.
 //! - [`build_context`]: files, content hash and tar of `build:` contexts.
 //! - [`engine`]: the Docker adapter, the only module that talks to the engine.
-//! - [`kinds`]: protocol readiness probes for mysql, rabbitmq, redis and s3.
-//! - [`mysql`]: the only sqlx user: readiness login, migrations (run time) and the versioned, checksummed seed of mysql-kind services.
+//! - [`kinds`]: one plugin per kind (mysql, rabbitmq, redis, s3): credentials, probe, provisioning, checks, consumer settings.
+//! - [`mysql`]: the database library of the mysql kind, the only sqlx user: readiness login, migrations (run time) and the versioned, checksummed seed.
 //! - [`check`]: the checks of `check`, run concurrently with timeouts.
+//! - [`render`]: the stack as Kubernetes manifests (typed objects, translation report), and what they run in the cluster (`wait`, `provision`).
 //! - [`consumer_env`]: connection settings for consumer services (`env`). Pure.
-//! - [`converge`]: executes `up` — containers in dependency order, readiness waits.
+//! - [`stack`]: the services a command is about and the plan for each, read from the engine.
+//! - [`converge`]: executes `up` — images, containers in dependency order, readiness as data, provisioning.
+//! - [`events`]: the typed progress events the core emits through an `EventSink`.
 //! - [`logging`]: tracing set-up; third-party log lines masked of every known secret.
 //! - [`lock`]: the per-project lock that keeps two `up`/`down` from interleaving.
 //! - [`upstream`]: registry digest comparison, on request only.
 //! - [`image_lifecycle`]: retired and end-of-life image series, from the shipped table. Pure.
 //! - [`error`]: exit codes and the typed errors commands branch on.
-//! - [`report`]: the one place that writes to the terminal.
+//! - [`report`]: the one place that writes to the terminal; renders events, tables and errors.
 //! - [`commands`]: one thin module per subcommand, wiring core to adapters.
 
 pub mod build_context;
@@ -31,24 +34,34 @@ pub mod container_spec;
 pub mod converge;
 pub mod engine;
 pub mod error;
+pub mod events;
 pub mod image_lifecycle;
 pub mod kinds;
 pub mod lock;
 pub mod logging;
 pub mod mysql;
 pub mod plan;
+pub mod render;
 pub mod report;
 pub mod spec;
+pub mod stack;
+#[cfg(test)]
+mod testing;
 pub mod upstream;
 
 use std::process::ExitCode;
 
 /// Runs one invocation and returns the process exit code.
 pub fn run(cli: cli::Cli) -> ExitCode {
-    let printer = report::Printer::new(&cli.global);
-    logging::init(logging::LogSettings {
+    let output = report::OutputSettings {
+        quiet: cli.global.quiet,
         verbose: cli.global.verbose,
         no_color: cli.global.no_color,
+    };
+    let printer = report::Printer::new(&output);
+    logging::init(logging::LogSettings {
+        verbose: output.verbose,
+        no_color: output.no_color,
     });
     let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
         Ok(runtime) => runtime,

@@ -12,7 +12,7 @@ use std::path::PathBuf;
 
 use anyhow::Context;
 
-use crate::report::Printer;
+use crate::events::{Event, EventSink};
 
 /// Held while a command changes the project; released on drop.
 #[derive(Debug)]
@@ -21,8 +21,8 @@ pub struct ProjectLock {
 }
 
 impl ProjectLock {
-    /// Takes the project's lock, waiting (with a message) while another process holds it.
-    pub async fn acquire(project: &str, printer: &Printer) -> anyhow::Result<ProjectLock> {
+    /// Takes the project's lock, waiting (and saying so) while another process holds it.
+    pub async fn acquire(project: &str, events: &dyn EventSink) -> anyhow::Result<ProjectLock> {
         let path = lock_path(project);
         if let Some(dir) = path.parent() {
             std::fs::create_dir_all(dir)
@@ -41,9 +41,9 @@ impl ProjectLock {
                 return Err(err).with_context(|| format!("cannot lock {}", path.display()));
             }
         }
-        printer.info(&format!(
-            "waiting for another flowinfra command on project `{project}` to finish…"
-        ));
+        events.emit(Event::WaitingForLock {
+            project: project.to_string(),
+        });
         let file = tokio::task::spawn_blocking(move || file.lock().map(|()| file))
             .await?
             .with_context(|| format!("cannot lock {}", path.display()))?;

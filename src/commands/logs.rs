@@ -11,7 +11,7 @@ pub async fn run(global: &GlobalArgs, args: &LogsArgs, printer: &Printer) -> any
     let loaded = super::load_spec(global)?;
     let spec = loaded.spec;
     if let Some(service) = &args.service {
-        crate::converge::select_services(&spec, std::slice::from_ref(service))?;
+        crate::stack::select_services(&spec, std::slice::from_ref(service))?;
     }
     let engine = super::connect().await?;
     let containers: Vec<_> = engine

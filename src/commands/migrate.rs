@@ -1,8 +1,6 @@
 //! `flowinfra migrate run | revert [--target V] | info [--json]`: the
 //! mysql-kind service's sqlx migrations, against its running container.
 
-use anyhow::Context;
-
 use crate::cli::{GlobalArgs, MigrateAction, MigrateArgs};
 use crate::error::{EXIT_OK, UsageError};
 use crate::lock::ProjectLock;
@@ -140,17 +138,5 @@ pub(super) async fn open_database(spec: &Spec, service: &Service) -> anyhow::Res
             spec.name
         );
     };
-    let endpoint = crate::converge::endpoint_for(service, &container).with_context(|| {
-        format!(
-            "the container of service `{}` publishes no host port for 3306; recreate it with `flowinfra up`",
-            service.name
-        )
-    })?;
-    let credentials = crate::kinds::credentials(service).with_context(|| {
-        format!(
-            "service `{}` lacks MYSQL_USER, MYSQL_PASSWORD or MYSQL_DATABASE",
-            service.name
-        )
-    })?;
-    Ok(Database::connect(&endpoint, &credentials).await?)
+    crate::kinds::open_database(service, &container).await
 }

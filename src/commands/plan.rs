@@ -3,10 +3,10 @@
 use serde::Serialize;
 
 use crate::cli::{GlobalArgs, PlanArgs};
-use crate::converge::{plan_stack, select_services};
 use crate::error::EXIT_OK;
 use crate::plan::Action;
 use crate::report::{Printer, render_table};
+use crate::stack::{plan_stack, select_services};
 
 /// One service in `plan --json`.
 #[derive(Debug, Serialize)]

@@ -9,8 +9,8 @@ pub async fn run(global: &GlobalArgs, args: &PsArgs, printer: &Printer) -> anyho
     let loaded = super::load_spec(global)?;
     let spec = loaded.spec;
     let engine = super::connect().await?;
-    let selected = crate::converge::select_services(&spec, &[])?;
-    let planned = crate::converge::plan_stack(&engine, &spec, &selected).await?;
+    let selected = crate::stack::select_services(&spec, &[])?;
+    let planned = crate::stack::plan_stack(&engine, &spec, &selected).await?;
     let containers = engine.list_containers(&spec.name).await?;
     let mut rows = Vec::new();
     for planned in planned {

@@ -24,7 +24,7 @@ pub async fn run(global: &GlobalArgs, args: &UpArgs, printer: &Printer) -> anyho
         timeout: Duration::from_secs(args.timeout),
     };
     let outcomes = tokio::select! {
-        outcomes = converge::up(engine.clone(), spec.clone(), &options, printer) => outcomes?,
+        outcomes = converge::up(engine.clone(), spec.clone(), &options, Arc::new(printer.clone())) => outcomes?,
         _ = tokio::signal::ctrl_c() => return interrupted(&engine, &spec.name, printer).await,
     };
     printer.up_summary(&spec.name, &outcomes);

@@ -1,233 +1,146 @@
 //! Kinds: the services flowinfra speaks to in their own protocol — MySQL,
-//! RabbitMQ, Redis and S3 — how it decides that one is ready, and what it
-//! provisions in it once it is.
-//!
-//! From a spec [`Service`], [`credentials`] and [`endpoint`] work out (purely)
-//! who to log in as and where; [`probe`] makes one readiness attempt over the
-//! real protocol and says either ready ([`ProbeSuccess`]), not yet
-//! ([`ProbeError::NotReady`]) or never with these credentials
-//! ([`ProbeError::CredentialsRefused`]). Retrying, back-off and deadlines are
-//! the caller's.
-//!
-//! [`provision`] then applies the service's `x-flowinfra` declarations:
-//! RabbitMQ's exchanges, queues and bindings, S3's buckets and their
-//! policies ([`bucket_policy`] builds the documents, purely).
+//! RabbitMQ, Redis and S3. Each kind is one folder that knows, for a spec
+//! [`Service`] of its kind, everything flowinfra does with it: its
+//! credentials, its readiness probe, what `up` provisions in it, what
+//! `check` verifies, and the settings `env` gives its consumers. This
+//! module registers them ([`PLUGINS`]) and dispatches to them; the words
+//! they share live in [`vocabulary`], which imports no kind.
 //!
 //! A TCP connect is never readiness: Docker's userland proxy accepts on a
 //! published port before anything listens inside, then resets. Every probe
-//! completes its protocol's handshake and one request.
+//! completes its protocol's handshake and one request. Retrying, back-off
+//! and deadlines are the caller's.
 //!
-//! Each kind's client crate is imported by its module only: `rabbitmq.rs`
-//! (lapin, and reqwest for the management API), `redis.rs` (redis), `s3.rs`
-//! (rust-s3); MySQL's probe lives with the rest of sqlx in [`crate::mysql`].
+//! Each kind's client crate is imported by its folder only: `rabbitmq/`
+//! (lapin, and reqwest for the management API), `redis/` (redis), `s3/`
+//! (rust-s3). MySQL's kind drives [`crate::mysql`], the database library
+//! that holds sqlx.
 
-pub mod bucket_policy;
-mod provision;
+mod mysql;
 mod rabbitmq;
 mod redis;
 mod s3;
+pub mod vocabulary;
 
-pub use provision::{ProvisionError, ProvisionReport, QueueConflict, RABBITMQ_MANAGEMENT_PORT, provision, verify};
+pub use mysql::open_database;
+pub use rabbitmq::RABBITMQ_MANAGEMENT_PORT;
+pub use s3::{S3_REGION, bucket_policy};
+pub use vocabulary::{
+    ConsumerAddress, Credentials, Endpoint, ProbeError, ProbeSuccess, ProvisionError, ProvisionReport, Status, Verdict,
+    Verification, published_endpoint,
+};
 
-use std::fmt;
 use std::time::Duration;
 
-use crate::spec::{Kind, KindSettings, Service, format_duration};
+use futures_util::future::BoxFuture;
 
-/// Where this machine reaches a service: a loopback (or the spec's) address
-/// and the host port publishing the kind's port.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Endpoint {
-    /// An IP address or host name; IPv6 addresses without brackets.
-    pub host: String,
-    pub port: u16,
+use crate::engine::PublishedPort;
+use crate::events::EventSink;
+use crate::spec::{Kind, Service, format_duration};
+
+/// Everything flowinfra does with one kind of service. Implemented once per
+/// kind folder and registered in [`PLUGINS`].
+pub trait KindPlugin: Send + Sync {
+    /// The spec's kind this plugin serves.
+    fn kind(&self) -> Kind;
+
+    /// Who `service` logs in as, read from its spec as the official image
+    /// reads it; `None` when a variable the kind needs is missing
+    /// (validation reports that first).
+    fn credentials(&self, service: &Service) -> Option<Credentials>;
+
+    /// One readiness attempt over the kind's protocol. The caller bounds it
+    /// in time; `credentials` are this kind's.
+    fn probe<'a>(
+        &'a self,
+        endpoint: &'a Endpoint,
+        credentials: &'a Credentials,
+        attempt_timeout: Duration,
+    ) -> BoxFuture<'a, Result<ProbeSuccess, ProbeError>>;
+
+    /// What `up` applies once the service is ready (migrations and seed,
+    /// topology, buckets), reporting progress as events. Nothing by default.
+    fn provision<'a>(
+        &'a self,
+        _target: &'a Target<'a>,
+        _events: &'a dyn EventSink,
+    ) -> BoxFuture<'a, Result<(), ProvisionError>> {
+        Box::pin(async { Ok(()) })
+    }
+
+    /// The checks `check` runs on what this kind provisions. None by default.
+    fn verifications(&self, _target: &Target<'_>) -> Vec<Verification> {
+        Vec::new()
+    }
+
+    /// The settings `env` gives the services that consume this one, by name.
+    fn consumer_settings(
+        &self,
+        service: &Service,
+        credentials: Credentials,
+        address: &ConsumerAddress,
+    ) -> Vec<(&'static str, String)>;
 }
 
-impl Endpoint {
-    /// `host:port`, with brackets around an IPv6 address, as URLs need it.
-    pub fn authority(&self) -> String {
-        if self.host.contains(':') {
-            format!("[{}]:{}", self.host, self.port)
-        } else {
-            format!("{}:{}", self.host, self.port)
-        }
+/// Every kind flowinfra supports. A new kind is a folder under `kinds/`
+/// and one line here.
+pub const PLUGINS: &[&dyn KindPlugin] = &[&mysql::Mysql, &rabbitmq::Rabbitmq, &redis::Redis, &s3::S3];
+
+/// The plugin serving `kind`.
+pub fn plugin(kind: Kind) -> &'static dyn KindPlugin {
+    *PLUGINS
+        .iter()
+        .find(|plugin| plugin.kind() == kind)
+        .unwrap_or_else(|| panic!("kind {} has no plugin in kinds::PLUGINS", kind.as_str()))
+}
+
+/// A kind's service as its running container shows it: who to log in as,
+/// and where. What provisioning and verification work on.
+pub struct Target<'a> {
+    pub service: &'a Service,
+    pub credentials: Credentials,
+    /// Where the kind's port ([`Kind::default_port`]) is reached.
+    pub endpoint: Endpoint,
+    /// Every port the container publishes (some kinds use more than one).
+    pub published: &'a [PublishedPort],
+}
+
+impl<'a> Target<'a> {
+    /// `None` for a plain service, when a credential is missing, or when the
+    /// container does not publish the kind's port.
+    pub fn new(service: &'a Service, published: &'a [PublishedPort]) -> Option<Target<'a>> {
+        Some(Target {
+            service,
+            credentials: credentials(service)?,
+            endpoint: endpoint(service, published)?,
+            published,
+        })
     }
 }
-
-impl fmt::Display for Endpoint {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.authority())
-    }
-}
-
-/// Who a probe logs in as, read from the service's spec the way the
-/// official images read it. Validation guarantees the variables a kind
-/// needs. `Debug` hides the secrets.
-#[derive(Clone, PartialEq, Eq)]
-pub enum Credentials {
-    /// The application user (`MYSQL_USER`/`MYSQL_PASSWORD`) on
-    /// `MYSQL_DATABASE`: the image creates them before it accepts TCP
-    /// connections, so their login is the readiness signal.
-    Mysql {
-        user: String,
-        password: String,
-        database: String,
-    },
-    /// `RABBITMQ_DEFAULT_USER`/`_PASS` (the image's `guest`/`guest` when
-    /// unset) on the `x-flowinfra` vhost.
-    Rabbitmq {
-        user: String,
-        password: String,
-        vhost: String,
-    },
-    /// The `--requirepass` argument of the service's `redis-server` command.
-    Redis { password: Option<String> },
-    /// `MINIO_ROOT_USER`/`MINIO_ROOT_PASSWORD`, signing for [`S3_REGION`].
-    S3 {
-        access_key: String,
-        secret_key: String,
-        region: String,
-    },
-}
-
-impl fmt::Debug for Credentials {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        const HIDDEN: &str = "<redacted>";
-        match self {
-            Credentials::Mysql { user, database, .. } => f
-                .debug_struct("Mysql")
-                .field("user", user)
-                .field("password", &HIDDEN)
-                .field("database", database)
-                .finish(),
-            Credentials::Rabbitmq { user, vhost, .. } => f
-                .debug_struct("Rabbitmq")
-                .field("user", user)
-                .field("password", &HIDDEN)
-                .field("vhost", vhost)
-                .finish(),
-            Credentials::Redis { password } => f
-                .debug_struct("Redis")
-                .field("password", &password.as_ref().map(|_| HIDDEN))
-                .finish(),
-            Credentials::S3 { access_key, region, .. } => f
-                .debug_struct("S3")
-                .field("access_key", access_key)
-                .field("secret_key", &HIDDEN)
-                .field("region", region)
-                .finish(),
-        }
-    }
-}
-
-/// The region S3 requests are signed for; MinIO's default.
-pub const S3_REGION: &str = "us-east-1";
 
 /// The credentials a probe of `service` logs in with; `None` for a plain
-/// service, or when a variable its kind needs is missing (validation
-/// reports that first).
+/// service, or when a variable its kind needs is missing.
 pub fn credentials(service: &Service) -> Option<Credentials> {
-    let settings = &service.flowinfra.as_ref()?.settings;
-    let env = |name: &str| service.environment.get(name).filter(|value| !value.is_empty()).cloned();
-    match settings {
-        KindSettings::Mysql(_) => Some(Credentials::Mysql {
-            user: env("MYSQL_USER")?,
-            password: env("MYSQL_PASSWORD")?,
-            database: env("MYSQL_DATABASE")?,
-        }),
-        KindSettings::Rabbitmq(rabbitmq) => Some(Credentials::Rabbitmq {
-            user: env("RABBITMQ_DEFAULT_USER").unwrap_or_else(|| "guest".into()),
-            password: env("RABBITMQ_DEFAULT_PASS").unwrap_or_else(|| "guest".into()),
-            vhost: rabbitmq.vhost.clone(),
-        }),
-        KindSettings::Redis(_) => Some(Credentials::Redis {
-            password: service.command.as_deref().and_then(redis_requirepass),
-        }),
-        KindSettings::S3(_) => Some(Credentials::S3 {
-            access_key: env("MINIO_ROOT_USER")?,
-            secret_key: env("MINIO_ROOT_PASSWORD")?,
-            region: S3_REGION.into(),
-        }),
-    }
+    plugin(service.kind()?).credentials(service)
 }
 
-/// The password a `redis-server` command line sets: the last
-/// `--requirepass X` or `--requirepass=X` (redis applies its arguments in
-/// order). An empty value means no password, as in redis.
-fn redis_requirepass(command: &[String]) -> Option<String> {
-    let mut password = None;
-    let mut arguments = command.iter();
-    while let Some(argument) = arguments.next() {
-        let Some(option) = argument.strip_prefix("--") else {
-            continue;
-        };
-        let (name, inline_value) = match option.split_once('=') {
-            Some((name, value)) => (name, Some(value.to_string())),
-            None => (option, None),
-        };
-        // Redis reads configuration directives case-insensitively.
-        if name.eq_ignore_ascii_case("requirepass") {
-            password = inline_value.or_else(|| arguments.next().cloned());
-        }
-    }
-    password.filter(|password| !password.is_empty())
+/// Where this machine reaches `service`'s kind port, given the ports its
+/// container publishes (as the engine reports them). `None` for a plain
+/// service or when the port is not published.
+pub fn endpoint(service: &Service, published: &[PublishedPort]) -> Option<Endpoint> {
+    published_endpoint(published, service.kind()?.default_port())
 }
 
-/// Where a probe of `service` connects, when the spec fixes the host port
-/// publishing [`Kind::default_port`]. `None` for a plain service, when the
-/// spec does not publish that port, or when the engine picks the host port:
-/// then ask the engine for it and use [`endpoint_with_port`].
-pub fn endpoint(service: &Service) -> Option<Endpoint> {
-    let port = service.published_port(service.kind()?.default_port())?;
-    endpoint_with_port(service, port.host_port.filter(|&port| port != 0)?)
-}
-
-/// Where a probe of `service` connects, given the host port that publishes
-/// [`Kind::default_port`] (as the engine reports it). The address is the
-/// spec's, with a wildcard bind reached on loopback. `None` for a plain
-/// service or when the spec does not publish that port.
-pub fn endpoint_with_port(service: &Service, host_port: u16) -> Option<Endpoint> {
+/// Where a consumer reaches `service` according to its spec alone (`env`
+/// runs without the engine): the spec's address, a wildcard bind reached on
+/// loopback. `None` for a plain service, when the spec does not publish the
+/// kind port, or when the engine picks the host port.
+pub fn spec_endpoint(service: &Service) -> Option<Endpoint> {
     let port = service.published_port(service.kind()?.default_port())?;
     Some(Endpoint {
-        host: reachable_host(&port.host_ip),
-        port: host_port,
+        host: vocabulary::reachable_host(&port.host_ip),
+        port: port.host_port.filter(|&port| port != 0)?,
     })
-}
-
-/// The address that reaches a port bound on `host_ip`: loopback for the
-/// wildcards (`::1` for `::`, since an IPv6-only bind is not reached on
-/// 127.0.0.1 where `net.ipv6.bindv6only` is set), the address itself
-/// otherwise.
-fn reachable_host(host_ip: &str) -> String {
-    match host_ip {
-        "" | "0.0.0.0" => "127.0.0.1".into(),
-        "::" => "::1".into(),
-        other => other.into(),
-    }
-}
-
-/// A successful readiness attempt.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ProbeSuccess {
-    /// What the server says it is, e.g. `10.11.6-MariaDB-0+deb12u1`,
-    /// `redis 7.0.15`, or an S3 server's `Server` header. `None` when the
-    /// protocol does not say (RabbitMQ: lapin keeps the server properties to
-    /// itself).
-    pub server_version: Option<String>,
-}
-
-/// Why a readiness attempt failed. Messages never contain secrets.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum ProbeError {
-    /// Not ready yet: refused or reset, handshake cut short, no answer in
-    /// time, still loading or initialising, a 5xx... Try again.
-    #[error("not ready: {0}")]
-    NotReady(String),
-    /// The server answered and refused these credentials (or the database,
-    /// vhost or host they are for). Waiting will not change that: the data
-    /// was most likely initialised with other settings.
-    #[error("credentials were refused: {0}")]
-    CredentialsRefused(String),
 }
 
 /// Makes one readiness attempt against `endpoint`, bounded by
@@ -242,33 +155,7 @@ pub async fn probe(
     credentials: &Credentials,
     attempt_timeout: Duration,
 ) -> Result<ProbeSuccess, ProbeError> {
-    let attempt = async {
-        match (kind, credentials) {
-            (
-                Kind::Mysql,
-                Credentials::Mysql {
-                    user,
-                    password,
-                    database,
-                },
-            ) => crate::mysql::probe(endpoint, user, password, database).await,
-            (Kind::Rabbitmq, Credentials::Rabbitmq { user, password, vhost }) => {
-                rabbitmq::probe(endpoint, user, password, vhost).await
-            }
-            (Kind::Redis, Credentials::Redis { password }) => {
-                redis::probe(endpoint, password.as_deref(), attempt_timeout).await
-            }
-            (
-                Kind::S3,
-                Credentials::S3 {
-                    access_key,
-                    secret_key,
-                    region,
-                },
-            ) => s3::probe(endpoint, access_key, secret_key, region, attempt_timeout).await,
-            (kind, credentials) => panic!("a {} probe was given {credentials:?}", kind.as_str()),
-        }
-    };
+    let attempt = plugin(kind).probe(endpoint, credentials, attempt_timeout);
     match tokio::time::timeout(attempt_timeout, attempt).await {
         Ok(outcome) => outcome,
         Err(_) => Err(ProbeError::NotReady(format!(
@@ -278,28 +165,75 @@ pub async fn probe(
     }
 }
 
+/// Applies what `service`'s `x-flowinfra` declares once it is ready.
+/// Nothing for plain services.
+pub async fn provision(
+    service: &Service,
+    published: &[PublishedPort],
+    events: &dyn EventSink,
+) -> Result<(), ProvisionError> {
+    match Target::new(service, published) {
+        Some(target) => {
+            plugin(target.service.kind().expect("a target has a kind"))
+                .provision(&target, events)
+                .await
+        }
+        None => Ok(()),
+    }
+}
+
+/// The checks of what `service`'s kind provisioned, for a running container.
+pub fn verifications(service: &Service, published: &[PublishedPort]) -> Vec<Verification> {
+    match Target::new(service, published) {
+        Some(target) => plugin(target.service.kind().expect("a target has a kind")).verifications(&target),
+        None => Vec::new(),
+    }
+}
+
+/// The settings `env` gives consumers of `service`; empty for a plain service.
+pub fn consumer_settings(service: &Service) -> Vec<(String, String)> {
+    let (Some(kind), Some(credentials)) = (service.kind(), credentials(service)) else {
+        return Vec::new();
+    };
+    let (host, port) = match spec_endpoint(service) {
+        Some(endpoint) => (endpoint.host, endpoint.port.to_string()),
+        // An ephemeral host port is only known once the container runs.
+        None => ("127.0.0.1".to_string(), String::new()),
+    };
+    let address = ConsumerAddress {
+        authority: vocabulary::authority(&host, &port),
+        host,
+        port,
+    };
+    plugin(kind)
+        .consumer_settings(service, credentials, &address)
+        .into_iter()
+        .map(|(name, value)| (name.to_string(), value))
+        .collect()
+}
+
+/// A kind was handed another kind's credentials: a bug, both come from one service.
+fn wrong_credentials(kind: Kind, credentials: &Credentials) -> ! {
+    panic!("a {} operation was given {credentials:?}", kind.as_str())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::spec::{LoadOptions, load};
+    use crate::engine::Protocol;
+    use crate::testing::{service, services};
 
-    /// The services of a spec file, loaded as `flowinfra` loads it.
-    fn services(yaml: &str) -> std::collections::BTreeMap<String, Service> {
-        let dir = tempfile::tempdir().unwrap();
-        std::fs::write(dir.path().join("stack.yaml"), yaml).unwrap();
-        let options = LoadOptions {
-            files: vec!["stack.yaml".into()],
-            working_dir: dir.path().to_path_buf(),
-            ..LoadOptions::default()
-        };
-        load(&options)
-            .unwrap_or_else(|error| panic!("spec should load:\n{error}"))
-            .spec
-            .services
-    }
-
-    fn service(yaml: &str) -> Service {
-        services(yaml).into_values().next().unwrap()
+    #[test]
+    fn every_kind_has_exactly_one_plugin() {
+        for kind in Kind::ALL {
+            assert_eq!(
+                PLUGINS.iter().filter(|plugin| plugin.kind() == kind).count(),
+                1,
+                "{}",
+                kind.as_str()
+            );
+        }
+        assert_eq!(PLUGINS.len(), Kind::ALL.len());
     }
 
     #[test]
@@ -365,29 +299,6 @@ mod tests {
     }
 
     #[test]
-    fn redis_requirepass_accepts_both_argument_forms_and_the_last_one_wins() {
-        let args = |line: &str| line.split(' ').map(String::from).collect::<Vec<_>>();
-        assert_eq!(
-            redis_requirepass(&args("redis-server --requirepass=a")),
-            Some("a".into())
-        );
-        assert_eq!(
-            redis_requirepass(&args("redis-server --requirepass a --requirepass=b")),
-            Some("b".into())
-        );
-        assert_eq!(
-            redis_requirepass(&args("redis-server --REQUIREPASS c")),
-            Some("c".into())
-        );
-        assert_eq!(
-            redis_requirepass(&args("redis-server --requirepass a --requirepass=")),
-            None
-        );
-        assert_eq!(redis_requirepass(&args("redis-server --appendonly yes")), None);
-        assert_eq!(redis_requirepass(&args("redis-server --requirepass")), None);
-    }
-
-    #[test]
     fn redis_without_a_command_has_no_password() {
         let redis = service(
             "services:\n  cache:\n    image: redis:7\n    ports: ['6379:6379']\n    x-flowinfra: { kind: redis }\n",
@@ -411,12 +322,22 @@ mod tests {
         );
     }
 
+    fn published(host_ip: &str, host_port: u16, container_port: u16) -> PublishedPort {
+        PublishedPort {
+            host_ip: host_ip.into(),
+            host_port,
+            container_port,
+            protocol: Protocol::Tcp,
+        }
+    }
+
     #[test]
     fn plain_services_have_no_credentials_and_no_endpoint() {
         let web = service("services:\n  web:\n    image: nginx\n    ports: ['8080:80']\n");
         assert_eq!(credentials(&web), None);
-        assert_eq!(endpoint(&web), None);
-        assert_eq!(endpoint_with_port(&web, 8080), None);
+        assert_eq!(spec_endpoint(&web), None);
+        assert_eq!(endpoint(&web, &[published("127.0.0.1", 8080, 80)]), None);
+        assert!(consumer_settings(&web).is_empty());
     }
 
     #[test]
@@ -448,13 +369,13 @@ mod tests {
     }
 
     #[test]
-    fn endpoint_is_the_published_host_port_of_the_kind_port() {
+    fn spec_endpoint_is_the_published_host_port_of_the_kind_port() {
         let redis = service(
             "services:\n  cache:\n    image: redis:7\n    ports: ['127.0.0.1:16379:6379', '127.0.0.1:18001:8001']\n    \
              x-flowinfra: { kind: redis }\n",
         );
         assert_eq!(
-            endpoint(&redis),
+            spec_endpoint(&redis),
             Some(Endpoint {
                 host: "127.0.0.1".into(),
                 port: 16379
@@ -463,31 +384,35 @@ mod tests {
     }
 
     #[test]
-    fn endpoint_reaches_wildcard_binds_on_loopback() {
+    fn spec_endpoint_reaches_wildcard_binds_on_loopback() {
         let specs = services(
             "services:\n  any4:\n    image: redis:7\n    ports: ['0.0.0.0:16379:6379']\n    x-flowinfra: { kind: redis }\n  \
              any6:\n    image: redis:7\n    ports: ['[::]:16380:6379']\n    x-flowinfra: { kind: redis }\n  \
              local6:\n    image: redis:7\n    ports: ['[::1]:16381:6379']\n    x-flowinfra: { kind: redis }\n",
         );
-        let host = |name: &str| endpoint(&specs[name]).unwrap().host;
+        let host = |name: &str| spec_endpoint(&specs[name]).unwrap().host;
         assert_eq!(host("any4"), "127.0.0.1");
         assert_eq!(host("any6"), "::1");
         assert_eq!(host("local6"), "::1");
-        assert_eq!(endpoint(&specs["local6"]).unwrap().authority(), "[::1]:16381");
+        assert_eq!(spec_endpoint(&specs["local6"]).unwrap().authority(), "[::1]:16381");
     }
 
     #[test]
-    fn endpoint_of_an_ephemeral_host_port_waits_for_the_engine() {
+    fn an_ephemeral_host_port_is_known_from_the_engine_only() {
         let redis = service(
             "services:\n  cache:\n    image: redis:7\n    ports: ['127.0.0.1::6379']\n    x-flowinfra: { kind: redis }\n",
         );
-        assert_eq!(endpoint(&redis), None);
+        assert_eq!(spec_endpoint(&redis), None);
         assert_eq!(
-            endpoint_with_port(&redis, 49153),
+            endpoint(&redis, &[published("0.0.0.0", 49153, 6379)]),
             Some(Endpoint {
                 host: "127.0.0.1".into(),
                 port: 49153
             })
+        );
+        assert_eq!(
+            endpoint(&redis, &[published("::", 49154, 6379)]).map(|e| e.authority()),
+            Some("[::1]:49154".into())
         );
     }
 
@@ -496,9 +421,9 @@ mod tests {
         let mut redis = service(
             "services:\n  cache:\n    image: redis:7\n    ports: ['6379:6379']\n    x-flowinfra: { kind: redis }\n",
         );
+        assert_eq!(endpoint(&redis, &[published("127.0.0.1", 18001, 8001)]), None);
         // Validation insists on it; a service built otherwise may still lack it.
         redis.ports.clear();
-        assert_eq!(endpoint(&redis), None);
-        assert_eq!(endpoint_with_port(&redis, 6379), None);
+        assert_eq!(spec_endpoint(&redis), None);
     }
 }

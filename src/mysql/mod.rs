@@ -1,15 +1,15 @@
-//! The database part of a mysql-kind service: versioned migrations
-//! ([`migrate`], on sqlx's `Migrator`, `_sqlx_migrations` compatible with
-//! sqlx-cli) and the versioned, checksummed seed ([`seed`], recorded in
-//! `_flowinfra_seed`).
+//! The database library of the MySQL kind ([`crate::kinds`]): connections,
+//! versioned migrations ([`migrate`], on sqlx's `Migrator`,
+//! `_sqlx_migrations` compatible with sqlx-cli) and the versioned,
+//! checksummed seed ([`seed`], recorded in `_flowinfra_seed`). It reports
+//! through return values and [`seed::SeedEvent`]s, and prints nothing.
 //!
 //! - [`manifest`], [`rows`], [`statements`]: pure — the seed manifest and
 //!   its checksum, data files into rows with stable ids, batch sizes,
 //!   migration files into statements. Tested without a database.
 //! - [`probe`]: readiness, one login and `SELECT 1`.
 //! - [`migrate`], [`seed`]: talk to the server over one connection.
-//! - [`provision`]: what `up` does once the service is ready — pending
-//!   migrations, then the seed when it is outdated.
+//! - [`status`]: what `check` reads — migrations in order, seed current.
 //!
 //! Concurrency: sqlx's migration lock (`GET_LOCK(name, -1)`) silently locks
 //! nothing on MariaDB, so callers hold the project lock
@@ -35,8 +35,7 @@ use sqlx::{ConnectOptions, Connection};
 pub use migrate::{MigrationError, MigrationState, MigrationStatus, Migrations};
 pub use seed::{SeedAction, SeedError, SeedOptions, SeedReport};
 
-use crate::kinds::{Credentials, Endpoint};
-use crate::report::Printer;
+use crate::kinds::vocabulary::{Credentials, Endpoint};
 use crate::spec::{KindSettings, Service};
 
 /// An open connection to a mysql-kind service's database, as its application user.
@@ -124,87 +123,4 @@ pub fn directories(service: &Service) -> (Option<PathBuf>, Option<PathBuf>) {
         Some(KindSettings::Mysql(settings)) => (settings.migrations.clone(), settings.seed.clone()),
         _ => (None, None),
     }
-}
-
-/// What [`provision`] did.
-#[derive(Debug)]
-pub struct ProvisionReport {
-    /// Versions applied now, in order.
-    pub migrated: Vec<i64>,
-    /// `None` when the service declares no seed.
-    pub seed: Option<SeedReport>,
-}
-
-/// Why provisioning a mysql-kind service failed.
-#[derive(Debug, thiserror::Error)]
-pub enum ProvisionError {
-    #[error(transparent)]
-    Connect(#[from] ConnectError),
-    #[error(transparent)]
-    Migration(#[from] MigrationError),
-    #[error(transparent)]
-    Seed(#[from] SeedError),
-}
-
-/// What `up` does once a mysql-kind service is ready: run pending
-/// migrations, then apply the seed when none is recorded or it changed.
-/// Reports progress as the service's steps `migrating` and `seeding`.
-/// The caller holds the project lock.
-pub async fn provision(
-    service: &Service,
-    endpoint: &Endpoint,
-    credentials: &Credentials,
-    printer: &Printer,
-) -> Result<ProvisionReport, ProvisionError> {
-    let (migrations_dir, seed_dir) = directories(service);
-    if migrations_dir.is_none() && seed_dir.is_none() {
-        return Ok(ProvisionReport {
-            migrated: Vec::new(),
-            seed: None,
-        });
-    }
-    let mut database = Database::connect(endpoint, credentials).await?;
-    let mut migrated = Vec::new();
-    if let Some(dir) = &migrations_dir {
-        let migrations = Migrations::load(dir).await?;
-        let pending = migrations.pending(&mut database).await?;
-        if !pending.is_empty() {
-            let versions: Vec<String> = pending.iter().map(i64::to_string).collect();
-            printer.step(
-                &service.name,
-                &format!("migrating ({} pending: {})", pending.len(), versions.join(", ")),
-            );
-            migrated = migrations
-                .run(&mut database)
-                .await?
-                .into_iter()
-                .map(|a| a.version)
-                .collect();
-        }
-    }
-    let seed = match &seed_dir {
-        Some(dir) => {
-            let name = service.name.clone();
-            let report = seed::apply(&mut database, dir, &SeedOptions::default(), &mut |event| match event {
-                seed::SeedEvent::Loading { version } => {
-                    printer.step(&name, &format!("seeding (version {version})"));
-                }
-                seed::SeedEvent::Warning(text) => printer.warn(&format!("{name}: {text}")),
-            })
-            .await?;
-            if let SeedAction::Applied { .. } = report.action {
-                let loaded = format!(
-                    "seed {} loaded: {} rows in {:.1}s",
-                    report.version,
-                    report.total_rows(),
-                    report.duration.as_secs_f64()
-                );
-                printer.step(&name, &loaded);
-            }
-            Some(report)
-        }
-        None => None,
-    };
-    database.close().await;
-    Ok(ProvisionReport { migrated, seed })
 }

@@ -9,7 +9,7 @@ use sqlx::mysql::{MySqlConnectOptions, MySqlConnection, MySqlDatabaseError, MySq
 use sqlx::{ConnectOptions, Connection};
 
 use crate::error::error_chain;
-use crate::kinds::{Endpoint, ProbeError, ProbeSuccess};
+use crate::kinds::vocabulary::{Endpoint, ProbeError, ProbeSuccess};
 
 /// Server error numbers that answer "who you are, or what you ask for, is
 /// refused": they do not heal by waiting, since the entrypoint creates the

@@ -1,6 +1,8 @@
 //! The one reporting layer: every line flowinfra writes goes through
-//! [`Printer`]. Data goes to stdout, messages and progress to stderr.
+//! [`Printer`]. Data goes to stdout, messages and progress to stderr. The
+//! core's [`Event`]s become progress lines here ([`events`]).
 
+mod events;
 mod progress;
 mod tables;
 mod yaml;
@@ -11,9 +13,29 @@ pub use yaml::to_yaml;
 
 use std::io::{IsTerminal, Write};
 
-use crate::cli::GlobalArgs;
+use crate::events::{Event, EventSink};
 
-/// Decides what is printed and how, from the global flags and the terminal.
+/// What the user asked of the output, resolved from the command line.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct OutputSettings {
+    /// Only warnings, errors and data.
+    pub quiet: bool,
+    /// `-v` count: 1 debug tracing, 2 and more trace.
+    pub verbose: u8,
+    /// No colour, whatever the terminal (`NO_COLOR` is honoured as well).
+    pub no_color: bool,
+}
+
+impl OutputSettings {
+    /// Colour on stderr: asked for, allowed by `NO_COLOR`, and a terminal.
+    fn color(&self) -> bool {
+        !self.no_color
+            && std::env::var_os("NO_COLOR").is_none_or(|value| value.is_empty())
+            && std::io::stderr().is_terminal()
+    }
+}
+
+/// Decides what is printed and how, from the output settings and the terminal.
 #[derive(Debug, Clone)]
 pub struct Printer {
     quiet: bool,
@@ -23,15 +45,12 @@ pub struct Printer {
 }
 
 impl Printer {
-    pub fn new(global: &GlobalArgs) -> Self {
-        let color = !global.no_color
-            && std::env::var_os("NO_COLOR").is_none_or(|value| value.is_empty())
-            && std::io::stderr().is_terminal();
-        let live = !global.quiet && std::io::stderr().is_terminal() && std::env::var_os("CI").is_none();
+    pub fn new(settings: &OutputSettings) -> Self {
+        let live = !settings.quiet && std::io::stderr().is_terminal() && std::env::var_os("CI").is_none();
         Self {
-            quiet: global.quiet,
-            verbose: global.verbose,
-            color,
+            quiet: settings.quiet,
+            verbose: settings.verbose,
+            color: settings.color(),
             progress: Progress::new(live),
         }
     }
@@ -72,14 +91,14 @@ impl Printer {
     }
 
     /// A service's progress (`creating`, `waiting for readiness`, …); silenced by `--quiet`.
-    pub fn step(&self, service: &str, status: &str) {
+    fn step(&self, service: &str, status: &str) {
         if !self.quiet {
             self.progress.step(service, status);
         }
     }
 
     /// A service's last progress line (`ready in 3.2s`, `FAILED`).
-    pub fn finish(&self, service: &str, status: &str) {
+    fn finish(&self, service: &str, status: &str) {
         if !self.quiet {
             self.progress.finish(service, status);
         }
@@ -155,6 +174,17 @@ impl Printer {
             format!("\x1b[{ansi}m{text}\x1b[0m")
         } else {
             text.to_string()
+        }
+    }
+}
+
+impl EventSink for Printer {
+    fn emit(&self, event: Event) {
+        match events::line(event) {
+            events::Line::Step { service, text } => self.step(&service, &text),
+            events::Line::Finish { service, text } => self.finish(&service, &text),
+            events::Line::Info(text) => self.info(&text),
+            events::Line::Warning(text) => self.warn(&text),
         }
     }
 }

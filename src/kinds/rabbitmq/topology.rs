@@ -1,7 +1,8 @@
-//! RabbitMQ: readiness — an AMQP 0-9-1 connection with the spec's
-//! credentials on its vhost opens a channel — and provisioning — the spec's
-//! exchanges, queues and bindings declared over AMQP. The only module that
-//! imports lapin, and the only user of the management API (HTTP, reqwest).
+//! RabbitMQ over its protocols: readiness — an AMQP 0-9-1 connection with
+//! the spec's credentials on its vhost opens a channel — and provisioning —
+//! the spec's exchanges, queues and bindings declared over AMQP. The only
+//! module that imports lapin, and the only user of the management API
+//! (HTTP, reqwest).
 //!
 //! The management listener comes up before AMQP, so only AMQP says the
 //! broker is ready for the services that use it.
@@ -23,9 +24,9 @@ use lapin::uri::{AMQPAuthority, AMQPUri, AMQPUserInfo};
 use lapin::{Channel, Connection, ConnectionProperties, ErrorKind, ExchangeKind};
 use serde_json::Value;
 
-use super::provision::{ProvisionError, ProvisionReport, QueueConflict, RABBITMQ_MANAGEMENT_PORT};
-use super::{Endpoint, ProbeError, ProbeSuccess};
+use super::RABBITMQ_MANAGEMENT_PORT;
 use crate::error::error_chain;
+use crate::kinds::vocabulary::{Endpoint, ProbeError, ProbeSuccess, ProvisionError, ProvisionReport};
 use crate::spec::{ArgumentValue, Exchange, ExchangeType, Queue, RabbitmqSettings};
 
 /// The whole topology is declared within this; a healthy broker needs milliseconds.
@@ -36,14 +37,9 @@ const MANAGEMENT_TIMEOUT: Duration = Duration::from_secs(5);
 /// One attempt: connect (protocol header, SASL PLAIN, tune, open the vhost),
 /// open a channel, close. lapin has no connect timeout of its own: the
 /// caller bounds the attempt.
-pub(super) async fn probe(
-    endpoint: &Endpoint,
-    user: &str,
-    password: &str,
-    vhost: &str,
-) -> Result<ProbeSuccess, ProbeError> {
+pub(super) async fn probe(endpoint: &Endpoint, login: &Login<'_>) -> Result<ProbeSuccess, ProbeError> {
     let connection = Connection::connect_uri(
-        amqp_uri(endpoint, user, password, vhost),
+        amqp_uri(endpoint, login.user, login.password, login.vhost),
         ConnectionProperties::default(),
     )
     .await
@@ -104,7 +100,7 @@ pub(super) struct Login<'a> {
 /// vhost. Every declaration is attempted; those refused are reported
 /// together. `management` is where the management API is published, used
 /// only to show an existing queue's arguments when they conflict.
-pub(super) async fn declare_topology(
+pub(super) async fn declare(
     endpoint: &Endpoint,
     management: Option<&Endpoint>,
     login: &Login<'_>,
@@ -133,7 +129,7 @@ pub(super) async fn declare_topology(
 
 /// What `check` verifies without changing anything: each declared exchange
 /// and queue exists (passive declares). Returns what is missing.
-pub(super) async fn missing_topology(
+pub(super) async fn missing(
     endpoint: &Endpoint,
     login: &Login<'_>,
     settings: &RabbitmqSettings,
@@ -213,12 +209,7 @@ async fn declare_all(
             .await;
         if let Err(error) = outcome {
             let failure = match precondition_failed(&error) {
-                Some(broker) => ProvisionError::ExchangeConflict {
-                    exchange: exchange.name.clone(),
-                    vhost: login.vhost.to_string(),
-                    declared: describe_exchange(exchange),
-                    broker,
-                },
+                Some(broker) => exchange_conflict(&exchange.name, login.vhost, &describe_exchange(exchange), &broker),
                 None => declaration_failure(format!("declaring exchange `{}`", exchange.name), &error),
             };
             channel.after_failure(failure, &mut failures)?;
@@ -239,13 +230,14 @@ async fn declare_all(
             .await;
         if let Err(error) = outcome {
             let failure = match precondition_failed(&error) {
-                Some(broker) => ProvisionError::QueueConflict(Box::new(QueueConflict {
+                Some(broker) => QueueConflict {
                     queue: queue.name.clone(),
                     vhost: login.vhost.to_string(),
                     declared: describe_declared_queue(queue),
                     existing: existing_queue(management, login, &queue.name).await,
                     broker,
-                })),
+                }
+                .into_error(),
                 None => declaration_failure(format!("declaring queue `{}`", queue.name), &error),
             };
             channel.after_failure(failure, &mut failures)?;
@@ -280,6 +272,58 @@ async fn declare_all(
         queues: settings.queues.len(),
         bindings: settings.bindings.len(),
     })
+}
+
+/// A declared queue that differs from the one RabbitMQ has.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct QueueConflict {
+    queue: String,
+    vhost: String,
+    /// The declaration, e.g. `durable with {x-message-ttl: 30000}`.
+    declared: String,
+    /// The existing queue in the same words, as the management API
+    /// describes it; or why it could not be read.
+    existing: Result<String, String>,
+    /// RabbitMQ's own reply text.
+    broker: String,
+}
+
+impl QueueConflict {
+    fn into_error(self) -> ProvisionError {
+        let mut description = format!(
+            "queue `{}` already exists with other arguments: declared {}, but the existing queue is ",
+            self.queue, self.declared
+        );
+        match &self.existing {
+            Ok(existing) => description.push_str(existing),
+            Err(unknown) => description.push_str(&format!("different ({unknown})")),
+        }
+        description.push_str(&format!(" (RabbitMQ: {})", self.broker));
+        ProvisionError::Conflict {
+            description,
+            hint: format!(
+                "RabbitMQ cannot change the arguments of an existing queue, and flowinfra never deletes one: \
+                 declare the existing arguments again, or delete the queue yourself (its messages are lost), \
+                 e.g. `rabbitmqctl delete_queue -p {} {}` in its container, then run `flowinfra up` again; \
+                 a RabbitMQ policy (`rabbitmqctl set_policy`) can change TTLs and limits of a live queue",
+                self.vhost, self.queue
+            ),
+        }
+    }
+}
+
+/// RabbitMQ refused an exchange declaration: it exists with another type or durability.
+fn exchange_conflict(exchange: &str, vhost: &str, declared: &str, broker: &str) -> ProvisionError {
+    ProvisionError::Conflict {
+        description: format!(
+            "exchange `{exchange}` already exists with other settings: declared {declared} (RabbitMQ: {broker})"
+        ),
+        hint: format!(
+            "RabbitMQ cannot change an existing exchange, and flowinfra never deletes one: declare `{exchange}` \
+             as it exists, or delete it yourself on vhost {vhost} (the management UI, or \
+             `rabbitmqadmin -V {vhost} delete exchange name={exchange}`), then run `flowinfra up` again"
+        ),
+    }
 }
 
 /// One failure as itself, several as a list.
@@ -497,6 +541,73 @@ fn describe_management_queue(body: &str) -> Option<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_queue_conflict_names_the_queue_and_both_argument_sets() {
+        let error = QueueConflict {
+            queue: "orders".into(),
+            vhost: "/".into(),
+            declared: "durable with {x-message-ttl: 30000}".into(),
+            existing: Ok("durable with {x-message-ttl: 60000}".into()),
+            broker: "PRECONDITION_FAILED - inequivalent arg 'x-message-ttl'".into(),
+        }
+        .into_error();
+        assert_eq!(
+            error.to_string(),
+            "queue `orders` already exists with other arguments: declared durable with {x-message-ttl: 30000}, \
+             but the existing queue is durable with {x-message-ttl: 60000} \
+             (RabbitMQ: PRECONDITION_FAILED - inequivalent arg 'x-message-ttl')"
+        );
+        assert!(error.hint().unwrap().contains("rabbitmqctl delete_queue -p / orders"));
+    }
+
+    #[test]
+    fn a_queue_conflict_without_the_management_api_says_why_the_existing_side_is_unknown() {
+        let error = QueueConflict {
+            queue: "orders".into(),
+            vhost: "/".into(),
+            declared: "durable with no arguments".into(),
+            existing: Err("the management API port 15672 is not published".into()),
+            broker: "PRECONDITION_FAILED - inequivalent arg 'durable'".into(),
+        }
+        .into_error();
+        assert!(
+            error
+                .to_string()
+                .contains("but the existing queue is different (the management API port 15672 is not published)"),
+            "{error}"
+        );
+    }
+
+    #[test]
+    fn an_exchange_conflict_names_both_sides_and_how_to_resolve_it() {
+        let error = exchange_conflict("events", "orders", "a durable topic exchange", "PRECONDITION_FAILED");
+        assert_eq!(
+            error.to_string(),
+            "exchange `events` already exists with other settings: declared a durable topic exchange \
+             (RabbitMQ: PRECONDITION_FAILED)"
+        );
+        assert!(
+            error
+                .hint()
+                .unwrap()
+                .contains("rabbitmqadmin -V orders delete exchange name=events")
+        );
+    }
+
+    #[test]
+    fn several_failures_are_listed_one_per_line() {
+        let failed = |what: &str| ProvisionError::Failed {
+            what: what.into(),
+            reason: "boom".into(),
+        };
+        let error = all_of(vec![failed("a"), failed("b")]);
+        assert_eq!(
+            error.to_string(),
+            "2 declarations failed:\n  - a failed: boom\n  - b failed: boom"
+        );
+        assert_eq!(all_of(vec![failed("a")]).to_string(), "a failed: boom");
+    }
 
     #[test]
     fn uri_carries_credentials_and_vhost_verbatim() {

@@ -1,7 +1,7 @@
-//! S3 (MinIO or compatible): readiness — a signed `ListBuckets` succeeds —
-//! and provisioning — the spec's buckets exist with their anonymous-access
-//! policies. The only module that imports the S3 client (rust-s3, crate
-//! name `s3`). Path-style requests over plain HTTP, signed with the
+//! S3 over its protocol (MinIO or compatible): readiness — a signed
+//! `ListBuckets` succeeds — and provisioning — the spec's buckets exist
+//! with their anonymous-access policies. The only module that imports the
+//! S3 client (rust-s3, crate name `s3`). Path-style requests over plain HTTP, signed with the
 //! service's root keys.
 //!
 //! MinIO's `/minio/health/live` and `/ready` answer 200 before its object
@@ -24,9 +24,8 @@ use ::s3::request::Request;
 use ::s3::request::tokio_backend::ReqwestRequest;
 
 use super::bucket_policy;
-use super::provision::{ProvisionError, ProvisionReport};
-use super::{Endpoint, ProbeError, ProbeSuccess};
 use crate::error::error_chain;
+use crate::kinds::vocabulary::{Endpoint, ProbeError, ProbeSuccess, ProvisionError, ProvisionReport};
 use crate::spec;
 
 /// One provisioning request; a local server answers in milliseconds.
@@ -52,18 +51,12 @@ const REFUSAL_CODES: &[&str] = &[
 /// response headers.
 pub(super) async fn probe(
     endpoint: &Endpoint,
-    access_key: &str,
-    secret_key: &str,
-    region: &str,
+    keys: &Keys<'_>,
     attempt_timeout: Duration,
 ) -> Result<ProbeSuccess, ProbeError> {
-    let region = Region::Custom {
-        region: region.to_string(),
-        endpoint: format!("http://{}", endpoint.authority()),
-    };
-    let credentials = Credentials::new(Some(access_key), Some(secret_key), None, None, None).map_err(not_ready)?;
+    let credentials = keys.credentials().map_err(not_ready)?;
     // ListBuckets names no bucket: rust-s3 lists through a nameless one.
-    let bucket = Bucket::new("", region, credentials)
+    let bucket = Bucket::new("", region(endpoint, keys), credentials)
         .map_err(not_ready)?
         .with_path_style()
         .with_request_timeout(attempt_timeout)
@@ -93,15 +86,34 @@ pub(super) async fn probe(
     Ok(ProbeSuccess { server_version: server })
 }
 
+/// The keys every request is signed with, and the region it is signed for.
+pub(super) struct Keys<'a> {
+    pub access_key: &'a str,
+    pub secret_key: &'a str,
+    pub region: &'a str,
+}
+
+impl Keys<'_> {
+    fn credentials(&self) -> Result<Credentials, ::s3::creds::error::CredentialsError> {
+        Credentials::new(Some(self.access_key), Some(self.secret_key), None, None, None)
+    }
+}
+
+/// The server at `endpoint`, over plain HTTP, as rust-s3 addresses it.
+fn region(endpoint: &Endpoint, keys: &Keys<'_>) -> Region {
+    Region::Custom {
+        region: keys.region.to_string(),
+        endpoint: format!("http://{}", endpoint.authority()),
+    }
+}
+
 /// Makes every bucket of `buckets` exist with its declared policy.
-pub(super) async fn ensure_buckets(
+pub(super) async fn ensure(
     endpoint: &Endpoint,
-    access_key: &str,
-    secret_key: &str,
-    region: &str,
+    keys: &Keys<'_>,
     buckets: &[spec::Bucket],
 ) -> Result<ProvisionReport, ProvisionError> {
-    let store = Store::new(endpoint, access_key, secret_key, region)?;
+    let store = Store::new(endpoint, keys)?;
     let existing = store.bucket_names().await?;
     let mut created = 0;
     let mut policies_set = 0;
@@ -148,14 +160,12 @@ pub(super) async fn ensure_buckets(
 
 /// What `check` verifies without changing anything: every declared bucket
 /// exists and carries the declared policy. Returns the differences.
-pub(super) async fn bucket_differences(
+pub(super) async fn differences(
     endpoint: &Endpoint,
-    access_key: &str,
-    secret_key: &str,
-    region: &str,
+    keys: &Keys<'_>,
     buckets: &[spec::Bucket],
 ) -> Result<Vec<String>, ProvisionError> {
-    let store = Store::new(endpoint, access_key, secret_key, region)?;
+    let store = Store::new(endpoint, keys)?;
     let existing = store.bucket_names().await?;
     let mut differences = Vec::new();
     for declared in buckets {
@@ -191,17 +201,12 @@ struct Store {
 }
 
 impl Store {
-    fn new(endpoint: &Endpoint, access_key: &str, secret_key: &str, region: &str) -> Result<Store, ProvisionError> {
+    fn new(endpoint: &Endpoint, keys: &Keys<'_>) -> Result<Store, ProvisionError> {
         Ok(Store {
-            region: Region::Custom {
-                region: region.to_string(),
-                endpoint: format!("http://{}", endpoint.authority()),
-            },
-            credentials: Credentials::new(Some(access_key), Some(secret_key), None, None, None).map_err(|error| {
-                ProvisionError::Failed {
-                    what: "reading the S3 keys".into(),
-                    reason: error_chain(&error),
-                }
+            region: region(endpoint, keys),
+            credentials: keys.credentials().map_err(|error| ProvisionError::Failed {
+                what: "reading the S3 keys".into(),
+                reason: error_chain(&error),
             })?,
         })
     }

@@ -1,18 +1,98 @@
-//! Redis readiness: `AUTH` when the spec sets a password, then `PING`
-//! answers `PONG` (not `-LOADING`). The only module that imports redis.
+//! The Redis kind. Credentials: the `--requirepass` of the service's
+//! `redis-server` command. Readiness: `AUTH` when the spec sets a password,
+//! then `PING` answers `PONG` (not `-LOADING`). Nothing to provision or
+//! verify beyond the protocol. The only module that imports redis.
 
 use std::time::Duration;
 
 use ::redis::aio::MultiplexedConnection;
 use ::redis::{AsyncConnectionConfig, Client, ConnectionAddr, ErrorKind, RedisError, ServerErrorKind};
+use futures_util::future::BoxFuture;
 
-use super::{Endpoint, ProbeError, ProbeSuccess};
+use super::vocabulary::url_encode;
+use super::{ConsumerAddress, Credentials, Endpoint, KindPlugin, ProbeError, ProbeSuccess, wrong_credentials};
 use crate::error::error_chain;
+use crate::spec::{Kind, KindSettings, Service};
+
+/// The Redis kind, as registered in [`super::PLUGINS`].
+pub(super) struct Redis;
+
+impl KindPlugin for Redis {
+    fn kind(&self) -> Kind {
+        Kind::Redis
+    }
+
+    fn credentials(&self, service: &Service) -> Option<Credentials> {
+        Some(Credentials::Redis {
+            password: service.command.as_deref().and_then(requirepass),
+        })
+    }
+
+    fn probe<'a>(
+        &'a self,
+        endpoint: &'a Endpoint,
+        credentials: &'a Credentials,
+        attempt_timeout: Duration,
+    ) -> BoxFuture<'a, Result<ProbeSuccess, ProbeError>> {
+        let Credentials::Redis { password } = credentials else {
+            wrong_credentials(self.kind(), credentials)
+        };
+        Box::pin(probe(endpoint, password.as_deref(), attempt_timeout))
+    }
+
+    fn consumer_settings(
+        &self,
+        service: &Service,
+        credentials: Credentials,
+        address: &ConsumerAddress,
+    ) -> Vec<(&'static str, String)> {
+        let Credentials::Redis { password } = credentials else {
+            wrong_credentials(self.kind(), &credentials)
+        };
+        let database = match service.flowinfra.as_ref().map(|x| &x.settings) {
+            Some(KindSettings::Redis(settings)) => settings.databases.first().copied().unwrap_or(0),
+            _ => 0,
+        };
+        let auth = password
+            .as_deref()
+            .map(|p| format!(":{}@", url_encode(p)))
+            .unwrap_or_default();
+        vec![
+            ("REDIS_URL", format!("redis://{auth}{}/{database}", address.authority)),
+            ("REDIS_HOST", address.host.clone()),
+            ("REDIS_PORT", address.port.clone()),
+            ("REDIS_PASSWORD", password.unwrap_or_default()),
+            ("REDIS_DB", database.to_string()),
+        ]
+    }
+}
+
+/// The password a `redis-server` command line sets: the last
+/// `--requirepass X` or `--requirepass=X` (redis applies its arguments in
+/// order). An empty value means no password, as in redis.
+fn requirepass(command: &[String]) -> Option<String> {
+    let mut password = None;
+    let mut arguments = command.iter();
+    while let Some(argument) = arguments.next() {
+        let Some(option) = argument.strip_prefix("--") else {
+            continue;
+        };
+        let (name, inline_value) = match option.split_once('=') {
+            Some((name, value)) => (name, Some(value.to_string())),
+            None => (option, None),
+        };
+        // Redis reads configuration directives case-insensitively.
+        if name.eq_ignore_ascii_case("requirepass") {
+            password = inline_value.or_else(|| arguments.next().cloned());
+        }
+    }
+    password.filter(|password| !password.is_empty())
+}
 
 /// One attempt. AUTH is sent here rather than by the client's connection
 /// set-up so that its answer is classified like any other: redis-rs folds
 /// set-up failures into less specific errors.
-pub(super) async fn probe(
+async fn probe(
     endpoint: &Endpoint,
     password: Option<&str>,
     attempt_timeout: Duration,
@@ -83,6 +163,20 @@ fn classify(error: RedisError) -> ProbeError {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn redis_requirepass_accepts_both_argument_forms_and_the_last_one_wins() {
+        let args = |line: &str| line.split(' ').map(String::from).collect::<Vec<_>>();
+        assert_eq!(requirepass(&args("redis-server --requirepass=a")), Some("a".into()));
+        assert_eq!(
+            requirepass(&args("redis-server --requirepass a --requirepass=b")),
+            Some("b".into())
+        );
+        assert_eq!(requirepass(&args("redis-server --REQUIREPASS c")), Some("c".into()));
+        assert_eq!(requirepass(&args("redis-server --requirepass a --requirepass=")), None);
+        assert_eq!(requirepass(&args("redis-server --appendonly yes")), None);
+        assert_eq!(requirepass(&args("redis-server --requirepass")), None);
+    }
 
     #[test]
     fn version_comes_from_the_redis_version_line() {

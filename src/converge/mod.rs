@@ -1,0 +1,243 @@
+//! Executing `up`: make the engine match the plan, then wait until every
+//! service is truly ready, then provision it. Independent services proceed
+//! in parallel; `depends_on` conditions gate each service on its
+//! dependencies' progress. Progress is reported as [`Event`]s.
+//!
+//! - [`crate::stack`]: which services, and the plan for each (read-only).
+//! - [`images`]: each service's image, pulled or built.
+//! - [`apply`]: networks, volumes, and each container created, recreated or started.
+//! - [`readiness`]: what "ready" means per service (data), and the wait for it.
+//! - [`scheduling`]: dependency order between the services' tasks.
+//!
+//! A service that fails is reported with its reason and the tail of its log;
+//! the others carry on, so a failed `up` leaves what was healthy running.
+
+mod apply;
+mod images;
+pub mod readiness;
+mod scheduling;
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use futures_util::future::join_all;
+use tokio::sync::watch;
+
+use crate::engine::Engine;
+use crate::error::error_chain;
+use crate::events::{Event, EventSink};
+use crate::plan::Action;
+use crate::spec::{PullPolicy, Service, Spec};
+use crate::stack::{PlannedService, plan_with_images, select_services};
+use scheduling::Progress;
+
+/// How many log lines of a failed container are shown.
+pub const LOG_TAIL_LINES: usize = 30;
+
+#[derive(Debug, Clone)]
+pub struct UpOptions {
+    pub services: Vec<String>,
+    /// Overrides every service's pull policy.
+    pub pull: Option<PullPolicy>,
+    /// Readiness deadline for services whose spec sets none.
+    pub timeout: Duration,
+}
+
+/// What happened to one service.
+#[derive(Debug)]
+pub struct ServiceOutcome {
+    pub service: String,
+    pub action: Action,
+    pub result: Result<Ready, ServiceFailure>,
+}
+
+#[derive(Debug, Clone)]
+pub struct Ready {
+    pub after: Duration,
+    pub address: Option<String>,
+    pub server_version: Option<String>,
+}
+
+/// Why a service did not become ready, with the evidence.
+#[derive(Debug, Clone, thiserror::Error)]
+#[error("{reason}")]
+pub struct ServiceFailure {
+    pub reason: String,
+    pub hint: Option<String>,
+    pub log_tail: Vec<String>,
+}
+
+impl ServiceFailure {
+    fn new(reason: impl Into<String>) -> Self {
+        Self {
+            reason: reason.into(),
+            hint: None,
+            log_tail: Vec::new(),
+        }
+    }
+
+    fn with_hint(mut self, hint: impl Into<String>) -> Self {
+        self.hint = Some(hint.into());
+        self
+    }
+
+    /// The error's text with its causes, and its hint when it has one.
+    fn from_error(error: &dyn std::error::Error, hint: Option<String>) -> Self {
+        Self {
+            hint,
+            ..Self::new(error_chain(error))
+        }
+    }
+}
+
+/// Brings the selected services to ready. Returns one outcome per service.
+pub async fn up(
+    engine: Arc<Engine>,
+    spec: Arc<Spec>,
+    options: &UpOptions,
+    events: Arc<dyn EventSink>,
+) -> anyhow::Result<Vec<ServiceOutcome>> {
+    let selected = select_services(&spec, &options.services)?;
+    apply::ensure_networks_and_volumes(&engine, &spec, &selected).await?;
+
+    let images = join_all(selected.iter().map(|name| {
+        let (engine, events) = (engine.clone(), events.clone());
+        let service = spec.services[name].clone();
+        let pull = options.pull;
+        let project = spec.name.clone();
+        async move {
+            let ensured = images::ensure_image(&engine, &project, &service, pull, events.as_ref()).await;
+            (service.name.clone(), ensured)
+        }
+    }))
+    .await;
+    let mut superseded = Vec::new();
+    let mut image_ids = BTreeMap::new();
+    for (name, result) in images {
+        let ensured = result?;
+        superseded.extend(ensured.superseded);
+        image_ids.insert(name, Some(ensured.id));
+    }
+    // The images were just inspected: planning reuses their IDs (the warm path counts engine calls).
+    let planned = plan_with_images(&engine, &spec, image_ids).await?;
+
+    let mut senders = BTreeMap::new();
+    let mut receivers = BTreeMap::new();
+    for name in &selected {
+        let (sender, receiver) = watch::channel(Progress::Pending);
+        senders.insert(name.clone(), sender);
+        receivers.insert(name.clone(), receiver);
+    }
+    let dependencies = Arc::new(receivers);
+    let one_shot = scheduling::one_shot_services(&spec);
+    let handles: Vec<_> = planned
+        .into_iter()
+        .map(|planned| {
+            let service = spec.services[&planned.service].clone();
+            let task = ServiceTask {
+                timeout: service
+                    .flowinfra
+                    .as_ref()
+                    .and_then(|x| x.ready_timeout)
+                    .unwrap_or(options.timeout),
+                one_shot: one_shot.contains(&planned.service),
+                progress: senders.remove(&planned.service).expect("one sender per service"),
+                dependencies: dependencies.clone(),
+                engine: engine.clone(),
+                spec: spec.clone(),
+                events: events.clone(),
+                service,
+                planned,
+            };
+            tokio::spawn(task.run())
+        })
+        .collect();
+    let mut outcomes = Vec::new();
+    for handle in handles {
+        outcomes.push(handle.await?);
+    }
+    for image in superseded {
+        match engine.remove_image(&image).await {
+            Ok(()) => events.emit(Event::SupersededImageRemoved { image }),
+            Err(err) => tracing::warn!("superseded image {} kept: {err}", crate::plan::short_id(&image)),
+        }
+    }
+    Ok(outcomes)
+}
+
+/// Everything one service's turn of `up` needs; it runs as its own task.
+struct ServiceTask {
+    engine: Arc<Engine>,
+    spec: Arc<Spec>,
+    events: Arc<dyn EventSink>,
+    service: Service,
+    planned: PlannedService,
+    /// Readiness deadline.
+    timeout: Duration,
+    /// Other services wait for this one to complete successfully.
+    one_shot: bool,
+    /// Where this service publishes its progress to its dependants.
+    progress: watch::Sender<Progress>,
+    /// Every selected service's progress.
+    dependencies: Arc<BTreeMap<String, watch::Receiver<Progress>>>,
+}
+
+impl ServiceTask {
+    async fn run(self) -> ServiceOutcome {
+        let result = self.converge().await;
+        let _ = self.progress.send(match &result {
+            Ok(_) if self.one_shot => Progress::Completed,
+            Ok(_) => Progress::Ready,
+            Err(_) => Progress::Failed,
+        });
+        ServiceOutcome {
+            service: self.service.name.clone(),
+            action: self.planned.action,
+            result,
+        }
+    }
+
+    /// Waits for its dependencies, applies its action, waits until ready, provisions.
+    async fn converge(&self) -> Result<Ready, ServiceFailure> {
+        let (engine, service, action) = (self.engine.as_ref(), &self.service, &self.planned.action);
+        let events = self.events.as_ref();
+        let started_at = Instant::now();
+        scheduling::wait_for_dependencies(service, &self.dependencies, events).await?;
+        let id = apply::apply_action(engine, &self.spec, service, &self.planned, events).await?;
+        let _ = self.progress.send(Progress::Started);
+        if !matches!(action, Action::Keep) {
+            events.emit(Event::WaitingForReadiness {
+                service: service.name.clone(),
+            });
+        }
+        let readiness = readiness::readiness(service, action, self.one_shot);
+        let became = readiness::wait_until_ready(engine, service, &id, &readiness, self.timeout, started_at).await;
+        let provisioned = match became {
+            Ok(became) => crate::kinds::provision(service, &became.published, events)
+                .await
+                .map(|()| became.ready)
+                .map_err(|err| ServiceFailure::from_error(&err, err.hint())),
+            Err(failure) => Err(failure),
+        };
+        match provisioned {
+            Ok(ready) => {
+                events.emit(Event::Ready {
+                    service: service.name.clone(),
+                    after: ready.after,
+                });
+                Ok(ready)
+            }
+            Err(mut failure) => {
+                events.emit(Event::Failed {
+                    service: service.name.clone(),
+                });
+                failure.log_tail = engine
+                    .container_logs_tail(&id, LOG_TAIL_LINES)
+                    .await
+                    .unwrap_or_default();
+                Err(failure)
+            }
+        }
+    }
+}

@@ -1,0 +1,226 @@
+//! The MySQL kind (MySQL or MariaDB). Credentials: the application user
+//! (`MYSQL_USER`/`MYSQL_PASSWORD`) on `MYSQL_DATABASE`. Readiness: that
+//! user logs in and runs `SELECT 1`. Provisioning: pending migrations, then
+//! the seed when it is outdated; `check` verifies both.
+//!
+//! The database work itself — connections, migrations, seeds — is
+//! [`crate::mysql`]'s, the library that holds sqlx; this kind turns a spec
+//! service into its calls and their outcomes into events.
+
+use std::time::Duration;
+
+use anyhow::Context;
+use futures_util::future::BoxFuture;
+
+use super::vocabulary::url_encode;
+use super::{
+    ConsumerAddress, Credentials, Endpoint, KindPlugin, ProbeError, ProbeSuccess, ProvisionError, Target, Verdict,
+    Verification, wrong_credentials,
+};
+use crate::engine::ContainerState;
+use crate::error::error_chain;
+use crate::events::{Event, EventSink};
+use crate::mysql::seed::{self, SeedEvent};
+use crate::mysql::{Database, Migrations, SeedAction, SeedOptions, directories};
+use crate::spec::{Kind, Service};
+
+/// The MySQL kind, as registered in [`super::PLUGINS`].
+pub(super) struct Mysql;
+
+impl KindPlugin for Mysql {
+    fn kind(&self) -> Kind {
+        Kind::Mysql
+    }
+
+    fn credentials(&self, service: &Service) -> Option<Credentials> {
+        let env = |name: &str| service.environment.get(name).filter(|value| !value.is_empty()).cloned();
+        Some(Credentials::Mysql {
+            user: env("MYSQL_USER")?,
+            password: env("MYSQL_PASSWORD")?,
+            database: env("MYSQL_DATABASE")?,
+        })
+    }
+
+    fn probe<'a>(
+        &'a self,
+        endpoint: &'a Endpoint,
+        credentials: &'a Credentials,
+        _attempt_timeout: Duration,
+    ) -> BoxFuture<'a, Result<ProbeSuccess, ProbeError>> {
+        let Credentials::Mysql {
+            user,
+            password,
+            database,
+        } = credentials
+        else {
+            wrong_credentials(self.kind(), credentials)
+        };
+        Box::pin(crate::mysql::probe(endpoint, user, password, database))
+    }
+
+    fn provision<'a>(
+        &'a self,
+        target: &'a Target<'a>,
+        events: &'a dyn EventSink,
+    ) -> BoxFuture<'a, Result<(), ProvisionError>> {
+        Box::pin(async move {
+            migrate_and_seed(target, events)
+                .await
+                .map_err(|err| ProvisionError::Described(error_chain(err.as_ref())))
+        })
+    }
+
+    fn verifications(&self, target: &Target<'_>) -> Vec<Verification> {
+        let (migrations, seed) = directories(target.service);
+        let mut checks = Vec::new();
+        if let Some(dir) = migrations {
+            let (endpoint, credentials) = (target.endpoint.clone(), target.credentials.clone());
+            let body = async move {
+                let mut database = match Database::connect(&endpoint, &credentials).await {
+                    Ok(database) => database,
+                    Err(err) => return Verdict::fail(err.to_string()),
+                };
+                let verdict = match crate::mysql::status::migrations_verdict(&mut database, &dir).await {
+                    Ok(Some(latest)) => {
+                        Verdict::ok(format!("all applied, latest {latest}")).detail("latest_migration", latest)
+                    }
+                    Ok(None) => Verdict::ok("no migrations"),
+                    Err(reason) => Verdict::fail(reason),
+                };
+                database.close().await;
+                verdict
+            };
+            checks.push(Verification {
+                check: "migrations",
+                body: Box::pin(body),
+            });
+        }
+        if let Some(dir) = seed {
+            let (endpoint, credentials) = (target.endpoint.clone(), target.credentials.clone());
+            let body = async move {
+                let mut database = match Database::connect(&endpoint, &credentials).await {
+                    Ok(database) => database,
+                    Err(err) => return Verdict::fail(err.to_string()),
+                };
+                let status = crate::mysql::status::seed_status(&mut database, &dir).await;
+                database.close().await;
+                match status {
+                    Ok(status) => {
+                        let verdict = match status.staleness() {
+                            None => Verdict::ok(format!("seed {} is current", status.expected_version)),
+                            Some(reason) => Verdict::fail(format!("seed not current: {reason}")),
+                        };
+                        verdict
+                            .detail("seed_version", status.recorded.map(|r| r.version).unwrap_or_default())
+                            .detail("rows", serde_json::to_value(&status.counts).unwrap_or_default())
+                    }
+                    Err(err) => Verdict::fail(err.to_string()),
+                }
+            };
+            checks.push(Verification {
+                check: "seed",
+                body: Box::pin(body),
+            });
+        }
+        checks
+    }
+
+    fn consumer_settings(
+        &self,
+        _service: &Service,
+        credentials: Credentials,
+        address: &ConsumerAddress,
+    ) -> Vec<(&'static str, String)> {
+        let Credentials::Mysql {
+            user,
+            password,
+            database,
+        } = credentials
+        else {
+            wrong_credentials(self.kind(), &credentials)
+        };
+        let tail = format!(
+            "{}:{}@{}/{}",
+            url_encode(&user),
+            url_encode(&password),
+            address.authority,
+            url_encode(&database)
+        );
+        vec![
+            ("DATABASE_URL", format!("mysql://{tail}")),
+            ("DATABASE_URL_AIOMYSQL", format!("mysql+aiomysql://{tail}")),
+            ("DATABASE_URL_PYMYSQL", format!("mysql+pymysql://{tail}")),
+            ("MYSQL_HOST", address.host.clone()),
+            ("MYSQL_PORT", address.port.clone()),
+            ("MYSQL_DATABASE", database),
+            ("MYSQL_USER", user),
+            ("MYSQL_PASSWORD", password),
+        ]
+    }
+}
+
+/// What `up` does once a mysql-kind service is ready: run pending
+/// migrations, then apply the seed when none is recorded or it changed.
+/// The caller holds the project lock.
+async fn migrate_and_seed(target: &Target<'_>, events: &dyn EventSink) -> anyhow::Result<()> {
+    let service = &target.service.name;
+    let (migrations_dir, seed_dir) = directories(target.service);
+    if migrations_dir.is_none() && seed_dir.is_none() {
+        return Ok(());
+    }
+    let mut database = Database::connect(&target.endpoint, &target.credentials).await?;
+    if let Some(dir) = &migrations_dir {
+        let migrations = Migrations::load(dir).await?;
+        let pending = migrations.pending(&mut database).await?;
+        if !pending.is_empty() {
+            events.emit(Event::Migrating {
+                service: service.clone(),
+                pending,
+            });
+            migrations.run(&mut database).await?;
+        }
+    }
+    if let Some(dir) = &seed_dir {
+        let report = seed::apply(&mut database, dir, &SeedOptions::default(), &mut |event| {
+            events.emit(match event {
+                SeedEvent::Loading { version } => Event::Seeding {
+                    service: service.clone(),
+                    version,
+                },
+                SeedEvent::Warning(text) => Event::Warning {
+                    service: service.clone(),
+                    text,
+                },
+            })
+        })
+        .await?;
+        if let SeedAction::Applied { .. } = report.action {
+            events.emit(Event::SeedLoaded {
+                service: service.clone(),
+                rows: report.total_rows(),
+                version: report.version,
+                duration: report.duration,
+            });
+        }
+    }
+    database.close().await;
+    Ok(())
+}
+
+/// Connects to the database of a mysql-kind `service` through its running
+/// `container`, as its application user: what `migrate` and `seed` work on.
+pub async fn open_database(service: &Service, container: &ContainerState) -> anyhow::Result<Database> {
+    let endpoint = super::endpoint(service, &container.ports).with_context(|| {
+        format!(
+            "the container of service `{}` publishes no host port for 3306; recreate it with `flowinfra up`",
+            service.name
+        )
+    })?;
+    let credentials = super::credentials(service).with_context(|| {
+        format!(
+            "service `{}` lacks MYSQL_USER, MYSQL_PASSWORD or MYSQL_DATABASE",
+            service.name
+        )
+    })?;
+    Ok(Database::connect(&endpoint, &credentials).await?)
+}
