@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Build the offline stand-in images that flowinfra's test suite uses instead
-# of the official mysql / rabbitmq / redis / minio images (see DESIGN.md §10
+# of the official mysql / postgres / rabbitmq / redis / minio images (see DESIGN.md §10
 # and docs/standin-images.md).
 #
 #   scripts/build-test-images.sh [--force] [--no-cache]
@@ -16,7 +16,7 @@
 #      flowinfra-standin/base:test;
 #   3. builds the S3 server (scripts/standin/minio/server, a Rust crate on
 #      s3s/s3s-fs from crates.io) on the host;
-#   4. builds flowinfra-standin/{mysql,rabbitmq,redis,minio}:test FROM the base
+#   4. builds flowinfra-standin/{mysql,postgres,rabbitmq,redis,minio}:test FROM the base
 #      with the classic builder (no registry, no network inside containers).
 #
 # Every image carries the label io.flowinfra.recipe-hash; an image whose label
@@ -34,7 +34,7 @@ SUITE=bookworm
 PREFIX=flowinfra-standin
 TAG="test"
 LABEL=io.flowinfra.recipe-hash
-SERVICES=(mysql rabbitmq redis minio)
+SERVICES=(mysql postgres rabbitmq redis minio)   # minio last: it may wait for cargo
 CACHE_DIR="${FLOWINFRA_STANDIN_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/flowinfra/standin}"
 
 FORCE=0
@@ -336,6 +336,9 @@ EOF
         rm -rf usr/share/man/* usr/share/info/* usr/share/locale/* usr/share/lintian
         # data directories start empty: the entrypoints initialise them
         rm -rf var/lib/mysql/* var/lib/mysql/.[!.]* var/lib/rabbitmq/* var/lib/rabbitmq/.[!.]* var/lib/redis/*
+        # the cluster Debian's postgresql postinst creates (15/main); the
+        # postgres stand-in runs initdb on its own PGDATA instead
+        rm -rf var/lib/postgresql/[0-9]* etc/postgresql/[0-9]*
         : > etc/machine-id
     "
     "${SUDO[@]}" tar --numeric-owner --xattrs -C "$root" \
@@ -417,7 +420,7 @@ declare -A BUILD_PID OLD_ID
 
 # docker build of one service image, run in the background: on this kind of
 # engine every Dockerfile step costs a few seconds of container churn, so the
-# four builds overlap.
+# five builds overlap.
 start_service_build() {
     local svc=$1 ctx="$WORK/ctx-$1" image="$PREFIX/$1:$TAG"
     mkdir -p "$ctx"

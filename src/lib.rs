@@ -16,8 +16,10 @@
 //! - [`stack`]: the services a command is about and the plan for each, read from the engine.
 //! - [`converge`]: executes `up` — images, containers in dependency order, readiness as data, provisioning.
 //! - [`events`]: the typed progress events the core emits through an `EventSink`.
+//! - [`logging`]: tracing set-up; third-party log lines masked of every known secret.
 //! - [`lock`]: the per-project lock that keeps two `up`/`down` from interleaving.
 //! - [`upstream`]: registry digest comparison, on request only.
+//! - [`image_lifecycle`]: retired and end-of-life image series, from the shipped table. Pure.
 //! - [`error`]: exit codes and the typed errors commands branch on.
 //! - [`report`]: the one place that writes to the terminal; renders events, tables and errors.
 //! - [`commands`]: one thin module per subcommand, wiring core to adapters.
@@ -32,8 +34,10 @@ pub mod converge;
 pub mod engine;
 pub mod error;
 pub mod events;
+pub mod image_lifecycle;
 pub mod kinds;
 pub mod lock;
+pub mod logging;
 pub mod mysql;
 pub mod plan;
 pub mod report;
@@ -47,13 +51,15 @@ use std::process::ExitCode;
 
 /// Runs one invocation and returns the process exit code.
 pub fn run(cli: cli::Cli) -> ExitCode {
-    let output = report::OutputSettings {
+    let printer = report::Printer::new(&report::OutputSettings {
         quiet: cli.global.quiet,
         verbose: cli.global.verbose,
         no_color: cli.global.no_color,
-    };
-    let printer = report::Printer::new(&output);
-    report::init_tracing(&output);
+    });
+    logging::init(logging::LogSettings {
+        verbose: cli.global.verbose,
+        no_color: cli.global.no_color,
+    });
     let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
         Ok(runtime) => runtime,
         Err(err) => {

@@ -1,25 +1,19 @@
 //! The `flowinfra` binary as a user meets it: exit codes, where output goes,
 //! and what the messages say. These need no engine.
 
-use std::path::Path;
-use std::process::{Command, Output};
+mod support;
 
+use std::path::Path;
+
+use support::{Flowinfra, Output};
+
+/// `flowinfra ARGS` run in `dir`.
 fn flowinfra(dir: &Path, args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_flowinfra"))
-        .args(args)
-        .current_dir(dir)
-        .env_remove("COMPOSE_PROJECT_NAME")
-        .env("NO_COLOR", "1")
-        .output()
-        .expect("the binary runs")
+    Flowinfra::new().current_dir(dir).args(args).run()
 }
 
 fn repo() -> &'static Path {
     Path::new(env!("CARGO_MANIFEST_DIR"))
-}
-
-fn text(bytes: &[u8]) -> String {
-    String::from_utf8_lossy(bytes).into_owned()
 }
 
 /// Every value of a variable in `.env.example` whose name marks it as secret.
@@ -36,9 +30,7 @@ fn example_secrets() -> Vec<String> {
 
 #[test]
 fn config_on_the_shipped_spec_prints_yaml_without_secrets() {
-    let output = flowinfra(repo(), &["config"]);
-    assert_eq!(output.status.code(), Some(0), "{}", text(&output.stderr));
-    let stdout = text(&output.stdout);
+    let stdout = flowinfra(repo(), &["config"]).success().stdout();
     assert!(stdout.contains("mysql:8.4"), "{stdout}");
     assert!(stdout.contains("batch_processed"), "{stdout}");
     let secrets = example_secrets();
@@ -56,9 +48,7 @@ fn config_on_the_shipped_spec_prints_yaml_without_secrets() {
 
 #[test]
 fn config_json_parses_and_hides_secrets() {
-    let output = flowinfra(repo(), &["config", "--json"]);
-    assert_eq!(output.status.code(), Some(0), "{}", text(&output.stderr));
-    let value: serde_json::Value = serde_json::from_slice(&output.stdout).expect("valid JSON");
+    let value = flowinfra(repo(), &["config", "--json"]).success().json();
     assert_eq!(value["services"]["mysql"]["environment"]["MYSQL_PASSWORD"], "********");
     assert_eq!(value["services"]["mysql"]["environment"]["MYSQL_USER"], "flowlite_user");
     let redis_command = value["services"]["redis"]["command"].as_array().unwrap();
@@ -73,10 +63,9 @@ fn config_on_a_broken_spec_exits_2_naming_file_line_and_column() {
         "services:\n  db:\n    image: mysql\n    portz: ['3306:3306']\n",
     )
     .unwrap();
-    let output = flowinfra(dir.path(), &["-f", "spec.yaml", "config"]);
-    assert_eq!(output.status.code(), Some(2));
+    let output = flowinfra(dir.path(), &["-f", "spec.yaml", "config"]).failure(2);
     assert!(output.stdout.is_empty(), "errors go to stderr only");
-    let stderr = text(&output.stderr);
+    let stderr = output.stderr();
     assert!(
         stderr.contains("error: spec.yaml:4:5: unknown service field `portz`"),
         "{stderr}"
@@ -87,9 +76,8 @@ fn config_on_a_broken_spec_exits_2_naming_file_line_and_column() {
 #[test]
 fn a_missing_spec_file_exits_2() {
     let dir = tempfile::tempdir().unwrap();
-    let output = flowinfra(dir.path(), &["-f", "nope.yaml", "config"]);
-    assert_eq!(output.status.code(), Some(2));
-    assert!(text(&output.stderr).contains("cannot read spec file `nope.yaml`"));
+    let output = flowinfra(dir.path(), &["-f", "nope.yaml", "config"]).failure(2);
+    assert!(output.stderr().contains("cannot read spec file `nope.yaml`"));
 }
 
 #[test]
@@ -100,9 +88,12 @@ fn a_missing_required_variable_exits_2_naming_it() {
         "services:\n  a:\n    image: x:${TAG:?set TAG}\n",
     )
     .unwrap();
-    let output = flowinfra(dir.path(), &["-f", "spec.yaml", "config"]);
-    assert_eq!(output.status.code(), Some(2));
-    assert!(text(&output.stderr).contains("spec.yaml:3:14: required variable TAG is not set: set TAG"));
+    let output = flowinfra(dir.path(), &["-f", "spec.yaml", "config"]).failure(2);
+    assert!(
+        output
+            .stderr()
+            .contains("spec.yaml:3:14: required variable TAG is not set: set TAG")
+    );
 }
 
 #[test]
@@ -115,31 +106,25 @@ fn dotenv_next_to_the_project_overrides_spec_defaults() {
     )
     .unwrap();
     std::fs::write(dir.path().join(".env"), "TAG=from-dotenv\n").unwrap();
-    let output = flowinfra(dir.path(), &["config", "--json"]);
-    assert_eq!(output.status.code(), Some(0), "{}", text(&output.stderr));
-    let value: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+    let value = flowinfra(dir.path(), &["config", "--json"]).success().json();
     assert_eq!(value["services"]["a"]["image"], "x:from-dotenv");
 }
 
 #[test]
 fn project_name_flag_names_the_project() {
-    let output = flowinfra(repo(), &["-p", "demo", "config", "--json"]);
-    let value: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+    let value = flowinfra(repo(), &["-p", "demo", "config", "--json"]).json();
     assert_eq!(value["name"], "demo");
     assert_eq!(value["volumes"]["mysql_data"]["name"], "demo_mysql_data");
 }
 
 #[test]
 fn usage_errors_exit_2() {
-    let output = flowinfra(repo(), &["up", "--no-such-flag"]);
-    assert_eq!(output.status.code(), Some(2));
+    flowinfra(repo(), &["up", "--no-such-flag"]).failure(2);
 }
 
 #[test]
 fn env_prints_connection_settings_in_every_format() {
-    let dotenv = flowinfra(repo(), &["env"]);
-    assert_eq!(dotenv.status.code(), Some(0), "{}", text(&dotenv.stderr));
-    let stdout = text(&dotenv.stdout);
+    let stdout = flowinfra(repo(), &["env"]).success().stdout();
     assert!(
         stdout.contains("DATABASE_URL=mysql://flowlite_user:flowlite_password@127.0.0.1:3306/flowlite_db"),
         "{stdout}"
@@ -154,12 +139,11 @@ fn env_prints_connection_settings_in_every_format() {
     assert!(stdout.contains("REDIS_PASSWORD=flowlite_redis_pass_2024"));
     assert!(stdout.contains("S3_ENDPOINT_URL=http://127.0.0.1:9000"));
 
-    let json = flowinfra(repo(), &["env", "--format", "json"]);
-    let value: serde_json::Value = serde_json::from_slice(&json.stdout).unwrap();
+    let value = flowinfra(repo(), &["env", "--format", "json"]).json();
     assert_eq!(value["REDIS_URL"], "redis://:flowlite_redis_pass_2024@127.0.0.1:6379/0");
 
     let shell = flowinfra(repo(), &["env", "--format", "shell"]);
-    assert!(text(&shell.stdout).contains("export MYSQL_USER='flowlite_user'"));
+    assert!(shell.stdout().contains("export MYSQL_USER='flowlite_user'"));
 }
 
 #[test]
@@ -167,7 +151,7 @@ fn no_command_but_env_prints_a_secret_from_env_example() {
     let secrets = example_secrets();
     for args in [&["config"][..], &["config", "--json"], &["env"]] {
         let output = flowinfra(repo(), args);
-        let all = format!("{}{}", text(&output.stdout), text(&output.stderr));
+        let all = format!("{}{}", output.stdout(), output.stderr());
         let leaked: Vec<&String> = secrets.iter().filter(|s| all.contains(s.as_str())).collect();
         if args == ["env"] {
             assert!(!leaked.is_empty(), "env should print the credentials it is asked for");
@@ -184,16 +168,14 @@ fn completions_are_generated_for_each_shell() {
         ("zsh", "#compdef flowinfra"),
         ("fish", "complete -c flowinfra"),
     ] {
-        let output = flowinfra(repo(), &["completions", shell]);
-        assert_eq!(output.status.code(), Some(0));
-        assert!(text(&output.stdout).contains(marker), "{shell}");
+        let output = flowinfra(repo(), &["completions", shell]).success();
+        assert!(output.stdout().contains(marker), "{shell}");
     }
 }
 
 #[test]
 fn help_documents_every_command_with_examples() {
-    let output = flowinfra(repo(), &["--help"]);
-    let help = text(&output.stdout);
+    let help = flowinfra(repo(), &["--help"]).stdout();
     for command in [
         "up",
         "down",

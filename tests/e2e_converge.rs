@@ -4,10 +4,9 @@
 
 mod support;
 
-use std::path::{Path, PathBuf};
-use std::process::Output;
+use std::path::PathBuf;
 
-use support::{TestProject, busybox_image, import_busybox_as};
+use support::{Flowinfra, Output, TestProject, busybox_image, import_busybox_as};
 
 struct Case {
     project: TestProject,
@@ -28,30 +27,14 @@ impl Case {
         path
     }
 
+    /// `flowinfra -f spec.yaml -p <project> ARGS` in the case's directory.
     fn run(&self, args: &[&str]) -> Output {
-        run(self.dir.path(), &self.project.name, args)
+        Flowinfra::new()
+            .current_dir(self.dir.path())
+            .args(["-f", "spec.yaml", "-p", &self.project.name])
+            .args(args)
+            .run()
     }
-}
-
-fn run(dir: &Path, project: &str, args: &[&str]) -> Output {
-    std::process::Command::new(env!("CARGO_BIN_EXE_flowinfra"))
-        .current_dir(dir)
-        .args(["-f", "spec.yaml", "-p", project])
-        .args(args)
-        .env("NO_COLOR", "1")
-        .output()
-        .unwrap()
-}
-
-fn ok(output: Output, what: &str) -> Output {
-    assert_eq!(
-        output.status.code(),
-        Some(0),
-        "`{what}` failed:\n{}\n{}",
-        String::from_utf8_lossy(&output.stdout),
-        String::from_utf8_lossy(&output.stderr)
-    );
-    output
 }
 
 async fn container_ids(project: &str) -> Vec<(String, String)> {
@@ -91,12 +74,11 @@ async fn changing_one_services_environment_recreates_only_it_and_plan_names_the_
     let image = busybox_image(&engine).await;
     let case = Case::new("env-change");
     case.spec(&two_services(&image, "hello", &image));
-    ok(case.run(&["up"]), "first up");
+    case.run(&["up"]).success();
     let before = container_ids(&case.project.name).await;
 
     case.spec(&two_services(&image, "bonjour", &image));
-    let plan = ok(case.run(&["plan", "--json"]), "plan");
-    let plan: serde_json::Value = serde_json::from_slice(&plan.stdout).unwrap();
+    let plan = case.run(&["plan", "--json"]).success().json();
     let services = plan["services"].as_array().unwrap();
     assert_eq!(services[0]["service"], "a");
     assert_eq!(services[0]["action"], "recreate");
@@ -104,7 +86,7 @@ async fn changing_one_services_environment_recreates_only_it_and_plan_names_the_
     assert_eq!(services[0]["reasons"][0]["fields"], serde_json::json!(["environment"]));
     assert_eq!(services[1]["action"], "keep");
 
-    ok(case.run(&["up"]), "second up");
+    case.run(&["up"]).success();
     let after = container_ids(&case.project.name).await;
     assert_ne!(after[0].1, before[0].1, "a was not recreated");
     assert_eq!(after[1].1, before[1].1, "b was recreated");
@@ -118,13 +100,13 @@ async fn a_moved_image_tag_recreates_only_its_service_and_keeps_its_volume() {
     let moving = format!("flowinfra-test/moving-{}:1", case.project.name);
     let old_id = import_busybox_as(&engine, &moving, "one").await;
     case.spec(&two_services(&moving, "hello", &stable));
-    ok(case.run(&["up"]), "first up");
+    case.run(&["up"]).success();
     let before = container_ids(&case.project.name).await;
 
     let new_id = import_busybox_as(&engine, &moving, "two").await;
     assert_ne!(old_id, new_id);
-    let plan = ok(case.run(&["plan"]), "plan");
-    let text = String::from_utf8_lossy(&plan.stdout);
+    let plan = case.run(&["plan"]).success();
+    let text = plan.stdout();
     let line_a = text.lines().find(|l| l.starts_with("a ")).unwrap();
     assert!(line_a.contains("image changed"), "{text}");
     assert!(line_a.contains(flowinfra::plan::short_id(&new_id)), "{text}");
@@ -133,7 +115,7 @@ async fn a_moved_image_tag_recreates_only_its_service_and_keeps_its_volume() {
         "{text}"
     );
 
-    ok(case.run(&["up"]), "second up");
+    case.run(&["up"]).success();
     let after = container_ids(&case.project.name).await;
     assert_ne!(after[0].1, before[0].1);
     assert_eq!(after[1].1, before[1].1);
@@ -152,8 +134,8 @@ async fn plan_changes_nothing_and_check_upstream_is_unknown_offline() {
     let image = busybox_image(&engine).await;
     let case = Case::new("plan-readonly");
     case.spec(&two_services(&image, "hello", &image));
-    let plan = ok(case.run(&["plan", "--check-upstream"]), "plan");
-    let text = String::from_utf8_lossy(&plan.stdout);
+    let plan = case.run(&["plan", "--check-upstream"]).success();
+    let text = plan.stdout();
     assert!(text.contains("create (no container)"), "{text}");
     assert!(text.contains("unknown"), "{text}");
     assert!(
@@ -179,29 +161,21 @@ async fn a_changed_build_context_rebuilds_recreates_and_removes_the_old_image() 
     let image = format!("flowinfra-test/built-{}:latest", case.project.name);
     case.spec(&format!("services:\n  init:\n    build: ./app\n    image: {image}\n"));
 
-    let first = ok(case.run(&["up"]), "first up");
-    assert!(
-        String::from_utf8_lossy(&first.stderr).contains("building"),
-        "{}",
-        String::from_utf8_lossy(&first.stderr)
-    );
+    let first = case.run(&["up"]).success();
+    assert!(first.stderr().contains("building"), "{}", first.stderr());
     let first_image = engine.inspect_image(&image).await.unwrap().expect("built").id;
     let first_container = container_ids(&case.project.name).await;
 
     // An ignored file changes nothing: no build, same container.
     std::fs::write(context.join("notes.md"), "scribbles").unwrap();
-    let second = ok(case.run(&["up"]), "second up");
-    assert!(
-        !String::from_utf8_lossy(&second.stderr).contains("building"),
-        "{}",
-        String::from_utf8_lossy(&second.stderr)
-    );
+    let second = case.run(&["up"]).success();
+    assert!(!second.stderr().contains("building"), "{}", second.stderr());
     assert_eq!(engine.inspect_image(&image).await.unwrap().unwrap().id, first_image);
     assert_eq!(container_ids(&case.project.name).await, first_container);
 
     std::fs::write(context.join("seed.txt"), "version 2\n").unwrap();
-    let third = ok(case.run(&["up"]), "third up");
-    let stderr = String::from_utf8_lossy(&third.stderr);
+    let third = case.run(&["up"]).success();
+    let stderr = third.stderr();
     assert!(
         stderr.contains("building") && stderr.contains("build context changed"),
         "{stderr}"
@@ -235,7 +209,7 @@ async fn a_leftover_container_of_this_project_is_replaced_not_a_failure() {
     let leftover = support::sleeping_container(&case.project, "a", &image);
     let leftover_id = support::create(&engine, &case.project, &leftover).await;
     // The plan sees it (no config hash), so it is recreated, not conflicted with.
-    ok(case.run(&["up"]), "up over a leftover");
+    case.run(&["up"]).success();
     let after = container_ids(&case.project.name).await;
     assert_eq!(after.len(), 1);
     assert_ne!(after[0].1, leftover_id);

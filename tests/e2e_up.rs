@@ -3,17 +3,14 @@
 
 mod support;
 
-use std::process::Output;
 use std::time::Duration;
 
 use flowinfra::engine::RunState;
-use support::{FlowliteStack, TestProject, assert_success, stderr};
+use support::{Flowinfra, FlowliteStack, Output, TestProject};
 
 /// `up` of the whole stack, which must succeed.
 fn up(stack: &FlowliteStack) -> Output {
-    let output = stack.flowinfra(&["up"]);
-    assert_success(&output, "up");
-    output
+    stack.flowinfra(&["up"]).success()
 }
 
 #[tokio::test]
@@ -77,14 +74,12 @@ async fn up_from_nothing_brings_every_service_to_ready_and_again_changes_nothing
         stack.container_ids().await,
         before,
         "a second up recreated something:\n{}",
-        stderr(&again)
+        again.stderr()
     );
-    assert!(stderr(&again).contains("keep"), "{}", stderr(&again));
+    assert!(again.stderr().contains("keep"), "{}", again.stderr());
 
     // ps lists every service as running.
-    let ps = stack.flowinfra(&["ps", "--json"]);
-    assert_success(&ps, "ps");
-    let rows: serde_json::Value = serde_json::from_slice(&ps.stdout).unwrap();
+    let rows = stack.flowinfra(&["ps", "--json"]).success().json();
     let states: Vec<&str> = rows
         .as_array()
         .unwrap()
@@ -109,9 +104,9 @@ async fn down_keeps_volumes_and_down_v_removes_them() {
         .unwrap();
     drop(mysql);
 
-    assert_success(&stack.flowinfra(&["down"]), "down");
+    stack.flowinfra(&["down"]).success();
     assert!(stack.container_ids().await.is_empty(), "down left containers");
-    assert_success(&stack.flowinfra(&["up", "mysql"]), "up after down");
+    stack.flowinfra(&["up", "mysql"]).success();
     let mut mysql = stack.mysql().await;
     let kept: (i32,) = sqlx::query_as("SELECT id FROM survivor")
         .fetch_one(&mut mysql)
@@ -120,10 +115,9 @@ async fn down_keeps_volumes_and_down_v_removes_them() {
     assert_eq!(kept.0, 42);
     drop(mysql);
 
-    let down_v = stack.flowinfra(&["down", "-v"]);
-    assert_success(&down_v, "down -v");
-    assert!(stderr(&down_v).contains("removed volume"), "{}", stderr(&down_v));
-    assert_success(&stack.flowinfra(&["up", "mysql"]), "up after down -v");
+    let down_v = stack.flowinfra(&["down", "-v"]).success();
+    assert!(down_v.stderr().contains("removed volume"), "{}", down_v.stderr());
+    stack.flowinfra(&["up", "mysql"]).success();
     let mut mysql = stack.mysql().await;
     let gone = sqlx::query("SELECT id FROM survivor").fetch_one(&mut mysql).await;
     assert!(gone.is_err(), "the table should be gone after down -v");
@@ -132,12 +126,17 @@ async fn down_keeps_volumes_and_down_v_removes_them() {
 #[tokio::test]
 async fn an_unreachable_engine_exits_3_naming_the_address() {
     let stack = FlowliteStack::new("no-engine");
-    let output = stack.flowinfra_with(&["up"], &[("DOCKER_HOST", "unix:///nonexistent/docker.sock")]);
-    assert_eq!(output.status.code(), Some(3), "{}", stderr(&output));
+    let output = stack
+        .command(&["up"])
+        .env("DOCKER_HOST", "unix:///nonexistent/docker.sock")
+        .run()
+        .failure(3);
     assert!(
-        stderr(&output).contains("cannot reach the Docker engine at unix:///nonexistent/docker.sock"),
+        output
+            .stderr()
+            .contains("cannot reach the Docker engine at unix:///nonexistent/docker.sock"),
         "{}",
-        stderr(&output)
+        output.stderr()
     );
 }
 
@@ -145,9 +144,7 @@ async fn an_unreachable_engine_exits_3_naming_the_address() {
 async fn a_taken_host_port_is_named() {
     let stack = FlowliteStack::new("port-taken");
     let holder = std::net::TcpListener::bind(("127.0.0.1", stack.port("REDIS_PORT"))).unwrap();
-    let output = stack.flowinfra(&["up", "redis"]);
-    assert_eq!(output.status.code(), Some(1), "{}", stderr(&output));
-    let text = stderr(&output);
+    let text = stack.flowinfra(&["up", "redis"]).failure(1).stderr();
     assert!(
         text.contains(&format!(
             "host port 127.0.0.1:{} is already in use by another program",
@@ -168,16 +165,18 @@ async fn an_absent_image_offline_is_a_clear_error() {
         "services:\n  ghost:\n    image: flowinfra-test/does-not-exist:1\n",
     )
     .unwrap();
-    let output = std::process::Command::new(env!("CARGO_BIN_EXE_flowinfra"))
-        .args(["-f", spec.to_str().unwrap(), "-p", &stack.project.name, "up"])
-        .env("NO_COLOR", "1")
-        .output()
-        .unwrap();
-    assert_eq!(output.status.code(), Some(1), "{}", stderr(&output));
+    let output = Flowinfra::new()
+        .arg("-f")
+        .arg(&spec)
+        .args(["-p", &stack.project.name, "up"])
+        .run()
+        .failure(1);
     assert!(
-        stderr(&output).contains("image flowinfra-test/does-not-exist:1 is not available"),
+        output
+            .stderr()
+            .contains("image flowinfra-test/does-not-exist:1 is not available"),
         "{}",
-        stderr(&output)
+        output.stderr()
     );
 }
 
@@ -193,13 +192,13 @@ async fn a_container_that_exits_during_start_is_reported_with_its_code_and_log()
         format!("services:\n  crashy:\n    image: {image}\n    pull_policy: never\n    command: [sh, -c, 'echo about to fail; exit 3']\n"),
     )
     .unwrap();
-    let output = std::process::Command::new(env!("CARGO_BIN_EXE_flowinfra"))
-        .args(["-f", spec.to_str().unwrap(), "-p", &project.name, "up"])
-        .env("NO_COLOR", "1")
-        .output()
-        .unwrap();
-    assert_eq!(output.status.code(), Some(1), "{}", stderr(&output));
-    let text = stderr(&output);
+    let text = Flowinfra::new()
+        .arg("-f")
+        .arg(&spec)
+        .args(["-p", &project.name, "up"])
+        .run()
+        .failure(1)
+        .stderr();
     assert!(
         text.contains("service `crashy` is not ready: its container exited with code 3"),
         "{text}"
@@ -212,14 +211,14 @@ async fn a_container_that_exits_during_start_is_reported_with_its_code_and_log()
 #[tokio::test]
 async fn refused_credentials_are_named_not_a_timeout() {
     let stack = FlowliteStack::new("bad-credentials");
-    assert_success(&stack.flowinfra(&["up", "mysql"]), "first up");
+    stack.flowinfra(&["up", "mysql"]).success();
     // The volume keeps the password it was initialised with; a changed .env value is refused.
-    let output = stack.flowinfra_with(
-        &["up", "--timeout", "60", "mysql"],
-        &[("MYSQL_PASSWORD", "not-the-password")],
-    );
-    assert_eq!(output.status.code(), Some(1), "{}", stderr(&output));
-    let text = stderr(&output);
+    let text = stack
+        .command(&["up", "--timeout", "60", "mysql"])
+        .env("MYSQL_PASSWORD", "not-the-password")
+        .run()
+        .failure(1)
+        .stderr();
     assert!(
         text.contains("service `mysql` is not ready: the credentials were refused"),
         "{text}"
@@ -230,10 +229,8 @@ async fn refused_credentials_are_named_not_a_timeout() {
 #[tokio::test]
 async fn logs_prefix_each_line_with_its_service() {
     let stack = FlowliteStack::new("logs");
-    assert_success(&stack.flowinfra(&["up", "redis"]), "up redis");
-    let output = stack.flowinfra(&["logs", "--tail", "5"]);
-    assert_success(&output, "logs");
-    let stdout = String::from_utf8_lossy(&output.stdout);
+    stack.flowinfra(&["up", "redis"]).success();
+    let stdout = stack.flowinfra(&["logs", "--tail", "5"]).success().stdout();
     assert!(!stdout.is_empty());
     assert!(stdout.lines().all(|line| line.starts_with("redis | ")), "{stdout}");
 }

@@ -49,7 +49,9 @@ pub fn load_spec(global: &GlobalArgs) -> anyhow::Result<crate::spec::Loaded> {
         global.env_files.clone(),
     )
     .context("cannot read the current directory")?;
-    Ok(crate::spec::load(&options)?)
+    let loaded = crate::spec::load(&options)?;
+    crate::logging::register_secrets(loaded.secret_values());
+    Ok(loaded)
 }
 
 /// Connects to the engine `DOCKER_HOST` names.

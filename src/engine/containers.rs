@@ -320,7 +320,7 @@ fn restart_policy(policy: RestartPolicy) -> bollard::models::RestartPolicy {
     }
 }
 
-fn state_from_summary(summary: ContainerSummary) -> ContainerState {
+pub(super) fn state_from_summary(summary: ContainerSummary) -> ContainerState {
     let labels: BTreeMap<String, String> = summary.labels.unwrap_or_default().into_iter().collect();
     let status = match summary.state {
         Some(ContainerSummaryStateEnum::CREATED) => RunState::Created,
@@ -389,7 +389,7 @@ fn state_from_summary(summary: ContainerSummary) -> ContainerState {
     }
 }
 
-fn state_from_inspect(container: ContainerInspectResponse) -> ContainerState {
+pub(super) fn state_from_inspect(container: ContainerInspectResponse) -> ContainerState {
     let config = container.config.unwrap_or_default();
     let labels: BTreeMap<String, String> = config.labels.unwrap_or_default().into_iter().collect();
     let state = container.state.unwrap_or_default();

@@ -10,6 +10,7 @@ use std::fmt;
 use std::time::Duration;
 
 use super::types::Protocol;
+use crate::image_lifecycle::{self, Lifecycle, Status};
 
 /// An engine call that failed.
 #[derive(Debug, thiserror::Error)]
@@ -41,6 +42,20 @@ pub enum EngineError {
     /// The image is not present locally and could not be pulled.
     #[error("image {reference} is not available: {reason}")]
     ImageUnavailable { reference: String, reason: String },
+
+    /// The registry has no such repository, or no such tag of it: a pull can
+    /// never succeed as written (unlike an unreachable registry).
+    #[error("{}", missing_image_text(reference, repository, tag, retired.as_ref()))]
+    ImageMissing {
+        reference: String,
+        repository: String,
+        /// `Some` when the repository exists but the tag does not.
+        tag: Option<String>,
+        /// What the lifecycle table knows about this image, if anything.
+        retired: Option<&'static Lifecycle>,
+        /// The registry's own words, kept for the cause chain.
+        reason: String,
+    },
 
     /// A Dockerfile step failed.
     #[error("building image {reference} failed: {message}")]
@@ -95,6 +110,47 @@ impl fmt::Display for PortHolder {
             _ => Ok(()),
         }
     }
+}
+
+fn missing_image_text(reference: &str, repository: &str, tag: &Option<String>, retired: Option<&&Lifecycle>) -> String {
+    let retired_since = retired
+        .filter(|row| row.status == Status::Retired)
+        .map(|row| format!(" (retired {})", row.since));
+    match (tag, retired_since) {
+        (None, Some(since)) => format!("the repository `{repository}` no longer exists on its registry{since}"),
+        (None, None) => format!(
+            "the repository `{repository}` does not exist on its registry, or needs a login (pulling {reference})"
+        ),
+        (Some(tag), Some(since)) => {
+            format!("the tag `{tag}` of `{repository}` no longer exists on its registry{since}")
+        }
+        (Some(tag), None) => format!("the tag `{tag}` of `{repository}` does not exist on its registry"),
+    }
+}
+
+/// Reads a failed pull's message: an [`EngineError::ImageMissing`] when the
+/// registry answered that the repository or the tag does not exist.
+pub(super) fn classify_pull_failure(reference: &str, message: &str) -> Option<EngineError> {
+    let lowered = message.to_ascii_lowercase();
+    let (repository, tag) = image_lifecycle::repository_and_tag(reference);
+    let tag = if lowered.contains("repository does not exist")
+        || lowered.contains("requested access to the resource is denied")
+    {
+        None
+    } else if lowered.contains("manifest unknown")
+        || (lowered.contains("manifest for") && lowered.contains("not found"))
+    {
+        Some(tag.to_string())
+    } else {
+        return None;
+    };
+    Some(EngineError::ImageMissing {
+        reference: reference.to_string(),
+        repository,
+        tag,
+        retired: image_lifecycle::lookup(reference, image_lifecycle::today()),
+        reason: message.to_string(),
+    })
 }
 
 fn host_port_text(host_ip: &str, port: u16, protocol: Protocol) -> String {
@@ -169,6 +225,18 @@ impl EngineError {
                 "check the image name and tag; if the registry needs credentials, log in with `docker login`; \
                  images that exist only locally need `pull_policy: never`"
                     .to_string()
+            }),
+            EngineError::ImageMissing { retired, tag, .. } => Some(match retired {
+                Some(row) if !row.replacements.is_empty() => format!(
+                    "{} Use {} instead (set `image:` in the spec).",
+                    row.note,
+                    row.replacements.join(" or ")
+                ),
+                Some(row) => row.note.clone(),
+                None if tag.is_some() => "check the tag on the image's registry page, or pick a series that is still \
+                    published"
+                    .to_string(),
+                None => "check the image name; if the repository is private, log in with `docker login`".to_string(),
             }),
             EngineError::ContainerNameInUse { name } => Some(format!(
                 "remove it (`docker rm -f {name}`) if it is left over, or choose another project name with `-p`"
@@ -285,5 +353,62 @@ mod tests {
         assert!(!looks_like_registry_unreachable(
             "pull access denied for nope, repository does not exist or may require 'docker login'"
         ));
+    }
+
+    #[test]
+    fn a_pull_of_a_deleted_repository_names_it_and_its_replacements() {
+        let error = classify_pull_failure(
+            "minio/minio:latest",
+            "pull access denied for minio/minio, repository does not exist or may require 'docker login': \
+             denied: requested access to the resource is denied",
+        )
+        .expect("a missing repository is recognised");
+        assert_eq!(
+            error.to_string(),
+            "the repository `minio/minio` no longer exists on its registry (retired 2026-09-12)"
+        );
+        let hint = error.hint().expect("a hint");
+        assert!(hint.contains("pgsty/silo:RELEASE.2026-09-16T00-00-00Z"), "{hint}");
+        assert!(!hint.contains("docker login"), "{hint}");
+    }
+
+    #[test]
+    fn a_missing_repository_unknown_to_the_table_may_need_a_login() {
+        let error = classify_pull_failure(
+            "acme/private-thing:1",
+            "pull access denied for acme/private-thing, repository does not exist or may require 'docker login'",
+        )
+        .unwrap();
+        assert_eq!(
+            error.to_string(),
+            "the repository `acme/private-thing` does not exist on its registry, or needs a login (pulling acme/private-thing:1)"
+        );
+        assert!(error.hint().unwrap().contains("docker login"));
+    }
+
+    #[test]
+    fn a_missing_tag_is_told_apart_from_a_missing_repository() {
+        let error = classify_pull_failure(
+            "mysql:8.0.99",
+            "manifest for mysql:8.0.99 not found: manifest unknown: manifest unknown",
+        )
+        .unwrap();
+        assert_eq!(
+            error.to_string(),
+            "the tag `8.0.99` of `mysql` does not exist on its registry"
+        );
+        // 8.0 is past its end of life (it still pulls): the hint names the LTS.
+        assert!(error.hint().unwrap().contains("mysql:8.4"), "{:?}", error.hint());
+    }
+
+    #[test]
+    fn an_unreachable_registry_is_not_a_missing_image() {
+        assert!(
+            classify_pull_failure(
+                "redis:8.10",
+                "Get \"https://registry.invalid/v2/\": dial tcp: lookup registry.invalid: no such host"
+            )
+            .is_none()
+        );
     }
 }

@@ -84,11 +84,12 @@ impl Engine {
                         .map(clamp),
                     total_bytes: info.progress_detail.as_ref().and_then(|detail| detail.total).map(clamp),
                 }),
-                Err(bollard::errors::Error::DockerResponseServerError { message, .. }) => {
-                    return Err(unavailable(message));
-                }
-                Err(bollard::errors::Error::DockerStreamError { error }) => {
-                    return Err(unavailable(error));
+                Err(
+                    bollard::errors::Error::DockerResponseServerError { message, .. }
+                    | bollard::errors::Error::DockerStreamError { error: message },
+                ) => {
+                    return Err(super::error::classify_pull_failure(reference, &message)
+                        .unwrap_or_else(|| unavailable(message)));
                 }
                 Err(source) => {
                     return Err(self.api_error("pull image", reference, source));
@@ -268,7 +269,7 @@ fn sorted(labels: Option<HashMap<String, String>>) -> BTreeMap<String, String> {
     labels.unwrap_or_default().into_iter().collect()
 }
 
-fn image_info_from_inspect(image: ImageInspect) -> ImageInfo {
+pub(super) fn image_info_from_inspect(image: ImageInspect) -> ImageInfo {
     ImageInfo {
         id: image.id.unwrap_or_default(),
         repo_tags: image.repo_tags.unwrap_or_default(),
@@ -278,7 +279,7 @@ fn image_info_from_inspect(image: ImageInspect) -> ImageInfo {
     }
 }
 
-fn image_info_from_summary(image: ImageSummary) -> ImageInfo {
+pub(super) fn image_info_from_summary(image: ImageSummary) -> ImageInfo {
     ImageInfo {
         id: image.id,
         // The engine lists untagged images with a `<none>:<none>` placeholder.

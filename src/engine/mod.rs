@@ -16,6 +16,8 @@
 //! `volumes.rs`, `types.rs` (the plain types), `error.rs`.
 
 mod containers;
+#[cfg(test)]
+mod engine29_responses;
 mod error;
 mod images;
 mod logs;

@@ -188,23 +188,3 @@ impl EventSink for Printer {
         }
     }
 }
-
-/// Sets up `tracing`: `RUST_LOG` wins; otherwise `-v` gives debug, `-vv` trace.
-pub fn init_tracing(settings: &OutputSettings) {
-    use tracing_subscriber::EnvFilter;
-    // Dependencies stay silent by default: lapin, for one, logs every refused
-    // connection of a readiness probe as an error.
-    let default = match settings.verbose {
-        0 => "flowinfra=warn",
-        1 => "flowinfra=debug",
-        _ => "flowinfra=trace",
-    };
-    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(default));
-    let _ = tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_writer(std::io::stderr)
-        .with_target(false)
-        .with_ansi(settings.color())
-        .without_time()
-        .try_init();
-}

@@ -22,7 +22,8 @@ pub use model::*;
 
 impl Loaded {
     /// Every secret value known to this spec: variables and container
-    /// environment entries whose names mark them as secret.
+    /// environment entries whose names mark them as secret, and the values
+    /// of secret flags in commands (`redis-server --requirepass …`).
     pub fn secret_values(&self) -> Vec<String> {
         let from_variables = self
             .variables
@@ -36,7 +37,17 @@ impl Loaded {
             .flat_map(|service| service.environment.iter())
             .filter(|(name, _)| redact::is_secret_name(name))
             .map(|(_, v)| v.clone());
-        let mut values: Vec<String> = from_variables.chain(from_services).filter(|v| !v.is_empty()).collect();
+        let from_arguments = self
+            .spec
+            .services
+            .values()
+            .flat_map(|service| service.command.iter().chain(service.entrypoint.iter()))
+            .flat_map(|arguments| secret_arguments(arguments));
+        let mut values: Vec<String> = from_variables
+            .chain(from_services)
+            .chain(from_arguments)
+            .filter(|v| !v.is_empty())
+            .collect();
         values.sort();
         values.dedup();
         values
@@ -50,6 +61,26 @@ impl Loaded {
         redact_json(&mut value, None, &secrets);
         value
     }
+}
+
+/// The secret parts of an argument list: what [`redact::redact_arguments`]
+/// hides, recovered by comparing each argument with its redacted form.
+fn secret_arguments(arguments: &[String]) -> Vec<String> {
+    let redacted = redact::redact_arguments(arguments);
+    arguments
+        .iter()
+        .zip(&redacted)
+        .filter(|(original, redacted)| original != redacted)
+        .filter_map(|(original, redacted)| {
+            // One hidden part per argument: `--flag=********`, `NAME=********`,
+            // `scheme://user:********@host`, or the whole argument.
+            let (before, after) = redacted.split_once(redact::REDACTED)?;
+            original
+                .strip_prefix(before)
+                .and_then(|rest| rest.strip_suffix(after))
+                .map(str::to_string)
+        })
+        .collect()
 }
 
 fn redact_json(value: &mut serde_json::Value, key: Option<&str>, secrets: &[&str]) {
@@ -77,5 +108,34 @@ fn redact_json(value: &mut serde_json::Value, key: Option<&str>, secrets: &[&str
             }
         }
         _ => {}
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::secret_arguments;
+
+    fn arguments(words: &[&str]) -> Vec<String> {
+        words.iter().map(|word| word.to_string()).collect()
+    }
+
+    #[test]
+    fn secret_flag_values_are_found_in_every_form() {
+        let found = secret_arguments(&arguments(&[
+            "redis-server",
+            "--requirepass",
+            "s3cret-one",
+            "--masterauth=s3cret-two",
+            "PASSWORD=s3cret-three",
+            "mysql://app:s3cret-four@db:3306/app",
+            "--appendonly",
+            "yes",
+        ]));
+        assert_eq!(found, ["s3cret-one", "s3cret-two", "s3cret-three", "s3cret-four"]);
+    }
+
+    #[test]
+    fn arguments_without_secrets_give_nothing() {
+        assert!(secret_arguments(&arguments(&["mysqld", "--port", "3306", "-p", "x"])).is_empty());
     }
 }

@@ -1,12 +1,14 @@
-//! Shared set-up for the integration tests that drive the real Docker
-//! engine: connecting, the offline test images (busybox, and the stand-ins
-//! of mysql, rabbitmq, redis and minio), and per-test projects that clean up
-//! after themselves.
+//! Shared set-up for the integration tests: the one runner of the
+//! `flowinfra` binary ([`Flowinfra`] → [`Output`]); and, for those that drive
+//! the real Docker engine, connecting, the offline test images (busybox, and
+//! the stand-ins of mysql, rabbitmq, redis and minio), and per-test projects
+//! that clean up after themselves.
 //!
 //! Engine tests never skip: without a reachable engine they fail, saying so.
 //! Each test binary uses a different subset of these helpers.
 #![allow(dead_code)]
 
+mod binary;
 mod database;
 mod engine_proxy;
 mod images;
@@ -21,6 +23,8 @@ use std::time::{Duration, Instant};
 use flowinfra::engine::Engine;
 
 #[allow(unused_imports)]
+pub use binary::{Flowinfra, Output, transcript};
+#[allow(unused_imports)]
 pub use database::{DatabaseFiles, FLOWLITE_TABLES, flowlite_on_copies, row_counts};
 #[allow(unused_imports)]
 pub use engine_proxy::EngineProxy;
@@ -30,7 +34,7 @@ pub use project::TestProject;
 #[allow(unused_imports)]
 pub use running::{Ended, Running};
 #[allow(unused_imports)]
-pub use stack::{FlowliteStack, assert_success, stderr, stdout};
+pub use stack::{FLOWLITE_SPEC, FlowliteStack, assert_success, stderr, stdout};
 #[allow(unused_imports)]
 pub use standins::{create, standin_container, standin_image};
 

@@ -18,6 +18,13 @@ impl TestProject {
         }
     }
 
+    /// A project named exactly `name`, for a test whose output must not
+    /// depend on the name's length (snapshots of aligned tables); the
+    /// caller keeps it unique, e.g. with the process ID.
+    pub fn named(name: String) -> Self {
+        Self { name }
+    }
+
     /// `<project>-<service>-1`, as the commands name containers.
     pub fn container_name(&self, service: &str) -> String {
         format!("{}-{service}-1", self.name)

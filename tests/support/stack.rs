@@ -7,11 +7,11 @@
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Output, Stdio};
+use std::process::Child;
 
 use sqlx::{Connection, MySqlConnection};
 
-use super::{Running, TestProject, free_port};
+use super::{Flowinfra, Output, Running, TestProject, free_port};
 
 /// The variables the Flowlite spec publishes its ports with.
 const PORT_VARIABLES: &[&str] = &[
@@ -22,6 +22,9 @@ const PORT_VARIABLES: &[&str] = &[
     "MINIO_PORT",
     "MINIO_CONSOLE_PORT",
 ];
+
+/// The Flowlite spec with the offline stand-ins, relative to the repository.
+pub const FLOWLITE_SPEC: &[&str] = &["compose/flowinfra.yaml", "compose/offline.yaml"];
 
 /// The MySQL application user of `.env.example`, which the spec defaults to.
 pub const MYSQL_USER: &str = "flowlite_user";
@@ -40,7 +43,7 @@ pub struct FlowliteStack {
 
 impl FlowliteStack {
     pub fn new(test: &str) -> Self {
-        Self::of_spec(test, &["compose/flowinfra.yaml", "compose/offline.yaml"])
+        Self::of_spec(test, FLOWLITE_SPEC)
     }
 
     /// Another stack run the same way, from `files` (relative to the
@@ -48,12 +51,17 @@ impl FlowliteStack {
     /// Flowlite spec. It must publish its ports with the Flowlite spec's
     /// variables (`REDIS_PORT`, `RABBITMQ_PORT`, …), which get free ports.
     pub fn of_spec(test: &str, files: &[&str]) -> Self {
+        Self::on_project(TestProject::new(test), files)
+    }
+
+    /// The stack of `files` on `project`, e.g. a [`TestProject::named`] one.
+    pub fn on_project(project: TestProject, files: &[&str]) -> Self {
         let env = PORT_VARIABLES
             .iter()
             .map(|variable| (variable.to_string(), free_port().to_string()))
             .collect();
         Self {
-            project: TestProject::new(test),
+            project,
             env,
             spec: files.iter().map(PathBuf::from).collect(),
             overrides: Vec::new(),
@@ -70,48 +78,37 @@ impl FlowliteStack {
         self.env[variable].parse().unwrap()
     }
 
-    /// `flowinfra -f … -p <project> ARGS` from the repository root, waited for.
+    /// `flowinfra -f … -p <project> ARGS` from the repository root, with the
+    /// stack's ports in its environment: add to it, then run or start it.
+    pub fn command(&self, args: &[&str]) -> Flowinfra {
+        let mut command = Flowinfra::new();
+        for file in self.spec.iter().chain(&self.overrides) {
+            command = command.arg("-f").arg(file);
+        }
+        command.args(["-p", &self.project.name]).args(args).envs(&self.env)
+    }
+
+    /// `flowinfra … ARGS`, waited for.
     pub fn flowinfra(&self, args: &[&str]) -> Output {
-        self.flowinfra_with(args, &[])
+        self.command(args).run()
     }
 
     pub fn flowinfra_with(&self, args: &[&str], extra_env: &[(&str, &str)]) -> Output {
-        self.command(args, extra_env).output().expect("flowinfra runs")
+        self.command(args).envs(extra_env.iter().copied()).run()
     }
 
     /// `flowinfra … ARGS` started in the background, stderr piped.
     pub fn spawn(&self, args: &[&str]) -> Child {
-        self.command(args, &[])
-            .stdout(Stdio::null())
-            .stderr(Stdio::piped())
-            .spawn()
-            .expect("flowinfra starts")
+        self.command(args).spawn()
     }
 
     /// `flowinfra … ARGS` started in the background, its stderr watched line by line.
     pub fn start(&self, args: &[&str]) -> Running {
-        self.start_with(args, &[])
+        self.command(args).start()
     }
 
     pub fn start_with(&self, args: &[&str], extra_env: &[(&str, &str)]) -> Running {
-        Running::start(self.command(args, extra_env))
-    }
-
-    fn command(&self, args: &[&str], extra_env: &[(&str, &str)]) -> Command {
-        let mut command = Command::new(env!("CARGO_BIN_EXE_flowinfra"));
-        command.current_dir(Path::new(env!("CARGO_MANIFEST_DIR")));
-        for file in self.spec.iter().chain(&self.overrides) {
-            command.arg("-f").arg(file);
-        }
-        command
-            .args(["-p", &self.project.name])
-            .args(args)
-            .env("NO_COLOR", "1")
-            .envs(&self.env);
-        for (name, value) in extra_env {
-            command.env(name, value);
-        }
-        command
+        self.command(args).envs(extra_env.iter().copied()).start()
     }
 
     /// The project's containers by service name.
@@ -143,20 +140,21 @@ impl FlowliteStack {
 }
 
 /// Fails the test with both output streams unless the command exited 0.
-pub fn assert_success(output: &Output, what: &str) {
+/// These three take any process's output (a [`Output`] derefs to one), for
+/// tests that also run other programs.
+pub fn assert_success(output: &std::process::Output, what: &str) {
     assert_eq!(
         output.status.code(),
         Some(0),
-        "`{what}` failed\n--- stdout\n{}\n--- stderr\n{}",
-        String::from_utf8_lossy(&output.stdout),
-        String::from_utf8_lossy(&output.stderr)
+        "`{what}` failed\n{}",
+        super::transcript(output.status.code(), &stdout(output), &stderr(output))
     );
 }
 
-pub fn stderr(output: &Output) -> String {
+pub fn stderr(output: &std::process::Output) -> String {
     String::from_utf8_lossy(&output.stderr).into_owned()
 }
 
-pub fn stdout(output: &Output) -> String {
+pub fn stdout(output: &std::process::Output) -> String {
     String::from_utf8_lossy(&output.stdout).into_owned()
 }
