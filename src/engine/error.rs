@@ -16,12 +16,31 @@ use crate::image_lifecycle::{self, Lifecycle, Status};
 #[derive(Debug, thiserror::Error)]
 pub enum EngineError {
     /// The engine did not answer at `address` (no socket, refused, timed out,
-    /// unsupported scheme, permission denied).
-    #[error("cannot reach the Docker engine at {address}")]
+    /// unsupported scheme, permission denied, ssh login refused, untrusted
+    /// certificate).
+    #[error("cannot reach the Docker engine {}", match chosen_by {
+        Some(chosen_by) => format!("({chosen_by})"),
+        None => format!("at {address}"),
+    })]
     Unreachable {
         address: String,
+        /// What chose this engine, e.g. `DOCKER_CONTEXT=box chose ssh://dev@box`;
+        /// `None` when the caller gave the address.
+        chosen_by: Option<String>,
         #[source]
         source: Box<dyn std::error::Error + Send + Sync>,
+    },
+
+    /// No engine could be chosen: a Docker context that does not exist or a
+    /// broken config file.
+    #[error(transparent)]
+    Context(#[from] super::context::ContextError),
+
+    /// The engine-side project lock is held by another machine or process.
+    #[error("project \"{project}\" is locked on the engine by {holder}")]
+    LockHeld {
+        project: String,
+        holder: super::lock::LockHolder,
     },
 
     /// Starting a container failed because a host port it publishes is taken.
@@ -75,6 +94,15 @@ pub enum EngineError {
     /// rolled back the create of a killed `up`).
     #[error("container \"{id}\" no longer exists")]
     ContainerGone { id: String },
+
+    /// A local listener for a forward could not be opened, or the forward's
+    /// target does not exist.
+    #[error("cannot forward {target}")]
+    Forward {
+        target: String,
+        #[source]
+        source: std::io::Error,
+    },
 
     /// Any other failure of an engine call.
     #[error("could not {operation} \"{object}\"")]
@@ -174,7 +202,13 @@ impl EngineError {
     /// What the user can do about it, when there is something specific.
     pub fn hint(&self) -> Option<String> {
         match self {
-            EngineError::Unreachable { source, .. } => Some(if is_permission_denied(source.as_ref()) {
+            EngineError::Unreachable { source, address, .. } => Some(if address.starts_with("ssh://") {
+                // Before the permission check: ssh's "Permission denied
+                // (publickey)" is a login refused, not the socket's mode.
+                "check that `ssh` logs in to that host without a prompt (key in ~/.ssh/config or the agent, \
+                 host key known) and that `docker` is on the remote PATH: bollard runs `docker system dial-stdio` there"
+                    .to_string()
+            } else if is_permission_denied(source.as_ref()) {
                 "your user may not use the Docker socket: add it to the `docker` group (then log in again), \
                  or point DOCKER_HOST at an engine you may use"
                     .to_string()
@@ -182,10 +216,13 @@ impl EngineError {
                 source.downcast_ref::<bollard::errors::Error>(),
                 Some(bollard::errors::Error::UnsupportedURISchemeError { .. })
             ) {
-                "set DOCKER_HOST to a unix://, tcp:// or http:// address (Docker contexts and ssh:// are not supported)"
+                "use a unix://, tcp://, https:// or ssh:// address (in DOCKER_HOST or a Docker context)".to_string()
+            } else if is_tls_failure(source.as_ref()) {
+                "the engine's TLS certificate is not trusted or does not name that host: check ca.pem \
+                 (DOCKER_CERT_PATH or the context's TLS files) and the certificate's names"
                     .to_string()
             } else {
-                "start the Docker engine, or point DOCKER_HOST at one (e.g. unix:///var/run/docker.sock)".to_string()
+                "start the Docker engine, or point DOCKER_HOST or the Docker context at a running one".to_string()
             }),
             EngineError::PortInUse {
                 port,
@@ -250,7 +287,13 @@ impl EngineError {
                 )
             }),
             EngineError::ContainerGone { .. } => Some("run `flowinfra up` again".to_string()),
-            EngineError::Api { .. } => None,
+            EngineError::Context(error) => Some(error.hint()),
+            EngineError::LockHeld { holder, .. } => Some(format!(
+                "wait for it to finish; if that process is gone (its machine lost the connection), \
+                 remove the lock: `docker rm -f {}`",
+                holder.container
+            )),
+            EngineError::Api { .. } | EngineError::Forward { .. } => None,
         }
     }
 }
@@ -268,6 +311,20 @@ fn is_permission_denied(error: &(dyn std::error::Error + 'static)) -> bool {
         if let Some(io) = current.downcast_ref::<std::io::Error>()
             && io.kind() == std::io::ErrorKind::PermissionDenied
         {
+            return true;
+        }
+        cause = current.source();
+    }
+    false
+}
+
+/// Whether the cause chain shows a TLS failure (rustls' "invalid peer
+/// certificate", an unknown issuer, a bad certificate alert).
+fn is_tls_failure(error: &(dyn std::error::Error + 'static)) -> bool {
+    let mut cause = Some(error);
+    while let Some(current) = cause {
+        let text = current.to_string().to_ascii_lowercase();
+        if text.contains("certificate") || text.contains("tls") {
             return true;
         }
         cause = current.source();

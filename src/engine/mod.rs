@@ -18,8 +18,11 @@
 mod containers;
 #[cfg(test)]
 mod engine29_responses;
+pub mod context;
 mod error;
+mod forward;
 mod images;
+mod lock;
 mod logs;
 mod networks;
 mod types;
@@ -31,6 +34,8 @@ use std::time::Duration;
 use bollard::Docker;
 
 pub use error::{EngineError, PortHolder};
+pub use forward::{FORWARD_HELPER_IMAGE, Forwarder};
+pub use lock::{EngineLock, LockHolder};
 pub use types::{
     BuildRequest, ContainerSpec, ContainerState, Health, HealthcheckSpec, ImageInfo, LogLine, LogStream, MountSource,
     MountSpec, PortBinding, Protocol, PublishedPort, PullProgress, RestartPolicy, RunState,
@@ -45,39 +50,57 @@ pub const LABEL_CONFIG_HASH: &str = "io.flowinfra.config-hash";
 /// Image label holding the hash of a build context (build drift).
 pub const LABEL_CONTEXT_HASH: &str = "io.flowinfra.context-hash";
 
-/// Where the engine is when `DOCKER_HOST` is unset.
-pub const DEFAULT_ADDRESS: &str = "unix:///var/run/docker.sock";
+pub use context::{DEFAULT_ADDRESS, EngineTarget, ResolveInputs, TargetSource, TlsFiles};
 
 /// How long connecting may take. A refused connection or a missing socket
 /// fails at once; this bounds the case of an address that never answers
-/// (bollard's own timeout is two minutes).
-const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
+/// (bollard's own timeout is two minutes). An ssh login is part of it.
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(20);
+
+/// bollard's per-request timeout, in seconds (its default).
+const REQUEST_TIMEOUT_SECS: u64 = 120;
 
 /// A connected Docker engine.
 #[derive(Debug, Clone)]
 pub struct Engine {
     docker: Docker,
     address: String,
+    target: EngineTarget,
 }
 
 impl Engine {
-    /// Connects to the engine `DOCKER_HOST` names (`unix://`, `tcp://`,
-    /// `http://`; [`DEFAULT_ADDRESS`] when unset), negotiates the API version
-    /// and pings it.
-    ///
-    /// Docker contexts are not read: `DOCKER_HOST` is the one way to choose
-    /// another engine.
+    /// Connects to the engine the docker CLI would use without `--context`
+    /// (see [`context`] for the order: `DOCKER_HOST`, `DOCKER_CONTEXT`, the
+    /// current context in the config file, the local socket), negotiates
+    /// the API version and pings it.
     pub async fn connect() -> Result<Engine, EngineError> {
-        Self::connect_to(&docker_host(std::env::var("DOCKER_HOST").ok())).await
+        Self::connect_with_context(None).await
     }
 
-    /// Connects to the engine at `address` (same schemes as [`Engine::connect`]).
+    /// Like [`Engine::connect`], with the `--context` flag's value.
+    pub async fn connect_with_context(flag_context: Option<&str>) -> Result<Engine, EngineError> {
+        let target = context::resolve(&ResolveInputs::from_process(flag_context))?;
+        Self::connect_target(target).await
+    }
+
+    /// Connects to the engine at `address` (any scheme [`Engine::connect_target`] takes, no TLS).
     pub async fn connect_to(address: &str) -> Result<Engine, EngineError> {
+        Self::connect_target(EngineTarget::address(address)).await
+    }
+
+    /// Connects to a resolved target: `unix://`; `tcp://`/`http://` plain,
+    /// or over TLS when the target has TLS files (`https://` always);
+    /// `ssh://[user@]host` through the system `ssh` (which must log in
+    /// without a prompt) running `docker system dial-stdio` on the remote.
+    pub async fn connect_target(target: EngineTarget) -> Result<Engine, EngineError> {
+        let address = target.address.clone();
+        let chosen_by = (target.source != TargetSource::Default).then(|| target.chosen_by());
         let unreachable = |source: Box<dyn std::error::Error + Send + Sync>| EngineError::Unreachable {
-            address: address.to_string(),
+            address: address.clone(),
+            chosen_by: chosen_by.clone(),
             source,
         };
-        let docker = Docker::connect_with_host(address).map_err(|error| unreachable(error.into()))?;
+        let docker = client_for(&target).map_err(unreachable)?;
         // The engine here may be older than the API bollard speaks (Docker
         // 20.10 = API 1.41): negotiate down so version-gated fields are
         // decided against the engine's real version.
@@ -91,10 +114,22 @@ impl Engine {
             .map_err(|error| unreachable(error.into()))?;
         let engine = Engine {
             docker,
-            address: address.to_string(),
+            address: address.clone(),
+            target,
         };
-        tracing::debug!(address, api = %engine.api_version(), "connected to the Docker engine");
+        tracing::debug!(address, api = %engine.api_version(), chosen_by = %engine.target.chosen_by(), "connected to the Docker engine");
         Ok(engine)
+    }
+
+    /// The engine chosen and why.
+    pub fn target(&self) -> &EngineTarget {
+        &self.target
+    }
+
+    /// Whether the engine may be on another machine, so that its published
+    /// ports must be reached through a [`Forwarder`].
+    pub fn is_remote(&self) -> bool {
+        self.target.is_remote()
     }
 
     /// The address connected to, as given (e.g. `unix:///var/run/docker.sock`).
@@ -135,13 +170,6 @@ impl Engine {
     }
 }
 
-/// The address to connect to, from `DOCKER_HOST`'s value.
-fn docker_host(value: Option<String>) -> String {
-    value
-        .filter(|value| !value.trim().is_empty())
-        .unwrap_or_else(|| DEFAULT_ADDRESS.to_string())
-}
-
 /// The `label=` filter selecting what belongs to `project`.
 fn project_filter(project: &str) -> HashMap<&'static str, Vec<String>> {
     HashMap::from([("label", vec![format!("{LABEL_PROJECT}={project}")])])
@@ -173,6 +201,7 @@ fn api_error(
     if lost {
         EngineError::Unreachable {
             address: address.to_string(),
+            chosen_by: None,
             source: Box::new(error),
         }
     } else {
@@ -192,14 +221,58 @@ fn status_code(error: &bollard::errors::Error) -> Option<u16> {
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn docker_host_defaults_to_the_local_socket() {
-        assert_eq!(docker_host(None), DEFAULT_ADDRESS);
-        assert_eq!(docker_host(Some(String::new())), DEFAULT_ADDRESS);
-        assert_eq!(docker_host(Some("tcp://10.0.0.2:2375".into())), "tcp://10.0.0.2:2375");
+/// A bollard client for `target` (not yet connected: bollard connects lazily).
+fn client_for(target: &EngineTarget) -> Result<Docker, Box<dyn std::error::Error + Send + Sync>> {
+    let address = target.address.as_str();
+    let version = bollard::API_DEFAULT_VERSION;
+    if let Some(rest) = address.strip_prefix("ssh://") {
+        // bollard 0.21 hands `user@host:port` to ssh as one host name and
+        // runs `docker system dial-stdio` with the remote's default socket,
+        // so neither a port nor a socket path can be honoured.
+        let authority = rest.trim_end_matches('/');
+        if authority.contains('/') || authority.rsplit_once(':').is_some_and(|(_, port)| !port.contains(']')) {
+            return Err(format!(
+                "{address}: a port or socket path in an ssh:// address is not supported; \
+                 give the port in ~/.ssh/config (`Host <name>` / `Port <n>`) and use ssh://[user@]<name>"
+            )
+            .into());
+        }
+        return Ok(Docker::connect_with_ssh(address, REQUEST_TIMEOUT_SECS, version, None)?);
+    }
+    let tls = match (&target.tls, address.starts_with("https://")) {
+        (Some(tls), _) => Some(tls.clone()),
+        (None, true) => Some(TlsFiles {
+            ca: None,
+            cert: None,
+            key: None,
+            skip_verify: false,
+        }),
+        (None, false) => None,
+    };
+    match tls {
+        Some(tls) if address.starts_with("tcp://") || address.starts_with("https://") => {
+            if tls.skip_verify {
+                return Err(format!(
+                    "{address}: TLS without verifying the engine's certificate (SkipTLSVerify, or DOCKER_TLS \
+                     without DOCKER_TLS_VERIFY) is not supported; give the engine's CA as ca.pem"
+                )
+                .into());
+            }
+            let Some(ca) = tls.ca else {
+                return Err(format!("{address}: TLS is on but there is no ca.pem to trust the engine by").into());
+            };
+            // bollard offers no client certificate when these files are absent.
+            let cert = tls.cert.unwrap_or_else(|| ca.with_file_name("cert.pem"));
+            let key = tls.key.unwrap_or_else(|| ca.with_file_name("key.pem"));
+            Ok(Docker::connect_with_ssl(
+                address,
+                &key,
+                &cert,
+                &ca,
+                REQUEST_TIMEOUT_SECS,
+                version,
+            )?)
+        }
+        _ => Ok(Docker::connect_with_host(address)?),
     }
 }

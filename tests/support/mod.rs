@@ -13,6 +13,7 @@ mod database;
 mod engine_proxy;
 mod images;
 mod project;
+pub mod remote;
 mod running;
 mod stack;
 mod standins;

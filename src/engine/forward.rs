@@ -1,0 +1,334 @@
+//! Reaching a remote engine's services from this machine.
+//!
+//! With a remote engine, a service's published port is on the remote host,
+//! not on this machine's 127.0.0.1. A [`Forwarder`] opens a listener on
+//! 127.0.0.1 per target and relays every connection through the engine
+//! connection itself: it runs a small helper container on the stack's
+//! network and, per accepted connection, execs `nc <container> <port>` in it
+//! with stdin and stdout attached. The relay works the same over every
+//! transport bollard speaks (unix, TCP+TLS, ssh), needs nothing on the remote
+//! host beyond the engine, and reaches containers by name on the stack's
+//! network, whatever host address their ports are published on. Why this
+//! and not ssh port forwarding: docs/decisions.md, "Remote engines".
+//!
+//! The helper is tethered to this process: it runs `cat` on an attached
+//! stdin (`StdinOnce`, `AutoRemove`), so when the forwarder is dropped or the
+//! process dies and the engine connection closes, `cat` reads end of file,
+//! the helper exits and the engine removes it.
+
+use std::collections::BTreeMap;
+use std::net::SocketAddr;
+use std::pin::Pin;
+
+use bollard::exec::{CreateExecOptions, StartExecOptions, StartExecResults};
+use bollard::models::{ContainerCreateBody, HostConfig};
+use bollard::query_parameters::{AttachContainerOptionsBuilder, CreateContainerOptionsBuilder};
+use futures_util::StreamExt;
+use tokio::io::{AsyncReadExt, AsyncWrite, AsyncWriteExt};
+use tokio::net::{TcpListener, TcpStream};
+use tokio::task::JoinHandle;
+
+use super::{Engine, EngineError, Protocol};
+
+/// The helper image named for real use: the official busybox image (a few
+/// MB, maintained, has `nc` and `cat`). Tests pass their own busybox import.
+pub const FORWARD_HELPER_IMAGE: &str = "busybox:1.37";
+
+/// How long a connection whose client stopped sending may still receive.
+const HALF_CLOSED_GRACE: std::time::Duration = std::time::Duration::from_secs(10);
+
+/// Label on helper containers naming the project they forward for.
+pub const LABEL_FORWARD_OF: &str = "io.flowinfra.forward-of";
+
+/// Open forwards to containers of a remote engine; closes them on drop.
+pub struct Forwarder {
+    engine: Engine,
+    project: String,
+    helper: String,
+    /// The helper's attach connection: dropping it ends the helper.
+    tether: Option<Tether>,
+    listeners: Vec<JoinHandle<()>>,
+    forwards: BTreeMap<(String, u16), SocketAddr>,
+}
+
+/// Both halves of a tethered container's attach connection. Dropping it
+/// closes the connection (a dropped write half alone would not), so the
+/// container's `cat` reads end of file.
+pub(super) struct Tether {
+    _input: Pin<Box<dyn AsyncWrite + Send>>,
+    drain: JoinHandle<()>,
+}
+
+impl Drop for Tether {
+    fn drop(&mut self) {
+        self.drain.abort();
+    }
+}
+
+impl std::fmt::Debug for Forwarder {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Forwarder")
+            .field("project", &self.project)
+            .field("helper", &self.helper)
+            .field("forwards", &self.forwards)
+            .finish()
+    }
+}
+
+impl Engine {
+    /// Starts a forwarder for `project`: a helper container from
+    /// `helper_image` (which must be present on the engine, e.g.
+    /// [`FORWARD_HELPER_IMAGE`] pulled by the caller) on `network`.
+    pub async fn forwarder(&self, project: &str, network: &str, helper_image: &str) -> Result<Forwarder, EngineError> {
+        let name = format!("flowinfra-forward-{project}-{}", unique_suffix());
+        let labels = [(LABEL_FORWARD_OF.to_string(), project.to_string())].into();
+        let (helper, tether) = self
+            .tethered_container(&name, helper_image, Some(network), labels)
+            .await?;
+        Ok(Forwarder {
+            engine: self.clone(),
+            project: project.to_string(),
+            helper,
+            tether: Some(tether),
+            listeners: Vec::new(),
+            forwards: BTreeMap::new(),
+        })
+    }
+
+    /// Creates, attaches to and starts a container running `cat` on its
+    /// attached stdin, so that it ends (and is removed) when the returned
+    /// writer is dropped or this process's connection to the engine closes.
+    /// Returns its ID and that writer. Creation fails with the engine's 409
+    /// when `name` exists, which the engine lock relies on.
+    pub(super) async fn tethered_container(
+        &self,
+        name: &str,
+        image: &str,
+        network: Option<&str>,
+        labels: std::collections::HashMap<String, String>,
+    ) -> Result<(String, Tether), EngineError> {
+        let body = ContainerCreateBody {
+            image: Some(image.to_string()),
+            cmd: Some(vec!["cat".to_string()]),
+            labels: Some(labels),
+            attach_stdin: Some(true),
+            open_stdin: Some(true),
+            stdin_once: Some(true),
+            host_config: Some(HostConfig {
+                auto_remove: Some(true),
+                network_mode: network.map(str::to_string),
+                ..Default::default()
+            }),
+            ..Default::default()
+        };
+        let options = CreateContainerOptionsBuilder::new().name(name).build();
+        let created = self
+            .docker
+            .create_container(Some(options), body)
+            .await
+            .map_err(|source| self.api_error("create helper container", name, source))?;
+        let attach = AttachContainerOptionsBuilder::new().stdin(true).stream(true).build();
+        let attached = match self.docker.attach_container(&created.id, Some(attach)).await {
+            Ok(attached) => attached,
+            Err(source) => {
+                self.remove_quietly(&created.id).await;
+                return Err(self.api_error("attach to helper container", name, source));
+            }
+        };
+        if let Err(source) = self.docker.start_container(&created.id, None).await {
+            self.remove_quietly(&created.id).await;
+            return Err(self.api_error("start helper container", name, source));
+        }
+        // Nothing is read from the helper; draining keeps the stream healthy.
+        let mut output = attached.output;
+        let drain = tokio::spawn(async move { while output.next().await.is_some() {} });
+        Ok((
+            created.id,
+            Tether {
+                _input: attached.input,
+                drain,
+            },
+        ))
+    }
+
+    /// Force-removes a container, ignoring failures (already gone, auto-removed).
+    pub(super) async fn remove_quietly(&self, id: &str) {
+        let options = bollard::query_parameters::RemoveContainerOptionsBuilder::new()
+            .force(true)
+            .build();
+        let _ = self.docker.remove_container(id, Some(options)).await;
+    }
+}
+
+impl Forwarder {
+    /// A local address relaying to `port` of `host` as seen from the stack's
+    /// network (a container name, network alias or IP). Repeated calls for
+    /// the same target return the same address.
+    pub async fn forward(&mut self, host: &str, port: u16) -> Result<SocketAddr, EngineError> {
+        if let Some(address) = self.forwards.get(&(host.to_string(), port)) {
+            return Ok(*address);
+        }
+        let listener = TcpListener::bind(("127.0.0.1", 0))
+            .await
+            .map_err(|source| EngineError::Forward {
+                target: format!("{host}:{port}"),
+                source,
+            })?;
+        let local = listener.local_addr().map_err(|source| EngineError::Forward {
+            target: format!("{host}:{port}"),
+            source,
+        })?;
+        let engine = self.engine.clone();
+        let helper = self.helper.clone();
+        let target = (host.to_string(), port);
+        self.listeners.push(tokio::spawn(async move {
+            while let Ok((stream, _)) = listener.accept().await {
+                let (engine, helper, target) = (engine.clone(), helper.clone(), target.clone());
+                tokio::spawn(async move {
+                    if let Err(error) = relay(&engine, &helper, &target.0, target.1, stream).await {
+                        tracing::warn!(target = %format!("{}:{}", target.0, target.1), error = %error, "a forwarded connection failed");
+                    }
+                });
+            }
+        }));
+        tracing::debug!(%local, host, port, "forwarding through the engine");
+        self.forwards.insert((host.to_string(), port), local);
+        Ok(local)
+    }
+
+    /// A local address relaying to the container of this project that
+    /// publishes TCP `host_port` on the engine's host (to its container
+    /// port, over the stack's network).
+    pub async fn forward_published(&mut self, host_port: u16) -> Result<SocketAddr, EngineError> {
+        let containers = self.engine.list_containers(&self.project).await?;
+        let found = containers.iter().find_map(|container| {
+            container
+                .ports
+                .iter()
+                .find(|port| port.host_port == host_port && port.protocol == Protocol::Tcp)
+                .map(|port| (container.name.clone(), port.container_port))
+        });
+        let Some((name, container_port)) = found else {
+            return Err(EngineError::Forward {
+                target: format!("published port {host_port}"),
+                source: std::io::Error::new(
+                    std::io::ErrorKind::NotFound,
+                    format!("no running container of project \"{}\" publishes it", self.project),
+                ),
+            });
+        };
+        self.forward(&name, container_port).await
+    }
+
+    /// The helper container's ID.
+    pub fn helper_id(&self) -> &str {
+        &self.helper
+    }
+
+    /// Stops the listeners and removes the helper, waiting for the engine.
+    pub async fn close(mut self) {
+        self.stop_listeners();
+        self.tether.take();
+        self.engine.remove_quietly(&self.helper).await;
+    }
+
+    fn stop_listeners(&mut self) {
+        for listener in self.listeners.drain(..) {
+            listener.abort();
+        }
+    }
+}
+
+impl Drop for Forwarder {
+    fn drop(&mut self) {
+        self.stop_listeners();
+        // Closing the helper's stdin ends it (and AutoRemove removes it);
+        // removing it as well does not wait for the engine to notice.
+        if self.tether.take().is_some()
+            && let Ok(runtime) = tokio::runtime::Handle::try_current()
+        {
+            let (engine, helper) = (self.engine.clone(), self.helper.clone());
+            runtime.spawn(async move { engine.remove_quietly(&helper).await });
+        }
+    }
+}
+
+/// Relays one accepted connection through `nc host port` exec'd in the helper.
+async fn relay(engine: &Engine, helper: &str, host: &str, port: u16, stream: TcpStream) -> Result<(), EngineError> {
+    let object = format!("{host}:{port}");
+    let exec = engine
+        .docker
+        .create_exec(
+            helper,
+            CreateExecOptions {
+                attach_stdin: Some(true),
+                attach_stdout: Some(true),
+                attach_stderr: Some(true),
+                cmd: Some(vec!["nc".to_string(), host.to_string(), port.to_string()]),
+                ..Default::default()
+            },
+        )
+        .await
+        .map_err(|source| engine.api_error("create a forwarding exec to", object.clone(), source))?;
+    let started = engine
+        .docker
+        .start_exec(&exec.id, Some(StartExecOptions::default()))
+        .await
+        .map_err(|source| engine.api_error("start a forwarding exec to", object.clone(), source))?;
+    let StartExecResults::Attached { mut output, mut input } = started else {
+        return Ok(());
+    };
+    let (mut from_client, mut to_client) = stream.into_split();
+    let upstream = async move {
+        let mut buffer = vec![0u8; 16 * 1024];
+        loop {
+            match from_client.read(&mut buffer).await {
+                Ok(0) | Err(_) => break,
+                Ok(n) => {
+                    if input.write_all(&buffer[..n]).await.is_err() || input.flush().await.is_err() {
+                        break;
+                    }
+                }
+            }
+        }
+        let _ = input.shutdown().await;
+    };
+    let downstream = async move {
+        while let Some(item) = output.next().await {
+            match item {
+                Ok(bollard::container::LogOutput::StdOut { message }) => {
+                    if to_client.write_all(&message).await.is_err() {
+                        break;
+                    }
+                }
+                Ok(bollard::container::LogOutput::StdErr { message }) => {
+                    tracing::debug!(message = %String::from_utf8_lossy(&message).trim_end(), "forward helper");
+                }
+                Ok(_) => {}
+                Err(_) => break,
+            }
+        }
+        let _ = to_client.shutdown().await;
+    };
+    // The connection ends when the service closes it. A client that closes
+    // its sending half still gets the answer, for a while: busybox's nc may
+    // keep running after end of file, and the exec must not outlive that.
+    let downstream = tokio::spawn(downstream);
+    let abort = downstream.abort_handle();
+    tokio::select! {
+        _ = downstream => {}
+        () = async {
+            upstream.await;
+            tokio::time::sleep(HALF_CLOSED_GRACE).await;
+        } => abort.abort(),
+    }
+    Ok(())
+}
+
+fn unique_suffix() -> String {
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|elapsed| elapsed.subsec_nanos())
+        .unwrap_or_default();
+    format!("{}-{nanos:08x}", std::process::id())
+}

@@ -1,0 +1,561 @@
+//! Remote engines for real, on one machine: each test builds a lab
+//! (scripts/remote-test-env.sh: "laptop" network namespaces that cannot see
+//! this machine's engine socket or its 127.0.0.1, sshd and a TLS terminator
+//! in front of the engine) and runs scenarios of this binary inside a
+//! laptop (`remote_child`). Connecting over ssh, over TCP+TLS and through a
+//! Docker context; forwarding a published port; the engine-side lock from
+//! two laptops; and the errors of broken paths. Needs root.
+
+mod support;
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::time::{Duration, Instant};
+
+use flowinfra::engine::{ContainerSpec, Engine, PortBinding, Protocol};
+use support::remote::{RemoteLab, SCENARIO_VAR, output_text};
+use support::{TestProject, busybox_image, engine, free_port, wait_for};
+
+/// Requests per timing loop (each on a new connection, as probes do).
+const REQUESTS: usize = 30;
+
+// ---------------------------------------------------------------- parents
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_ssh_engine_pings_and_creates_a_container_from_a_laptop() {
+    let lab = RemoteLab::start();
+    let name = format!("ft-remote-ssh-{}", std::process::id());
+    let env = [("DOCKER_HOST", lab.ssh_address("a"))];
+    let output = create_in_child(&lab, &name, &env).await;
+    assert!(
+        output.contains(&format!("chosen_by=DOCKER_HOST chose ssh://root@{}", lab.host("a"))),
+        "{output}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_tls_engine_pings_and_creates_a_container_from_a_laptop() {
+    let lab = RemoteLab::start();
+    let name = format!("ft-remote-tls-{}", std::process::id());
+    let env = [
+        ("DOCKER_HOST", lab.tls_address("b")),
+        ("DOCKER_TLS_VERIFY", "1".to_string()),
+        ("DOCKER_CERT_PATH", lab.tls_dir().display().to_string()),
+    ];
+    let output = create_in_child_on(&lab, "b", &name, &env).await;
+    assert!(
+        output.contains(&format!("chosen_by=DOCKER_HOST chose tcp://{}:2376", lab.host("b"))),
+        "{output}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_current_context_of_a_docker_config_chooses_the_engine() {
+    let lab = RemoteLab::start();
+    // A TLS context whose certificates live in the context store...
+    let tls_config = lab.config_with_context("lab-tls", &lab.tls_address("a"), Some(&lab.tls_dir()));
+    let name = format!("ft-remote-ctx-tls-{}", std::process::id());
+    let output = create_in_child(&lab, &name, &[("DOCKER_CONFIG", tls_config.display().to_string())]).await;
+    let config_file = tls_config.join("config.json");
+    assert!(
+        output.contains(&format!(
+            "chosen_by=the current context \"lab-tls\" in {} chose tcp://{}:2376",
+            config_file.display(),
+            lab.host("a")
+        )),
+        "{output}"
+    );
+    // ...and an ssh context chosen by DOCKER_CONTEXT over the current one.
+    let ssh_config = lab.config_with_context("lab-ssh", &lab.ssh_address("a"), None);
+    std::fs::create_dir_all(tls_config.join("contexts/meta")).unwrap();
+    copy_dir(&ssh_config.join("contexts/meta"), &tls_config.join("contexts/meta"));
+    let name = format!("ft-remote-ctx-ssh-{}", std::process::id());
+    let env = [
+        ("DOCKER_CONFIG", tls_config.display().to_string()),
+        ("DOCKER_CONTEXT", "lab-ssh".to_string()),
+    ];
+    let output = create_in_child(&lab, &name, &env).await;
+    assert!(
+        output.contains(&format!(
+            "chosen_by=DOCKER_CONTEXT=lab-ssh chose ssh://root@{}",
+            lab.host("a")
+        )),
+        "{output}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_forward_reaches_a_port_published_on_the_remote_loopback() {
+    let lab = RemoteLab::start();
+    let engine = engine().await;
+    let image = busybox_image(&engine).await;
+    let project = TestProject::new("remote_forward");
+    engine.ensure_network(&project.network(), &project.name).await.unwrap();
+    let port = free_port();
+    let mut spec = support::sleeping_container(&project, "web", &image);
+    spec.command = Some(vec![
+        "sh".into(),
+        "-c".into(),
+        "echo hi-from-the-engine > /tmp/index.html && exec httpd -f -p 7000 -h /tmp".into(),
+    ]);
+    spec.ports = vec![PortBinding {
+        host_ip: "127.0.0.1".into(),
+        host_port: Some(port),
+        container_port: 7000,
+        protocol: Protocol::Tcp,
+    }];
+    let id = engine.create_container(&spec).await.unwrap();
+    engine.start_container(&id).await.unwrap();
+    let direct = wait_for("httpd to answer on the host", Duration::from_secs(10), || async move {
+        timed_gets(&format!("127.0.0.1:{port}"), REQUESTS).ok()
+    })
+    .await;
+    eprintln!("direct on the engine host: {REQUESTS} requests, {direct:.2} ms each");
+
+    let common = [
+        ("FLOWINFRA_REMOTE_PROJECT", project.name.clone()),
+        ("FLOWINFRA_REMOTE_NETWORK", project.network()),
+        ("FLOWINFRA_REMOTE_IMAGE", image.clone()),
+        ("FLOWINFRA_REMOTE_PORT", port.to_string()),
+    ];
+    let transports = [
+        ("ssh", vec![("DOCKER_HOST", lab.ssh_address("a"))]),
+        (
+            "tls",
+            vec![
+                ("DOCKER_HOST", lab.tls_address("a")),
+                ("DOCKER_TLS_VERIFY", "1".to_string()),
+                ("DOCKER_CERT_PATH", lab.tls_dir().display().to_string()),
+            ],
+        ),
+    ];
+    for (transport, env) in transports {
+        let env: Vec<_> = common.iter().cloned().chain(env).collect();
+        let output = lab.child("a", "a", "forward", &env);
+        let text = output_text(&output);
+        assert!(output.status.success(), "{transport}: {text}");
+        assert!(text.contains("direct=unreachable"), "{transport}: {text}");
+        let line = text.lines().find(|line| line.starts_with("forwarded ")).expect(&text);
+        eprintln!("through the {transport} engine: {line}");
+        let helper = text
+            .lines()
+            .find_map(|line| line.strip_prefix("helper="))
+            .expect(&text)
+            .to_string();
+        let engine = engine.clone();
+        wait_for("the forward helper to be removed", Duration::from_secs(20), || {
+            let (engine, helper) = (engine.clone(), helper.clone());
+            async move { engine.inspect_container(&helper).await.unwrap().is_none().then_some(()) }
+        })
+        .await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_engine_lock_has_one_holder_across_two_laptops_and_dies_with_it() {
+    let lab = RemoteLab::start();
+    let engine = engine().await;
+    let image = busybox_image(&engine).await;
+    let project = format!("ft-remote-lock-{}", std::process::id());
+    let common = [
+        ("FLOWINFRA_REMOTE_PROJECT", project.clone()),
+        ("FLOWINFRA_REMOTE_IMAGE", image.clone()),
+    ];
+    let over_ssh: Vec<_> = common
+        .iter()
+        .cloned()
+        .chain([("DOCKER_HOST", lab.ssh_address("a"))])
+        .collect();
+    let over_tls: Vec<_> = common
+        .iter()
+        .cloned()
+        .chain([
+            ("DOCKER_HOST", lab.tls_address("b")),
+            ("DOCKER_TLS_VERIFY", "1".to_string()),
+            ("DOCKER_CERT_PATH", lab.tls_dir().display().to_string()),
+        ])
+        .collect();
+    let mut laptops = [
+        LineChild::new(lab.spawn_child("a", "a", "lock", &over_ssh)),
+        LineChild::new(lab.spawn_child("b", "b", "lock", &over_tls)),
+    ];
+    for laptop in &mut laptops {
+        laptop.expect_line("connected");
+    }
+    // Both try at once.
+    for laptop in &mut laptops {
+        laptop.say("go");
+    }
+    let first: Vec<String> = laptops.iter_mut().map(|laptop| laptop.next_line()).collect();
+    let winners = first.iter().filter(|line| *line == "acquired").count();
+    assert_eq!(winners, 1, "exactly one laptop holds the lock: {first:?}");
+    let (winner, loser) = if first[0] == "acquired" { (0, 1) } else { (1, 0) };
+    let held = &first[loser];
+    assert!(held.starts_with("held by pid "), "{held}");
+    let winner_pid = laptops[winner].child.id();
+    assert!(
+        held.contains(&format!("pid {winner_pid} ")),
+        "{held} names pid {winner_pid}"
+    );
+    // The loser waits; the winner's process dies without releasing.
+    laptops[loser].say("wait");
+    laptops[loser].expect_line("waiting");
+    let killed_at = Instant::now();
+    laptops[winner].child.kill().unwrap();
+    laptops[winner].child.wait().unwrap();
+    laptops[loser].expect_line("acquired");
+    eprintln!("lock free {:?} after its holder was killed", killed_at.elapsed());
+    let lock = format!("flowinfra-lock-{project}");
+    assert!(
+        engine.inspect_container(&lock).await.unwrap().is_some(),
+        "the loser holds it now"
+    );
+    laptops[loser].say("release");
+    laptops[loser].expect_line("released");
+    let status = laptops[loser].child.wait().unwrap();
+    assert!(status.success(), "{}", laptops[loser].rest());
+    assert!(engine.inspect_container(&lock).await.unwrap().is_none(), "released");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn broken_paths_give_clear_errors() {
+    let lab = RemoteLab::start();
+    // A key sshd does not accept.
+    let output = lab.child("a", "wrong", "connect-error", &[("DOCKER_HOST", lab.ssh_address("a"))]);
+    let text = output_text(&output);
+    assert!(output.status.success(), "{text}");
+    assert!(
+        text.contains(&format!(
+            "cannot reach the Docker engine (DOCKER_HOST chose ssh://root@{})",
+            lab.host("a")
+        )),
+        "{text}"
+    );
+    assert!(text.contains("Permission denied"), "ssh's own reason is kept: {text}");
+    assert!(text.contains("hint: check that `ssh` logs in"), "{text}");
+
+    // A CA that did not sign the engine's certificate.
+    let untrusted = lab.dir.join("untrusted");
+    std::fs::create_dir_all(&untrusted).unwrap();
+    std::fs::copy(lab.tls_dir().join("other-ca.pem"), untrusted.join("ca.pem")).unwrap();
+    for file in ["cert.pem", "key.pem"] {
+        std::fs::copy(lab.tls_dir().join(file), untrusted.join(file)).unwrap();
+    }
+    let env = [
+        ("DOCKER_HOST", lab.tls_address("a")),
+        ("DOCKER_TLS_VERIFY", "1".to_string()),
+        ("DOCKER_CERT_PATH", untrusted.display().to_string()),
+    ];
+    let text = output_text(&lab.child("a", "a", "connect-error", &env));
+    assert!(text.contains("(DOCKER_HOST chose tcp://"), "{text}");
+    assert!(text.to_lowercase().contains("certificate"), "{text}");
+    assert!(
+        text.contains("hint: the engine's TLS certificate is not trusted"),
+        "{text}"
+    );
+
+    // A context that does not exist.
+    let config = lab.config_with_context("exists", &lab.ssh_address("a"), None);
+    let env = [
+        ("DOCKER_CONFIG", config.display().to_string()),
+        ("DOCKER_CONTEXT", "nope".to_string()),
+    ];
+    let text = output_text(&lab.child("a", "a", "connect-error", &env));
+    assert!(
+        text.contains(&format!(
+            "Docker context \"nope\" (DOCKER_CONTEXT=nope) does not exist: no {}",
+            config.join("contexts/meta").display()
+        )),
+        "{text}"
+    );
+    assert!(text.contains("docker context ls"), "{text}");
+}
+
+// ---------------------------------------------------------------- children
+
+/// The scenarios, run inside a laptop by the tests above (never on their own).
+#[test]
+#[ignore = "entry point of the lab's children: the other tests in this file run it inside a laptop"]
+fn remote_child() {
+    let scenario = std::env::var(SCENARIO_VAR).expect("run by the parent tests, with FLOWINFRA_REMOTE_SCENARIO");
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    runtime.block_on(async {
+        assert!(
+            !std::path::Path::new("/var/run/docker.sock").exists(),
+            "the lab hides the engine socket"
+        );
+        match scenario.as_str() {
+            "create" => child_create().await,
+            "forward" => child_forward().await,
+            "lock" => child_lock().await,
+            "connect-error" => child_connect_error().await,
+            other => panic!("unknown scenario {other}"),
+        }
+    });
+}
+
+async fn child_create() {
+    let engine = Engine::connect()
+        .await
+        .unwrap_or_else(|error| panic!("{}", chain(&error)));
+    println!("chosen_by={}", engine.target().chosen_by());
+    println!(
+        "remote={} version={}",
+        engine.is_remote(),
+        engine.server_version().await.unwrap()
+    );
+    let name = var("FLOWINFRA_REMOTE_CONTAINER");
+    let spec = ContainerSpec {
+        name: name.clone(),
+        project: format!("{name}-project"),
+        service: "probe".into(),
+        image: var("FLOWINFRA_REMOTE_IMAGE"),
+        labels: Default::default(),
+        env: Vec::new(),
+        command: Some(vec!["sleep".into(), "60".into()]),
+        entrypoint: None,
+        ports: Vec::new(),
+        mounts: Vec::new(),
+        healthcheck: None,
+        restart: None,
+        network: "none".into(),
+        aliases: Vec::new(),
+        hostname: None,
+    };
+    let id = engine.create_container(&spec).await.unwrap();
+    println!("created={id}");
+    assert!(engine.inspect_container(&id).await.unwrap().is_some());
+    engine.remove_container(&id).await.unwrap();
+    println!("removed={id}");
+}
+
+async fn child_forward() {
+    let engine = Engine::connect()
+        .await
+        .unwrap_or_else(|error| panic!("{}", chain(&error)));
+    assert!(engine.is_remote());
+    let port: u16 = var("FLOWINFRA_REMOTE_PORT").parse().unwrap();
+    // The published port is on the engine host's loopback, not this one's.
+    match std::net::TcpStream::connect(("127.0.0.1", port)) {
+        Err(error) => println!("direct=unreachable ({error})"),
+        Ok(_) => panic!("127.0.0.1:{port} answered inside the laptop"),
+    }
+    let mut forwarder = engine
+        .forwarder(
+            &var("FLOWINFRA_REMOTE_PROJECT"),
+            &var("FLOWINFRA_REMOTE_NETWORK"),
+            &var("FLOWINFRA_REMOTE_IMAGE"),
+        )
+        .await
+        .unwrap_or_else(|error| panic!("{}", chain(&error)));
+    println!("helper={}", forwarder.helper_id());
+    let local = forwarder.forward_published(port).await.unwrap();
+    assert!(local.ip().is_loopback());
+    let address = local.to_string();
+    let started = Instant::now();
+    let first = tokio::task::spawn_blocking({
+        let address = address.clone();
+        move || timed_gets(&address, 1)
+    })
+    .await
+    .unwrap()
+    .unwrap();
+    let each = tokio::task::spawn_blocking(move || timed_gets(&address, REQUESTS))
+        .await
+        .unwrap()
+        .unwrap_or_else(|error| panic!("through the forward: {error}"));
+    println!(
+        "forwarded {REQUESTS} requests, {each:.1} ms each (first {first:.1} ms, total {:?})",
+        started.elapsed()
+    );
+    forwarder.close().await;
+}
+
+async fn child_lock() {
+    let engine = Engine::connect()
+        .await
+        .unwrap_or_else(|error| panic!("{}", chain(&error)));
+    let (project, image) = (var("FLOWINFRA_REMOTE_PROJECT"), var("FLOWINFRA_REMOTE_IMAGE"));
+    let mut stdin = tokio::io::BufReader::new(tokio::io::stdin());
+    let mut line = String::new();
+    let mut read_line = async || {
+        use tokio::io::AsyncBufReadExt;
+        line.clear();
+        stdin.read_line(&mut line).await.unwrap();
+        line.trim().to_string()
+    };
+    say("connected");
+    assert_eq!(read_line().await, "go");
+    let lock = match engine.try_lock_project(&project, &image).await.unwrap() {
+        Ok(lock) => {
+            say("acquired");
+            lock
+        }
+        Err(holder) => {
+            say(&format!("held by {holder}"));
+            assert_eq!(read_line().await, "wait");
+            let lock = engine
+                .lock_project(&project, &image, Duration::from_secs(60), |_| say("waiting"))
+                .await
+                .unwrap_or_else(|error| panic!("{}", chain(&error)));
+            say("acquired");
+            lock
+        }
+    };
+    assert_eq!(read_line().await, "release");
+    lock.release().await;
+    say("released");
+}
+
+async fn child_connect_error() {
+    match Engine::connect().await {
+        Ok(engine) => panic!("connected to {} although the path is broken", engine.address()),
+        Err(error) => {
+            println!("{}", chain(&error));
+            if let Some(hint) = error.hint() {
+                println!("hint: {hint}");
+            }
+        }
+    }
+}
+
+// ---------------------------------------------------------------- helpers
+
+async fn create_in_child(lab: &RemoteLab, name: &str, env: &[(&str, String)]) -> String {
+    create_in_child_on(lab, "a", name, env).await
+}
+
+/// Runs the `create` scenario on `laptop`, checks it succeeded and that
+/// the container it made is gone from the engine, and returns its output.
+async fn create_in_child_on(lab: &RemoteLab, laptop: &str, name: &str, env: &[(&str, String)]) -> String {
+    let engine = engine().await;
+    let image = busybox_image(&engine).await;
+    let mut env = env.to_vec();
+    env.push(("FLOWINFRA_REMOTE_CONTAINER", name.to_string()));
+    env.push(("FLOWINFRA_REMOTE_IMAGE", image));
+    let output = lab.child(laptop, laptop, "create", &env);
+    let text = output_text(&output);
+    assert!(output.status.success(), "{text}");
+    assert!(text.contains("remote=true version="), "{text}");
+    let id = text
+        .lines()
+        .find_map(|line| line.strip_prefix("created="))
+        .expect(&text);
+    assert!(text.contains(&format!("removed={id}")), "{text}");
+    assert!(
+        engine.inspect_container(id).await.unwrap().is_none(),
+        "{id} was removed on the engine"
+    );
+    text
+}
+
+/// `count` HTTP/1.0 GETs of `/`, each on a new connection; the mean in ms.
+fn timed_gets(address: &str, count: usize) -> std::io::Result<f64> {
+    let started = Instant::now();
+    for _ in 0..count {
+        let mut stream = std::net::TcpStream::connect(address)?;
+        stream.set_read_timeout(Some(Duration::from_secs(10)))?;
+        stream.write_all(b"GET /index.html HTTP/1.0\r\n\r\n")?;
+        let mut answer = String::new();
+        stream.read_to_string(&mut answer)?;
+        if !answer.contains("hi-from-the-engine") {
+            return Err(std::io::Error::other(format!("unexpected answer: {answer:?}")));
+        }
+    }
+    Ok(started.elapsed().as_secs_f64() * 1000.0 / count as f64)
+}
+
+fn var(name: &str) -> String {
+    std::env::var(name).unwrap_or_else(|_| panic!("{name} is set by the parent test"))
+}
+
+fn say(line: &str) {
+    println!("{line}");
+    std::io::stdout().flush().unwrap();
+}
+
+fn chain(error: &(dyn std::error::Error + 'static)) -> String {
+    let mut text = error.to_string();
+    let mut cause = error.source();
+    while let Some(current) = cause {
+        text.push_str(&format!("\n  caused by: {current}"));
+        cause = current.source();
+    }
+    text
+}
+
+fn copy_dir(from: &std::path::Path, to: &std::path::Path) {
+    for entry in std::fs::read_dir(from).unwrap() {
+        let entry = entry.unwrap();
+        let target = to.join(entry.file_name());
+        if entry.file_type().unwrap().is_dir() {
+            std::fs::create_dir_all(&target).unwrap();
+            copy_dir(&entry.path(), &target);
+        } else {
+            std::fs::copy(entry.path(), target).unwrap();
+        }
+    }
+}
+
+/// A child spoken to line by line over stdin/stdout.
+struct LineChild {
+    child: std::process::Child,
+    stdout: BufReader<std::process::ChildStdout>,
+    seen: Vec<String>,
+}
+
+impl LineChild {
+    fn new(mut child: std::process::Child) -> LineChild {
+        let stdout = BufReader::new(child.stdout.take().unwrap());
+        LineChild {
+            child,
+            stdout,
+            seen: Vec::new(),
+        }
+    }
+
+    /// The next line the scenario says (libtest's own lines skipped).
+    fn next_line(&mut self) -> String {
+        loop {
+            let mut line = String::new();
+            let read = self.stdout.read_line(&mut line).unwrap();
+            assert!(read > 0, "the child ended early:\n{}", self.rest());
+            // libtest prints "test remote_child ... " before the scenario's first line.
+            let line = line.trim();
+            let line = line
+                .strip_prefix("test remote_child ...")
+                .unwrap_or(line)
+                .trim()
+                .to_string();
+            self.seen.push(line.clone());
+            if !(line.is_empty() || line.starts_with("running ")) {
+                return line;
+            }
+        }
+    }
+
+    fn expect_line(&mut self, expected: &str) {
+        let line = self.next_line();
+        assert_eq!(line, expected, "seen so far: {:?}", self.seen);
+    }
+
+    fn say(&mut self, line: &str) {
+        let stdin = self.child.stdin.as_mut().unwrap();
+        writeln!(stdin, "{line}").unwrap();
+        stdin.flush().unwrap();
+    }
+
+    fn rest(&mut self) -> String {
+        let mut stderr = String::new();
+        if let Some(mut pipe) = self.child.stderr.take() {
+            let _ = pipe.read_to_string(&mut stderr);
+        }
+        format!("stdout so far: {:?}\nstderr: {stderr}", self.seen)
+    }
+}
+
+impl Drop for LineChild {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
