@@ -21,7 +21,6 @@ cd "$(dirname "$0")/.."
 repo=$(pwd)
 mutants_dir="$repo/scripts/fault-mutants"
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$repo/target/fault-mutants}"
-export FLOWINFRA_E2E=1
 
 log() { printf '[fault-mutants %4ss] %s\n' "$SECONDS" "$*" >&2; }
 

@@ -30,5 +30,4 @@ fi
 
 bash scripts/build-test-images.sh
 
-export FLOWINFRA_E2E=1
 cargo test --all-targets "$@" -- --test-threads="${FLOWINFRA_TEST_THREADS:-2}"

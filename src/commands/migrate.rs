@@ -4,6 +4,7 @@
 use crate::cli::{GlobalArgs, MigrateAction, MigrateArgs};
 use crate::error::{EXIT_OK, UsageError};
 use crate::lock::ProjectLock;
+use crate::mysql::migrate::MigrationChange;
 use crate::mysql::{Database, MigrationState, Migrations};
 use crate::report::{Printer, render_table};
 use crate::spec::{Kind, Service, Spec};
@@ -28,31 +29,11 @@ pub async fn run(global: &GlobalArgs, args: &MigrateArgs, printer: &Printer) -> 
     match &args.action {
         MigrateAction::Run => {
             let applied = migrations.run(&mut database).await?;
-            if applied.is_empty() {
-                printer.info("migrations: all applied, nothing to do");
-            }
-            for change in &applied {
-                printer.info(&format!(
-                    "applied {} ({}) in {:.2}s",
-                    change.version,
-                    change.description,
-                    change.duration.as_secs_f64()
-                ));
-            }
+            report_changes(printer, &applied, "applied", "migrations: all applied, nothing to do");
         }
         MigrateAction::Revert { target } => {
             let reverted = migrations.revert(&mut database, *target).await?;
-            if reverted.is_empty() {
-                printer.info("migrations: nothing to revert");
-            }
-            for change in &reverted {
-                printer.info(&format!(
-                    "reverted {} ({}) in {:.2}s",
-                    change.version,
-                    change.description,
-                    change.duration.as_secs_f64()
-                ));
-            }
+            report_changes(printer, &reverted, "reverted", "migrations: nothing to revert");
             if !reverted.is_empty() && crate::mysql::seed::forget(&mut database).await? {
                 printer.info("the seed record was cleared: the next `flowinfra up` or `flowinfra seed` loads it again");
             }
@@ -97,6 +78,21 @@ pub async fn run(global: &GlobalArgs, args: &MigrateArgs, printer: &Printer) -> 
     }
     database.close().await;
     Ok(EXIT_OK)
+}
+
+/// One line per migration applied or reverted (`verb`), or `none` when there was nothing to do.
+fn report_changes(printer: &Printer, changes: &[MigrationChange], verb: &str, none: &str) {
+    if changes.is_empty() {
+        printer.info(none);
+    }
+    for change in changes {
+        printer.info(&format!(
+            "{verb} {} ({}) in {:.2}s",
+            change.version,
+            change.description,
+            change.duration.as_secs_f64()
+        ));
+    }
 }
 
 /// The spec's one mysql-kind service.

@@ -212,6 +212,12 @@ pub fn consumer_settings(service: &Service) -> Vec<(String, String)> {
         .collect()
 }
 
+/// The value of environment variable `name` in `service`'s spec; an empty
+/// value counts as unset, as the official images treat it.
+fn variable(service: &Service, name: &str) -> Option<String> {
+    service.environment.get(name).filter(|value| !value.is_empty()).cloned()
+}
+
 /// A kind was handed another kind's credentials: a bug, both come from one service.
 fn wrong_credentials(kind: Kind, credentials: &Credentials) -> ! {
     panic!("a {} operation was given {credentials:?}", kind.as_str())

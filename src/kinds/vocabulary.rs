@@ -6,6 +6,7 @@
 
 use std::collections::BTreeMap;
 use std::fmt;
+use std::future::Future;
 
 use futures_util::future::BoxFuture;
 use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, utf8_percent_encode};
@@ -268,6 +269,15 @@ pub struct Verification {
     /// The check's name in `check`'s output.
     pub check: &'static str,
     pub body: BoxFuture<'static, Verdict>,
+}
+
+impl Verification {
+    pub fn new(check: &'static str, body: impl Future<Output = Verdict> + Send + 'static) -> Self {
+        Self {
+            check,
+            body: Box::pin(body),
+        }
+    }
 }
 
 /// Where a consumer reaches a service, as `env` writes it. `port` is empty

@@ -25,7 +25,7 @@ pub mod seed;
 pub mod statements;
 pub mod status;
 
-pub(crate) use probe::probe;
+pub(crate) use probe::{login, probe};
 
 use std::path::PathBuf;
 
@@ -69,21 +69,14 @@ impl Database {
     ///
     /// When `credentials` are not MySQL's: both come from the same service.
     pub async fn connect(endpoint: &Endpoint, credentials: &Credentials) -> Result<Database, ConnectError> {
-        let Credentials::Mysql {
-            user,
-            password,
-            database,
-        } = credentials
-        else {
-            panic!("MySQL credentials expected, got {credentials:?}");
-        };
-        let connection = probe::connect_options(endpoint, user, password, database)
+        let (user, _, database) = probe::login(credentials);
+        let connection = probe::connect_options(endpoint, credentials)
             .connect()
             .await
             .map_err(|error| ConnectError {
                 endpoint: endpoint.clone(),
-                user: user.clone(),
-                database: database.clone(),
+                user: user.to_string(),
+                database: database.to_string(),
                 reason: server_error(&error),
             })?;
         Ok(Database {

@@ -9,7 +9,7 @@ use sqlx::mysql::{MySqlConnectOptions, MySqlConnection, MySqlDatabaseError, MySq
 use sqlx::{ConnectOptions, Connection};
 
 use crate::error::error_chain;
-use crate::kinds::vocabulary::{Endpoint, ProbeError, ProbeSuccess};
+use crate::kinds::vocabulary::{Credentials, Endpoint, ProbeError, ProbeSuccess};
 
 /// Server error numbers that answer "who you are, or what you ask for, is
 /// refused": they do not heal by waiting, since the entrypoint creates the
@@ -23,13 +23,8 @@ const REFUSALS: &[(u16, &str)] = &[
 ];
 
 /// One attempt: connect, authenticate, `SELECT 1`, read `VERSION()`, quit.
-pub(crate) async fn probe(
-    endpoint: &Endpoint,
-    user: &str,
-    password: &str,
-    database: &str,
-) -> Result<ProbeSuccess, ProbeError> {
-    let mut connection: MySqlConnection = connect_options(endpoint, user, password, database)
+pub(crate) async fn probe(endpoint: &Endpoint, credentials: &Credentials) -> Result<ProbeSuccess, ProbeError> {
+    let mut connection: MySqlConnection = connect_options(endpoint, credentials)
         .connect()
         .await
         .map_err(classify)?;
@@ -56,7 +51,8 @@ pub(crate) async fn probe(
 /// sqlx's RSA public-key exchange (the `mysql-rsa` feature, enabled in
 /// Cargo.toml) — `Disabled` does not prevent it, it is the path that takes
 /// it — and MariaDB's `mysql_native_password` needs neither.
-pub(super) fn connect_options(endpoint: &Endpoint, user: &str, password: &str, database: &str) -> MySqlConnectOptions {
+pub(super) fn connect_options(endpoint: &Endpoint, credentials: &Credentials) -> MySqlConnectOptions {
+    let (user, password, database) = login(credentials);
     MySqlConnectOptions::new()
         .host(&endpoint.host)
         .port(endpoint.port)
@@ -65,6 +61,23 @@ pub(super) fn connect_options(endpoint: &Endpoint, user: &str, password: &str, d
         .database(database)
         .ssl_mode(MySqlSslMode::Disabled)
         .disable_statement_logging()
+}
+
+/// The user, password and database of MySQL credentials.
+///
+/// # Panics
+///
+/// When `credentials` are not MySQL's: callers take them from a mysql-kind service.
+pub(crate) fn login(credentials: &Credentials) -> (&str, &str, &str) {
+    let Credentials::Mysql {
+        user,
+        password,
+        database,
+    } = credentials
+    else {
+        panic!("MySQL credentials expected, got {credentials:?}");
+    };
+    (user, password, database)
 }
 
 fn classify(error: sqlx::Error) -> ProbeError {
@@ -91,7 +104,12 @@ mod tests {
             host: "127.0.0.1".into(),
             port: 13306,
         };
-        let options = connect_options(&endpoint, "app", "secret", "appdb");
+        let credentials = Credentials::Mysql {
+            user: "app".into(),
+            password: "secret".into(),
+            database: "appdb".into(),
+        };
+        let options = connect_options(&endpoint, &credentials);
         assert_eq!(options.get_host(), "127.0.0.1");
         assert_eq!(options.get_port(), 13306);
         assert_eq!(options.get_username(), "app");

@@ -15,7 +15,7 @@ use futures_util::future::BoxFuture;
 use super::vocabulary::url_encode;
 use super::{
     ConsumerAddress, Credentials, Endpoint, KindPlugin, ProbeError, ProbeSuccess, ProvisionError, Target, Verdict,
-    Verification, wrong_credentials,
+    Verification, variable,
 };
 use crate::engine::ContainerState;
 use crate::error::error_chain;
@@ -33,11 +33,10 @@ impl KindPlugin for Mysql {
     }
 
     fn credentials(&self, service: &Service) -> Option<Credentials> {
-        let env = |name: &str| service.environment.get(name).filter(|value| !value.is_empty()).cloned();
         Some(Credentials::Mysql {
-            user: env("MYSQL_USER")?,
-            password: env("MYSQL_PASSWORD")?,
-            database: env("MYSQL_DATABASE")?,
+            user: variable(service, "MYSQL_USER")?,
+            password: variable(service, "MYSQL_PASSWORD")?,
+            database: variable(service, "MYSQL_DATABASE")?,
         })
     }
 
@@ -47,15 +46,7 @@ impl KindPlugin for Mysql {
         credentials: &'a Credentials,
         _attempt_timeout: Duration,
     ) -> BoxFuture<'a, Result<ProbeSuccess, ProbeError>> {
-        let Credentials::Mysql {
-            user,
-            password,
-            database,
-        } = credentials
-        else {
-            wrong_credentials(self.kind(), credentials)
-        };
-        Box::pin(crate::mysql::probe(endpoint, user, password, database))
+        Box::pin(crate::mysql::probe(endpoint, credentials))
     }
 
     fn provision<'a>(
@@ -90,10 +81,7 @@ impl KindPlugin for Mysql {
                 database.close().await;
                 verdict
             };
-            checks.push(Verification {
-                check: "migrations",
-                body: Box::pin(body),
-            });
+            checks.push(Verification::new("migrations", body));
         }
         if let Some(dir) = seed {
             let (endpoint, credentials) = (target.endpoint.clone(), target.credentials.clone());
@@ -117,10 +105,7 @@ impl KindPlugin for Mysql {
                     Err(err) => Verdict::fail(err.to_string()),
                 }
             };
-            checks.push(Verification {
-                check: "seed",
-                body: Box::pin(body),
-            });
+            checks.push(Verification::new("seed", body));
         }
         checks
     }
@@ -131,20 +116,13 @@ impl KindPlugin for Mysql {
         credentials: Credentials,
         address: &ConsumerAddress,
     ) -> Vec<(&'static str, String)> {
-        let Credentials::Mysql {
-            user,
-            password,
-            database,
-        } = credentials
-        else {
-            wrong_credentials(self.kind(), &credentials)
-        };
+        let (user, password, database) = crate::mysql::login(&credentials);
         let tail = format!(
             "{}:{}@{}/{}",
-            url_encode(&user),
-            url_encode(&password),
+            url_encode(user),
+            url_encode(password),
             address.authority,
-            url_encode(&database)
+            url_encode(database)
         );
         vec![
             ("DATABASE_URL", format!("mysql://{tail}")),
@@ -152,9 +130,9 @@ impl KindPlugin for Mysql {
             ("DATABASE_URL_PYMYSQL", format!("mysql+pymysql://{tail}")),
             ("MYSQL_HOST", address.host.clone()),
             ("MYSQL_PORT", address.port.clone()),
-            ("MYSQL_DATABASE", database),
-            ("MYSQL_USER", user),
-            ("MYSQL_PASSWORD", password),
+            ("MYSQL_DATABASE", database.to_string()),
+            ("MYSQL_USER", user.to_string()),
+            ("MYSQL_PASSWORD", password.to_string()),
         ]
     }
 }

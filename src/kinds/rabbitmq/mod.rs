@@ -13,7 +13,7 @@ use futures_util::future::BoxFuture;
 use super::vocabulary::url_encode;
 use super::{
     ConsumerAddress, Credentials, Endpoint, KindPlugin, ProbeError, ProbeSuccess, ProvisionError, Target, Verdict,
-    Verification, published_endpoint, wrong_credentials,
+    Verification, published_endpoint, variable, wrong_credentials,
 };
 use crate::events::{Event, EventSink};
 use crate::spec::{Kind, KindSettings, RabbitmqSettings, Service};
@@ -30,10 +30,9 @@ impl KindPlugin for Rabbitmq {
     }
 
     fn credentials(&self, service: &Service) -> Option<Credentials> {
-        let env = |name: &str| service.environment.get(name).filter(|value| !value.is_empty()).cloned();
         Some(Credentials::Rabbitmq {
-            user: env("RABBITMQ_DEFAULT_USER").unwrap_or_else(|| "guest".into()),
-            password: env("RABBITMQ_DEFAULT_PASS").unwrap_or_else(|| "guest".into()),
+            user: variable(service, "RABBITMQ_DEFAULT_USER").unwrap_or_else(|| "guest".into()),
+            password: variable(service, "RABBITMQ_DEFAULT_PASS").unwrap_or_else(|| "guest".into()),
             vhost: settings(service)?.vhost.clone(),
         })
     }
@@ -100,10 +99,7 @@ impl KindPlugin for Rabbitmq {
                 Verdict::fail(missing.join("; "))
             }
         };
-        vec![Verification {
-            check: "queues",
-            body: Box::pin(body),
-        }]
+        vec![Verification::new("queues", body)]
     }
 
     fn consumer_settings(

@@ -22,6 +22,8 @@ use ::s3::error::S3Error;
 use ::s3::region::Region;
 use ::s3::request::Request;
 use ::s3::request::tokio_backend::ReqwestRequest;
+use quick_xml::de::DeError;
+use serde::Deserialize;
 
 use super::bucket_policy;
 use crate::error::error_chain;
@@ -78,7 +80,7 @@ pub(super) async fn probe(
         .map(str::to_string);
     let body = response.text().await.map_err(not_ready)?;
     // A 200 from something that is not S3 (a proxy's page) is not readiness.
-    if !body.contains("ListAllMyBucketsResult") {
+    if bucket_list(&body).is_err() {
         return Err(ProbeError::NotReady(
             "ListBuckets answered 200 without a bucket list: is this an S3 server?".into(),
         ));
@@ -232,12 +234,10 @@ impl Store {
                 .await?
                 .response_data(false)
                 .await?;
-            Ok::<_, S3Error>(String::from_utf8_lossy(response.as_slice()).into_owned())
+            bucket_list(response.as_str()?).map_err(S3Error::from)
         };
-        let body = list.await.map_err(failure("listing the buckets".into()))?;
-        // Bucket names are plain `[a-z0-9.-]`: no XML escapes to undo. The
-        // owner's fields are `ID` and `DisplayName`, so every `Name` is a bucket's.
-        Ok(xml_elements(&body, "Name").into_iter().collect())
+        let list = list.await.map_err(failure("listing the buckets".into()))?;
+        Ok(list.bucket_names().collect())
     }
 }
 
@@ -251,7 +251,7 @@ async fn create_bucket(bucket: &Bucket) -> Result<(), S3Error> {
     match request.response_data(false).await {
         Ok(_) => Ok(()),
         Err(S3Error::HttpFailWithBody(409, body))
-            if xml_element(&body, "Code").as_deref() == Some("BucketAlreadyOwnedByYou") =>
+            if ErrorDocument::read(&body).code.as_deref() == Some("BucketAlreadyOwnedByYou") =>
         {
             Ok(())
         }
@@ -264,7 +264,7 @@ async fn bucket_policy_of(bucket: &Bucket) -> Result<Option<String>, S3Error> {
     match bucket.get_bucket_policy().await {
         Ok(response) => Ok(Some(String::from_utf8_lossy(response.as_slice()).into_owned())),
         Err(S3Error::HttpFailWithBody(404, body))
-            if xml_element(&body, "Code").as_deref() == Some("NoSuchBucketPolicy") =>
+            if ErrorDocument::read(&body).code.as_deref() == Some("NoSuchBucketPolicy") =>
         {
             Ok(None)
         }
@@ -295,8 +295,7 @@ fn not_ready(error: impl std::error::Error) -> ProbeError {
 /// else — 503 `XMinioServerNotInitialized`, other 5xx, clock skew — is "not
 /// yet", with the server's code and message as the reason.
 fn classify_status(status: u16, body: &str) -> ProbeError {
-    let code = xml_element(body, "Code");
-    let message = xml_element(body, "Message");
+    let ErrorDocument { code, message } = ErrorDocument::read(body);
     let reason = match (&code, &message) {
         (Some(code), Some(message)) => format!("HTTP {status} {code}: {message}"),
         (Some(code), None) => format!("HTTP {status} {code}"),
@@ -313,27 +312,58 @@ fn classify_status(status: u16, body: &str) -> ProbeError {
     }
 }
 
-/// The texts of every `<name>` element of a flat S3 document, in order.
-fn xml_elements(body: &str, name: &str) -> Vec<String> {
-    let (open, close) = (format!("<{name}>"), format!("</{name}>"));
-    let mut texts = Vec::new();
-    let mut rest = body;
-    while let Some(start) = rest.find(&open) {
-        let after = &rest[start + open.len()..];
-        let Some(end) = after.find(&close) else { break };
-        texts.push(after[..end].trim().to_string());
-        rest = &after[end + close.len()..];
-    }
-    texts
+/// A `ListBuckets` answer (`ListAllMyBucketsResult`): the bucket names.
+/// rust-s3's own type for it insists on an `Owner`, which S3 servers other
+/// than MinIO may leave out.
+#[derive(Debug, Deserialize)]
+struct BucketList {
+    /// Required: a page that is not a bucket list has none.
+    #[serde(rename = "Buckets")]
+    buckets: Buckets,
 }
 
-/// The text of the first `<name>` element of an S3 error document. Error
-/// documents are flat and their codes and messages plain text, so this is
-/// enough; the rest of the body (resource, request ID) is left out.
-fn xml_element(body: &str, name: &str) -> Option<String> {
-    let start = body.find(&format!("<{name}>"))? + name.len() + 2;
-    let end = start + body[start..].find(&format!("</{name}>"))?;
-    Some(body[start..end].trim().to_string()).filter(|text| !text.is_empty())
+#[derive(Debug, Default, Deserialize)]
+struct Buckets {
+    #[serde(rename = "Bucket", default)]
+    bucket: Vec<BucketEntry>,
+}
+
+#[derive(Debug, Deserialize)]
+struct BucketEntry {
+    #[serde(rename = "Name")]
+    name: String,
+}
+
+impl BucketList {
+    fn bucket_names(self) -> impl Iterator<Item = String> {
+        self.buckets.bucket.into_iter().map(|entry| entry.name)
+    }
+}
+
+fn bucket_list(body: &str) -> Result<BucketList, DeError> {
+    quick_xml::de::from_str(body)
+}
+
+/// The code and message of an S3 error document (`<Error><Code>…`);
+/// either may be missing, and an empty one counts as missing.
+#[derive(Debug, Default, PartialEq, Eq, Deserialize)]
+struct ErrorDocument {
+    #[serde(rename = "Code")]
+    code: Option<String>,
+    #[serde(rename = "Message")]
+    message: Option<String>,
+}
+
+impl ErrorDocument {
+    /// The document in `body`; an empty one when `body` is not an error document.
+    fn read(body: &str) -> ErrorDocument {
+        let document: ErrorDocument = quick_xml::de::from_str(body).unwrap_or_default();
+        let present = |text: Option<String>| text.map(|t| t.trim().to_string()).filter(|t| !t.is_empty());
+        ErrorDocument {
+            code: present(document.code),
+            message: present(document.message),
+        }
+    }
 }
 
 #[cfg(test)]
@@ -372,14 +402,12 @@ mod tests {
         let list = r#"<?xml version="1.0" encoding="UTF-8"?>
 <ListAllMyBucketsResult xmlns="http://s3.amazonaws.com/doc/2006-03-01/"><Owner><ID>02d6176d</ID><DisplayName>minio</DisplayName></Owner>
 <Buckets><Bucket><Name>ml-models</Name><CreationDate>2025-11-02T10:30:45.123Z</CreationDate></Bucket><Bucket><Name>traffic-videos</Name><CreationDate>2025-11-02T10:30:45.123Z</CreationDate></Bucket></Buckets></ListAllMyBucketsResult>"#;
-        assert_eq!(xml_elements(list, "Name"), ["ml-models", "traffic-videos"]);
-        assert!(
-            xml_elements(
-                "<ListAllMyBucketsResult><Buckets></Buckets></ListAllMyBucketsResult>",
-                "Name"
-            )
-            .is_empty()
-        );
+        let names: Vec<String> = bucket_list(list).unwrap().bucket_names().collect();
+        assert_eq!(names, ["ml-models", "traffic-videos"]);
+        // Without an owner, as s3s-based servers answer.
+        let empty = "<ListAllMyBucketsResult><Buckets></Buckets></ListAllMyBucketsResult>";
+        assert_eq!(bucket_list(empty).unwrap().bucket_names().count(), 0);
+        assert!(bucket_list("<html><body>proxy</body></html>").is_err());
     }
 
     #[test]
@@ -395,9 +423,18 @@ mod tests {
     }
 
     #[test]
-    fn xml_element_reads_the_first_element_text() {
-        assert_eq!(xml_element(INVALID_KEY, "Code"), Some("InvalidAccessKeyId".into()));
-        assert_eq!(xml_element(INVALID_KEY, "HostId"), None);
-        assert_eq!(xml_element("<Code></Code>", "Code"), None);
+    fn an_error_document_gives_its_code_and_message() {
+        let document = ErrorDocument::read(INVALID_KEY);
+        assert_eq!(document.code.as_deref(), Some("InvalidAccessKeyId"));
+        assert_eq!(
+            document.message.as_deref(),
+            Some("The Access Key Id you provided does not exist in our records.")
+        );
+        assert_eq!(
+            ErrorDocument::read("<Error><Code></Code></Error>"),
+            ErrorDocument::default()
+        );
+        assert_eq!(ErrorDocument::read("not xml <"), ErrorDocument::default());
+        assert_eq!(ErrorDocument::read(""), ErrorDocument::default());
     }
 }

@@ -13,7 +13,7 @@ use futures_util::future::BoxFuture;
 
 use super::{
     ConsumerAddress, Credentials, Endpoint, KindPlugin, ProbeError, ProbeSuccess, ProvisionError, Target, Verdict,
-    Verification, wrong_credentials,
+    Verification, variable, wrong_credentials,
 };
 use crate::events::{Event, EventSink};
 use crate::spec::{Kind, KindSettings, S3Settings, Service};
@@ -30,10 +30,9 @@ impl KindPlugin for S3 {
     }
 
     fn credentials(&self, service: &Service) -> Option<Credentials> {
-        let env = |name: &str| service.environment.get(name).filter(|value| !value.is_empty()).cloned();
         Some(Credentials::S3 {
-            access_key: env("MINIO_ROOT_USER")?,
-            secret_key: env("MINIO_ROOT_PASSWORD")?,
+            access_key: variable(service, "MINIO_ROOT_USER")?,
+            secret_key: variable(service, "MINIO_ROOT_PASSWORD")?,
             region: S3_REGION.into(),
         })
     }
@@ -83,10 +82,7 @@ impl KindPlugin for S3 {
                 Err(err) => Verdict::fail(err.to_string()),
             }
         };
-        vec![Verification {
-            check: "buckets",
-            body: Box::pin(body),
-        }]
+        vec![Verification::new("buckets", body)]
     }
 
     fn consumer_settings(
@@ -95,22 +91,15 @@ impl KindPlugin for S3 {
         credentials: Credentials,
         address: &ConsumerAddress,
     ) -> Vec<(&'static str, String)> {
-        let Credentials::S3 {
-            access_key,
-            secret_key,
-            region,
-        } = credentials
-        else {
-            wrong_credentials(self.kind(), &credentials)
-        };
+        let keys = keys(&credentials);
         let mut out = vec![
             ("S3_ENDPOINT_URL", format!("http://{}", address.authority)),
             ("MINIO_ENDPOINT", address.authority.clone()),
-            ("AWS_ACCESS_KEY_ID", access_key.clone()),
-            ("AWS_SECRET_ACCESS_KEY", secret_key.clone()),
-            ("MINIO_ACCESS_KEY", access_key),
-            ("MINIO_SECRET_KEY", secret_key),
-            ("AWS_REGION", region),
+            ("AWS_ACCESS_KEY_ID", keys.access_key.to_string()),
+            ("AWS_SECRET_ACCESS_KEY", keys.secret_key.to_string()),
+            ("MINIO_ACCESS_KEY", keys.access_key.to_string()),
+            ("MINIO_SECRET_KEY", keys.secret_key.to_string()),
+            ("AWS_REGION", keys.region.to_string()),
         ];
         let declared = settings(service).buckets;
         if !declared.is_empty() {
