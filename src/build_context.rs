@@ -17,7 +17,7 @@ use std::path::{Path, PathBuf};
 
 use sha2::{Digest, Sha256};
 
-pub use self::dockerignore::{DockerIgnore, ParentMatches, PatternError};
+pub use self::dockerignore::{DockerIgnore, ParentMatches, PatternError, clean};
 use crate::spec::Build;
 
 /// The entries of one build context, in a stable order.

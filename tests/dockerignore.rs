@@ -359,3 +359,50 @@ async fn up_builds_with_exceptions_and_a_dockerignore_listing_the_dockerfile() {
     assert_eq!(listing, ["docs/", "docs/openapi.yaml"], "files in /app");
     drop(project);
 }
+
+/// Labels cost no build step: BuildKit writes them into the image config,
+/// where the classic builder commits one `LABEL` step per label. A context
+/// whose `.dockerignore` excludes its Dockerfile takes the classic builder
+/// (which keeps it out of the image) and is labelled all the same.
+#[tokio::test]
+async fn labels_are_set_without_build_steps() {
+    let engine = support::engine().await;
+    let base = busybox_image(&engine).await;
+    for (name, dockerignore, label_steps) in [("buildkit", "notes.md\n", 0), ("classic", "Dockerfile\n", 2)] {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("Dockerfile"), format!("FROM {base}\nCOPY . /ctx\n")).unwrap();
+        std::fs::write(dir.path().join(".dockerignore"), dockerignore).unwrap();
+        std::fs::write(dir.path().join("app.txt"), name).unwrap();
+        let image = format!("flowinfra-test/labels-{name}-{}-{}", std::process::id(), unique());
+        let _cleanup = RemoveImages(vec![image.clone()]);
+        let build = Build {
+            context: dir.path().to_path_buf(),
+            dockerfile: "Dockerfile".into(),
+            args: BTreeMap::new(),
+            target: None,
+        };
+        let labels = BTreeMap::from([
+            ("io.flowinfra.test-a".to_string(), "1".to_string()),
+            ("io.flowinfra.test-b".to_string(), "2".to_string()),
+        ]);
+        let request = BuildRequest {
+            reference: image.clone(),
+            dockerfile: "Dockerfile".into(),
+            args: BTreeMap::new(),
+            target: None,
+            labels: labels.clone(),
+        };
+        let context = BuildContext::collect(&build).unwrap();
+        let built = engine.build_image(context.tar().unwrap(), &request).await.unwrap();
+        for (key, value) in &labels {
+            assert_eq!(built.labels.get(key), Some(value), "{name}: labels {:?}", built.labels);
+        }
+        let history = Command::new("docker")
+            .args(["history", "--no-trunc", "--format", "{{.CreatedBy}}", &image])
+            .output()
+            .unwrap();
+        let history = String::from_utf8_lossy(&history.stdout);
+        let steps = history.lines().filter(|line| line.contains("LABEL")).count();
+        assert_eq!(steps, label_steps, "{name}: history\n{history}");
+    }
+}

@@ -215,7 +215,7 @@ fn ancestors(path: &str) -> impl Iterator<Item = &str> {
 }
 
 /// Go's `filepath.Clean` for `/`-separated paths.
-pub(crate) fn clean(path: &str) -> String {
+pub fn clean(path: &str) -> String {
     let rooted = path.starts_with('/');
     let mut parts: Vec<&str> = Vec::new();
     for part in path.split('/') {
