@@ -22,6 +22,11 @@
 #           transactions (BENCH_SEED_ROWS to change) against `mysql`
 #           importing the same rows as a multi-row INSERT dump
 #           (examples/seed_sql.rs), same database.
+#   rebuild a two-context stack modelled on MISW4202 (two `build:` Flask-like
+#           services and Redis; scripts/bench/rebuild/): one file of one
+#           context edited before each pair, then `flowinfra up` against
+#           `docker-compose up -d --build`; flowinfra must rebuild only the
+#           edited service.
 #   memory  every other flowinfra command once (config, plan, ps, env,
 #           migrate info, logs, down); peak memory of all comes from
 #           /usr/bin/time on every flowinfra run of every case.
@@ -41,7 +46,7 @@ if [[ "${1:-}" =~ ^[0-9]+$ ]]; then
     shift
 fi
 cases=("$@")
-[ ${#cases[@]} -gt 0 ] || cases=(cold warm check seed memory)
+[ ${#cases[@]} -gt 0 ] || cases=(cold warm check seed rebuild memory)
 wants() { [[ " ${cases[*]} " == *" $1 "* ]]; }
 log() { echo "bench: $*" >&2; }
 
@@ -91,6 +96,7 @@ compose() { env $dc_env docker-compose "${files[@]}" -p "$dc_project" "$@"; }
 cleanup() {
     flowinfra -q down -v >/dev/null 2>&1 || true
     compose down -v >/dev/null 2>&1 || true
+    if [ -d "$work/rebuild" ]; then rb_down; fi
     rm -rf "$work"
 }
 trap cleanup EXIT
@@ -287,6 +293,56 @@ if wants seed; then
     done
     # Back to the repository's seed for what follows.
     flowinfra -q seed --clean >&2
+fi
+
+# --- rebuild one edited context ----------------------------------------------
+if wants rebuild; then
+    log "rebuild: one edited context of two, $runs runs each, pair by pair"
+    stack="$work/rebuild"
+    cp -r scripts/bench/rebuild "$stack"
+    rb_fi() { (cd "$stack" && "$bin" -f compose.yaml -p bench-rebuild-fi "$@"); }
+    rb_dc() { (cd "$stack" && docker-compose -f compose.yaml -p benchrebuilddc "$@"); }
+    rb_down() {
+        rb_fi -q down >/dev/null 2>&1 || true
+        rb_dc down --rmi local >/dev/null 2>&1 || true
+        docker rmi bench-rebuild-fi-m-logistica-inventario bench-rebuild-fi-m-monitor >/dev/null 2>&1 || true
+    }
+    rb_down
+    # Both stacks built and running, and one untimed edit-and-rebuild each,
+    # so every run meets the same warm build caches.
+    rb_fi -q up >&2
+    rb_dc up -d --build >/dev/null 2>&1
+    edit() { echo "# edit $1 $(now)" >>"$stack/logistica/app.py"; }
+    edit 0
+    rb_fi -q up >&2
+    rb_dc up -d --build >/dev/null 2>&1
+    rebuild_fi() {
+        local start end
+        start="$(now)"
+        rb_fi up >/dev/null 2>"$work/last.err" || { cat "$work/last.err" >&2; exit 1; }
+        end="$(now)"
+        record rebuild "flowinfra up (one context edited)" "$run" "$(elapsed "$start" "$end")" -
+        built="$(grep -c 'building' "$work/last.err" || true)"
+        if [ "$built" != 1 ] || ! grep -q 'm-logistica-inventario: building' "$work/last.err"; then
+            cat "$work/last.err" >&2
+            log "flowinfra rebuilt $built services, wanted exactly the edited one"
+            exit 1
+        fi
+    }
+    rebuild_dc() {
+        timed rebuild "docker-compose up -d --build" "$run" rb_dc up -d --build
+    }
+    for run in $(seq 1 "$runs"); do
+        edit "$run"
+        if ((run % 2)); then
+            rebuild_fi
+            rebuild_dc
+        else
+            rebuild_dc
+            rebuild_fi
+        fi
+    done
+    rb_down
 fi
 
 # --- every other command ----------------------------------------------------

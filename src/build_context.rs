@@ -1,27 +1,31 @@
 //! Build contexts of `build:` services: which files go in (honouring
-//! `.dockerignore`), their content hash, and the tar sent to the engine.
+//! `.dockerignore` as the docker CLI does), their content hash, and the tar
+//! sent to the engine.
 //!
-//! The hash covers every included file's path, executable bit and bytes,
-//! the Dockerfile's path, the build args and the target. It is stored on the
+//! The hash covers exactly what the tar carries: every entry's path, type and
+//! permission bits, each file's bytes and each link's target, plus the
+//! Dockerfile's path, the build args and the target. It is stored on the
 //! built image as `io.flowinfra.context-hash`, so an unchanged context is
 //! never rebuilt and a changed one always is — the stale `db-init` image of
 //! the Flowlite kit cannot happen.
+
+mod dockerignore;
 
 use std::collections::BTreeMap;
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 
-use ignore::gitignore::{Gitignore, GitignoreBuilder};
 use sha2::{Digest, Sha256};
 
+pub use self::dockerignore::{DockerIgnore, ParentMatches, PatternError, clean};
 use crate::spec::Build;
 
-/// The files of one build context, in a stable order.
+/// The entries of one build context, in a stable order.
 #[derive(Debug, Clone)]
 pub struct BuildContext {
     root: PathBuf,
-    /// Paths relative to the root, sorted.
-    files: Vec<PathBuf>,
+    /// Paths relative to the root, sorted; directories included.
+    entries: Vec<PathBuf>,
     hash: String,
 }
 
@@ -29,37 +33,38 @@ pub struct BuildContext {
 pub enum BuildContextError {
     #[error("cannot read build context `{path}`: {source}")]
     Read { path: PathBuf, source: std::io::Error },
-    #[error("invalid .dockerignore in `{path}`: {message}")]
-    Ignore { path: PathBuf, message: String },
+    #[error("invalid .dockerignore `{path}`, {error}; fix or remove that line")]
+    Ignore { path: PathBuf, error: PatternError },
 }
 
 impl BuildContext {
-    /// Walks the context and hashes it.
+    /// Walks the context, as the docker CLI would send it, and hashes it.
     pub fn collect(build: &Build) -> Result<BuildContext, BuildContextError> {
         let root = build.context.clone();
-        let ignore = dockerignore(&root)?;
-        let mut files = Vec::new();
-        walk(&root, &root, &ignore, &mut files)?;
-        files.sort();
+        let ignore = dockerignore(&root)?.keeping_build_files(&build.dockerfile);
+        let mut entries = Vec::new();
+        walk(&root, Path::new(""), &ignore, None, &mut entries)?;
+        entries.sort();
         let mut hasher = Sha256::new();
-        for relative in &files {
+        for relative in &entries {
             let path = root.join(relative);
-            let metadata = std::fs::symlink_metadata(&path).map_err(|source| BuildContextError::Read {
+            let read = |source| BuildContextError::Read {
                 path: path.clone(),
                 source,
-            })?;
-            let content = if metadata.file_type().is_symlink() {
-                std::fs::read_link(&path).map(|target| target.into_os_string().into_encoded_bytes())
+            };
+            let metadata = std::fs::symlink_metadata(&path).map_err(read)?;
+            let file_type = metadata.file_type();
+            let (kind, content) = if file_type.is_symlink() {
+                let target = std::fs::read_link(&path).map_err(read)?;
+                (b'l', target.into_os_string().into_encoded_bytes())
+            } else if file_type.is_dir() {
+                (b'd', Vec::new())
             } else {
-                std::fs::read(&path)
-            }
-            .map_err(|source| BuildContextError::Read {
-                path: path.clone(),
-                source,
-            })?;
-            let executable = metadata.permissions().mode() & 0o111 != 0;
+                (b'f', std::fs::read(&path).map_err(read)?)
+            };
             hasher.update(relative.as_os_str().as_encoded_bytes());
-            hasher.update([0, u8::from(executable)]);
+            hasher.update([0, kind]);
+            hasher.update((metadata.permissions().mode() & 0o7777).to_le_bytes());
             hasher.update((content.len() as u64).to_le_bytes());
             hasher.update(&content);
         }
@@ -73,7 +78,7 @@ impl BuildContext {
             hasher.update(format!("\0target\0{target}").as_bytes());
         }
         let hash = hasher.finalize().iter().map(|b| format!("{b:02x}")).collect();
-        Ok(BuildContext { root, files, hash })
+        Ok(BuildContext { root, entries, hash })
     }
 
     /// SHA-256 of the context, Dockerfile and build args, hex-encoded.
@@ -81,15 +86,16 @@ impl BuildContext {
         &self.hash
     }
 
-    pub fn files(&self) -> &[PathBuf] {
-        &self.files
+    /// What the tar holds: paths relative to the root, directories included.
+    pub fn entries(&self) -> &[PathBuf] {
+        &self.entries
     }
 
     /// The context as the tar the engine's build endpoint takes.
     pub fn tar(&self) -> Result<Vec<u8>, BuildContextError> {
         let mut archive = tar::Builder::new(Vec::new());
         archive.follow_symlinks(false);
-        for relative in &self.files {
+        for relative in &self.entries {
             let path = self.root.join(relative);
             archive
                 .append_path_with_name(&path, relative)
@@ -105,67 +111,56 @@ impl BuildContext {
     }
 }
 
-/// `.dockerignore` patterns are relative to the context root (unlike
-/// `.gitignore`, a bare `foo` matches only at the root), so each pattern is
-/// anchored before it goes to the gitignore matcher.
-fn dockerignore(root: &Path) -> Result<Gitignore, BuildContextError> {
+/// The context's `.dockerignore`, or no patterns when it has none.
+fn dockerignore(root: &Path) -> Result<DockerIgnore, BuildContextError> {
     let path = root.join(".dockerignore");
-    let mut builder = GitignoreBuilder::new(root);
-    if let Ok(text) = std::fs::read_to_string(&path) {
-        for line in text.lines() {
-            let line = line.trim();
-            if line.is_empty() || line.starts_with('#') {
-                continue;
-            }
-            let (negated, pattern) = match line.strip_prefix('!') {
-                Some(rest) => (true, rest.trim()),
-                None => (false, line),
-            };
-            let pattern = pattern.trim_start_matches("./").trim_start_matches('/');
-            let anchored = if pattern.starts_with("**") {
-                pattern.to_string()
-            } else {
-                format!("/{pattern}")
-            };
-            let anchored = if negated { format!("!{anchored}") } else { anchored };
-            builder
-                .add_line(None, &anchored)
-                .map_err(|err| BuildContextError::Ignore {
-                    path: path.clone(),
-                    message: err.to_string(),
-                })?;
-        }
-    }
-    builder.build().map_err(|err| BuildContextError::Ignore {
-        path,
-        message: err.to_string(),
-    })
+    let text = match std::fs::read(&path) {
+        Ok(bytes) => String::from_utf8_lossy(&bytes).into_owned(),
+        Err(error) if error.kind() == std::io::ErrorKind::NotFound => return Ok(DockerIgnore::default()),
+        Err(source) => return Err(BuildContextError::Read { path, source }),
+    };
+    DockerIgnore::parse(&text).map_err(|error| BuildContextError::Ignore { path, error })
 }
 
-fn walk(root: &Path, dir: &Path, ignore: &Gitignore, files: &mut Vec<PathBuf>) -> Result<(), BuildContextError> {
-    let entries = std::fs::read_dir(dir).map_err(|source| BuildContextError::Read {
-        path: dir.to_path_buf(),
+/// The docker CLI's walk: an excluded directory is skipped whole unless an
+/// exception names something inside it; then it is entered but gets no entry
+/// of its own.
+fn walk(
+    root: &Path,
+    dir: &Path,
+    ignore: &DockerIgnore,
+    parent: Option<&ParentMatches>,
+    entries: &mut Vec<PathBuf>,
+) -> Result<(), BuildContextError> {
+    let absolute = root.join(dir);
+    let read = |source| BuildContextError::Read {
+        path: absolute.clone(),
         source,
-    })?;
-    for entry in entries {
-        let entry = entry.map_err(|source| BuildContextError::Read {
-            path: dir.to_path_buf(),
-            source,
-        })?;
-        let path = entry.path();
-        let file_type = entry.file_type().map_err(|source| BuildContextError::Read {
-            path: path.clone(),
-            source,
-        })?;
+    };
+    let mut children = std::fs::read_dir(&absolute)
+        .map_err(read)?
+        .map(|entry| {
+            let entry = entry?;
+            Ok((entry.file_name(), entry.file_type()?))
+        })
+        .collect::<Result<Vec<_>, std::io::Error>>()
+        .map_err(read)?;
+    children.sort_by(|a, b| a.0.cmp(&b.0));
+    for (name, file_type) in children {
+        let relative = dir.join(&name);
+        let slashed = relative.to_string_lossy();
+        let (excluded, matches) = ignore.excludes(&slashed, parent);
         let is_dir = file_type.is_dir();
-        if ignore.matched_path_or_any_parents(&path, is_dir).is_ignore() {
+        if excluded {
+            if is_dir && ignore.has_exception_inside(&slashed) {
+                walk(root, &relative, ignore, Some(&matches), entries)?;
+            }
             continue;
         }
         if is_dir {
-            walk(root, &path, ignore, files)?;
-        } else {
-            files.push(path.strip_prefix(root).expect("walked inside the root").to_path_buf());
+            walk(root, &relative, ignore, Some(&matches), entries)?;
         }
+        entries.push(relative);
     }
     Ok(())
 }
@@ -231,10 +226,17 @@ mod tests {
             ("sub/node_modules/y.js", "y"),
         ]);
         let collected = BuildContext::collect(&build(a.path())).unwrap();
-        let names: Vec<String> = collected.files().iter().map(|p| p.display().to_string()).collect();
+        let names: Vec<String> = collected.entries().iter().map(|p| p.display().to_string()).collect();
         assert_eq!(
             names,
-            [".dockerignore", "Dockerfile", "keep.log", "sub/node_modules/y.js"]
+            [
+                ".dockerignore",
+                "Dockerfile",
+                "keep.log",
+                "sub",
+                "sub/node_modules",
+                "sub/node_modules/y.js"
+            ]
         );
         let before = collected.hash().to_string();
         std::fs::write(a.path().join("a.log"), "changed").unwrap();
@@ -252,5 +254,39 @@ mod tests {
             .map(|e| e.unwrap().path().unwrap().display().to_string())
             .collect();
         assert_eq!(names, ["Dockerfile", "app.txt"]);
+    }
+
+    #[test]
+    fn a_permission_change_changes_the_hash() {
+        let a = context(&[("Dockerfile", "FROM x"), ("run.sh", "echo")]);
+        let before = BuildContext::collect(&build(a.path())).unwrap().hash().to_string();
+        std::fs::set_permissions(a.path().join("run.sh"), std::fs::Permissions::from_mode(0o755)).unwrap();
+        assert_ne!(BuildContext::collect(&build(a.path())).unwrap().hash(), before);
+    }
+
+    #[test]
+    fn an_empty_directory_is_sent_and_hashed() {
+        let a = context(&[("Dockerfile", "FROM x")]);
+        let before = BuildContext::collect(&build(a.path())).unwrap().hash().to_string();
+        std::fs::create_dir(a.path().join("uploads")).unwrap();
+        let collected = BuildContext::collect(&build(a.path())).unwrap();
+        assert_ne!(collected.hash(), before);
+        let tar = collected.tar().unwrap();
+        let mut archive = tar::Archive::new(tar.as_slice());
+        let dirs: Vec<String> = archive
+            .entries()
+            .unwrap()
+            .map(|e| e.unwrap())
+            .filter(|e| e.header().entry_type().is_dir())
+            .map(|e| e.path().unwrap().display().to_string())
+            .collect();
+        assert_eq!(dirs, ["uploads"]);
+    }
+
+    #[test]
+    fn a_bad_dockerignore_line_is_named() {
+        let a = context(&[("Dockerfile", "FROM x"), (".dockerignore", "ok\n!\n")]);
+        let error = BuildContext::collect(&build(a.path())).unwrap_err().to_string();
+        assert!(error.contains(".dockerignore") && error.contains("line 2"), "{error}");
     }
 }

@@ -4,11 +4,14 @@
 use std::collections::{BTreeMap, HashMap};
 use std::time::Duration;
 
-use bollard::models::{ImageInspect, ImageSummary};
+use bollard::models::{BuildInfoAux, ImageInspect, ImageSummary};
 use bollard::query_parameters::{
-    BuildImageOptionsBuilder, CreateImageOptionsBuilder, ListImagesOptionsBuilder, RemoveImageOptionsBuilder,
+    BuildImageOptionsBuilder, BuilderVersion, CreateImageOptionsBuilder, ListImagesOptionsBuilder,
+    RemoveImageOptionsBuilder,
 };
 use futures_util::StreamExt;
+
+use crate::build_context::{DockerIgnore, clean};
 
 use super::{BuildRequest, Engine, EngineError, ImageInfo, PullProgress, is_not_found, status_code};
 
@@ -138,11 +141,39 @@ impl Engine {
             })
     }
 
-    /// Builds an image from a build-context tar with the classic builder
-    /// (which resolves `FROM` to local images, so offline builds work) and
-    /// tags it `reference`. A failing Dockerfile step surfaces as
-    /// [`EngineError::BuildFailed`] with the builder's message.
+    /// Builds an image from a build-context tar and tags it `reference`,
+    /// with the engine's BuildKit, or its classic builder where the engine
+    /// refuses BuildKit. Both resolve `FROM` to local images when `pull` is
+    /// unset, so offline builds work.
+    ///
+    /// BuildKit writes the request's labels into the image config, where the
+    /// classic builder adds one committed `LABEL` step per label (about a
+    /// second each after a changed `COPY`); see docs/decisions.md.
+    ///
+    /// A failing Dockerfile step surfaces as [`EngineError::BuildFailed`]
+    /// with the builder's message and last lines of output.
     pub async fn build_image(&self, context_tar: Vec<u8>, request: &BuildRequest) -> Result<ImageInfo, EngineError> {
+        if excludes_build_files(&context_tar, &request.dockerfile) {
+            // BuildKit reads an uploaded context as it is, so `COPY .` would
+            // copy the Dockerfile and `.dockerignore` the user excluded; the
+            // classic builder drops them, as every docker build does.
+            return self.build_with(Builder::Classic, context_tar, request).await;
+        }
+        match self.build_with(Builder::BuildKit, context_tar.clone(), request).await {
+            Err(EngineError::Api { source, .. }) if refuses_buildkit(&source) => {
+                tracing::debug!(image = %request.reference, "the engine refuses BuildKit ({source}); using its classic builder");
+                self.build_with(Builder::Classic, context_tar, request).await
+            }
+            outcome => outcome,
+        }
+    }
+
+    async fn build_with(
+        &self,
+        builder: Builder,
+        context_tar: Vec<u8>,
+        request: &BuildRequest,
+    ) -> Result<ImageInfo, EngineError> {
         let api = |source| self.api_error("build image", request.reference.clone(), source);
         let labels: HashMap<String, String> = request.labels.clone().into_iter().collect();
         let args: HashMap<String, String> = request.args.clone().into_iter().collect();
@@ -156,18 +187,38 @@ impl Engine {
         if let Some(target) = &request.target {
             options = options.target(target);
         }
+        if builder == Builder::BuildKit {
+            // BuildKit on the engine needs a client session (bollard serves
+            // it); the context still travels as the request's tar.
+            options = options
+                .version(BuilderVersion::BuilderBuildKit)
+                .session(&format!("flowinfra-{}", uuid::Uuid::new_v4()));
+        }
         let mut stream = self
             .docker
             .build_image(options.build(), None, Some(bollard::body_full(context_tar.into())));
         let mut last_lines: Vec<String> = Vec::new();
+        let mut remember = |text: &str| {
+            for line in text.lines().filter(|line| !line.trim().is_empty()) {
+                tracing::debug!(image = %request.reference, "{}", line.trim_end());
+                last_lines.push(line.trim_end().to_string());
+                if last_lines.len() > 10 {
+                    last_lines.remove(0);
+                }
+            }
+        };
         while let Some(item) = stream.next().await {
             match item {
                 Ok(info) => {
-                    if let Some(text) = info.stream.filter(|t| !t.trim().is_empty()) {
-                        tracing::debug!(image = %request.reference, "{}", text.trim_end());
-                        last_lines.push(text.trim_end().to_string());
-                        if last_lines.len() > 10 {
-                            last_lines.remove(0);
+                    if let Some(text) = &info.stream {
+                        remember(text);
+                    }
+                    if let Some(BuildInfoAux::BuildKit(status)) = &info.aux {
+                        for log in &status.logs {
+                            remember(&String::from_utf8_lossy(&log.msg));
+                        }
+                        for vertex in status.vertexes.iter().filter(|v| !v.error.is_empty()) {
+                            remember(&format!("{}: {}", vertex.name, vertex.error));
                         }
                     }
                 }
@@ -265,6 +316,48 @@ fn clamp(value: i64) -> u64 {
     u64::try_from(value).unwrap_or(0)
 }
 
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Builder {
+    BuildKit,
+    Classic,
+}
+
+/// Whether the context's `.dockerignore` excludes the Dockerfile or itself
+/// (they are in the tar all the same: the builder needs them).
+fn excludes_build_files(context_tar: &[u8], dockerfile: &str) -> bool {
+    let mut archive = tar::Archive::new(context_tar);
+    let Ok(entries) = archive.entries() else {
+        return false;
+    };
+    for mut entry in entries.flatten() {
+        let is_dockerignore = entry.path().is_ok_and(|path| path.as_os_str() == ".dockerignore");
+        if is_dockerignore {
+            let mut text = String::new();
+            if std::io::Read::read_to_string(&mut entry, &mut text).is_err() {
+                return false;
+            }
+            return DockerIgnore::parse(&text).is_ok_and(|ignore| {
+                [".dockerignore", dockerfile]
+                    .iter()
+                    .any(|file| ignore.excludes(&clean(file), None).0)
+            });
+        }
+    }
+    false
+}
+
+/// Whether the engine refused the BuildKit request itself (an engine built
+/// without it, a Windows engine), as opposed to a build that failed.
+fn refuses_buildkit(error: &bollard::errors::Error) -> bool {
+    match error {
+        bollard::errors::Error::DockerResponseServerError { message, .. } => {
+            let message = message.to_lowercase();
+            message.contains("buildkit") || message.contains("session") || message.contains("builder version")
+        }
+        _ => false,
+    }
+}
+
 fn sorted(labels: Option<HashMap<String, String>>) -> BTreeMap<String, String> {
     labels.unwrap_or_default().into_iter().collect()
 }
@@ -275,7 +368,11 @@ pub(super) fn image_info_from_inspect(image: ImageInspect) -> ImageInfo {
         repo_tags: image.repo_tags.unwrap_or_default(),
         repo_digests: image.repo_digests.unwrap_or_default(),
         labels: sorted(image.config.and_then(|config| config.labels)),
-        created: image.created.filter(|created| !created.is_empty()),
+        // bollard's `time` feature (which its BuildKit support requires)
+        // parses this date; it is passed on as RFC 3339, as before.
+        created: image
+            .created
+            .and_then(|created| created.format(&time::format_description::well_known::Rfc3339).ok()),
     }
 }
 
