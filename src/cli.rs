@@ -82,6 +82,92 @@ pub enum Command {
     Env(EnvArgs),
     /// Print a shell completion script, e.g. `flowinfra completions bash > /etc/bash_completion.d/flowinfra`
     Completions(CompletionsArgs),
+    /// Write the stack as manifests for another platform (Kubernetes)
+    Render(RenderArgs),
+    /// Wait until one kind service answers its own protocol (for init containers in a cluster)
+    Wait(WaitArgs),
+    /// Wait for and provision every kind service of the spec, reached by its DNS name (the Job `render kubernetes` writes)
+    Provision(ProvisionArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct RenderArgs {
+    #[command(subcommand)]
+    pub target: RenderTarget,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum RenderTarget {
+    /// Manifests for Kubernetes 1.30 to 1.35, a translation report, and the provisioner image's Dockerfile
+    Kubernetes(KubernetesArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct KubernetesArgs {
+    /// Write the manifests, the report and provisioner.Dockerfile into DIR
+    /// [default: the manifests as one multi-document YAML on stdout]
+    #[arg(short, long, value_name = "DIR")]
+    pub output: Option<PathBuf>,
+    /// The namespace [default: the project name]
+    #[arg(long)]
+    pub namespace: Option<String>,
+    /// The flowinfra image the init containers run `flowinfra wait` from
+    #[arg(long, value_name = "IMAGE", default_value = concat!("flowinfra:", env!("CARGO_PKG_VERSION")))]
+    pub image: String,
+    /// The provisioner image the provisioning Job runs [default: NAMESPACE-provisioner:latest]
+    #[arg(long, value_name = "IMAGE")]
+    pub provisioner_image: Option<String>,
+    /// Storage requested by each volume claim
+    #[arg(long, value_name = "QUANTITY", default_value = "1Gi")]
+    pub storage: String,
+}
+
+#[derive(Debug, Args)]
+pub struct WaitArgs {
+    /// The service to wait for; also its host name unless --host is given
+    pub service: String,
+    /// Its kind: how to probe it
+    #[arg(long, value_parser = parse_kind)]
+    pub kind: crate::spec::Kind,
+    /// Host name or address [default: SERVICE]
+    #[arg(long)]
+    pub host: Option<String>,
+    /// Port [default: the kind's port]
+    #[arg(long)]
+    pub port: Option<u16>,
+    /// User (MySQL user, RabbitMQ user, S3 access key)
+    #[arg(long, env = "FLOWINFRA_USER")]
+    pub user: Option<String>,
+    /// Password (S3 secret key); prefer the environment variable to the flag
+    #[arg(long, env = "FLOWINFRA_PASSWORD", hide_env_values = true)]
+    pub password: Option<String>,
+    /// Database (MySQL)
+    #[arg(long, env = "FLOWINFRA_DATABASE")]
+    pub database: Option<String>,
+    /// Virtual host (RabbitMQ) [default: /]
+    #[arg(long, env = "FLOWINFRA_VHOST")]
+    pub vhost: Option<String>,
+    /// Seconds to wait before giving up
+    #[arg(long, value_name = "SECONDS", default_value_t = 120)]
+    pub timeout: u64,
+}
+
+#[derive(Debug, Args)]
+pub struct ProvisionArgs {
+    /// Seconds to wait for each service to answer before giving up
+    #[arg(long, value_name = "SECONDS", default_value_t = 300)]
+    pub timeout: u64,
+}
+
+/// A kind by its name in `x-flowinfra`.
+fn parse_kind(name: &str) -> Result<crate::spec::Kind, String> {
+    crate::spec::Kind::ALL
+        .into_iter()
+        .find(|kind| kind.as_str() == name)
+        .ok_or_else(|| {
+            let names: Vec<&str> = crate::spec::Kind::ALL.iter().map(|kind| kind.as_str()).collect();
+            format!("unknown kind `{name}`: expected one of {}", names.join(", "))
+        })
 }
 
 #[derive(Debug, Args)]

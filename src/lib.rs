@@ -12,6 +12,7 @@
 //! - [`kinds`]: one plugin per kind (mysql, rabbitmq, redis, s3): credentials, probe, provisioning, checks, consumer settings.
 //! - [`mysql`]: the database library of the mysql kind, the only sqlx user: readiness login, migrations (run time) and the versioned, checksummed seed.
 //! - [`check`]: the checks of `check`, run concurrently with timeouts.
+//! - [`render`]: the stack as Kubernetes manifests (typed objects, translation report), and what they run in the cluster (`wait`, `provision`).
 //! - [`consumer_env`]: connection settings for consumer services (`env`). Pure.
 //! - [`stack`]: the services a command is about and the plan for each, read from the engine.
 //! - [`converge`]: executes `up` — images, containers in dependency order, readiness as data, provisioning.
@@ -40,6 +41,7 @@ pub mod lock;
 pub mod logging;
 pub mod mysql;
 pub mod plan;
+pub mod render;
 pub mod report;
 pub mod spec;
 pub mod stack;
@@ -51,14 +53,15 @@ use std::process::ExitCode;
 
 /// Runs one invocation and returns the process exit code.
 pub fn run(cli: cli::Cli) -> ExitCode {
-    let printer = report::Printer::new(&report::OutputSettings {
+    let output = report::OutputSettings {
         quiet: cli.global.quiet,
         verbose: cli.global.verbose,
         no_color: cli.global.no_color,
-    });
+    };
+    let printer = report::Printer::new(&output);
     logging::init(logging::LogSettings {
-        verbose: cli.global.verbose,
-        no_color: cli.global.no_color,
+        verbose: output.verbose,
+        no_color: output.no_color,
     });
     let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
         Ok(runtime) => runtime,

@@ -237,6 +237,32 @@ fn override_files_merge_as_compose_merges_them() {
 }
 
 #[test]
+fn an_empty_or_comment_only_override_adds_nothing() {
+    let base = "services:\n  app:\n    image: busybox\n";
+    let alone = Project::new().file("base.yaml", base).ok();
+    let project = Project::new()
+        .file("base.yaml", base)
+        .file("empty.yaml", "")
+        .file("comments.yaml", "# nothing to override yet\n\n");
+    assert_eq!(project.ok().spec.services, alone.spec.services);
+}
+
+#[test]
+fn the_merged_files_must_still_declare_services() {
+    let project = Project::new().file("empty.yaml", "# nothing\n").file("also.yaml", "");
+    let (message, line, column) = project.error();
+    assert_eq!(
+        (message.as_str(), line, column),
+        ("the spec declares no services", 1, 1)
+    );
+    // An empty first file is skipped too, as Compose skips it.
+    let project = Project::new()
+        .file("empty.yaml", "")
+        .file("real.yaml", "services:\n  app:\n    image: busybox\n");
+    assert_eq!(project.ok().spec.services["app"].image, "busybox");
+}
+
+#[test]
 fn the_shipped_offline_override_swaps_images_only() {
     let repo = Path::new(env!("CARGO_MANIFEST_DIR"));
     let options = LoadOptions {
@@ -334,7 +360,7 @@ fn the_default_spec_location_is_compose_flowinfra_yaml() {
     let dir_name = project.root().file_name().unwrap().to_str().unwrap();
     assert_eq!(
         loaded.spec.name,
-        spec::validate::normalize_project_name(dir_name).unwrap()
+        spec::syntax::normalize_project_name(dir_name).unwrap()
     );
 }
 
@@ -628,6 +654,123 @@ fn the_error_display_shows_the_line_and_a_caret() {
     assert_eq!(
         text,
         "<dir>/spec.yaml:4:5: unknown service field `enviroment`\n   |\n 4 |     enviroment:\n   |     ^\n  = hint: did you mean `environment`?"
+    );
+}
+
+#[test]
+fn a_file_that_is_not_text_is_named_as_such_not_as_a_wrong_path() {
+    let project = Project::new();
+    std::fs::write(project.root().join("spec.yaml"), b"services:\n  \x00\xff\xfe").unwrap();
+    let project = Project {
+        files: vec![PathBuf::from("spec.yaml")],
+        ..project
+    };
+    let (message, line, column) = project.error();
+    assert_eq!(message, "the spec file is not text: byte 0xff is not valid UTF-8");
+    assert_eq!((line, column), (2, 4));
+    assert!(!project.hint().contains("check the path"), "{}", project.hint());
+}
+
+#[test]
+fn a_tab_at_the_start_of_line_16_is_reported_at_line_16() {
+    let mut text = String::from("services:\n  app:\n    image: busybox\n    environment:\n");
+    for n in 0..11 {
+        text.push_str(&format!("      V{n}: value\n"));
+    }
+    text.push_str("\tports: []\n");
+    assert_eq!(text.lines().nth(15), Some("\tports: []"));
+    let (message, line, column) = Project::new().file("spec.yaml", &text).error();
+    assert!(message.contains("tab"), "{message}");
+    assert_eq!((line, column), (16, 1));
+}
+
+#[test]
+fn a_command_item_that_is_not_a_string_is_the_error() {
+    let project = one_service("    image: busybox\n    command: [[\"a\"], \"b\"]\n");
+    let (message, line, column) = project.error();
+    assert_eq!(message, "an item of `command` must be a string, found a list");
+    assert_eq!((line, column), (4, 15), "at the item");
+}
+
+#[test]
+fn an_error_on_a_very_long_line_shows_only_part_of_it() {
+    let depth = 200_000;
+    let text = format!("services: {}{}\n", "[".repeat(depth), "]".repeat(depth));
+    let err = Project::new().file("spec.yaml", &text).load().unwrap_err();
+    let shown = err.to_string();
+    assert!(shown.len() < 1_000, "{} bytes shown", shown.len());
+    let source = shown.lines().find(|line| line.starts_with(" 1 | ")).unwrap();
+    assert!(source.ends_with('…'), "{source}");
+}
+
+/// `levels` levels of anchors, each a list of nine aliases to the one before:
+/// nine to the power `levels` copies of `lol` from a few hundred bytes.
+fn alias_bomb(levels: usize) -> String {
+    let mut text =
+        String::from("x-l0: &l0 [\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\"]\n");
+    for level in 1..levels {
+        let aliases = vec![format!("*l{}", level - 1); 9].join(",");
+        text.push_str(&format!("x-l{level}: &l{level} [{aliases}]\n"));
+    }
+    text
+}
+
+#[test]
+fn an_alias_bomb_is_refused_at_the_alias_that_exceeds_the_bound() {
+    let project = Project::new()
+        .file("spec.yaml", "services:\n  app:\n    image: busybox\n")
+        .file("override.yaml", &alias_bomb(8));
+    let err = project.load().unwrap_err();
+    let d = &err.diagnostics[0];
+    assert_eq!(d.message, "invalid YAML: aliases expand to more than 100000 values");
+    let position = d.position.as_ref().unwrap();
+    assert!(position.file.ends_with("override.yaml"));
+    assert_eq!((position.line, position.column), (6, 12));
+}
+
+#[test]
+fn an_alias_bomb_fails_within_a_second_in_100_mb_of_address_space() {
+    // The file: six levels in under 400 bytes, which used to take
+    // seconds and a gigabyte, eight levels aborting on allocation.
+    let bomb = alias_bomb(6);
+    assert!(bomb.len() < 400, "{} bytes", bomb.len());
+    let project = Project::new()
+        .file("spec.yaml", "services:\n  app:\n    image: busybox\n")
+        .file("override.yaml", &bomb);
+    let limit = 100 * 1024 * 1024;
+    let started = std::time::Instant::now();
+    let output = std::process::Command::new("prlimit")
+        .arg(format!("--as={limit}"))
+        .arg(env!("CARGO_BIN_EXE_flowinfra"))
+        .args(["-f", "spec.yaml", "-f", "override.yaml", "config"])
+        .current_dir(project.root())
+        .env("NO_COLOR", "1")
+        .output()
+        .expect("prlimit (util-linux) runs the binary");
+    let elapsed = started.elapsed();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(2), "{stderr}");
+    assert!(
+        stderr.contains("override.yaml:6:12: invalid YAML: aliases expand to more than 100000 values"),
+        "{stderr}"
+    );
+    assert!(elapsed < std::time::Duration::from_secs(1), "took {elapsed:?}");
+    // The same limit leaves room for aliases within the bound.
+    let project = Project::new()
+        .file("spec.yaml", "services:\n  app:\n    image: busybox\n")
+        .file("override.yaml", &alias_bomb(5));
+    let output = std::process::Command::new("prlimit")
+        .arg(format!("--as={limit}"))
+        .arg(env!("CARGO_BIN_EXE_flowinfra"))
+        .args(["-f", "spec.yaml", "-f", "override.yaml", "config"])
+        .current_dir(project.root())
+        .output()
+        .expect("prlimit (util-linux) runs the binary");
+    assert_eq!(
+        output.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
     );
 }
 

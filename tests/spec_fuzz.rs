@@ -1,7 +1,10 @@
 //! Fuzzing the spec loader with property tests: whatever bytes or YAML a
 //! spec file holds, the loader answers with a spec or an error, never a
-//! panic. Each test runs `FLOWINFRA_FUZZ_CASES` cases (default 2048, what CI
-//! runs: about a second in all) and reports the count on stderr even when
+//! panic; alias-heavy documents (anchors of aliases of aliases, merge keys)
+//! stay within the alias bound instead of exhausting memory. Each test runs
+//! `FLOWINFRA_FUZZ_CASES` cases (default 2048, what CI runs: a few seconds
+//! each in a debug build, the alias-heavy one longest as its documents
+//! expand to up to 100,000 nodes) and reports the count on stderr even when
 //! passing, so `scripts/test.sh` shows it:
 //!
 //! ```text
@@ -137,6 +140,74 @@ fn arbitrary_services_never_panic() {
         |services| {
             let body: Vec<String> = services.into_iter().map(|(k, v)| format!("  {k:?}: {v}")).collect();
             load_bytes(format!("services:\n{}\n", body.join("\n")).as_bytes());
+        },
+    );
+}
+
+/// One level of anchors: a list of aliases to the level before, a mapping of
+/// them, or (when the level before is a mapping) a mapping merging them with
+/// `<<`. Returns the line and whether the level is a mapping.
+fn alias_level(level: usize, width: usize, form: u8, previous_is_mapping: bool) -> (String, bool) {
+    let previous = format!("*l{}", level - 1);
+    match form % 3 {
+        0 => (
+            format!("x-l{level}: &l{level} [{}]", vec![previous; width].join(", ")),
+            false,
+        ),
+        2 if previous_is_mapping => (
+            format!(
+                "x-l{level}: &l{level} {{<<: [{}], own{level}: x}}",
+                vec![previous; width].join(", ")
+            ),
+            true,
+        ),
+        _ => {
+            let entries: Vec<String> = (0..width).map(|n| format!("k{n}: {previous}")).collect();
+            (format!("x-l{level}: &l{level} {{{}}}", entries.join(", ")), true)
+        }
+    }
+}
+
+/// Documents of nested aliases, many far past the bound, used where a
+/// service reads them.
+fn alias_document() -> impl Strategy<Value = String> {
+    let width = prop_oneof![2 => 1..4usize, 3 => 6..10usize];
+    let levels = prop::collection::vec((width, any::<u8>()), 2..6);
+    let base = prop_oneof![
+        Just(("[a, b, c]", false)),
+        Just(("{A: '1', B: '2'}", true)),
+        Just(("{kind: mysql}", true)),
+        Just(("'${SET}'", false)),
+    ];
+    let field = prop::sample::select(vec!["environment", "command", "labels", "x-flowinfra", "ports", "<<"]);
+    (base, levels, field).prop_map(|((base, mut is_mapping), levels, field)| {
+        let mut text = format!("x-l0: &l0 {base}\n");
+        for (index, (width, form)) in levels.iter().enumerate() {
+            let (line, mapping) = alias_level(index + 1, *width, *form, is_mapping);
+            is_mapping = mapping;
+            text.push_str(&line);
+            text.push('\n');
+        }
+        text.push_str(&format!(
+            "services:\n  app:\n    image: busybox\n    {field}: *l{}\n",
+            levels.len()
+        ));
+        text
+    })
+}
+
+#[test]
+fn alias_heavy_documents_never_panic_nor_blow_up() {
+    fuzz(
+        "alias_heavy_documents_never_panic_nor_blow_up",
+        alias_document(),
+        |text| {
+            let started = std::time::Instant::now();
+            load_bytes(text.as_bytes());
+            // Generous for a debug build on a busy machine; an unbounded
+            // expansion of these documents takes minutes and gigabytes.
+            let elapsed = started.elapsed();
+            assert!(elapsed < std::time::Duration::from_secs(5), "took {elapsed:?}:\n{text}");
         },
     );
 }

@@ -8,9 +8,12 @@ mod env;
 mod logs;
 mod migrate;
 mod plan;
+mod provision;
 mod ps;
+mod render;
 mod seed;
 mod up;
+mod wait;
 
 use anyhow::Context;
 
@@ -31,6 +34,9 @@ pub async fn dispatch(cli: Cli, printer: &Printer) -> anyhow::Result<u8> {
         Command::Seed(args) => seed::run(&global, &args, printer).await,
         Command::Check(args) => check::run(&global, &args, printer).await,
         Command::Env(args) => env::run(&global, &args, printer),
+        Command::Render(args) => render::run(&global, &args, printer),
+        Command::Wait(args) => wait::run(&args, printer).await,
+        Command::Provision(args) => provision::run(&global, &args, printer).await,
         Command::Completions(args) => {
             let mut command = <Cli as clap::CommandFactory>::command();
             let mut script = Vec::new();

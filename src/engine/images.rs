@@ -294,35 +294,18 @@ pub(super) fn image_info_from_summary(image: ImageSummary) -> ImageInfo {
             .filter(|digest| digest != "<none>@<none>")
             .collect(),
         labels: image.labels.into_iter().collect(),
-        created: (image.created > 0).then(|| rfc3339_from_unix(image.created)),
+        created: Some(image.created)
+            .filter(|seconds| *seconds > 0)
+            .and_then(rfc3339_from_unix),
     }
 }
 
 /// Formats seconds since the Unix epoch as RFC 3339 in UTC, the form
 /// `inspect_image` reports, so both paths give the same kind of `created`.
-fn rfc3339_from_unix(seconds: i64) -> String {
-    let days = seconds.div_euclid(86_400);
-    let second_of_day = seconds.rem_euclid(86_400);
-    // Civil date from days since 1970-01-01 (Howard Hinnant's algorithm).
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let day_of_era = z.rem_euclid(146_097);
-    let year_of_era = (day_of_era - day_of_era / 1460 + day_of_era / 36_524 - day_of_era / 146_096) / 365;
-    let day_of_year = day_of_era - (365 * year_of_era + year_of_era / 4 - year_of_era / 100);
-    let month_index = (5 * day_of_year + 2) / 153;
-    let day = day_of_year - (153 * month_index + 2) / 5 + 1;
-    let month = if month_index < 10 {
-        month_index + 3
-    } else {
-        month_index - 9
-    };
-    let year = year_of_era + era * 400 + i64::from(month <= 2);
-    format!(
-        "{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}Z",
-        second_of_day / 3600,
-        second_of_day % 3600 / 60,
-        second_of_day % 60
-    )
+/// `None` for a time outside the years 1-9999.
+fn rfc3339_from_unix(seconds: i64) -> Option<String> {
+    let time = time::OffsetDateTime::from_unix_timestamp(seconds).ok()?;
+    time.format(&time::format_description::well_known::Rfc3339).ok()
 }
 
 #[cfg(test)]
@@ -346,8 +329,12 @@ mod tests {
 
     #[test]
     fn unix_times_format_as_rfc3339() {
-        assert_eq!(rfc3339_from_unix(0), "1970-01-01T00:00:00Z");
-        assert_eq!(rfc3339_from_unix(951_782_400), "2000-02-29T00:00:00Z");
-        assert_eq!(rfc3339_from_unix(1_762_345_678), "2025-11-05T12:27:58Z");
+        assert_eq!(rfc3339_from_unix(0).as_deref(), Some("1970-01-01T00:00:00Z"));
+        assert_eq!(rfc3339_from_unix(951_782_400).as_deref(), Some("2000-02-29T00:00:00Z"));
+        assert_eq!(
+            rfc3339_from_unix(1_762_345_678).as_deref(),
+            Some("2025-11-05T12:27:58Z")
+        );
+        assert_eq!(rfc3339_from_unix(i64::MAX), None);
     }
 }

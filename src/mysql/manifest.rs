@@ -34,6 +34,8 @@ use std::sync::Arc;
 use sha2::{Digest, Sha256};
 use uuid::Uuid;
 
+use crate::spec::error::{Diagnostic, hint_for};
+use crate::spec::reader::{Fields, Reader};
 use crate::spec::yaml::{self, Node, Value};
 
 /// The manifest's file name inside a seed directory.
@@ -130,99 +132,133 @@ impl SeedFileError {
         }
     }
 
-    fn at(node: &Node, message: impl Into<String>) -> Self {
-        Self::new(node.position.to_string(), message)
+    /// A problem found reading a seed YAML file: its position, then the
+    /// message with the source line and caret and the hint, as spec errors show them.
+    fn from_diagnostic(diagnostic: Diagnostic, text: &str, path: &Path) -> Self {
+        let diagnostic = diagnostic.with_source_from(text);
+        let location = diagnostic
+            .position
+            .as_ref()
+            .map_or_else(|| path.display().to_string(), ToString::to_string);
+        Self::new(location, diagnostic.details().to_string())
     }
 }
 
 /// Parses and validates `manifest.yaml`. `path` names the file in errors.
 pub fn parse_manifest(text: &str, path: &Path) -> Result<Manifest, SeedFileError> {
     let file: Arc<Path> = Arc::from(path);
-    let root = yaml::parse(text, &file)
-        .map_err(|diagnostic| SeedFileError::new(path.display().to_string(), diagnostic.to_string()))?;
-    let fields = mapping(&root, &["version", "tables"], "the manifest")?;
-    let version = match fields.get("version") {
-        Some(node) => scalar(node, "version")?.to_string(),
-        None => {
-            return Err(SeedFileError::at(
-                &root,
-                "the manifest has no `version` (e.g. `version: 2025-11-05.1`)",
-            ));
-        }
-    };
-    if version.trim().is_empty() {
-        return Err(SeedFileError::at(fields["version"], "`version` is empty"));
+    let root = yaml::parse(text, &file).map_err(|d| SeedFileError::from_diagnostic(d, text, path))?;
+    let mut reader = Reader::new();
+    let manifest = read_manifest(&mut reader, &root);
+    match reader.finish(manifest) {
+        Ok(Some(manifest)) => Ok(manifest),
+        // The first problem: later ones often follow from it.
+        Err(diagnostics) => Err(SeedFileError::from_diagnostic(
+            diagnostics.into_iter().next().expect("finish fails with a diagnostic"),
+            text,
+            path,
+        )),
+        Ok(None) => Err(SeedFileError::new(
+            path.display().to_string(),
+            "the manifest cannot be read",
+        )),
     }
-    let Some(tables_node) = fields.get("tables") else {
-        return Err(SeedFileError::at(&root, "the manifest has no `tables` list"));
+}
+
+const MANIFEST_FIELDS: Fields<'static> = Fields::new("manifest", &["version", "tables"]);
+const TABLE_FIELDS: Fields<'static> = Fields::new(
+    "table",
+    &["table", "file", "generate", "id", "key", "references", "bcrypt"],
+);
+const GENERATE_FIELDS: Fields<'static> = Fields::new("generate", &["rows", "random_seed", "columns"]);
+
+fn read_manifest(r: &mut Reader, root: &Node) -> Option<Manifest> {
+    let entries = r.mapping(root, "the manifest")?;
+    r.check_keys(entries, &MANIFEST_FIELDS);
+    let Some(version_node) = root.get("version") else {
+        r.error(
+            &root.position,
+            "the manifest has no `version` (e.g. `version: 2025-11-05.1`)",
+        );
+        return None;
+    };
+    let version = r.string(version_node, "`version`")?;
+    if version.trim().is_empty() {
+        r.error(&version_node.position, "`version` is empty");
+        return None;
+    }
+    let Some(tables_node) = root.get("tables") else {
+        r.error(&root.position, "the manifest has no `tables` list");
+        return None;
     };
     let Value::Sequence(items) = &tables_node.value else {
-        return Err(SeedFileError::at(
-            tables_node,
+        r.error(
+            &tables_node.position,
             format!("`tables` must be a list, found {}", tables_node.type_name()),
-        ));
+        );
+        return None;
     };
     let mut tables: Vec<TableSpec> = Vec::new();
     for item in items {
-        let table = parse_table(item)?;
-        validate_table(&table, &tables, item)?;
+        let table = read_table(r, item)?;
+        check_table(r, &table, &tables, item)?;
         tables.push(table);
     }
-    Ok(Manifest { version, tables })
+    Some(Manifest { version, tables })
 }
 
-fn parse_table(node: &Node) -> Result<TableSpec, SeedFileError> {
-    let fields = mapping(
-        node,
-        &["table", "file", "generate", "id", "key", "references", "bcrypt"],
-        "a table entry",
-    )?;
-    let table = match fields.get("table") {
-        Some(node) => scalar(node, "table")?.to_string(),
-        None => return Err(SeedFileError::at(node, "a table entry needs `table: NAME`")),
+fn read_table(r: &mut Reader, node: &Node) -> Option<TableSpec> {
+    let entries = r.mapping(node, "a table entry")?;
+    r.check_keys(entries, &TABLE_FIELDS);
+    let Some(table_node) = node.get("table") else {
+        r.error(&node.position, "a table entry needs `table: NAME`");
+        return None;
     };
-    let source = match (fields.get("file"), fields.get("generate")) {
-        (Some(file), None) => TableSource::File(PathBuf::from(scalar(file, "file")?)),
-        (None, Some(generate)) => TableSource::Generate(parse_generate(generate)?),
+    let table = r.string(table_node, "`table`")?;
+    let source = match (node.get("file"), node.get("generate")) {
+        (Some(file), None) => TableSource::File(PathBuf::from(r.string(file, "`file`")?)),
+        (None, Some(generate)) => TableSource::Generate(read_generate(r, generate)?),
         (Some(_), Some(_)) => {
-            return Err(SeedFileError::at(
-                node,
+            r.error(
+                &node.position,
                 format!("table `{table}` has both `file` and `generate`; give one"),
-            ));
+            );
+            return None;
         }
         (None, None) => {
-            return Err(SeedFileError::at(
-                node,
+            r.error(
+                &node.position,
                 format!("table `{table}` needs `file: DATA_FILE` (CSV or YAML) or `generate:`"),
-            ));
+            );
+            return None;
         }
     };
-    let id = fields
-        .get("id")
-        .map(|n| scalar(n, "id"))
-        .transpose()?
-        .map(str::to_string);
-    let key = match fields.get("key") {
-        Some(node) => string_list(node, "key")?,
+    let id = match node.get("id") {
+        Some(id) => Some(r.string(id, "`id`")?),
+        None => None,
+    };
+    let key = match node.get("key") {
+        Some(key) => r.string_list(key, "`key`"),
         None => id.iter().cloned().collect(),
     };
-    let references = match fields.get("references") {
-        Some(node) => {
-            let entries = node.as_mapping().ok_or_else(|| {
-                SeedFileError::at(node, "`references` maps columns to tables, e.g. `{ id_user: User }`")
-            })?;
-            entries
-                .iter()
-                .map(|(key, value)| Ok((key.name.clone(), scalar(value, "a referenced table")?.to_string())))
-                .collect::<Result<_, SeedFileError>>()?
+    let mut references = BTreeMap::new();
+    if let Some(references_node) = node.get("references") {
+        let Some(entries) = references_node.as_mapping() else {
+            r.error(
+                &references_node.position,
+                "`references` maps columns to tables, e.g. `{ id_user: User }`",
+            );
+            return None;
+        };
+        for (column, target) in entries {
+            references.insert(column.name.clone(), r.string(target, "a referenced table")?);
         }
-        None => BTreeMap::new(),
-    };
-    let bcrypt = match fields.get("bcrypt") {
-        Some(node) => string_list(node, "bcrypt")?,
-        None => Vec::new(),
-    };
-    Ok(TableSpec {
+    }
+    let bcrypt = node
+        .get("bcrypt")
+        .map(|n| r.string_list(n, "`bcrypt`"))
+        .unwrap_or_default();
+    Some(TableSpec {
         table,
         source,
         id,
@@ -233,135 +269,140 @@ fn parse_table(node: &Node) -> Result<TableSpec, SeedFileError> {
 }
 
 /// Checks what can be checked without the data: keys, references to earlier tables.
-fn validate_table(table: &TableSpec, earlier: &[TableSpec], node: &Node) -> Result<(), SeedFileError> {
+fn check_table(r: &mut Reader, table: &TableSpec, earlier: &[TableSpec], node: &Node) -> Option<()> {
     let name = &table.table;
+    let mut refuse = |message: String| {
+        r.error(&node.position, message);
+        None
+    };
     if earlier.iter().any(|t| &t.table == name) {
-        return Err(SeedFileError::at(
-            node,
-            format!("table `{name}` appears twice; give each table once, with one data file"),
+        return refuse(format!(
+            "table `{name}` appears twice; give each table once, with one data file"
         ));
     }
     if table.key.is_empty() {
-        return Err(SeedFileError::at(
-            node,
-            format!("table `{name}` needs `id` (a derived primary key) or `key` (the columns that identify a row)"),
+        return refuse(format!(
+            "table `{name}` needs `id` (a derived primary key) or `key` (the columns that identify a row)"
         ));
     }
     let mut seen = BTreeSet::new();
     if let Some(duplicate) = table.key.iter().find(|column| !seen.insert(*column)) {
-        return Err(SeedFileError::at(
-            node,
-            format!("table `{name}` lists key column `{duplicate}` twice"),
-        ));
+        return refuse(format!("table `{name}` lists key column `{duplicate}` twice"));
     }
+    let mut referenced: Vec<(&str, &str)> = table
+        .references
+        .iter()
+        .map(|(column, target)| (column.as_str(), target.as_str()))
+        .collect();
     if let TableSource::Generate(generate) = &table.source {
         if table.id.is_none() {
-            return Err(SeedFileError::at(
-                node,
-                format!("generated table `{name}` needs `id`: its rows have no natural key"),
+            return refuse(format!(
+                "generated table `{name}` needs `id`: its rows have no natural key"
             ));
         }
-        for (column, generator) in &generate.columns {
-            if let Generator::Pick(target) = generator {
-                check_referenced(table, column, target, earlier, node)?;
-            }
+        let picks = generate
+            .columns
+            .iter()
+            .filter_map(|(column, generator)| match generator {
+                Generator::Pick(target) => Some((column.as_str(), target.as_str())),
+                _ => None,
+            });
+        referenced.splice(0..0, picks);
+    }
+    for (column, target) in referenced {
+        if let Some(problem) = reference_problem(table, column, target, earlier) {
+            return refuse(problem);
         }
     }
-    for (column, target) in &table.references {
-        check_referenced(table, column, target, earlier, node)?;
-    }
-    Ok(())
+    Some(())
 }
 
-fn check_referenced(
-    table: &TableSpec,
-    column: &str,
-    target: &str,
-    earlier: &[TableSpec],
-    node: &Node,
-) -> Result<(), SeedFileError> {
+/// Why `table.column` cannot refer to `target`, if it cannot.
+fn reference_problem(table: &TableSpec, column: &str, target: &str, earlier: &[TableSpec]) -> Option<String> {
     let Some(referenced) = earlier.iter().find(|t| t.table == target) else {
-        return Err(SeedFileError::at(
-            node,
-            format!(
-                "`{}.{column}` refers to table `{target}`, which is not listed before `{}`; \
-                 list tables in load order, each after the tables it refers to",
-                table.table, table.table
-            ),
+        return Some(format!(
+            "`{}.{column}` refers to table `{target}`, which is not listed before `{}`; \
+             list tables in load order, each after the tables it refers to",
+            table.table, table.table
         ));
     };
     if referenced.id.is_none() || referenced.key.len() != 1 {
-        return Err(SeedFileError::at(
-            node,
-            format!(
-                "`{}.{column}` refers to `{target}`, which needs an `id` and a one-column `key` to be referred to",
-                table.table
-            ),
+        return Some(format!(
+            "`{}.{column}` refers to `{target}`, which needs an `id` and a one-column `key` to be referred to",
+            table.table
         ));
     }
-    Ok(())
+    None
 }
 
-fn parse_generate(node: &Node) -> Result<GenerateSpec, SeedFileError> {
-    let fields = mapping(node, &["rows", "random_seed", "columns"], "`generate`")?;
-    let number = |name: &str| -> Result<u64, SeedFileError> {
-        let node = fields
-            .get(name)
-            .ok_or_else(|| SeedFileError::at(node, format!("`generate` needs `{name}`")))?;
-        scalar(node, name)?
-            .replace('_', "")
-            .parse()
-            .map_err(|_| SeedFileError::at(node, format!("`{name}` must be a whole number")))
+fn read_generate(r: &mut Reader, node: &Node) -> Option<GenerateSpec> {
+    let entries = r.mapping(node, "`generate`")?;
+    r.check_keys(entries, &GENERATE_FIELDS);
+    let mut number = |name: &str| -> Option<u64> {
+        let Some(value) = node.get(name) else {
+            r.error(&node.position, format!("`generate` needs `{name}`"));
+            return None;
+        };
+        let parsed = r.string(value, &format!("`{name}`"))?.replace('_', "").parse().ok();
+        if parsed.is_none() {
+            r.error(&value.position, format!("`{name}` must be a whole number"));
+        }
+        parsed
     };
     let rows = number("rows")?;
     let random_seed = number("random_seed")?;
-    let columns_node = fields
-        .get("columns")
-        .ok_or_else(|| SeedFileError::at(node, "`generate` needs `columns`"))?;
-    let entries = columns_node
-        .as_mapping()
-        .ok_or_else(|| SeedFileError::at(columns_node, "`columns` maps column names to generators"))?;
+    let Some(columns_node) = node.get("columns") else {
+        r.error(&node.position, "`generate` needs `columns`");
+        return None;
+    };
+    let Some(entries) = columns_node.as_mapping() else {
+        r.error(&columns_node.position, "`columns` maps column names to generators");
+        return None;
+    };
     let mut columns = Vec::new();
     for (key, value) in entries {
-        columns.push((key.name.clone(), parse_generator(value)?));
+        columns.push((key.name.clone(), read_generator(r, value)?));
     }
     if columns.is_empty() {
-        return Err(SeedFileError::at(columns_node, "`columns` is empty"));
+        r.error(&columns_node.position, "`columns` is empty");
+        return None;
     }
-    Ok(GenerateSpec {
+    Some(GenerateSpec {
         rows,
         random_seed,
         columns,
     })
 }
 
-fn parse_generator(node: &Node) -> Result<Generator, SeedFileError> {
+fn read_generator(r: &mut Reader, node: &Node) -> Option<Generator> {
     const KINDS: &[&str] = &["pick", "text", "one_of", "integer", "decimal", "date"];
-    let entries = node.as_mapping().filter(|entries| entries.len() == 1).ok_or_else(|| {
-        SeedFileError::at(
-            node,
+    let Some([(kind, value)]) = node.as_mapping() else {
+        r.error(
+            &node.position,
             format!("a generator is a mapping with one of: {}", KINDS.join(", ")),
-        )
-    })?;
-    let (kind, value) = &entries[0];
-    let range = |parse: &dyn Fn(&str) -> Option<i64>| -> Result<(i64, i64), SeedFileError> {
-        let items = string_list(value, &kind.name)?;
+        );
+        return None;
+    };
+    let what = format!("`{}`", kind.name);
+    let mut range = |parse: &dyn Fn(&str) -> Option<i64>| -> Option<(i64, i64)> {
+        let items = r.string_list(value, &what);
         let bounds: Option<Vec<i64>> = items.iter().map(|item| parse(item)).collect();
         match bounds.as_deref() {
-            Some([min, max]) if min <= max => Ok((*min, *max)),
-            _ => Err(SeedFileError::at(
-                value,
-                format!("`{}` takes [min, max] with min <= max", kind.name),
-            )),
+            Some([min, max]) if min <= max => Some((*min, *max)),
+            _ => {
+                r.error(&value.position, format!("{what} takes [min, max] with min <= max"));
+                None
+            }
         }
     };
-    Ok(match kind.name.as_str() {
-        "pick" => Generator::Pick(scalar(value, "pick")?.to_string()),
-        "text" => Generator::Text(scalar(value, "text")?.to_string()),
+    Some(match kind.name.as_str() {
+        "pick" => Generator::Pick(r.string(value, "`pick`")?),
+        "text" => Generator::Text(r.string(value, "`text`")?),
         "one_of" => {
-            let values = string_list(value, "one_of")?;
+            let values = r.string_list(value, "`one_of`");
             if values.is_empty() {
-                return Err(SeedFileError::at(value, "`one_of` needs at least one value"));
+                r.error(&value.position, "`one_of` needs at least one value");
+                return None;
             }
             Generator::OneOf(values)
         }
@@ -378,100 +419,34 @@ fn parse_generator(node: &Node) -> Result<Generator, SeedFileError> {
             Generator::Date(from, to)
         }
         other => {
-            return Err(SeedFileError::new(
-                kind.position.to_string(),
-                format!("unknown generator `{other}`; generators are: {}", KINDS.join(", ")),
-            ));
+            let hint = hint_for(other, KINDS.iter().copied(), || {
+                format!("generators are: {}", KINDS.join(", "))
+            });
+            r.push(Diagnostic::at(&kind.position, format!("unknown generator `{other}`")).with_hint(hint));
+            return None;
         }
     })
 }
 
-/// The entries of a mapping node, refusing keys not in `allowed`.
-fn mapping<'a>(node: &'a Node, allowed: &[&str], what: &str) -> Result<BTreeMap<&'a str, &'a Node>, SeedFileError> {
-    let entries = node
-        .as_mapping()
-        .ok_or_else(|| SeedFileError::at(node, format!("{what} must be a mapping, found {}", node.type_name())))?;
-    let mut fields = BTreeMap::new();
-    for (key, value) in entries {
-        if !allowed.contains(&key.name.as_str()) {
-            let suggestion = crate::spec::error::did_you_mean(&key.name, allowed.iter().copied())
-                .map(|s| format!("; did you mean `{s}`?"))
-                .unwrap_or_else(|| format!("; fields are: {}", allowed.join(", ")));
-            return Err(SeedFileError::new(
-                key.position.to_string(),
-                format!("unknown field `{}` in {what}{suggestion}", key.name),
-            ));
-        }
-        fields.insert(key.name.as_str(), value);
-    }
-    Ok(fields)
-}
-
-fn scalar<'a>(node: &'a Node, what: &str) -> Result<&'a str, SeedFileError> {
-    node.as_scalar().ok_or_else(|| {
-        SeedFileError::at(
-            node,
-            format!("`{what}` must be a single value, found {}", node.type_name()),
-        )
-    })
-}
-
-/// A list of scalars, or one scalar standing for a list of one.
-fn string_list(node: &Node, what: &str) -> Result<Vec<String>, SeedFileError> {
-    match &node.value {
-        Value::Sequence(items) => items
-            .iter()
-            .map(|item| scalar(item, what).map(str::to_string))
-            .collect(),
-        Value::Scalar { text, .. } => Ok(vec![text.clone()]),
-        _ => Err(SeedFileError::at(node, format!("`{what}` must be a list"))),
-    }
-}
+/// The Julian day of 1970-01-01: generated dates count days from it.
+const UNIX_EPOCH_JULIAN_DAY: i32 = 2_440_588;
+const DATE_FORMAT: &[time::format_description::BorrowedFormatItem<'static>] =
+    time::macros::format_description!("[year padding:none]-[month padding:none]-[day padding:none]");
 
 /// Days since 1970-01-01 of a `YYYY-MM-DD` date.
 pub fn parse_date(text: &str) -> Option<i64> {
-    let mut parts = text.trim().splitn(3, '-');
-    let year: i64 = parts.next()?.parse().ok()?;
-    let month: u32 = parts.next()?.parse().ok()?;
-    let day: u32 = parts.next()?.parse().ok()?;
-    if !(1..=12).contains(&month) || day == 0 || day > days_in_month(year, month) {
-        return None;
-    }
-    Some(days_from_civil(year, month, day))
+    let date = time::Date::parse(text.trim(), DATE_FORMAT).ok()?;
+    Some(i64::from(date.to_julian_day() - UNIX_EPOCH_JULIAN_DAY))
 }
 
-/// `YYYY-MM-DD` of a day count since 1970-01-01.
+/// `YYYY-MM-DD` of a day count since 1970-01-01, as [`parse_date`] gives them.
 pub fn format_date(days: i64) -> String {
-    // Howard Hinnant's civil_from_days.
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z.rem_euclid(146_097);
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let day = doy - (153 * mp + 2) / 5 + 1;
-    let month = if mp < 10 { mp + 3 } else { mp - 9 };
-    let year = yoe + era * 400 + i64::from(month <= 2);
-    format!("{year:04}-{month:02}-{day:02}")
-}
-
-fn days_from_civil(year: i64, month: u32, day: u32) -> i64 {
-    let year = if month <= 2 { year - 1 } else { year };
-    let era = year.div_euclid(400);
-    let yoe = year.rem_euclid(400);
-    let month = i64::from(month);
-    let doy = (153 * (if month > 2 { month - 3 } else { month + 9 }) + 2) / 5 + i64::from(day) - 1;
-    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    era * 146_097 + doe - 719_468
-}
-
-fn days_in_month(year: i64, month: u32) -> u32 {
-    match month {
-        2 if (year % 4 == 0 && year % 100 != 0) || year % 400 == 0 => 29,
-        2 => 28,
-        4 | 6 | 9 | 11 => 30,
-        _ => 31,
-    }
+    let date = i32::try_from(days)
+        .ok()
+        .and_then(|days| time::Date::from_julian_day(days + UNIX_EPOCH_JULIAN_DAY).ok())
+        .expect("generated dates lie between two dates parse_date read");
+    let format = time::macros::format_description!("[year]-[month]-[day]");
+    date.format(&format).expect("a calendar date formats")
 }
 
 /// The seed's content checksum: SHA-256 (hex) over each file's name and
@@ -620,8 +595,26 @@ tables:
     fn misspelled_fields_get_a_suggestion() {
         let error =
             parse("version: '1'\ntables:\n  - { table: Role, file: r.csv, id: id_role, refrences: {} }\n").unwrap_err();
-        assert!(error.message.contains("unknown field `refrences`"), "{error}");
-        assert!(error.message.contains("did you mean `references`?"), "{error}");
+        assert!(error.message.starts_with("unknown table field `refrences`"), "{error}");
+        assert!(error.message.ends_with("= hint: did you mean `references`?"), "{error}");
+    }
+
+    #[test]
+    fn errors_show_the_line_with_a_caret_under_the_problem() {
+        let error = parse("version: '1'\ntables:\n  - table: Role\n    file: r.csv\n    id: [id_role]\n").unwrap_err();
+        assert!(error.location.ends_with("seeds/manifest.yaml:5:9"), "{error}");
+        assert_eq!(
+            error.message,
+            "`id` must be a string, found a list\n   |\n 5 |     id: [id_role]\n   |         ^"
+        );
+    }
+
+    #[test]
+    fn yaml_syntax_errors_name_their_position_once() {
+        let error = parse("version: '1'\ntables: [\n").unwrap_err();
+        assert!(error.location.starts_with("seeds/manifest.yaml:"), "{error}");
+        assert!(error.message.starts_with("invalid YAML"), "{error}");
+        assert!(!error.message.contains("manifest.yaml"), "{error}");
     }
 
     #[test]
@@ -702,5 +695,9 @@ tables:
         assert_eq!(parse_date("1970-01-02"), Some(1));
         assert_eq!(parse_date("2025-02-29"), None);
         assert_eq!(parse_date("2025-13-01"), None);
+        assert_eq!(parse_date("2025-1-5"), parse_date("2025-01-05"));
+        assert_eq!(parse_date("1969-12-31"), Some(-1));
+        assert_eq!(format_date(-1), "1969-12-31");
+        assert_eq!(parse_date("not a date"), None);
     }
 }

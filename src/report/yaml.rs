@@ -23,6 +23,11 @@ fn convert(value: &Value) -> Yaml<'static> {
             Some(integer) => Yaml::Value(Scalar::Integer(integer)),
             None => Yaml::Value(Scalar::String(number.to_string().into())),
         },
+        // saphyr leaves these plain, as libyaml does; YAML 1.1 readers such
+        // as kubectl's (go-yaml v2) read them as booleans.
+        Value::String(text) if matches!(text.as_str(), "y" | "Y" | "n" | "N") => {
+            Yaml::Representation(text.clone().into(), saphyr_parser::ScalarStyle::DoubleQuoted, None)
+        }
         Value::String(text) => Yaml::Value(Scalar::String(text.clone().into())),
         Value::Array(items) => Yaml::Sequence(items.iter().map(convert).collect()),
         Value::Object(entries) => {
@@ -45,5 +50,7 @@ mod tests {
         assert!(yaml.contains("port: \"3306\""), "{yaml}");
         assert!(yaml.contains("n: 3"), "{yaml}");
         assert!(!yaml.contains("flag: no\n"), "{yaml}");
+        let yaml = to_yaml(&serde_json::json!({"a": "y", "b": "N", "c": "yy"}));
+        assert_eq!(yaml, "a: \"y\"\nb: \"N\"\nc: yy\n");
     }
 }

@@ -1,6 +1,7 @@
 //! Spec errors: each names the file, line and column, says what is wrong,
 //! and where it helps, what was probably meant.
 
+use std::borrow::Cow;
 use std::fmt;
 
 use super::yaml::Position;
@@ -40,26 +41,79 @@ impl Diagnostic {
     }
 }
 
-impl fmt::Display for Diagnostic {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match &self.position {
-            Some(position) => write!(f, "{position}: {}", self.message)?,
-            None => write!(f, "{}", self.message)?,
+impl Diagnostic {
+    /// Keeps the line the position points at, from `text` (the file's
+    /// content), for display under the message with a caret.
+    pub fn with_source_from(mut self, text: &str) -> Self {
+        if let Some(position) = &self.position {
+            self.source_line = text.lines().nth(position.line.saturating_sub(1)).map(str::to_string);
         }
-        if let (Some(line), Some(position)) = (&self.source_line, &self.position) {
+        self
+    }
+
+    /// The message, the source line with a caret, and the hint: everything
+    /// but the leading `file:line:column: `.
+    pub fn details(&self) -> Details<'_> {
+        Details(self)
+    }
+}
+
+/// What [`Diagnostic::details`] displays.
+pub struct Details<'a>(&'a Diagnostic);
+
+impl fmt::Display for Details<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let diagnostic = self.0;
+        write!(f, "{}", diagnostic.message)?;
+        if let (Some(line), Some(position)) = (&diagnostic.source_line, &diagnostic.position) {
             let number = position.line.to_string();
             let gutter = " ".repeat(number.len());
+            let (line, caret) = excerpt(line, position.column.saturating_sub(1));
             let caret_indent: String = line
                 .chars()
-                .take(position.column.saturating_sub(1))
+                .take(caret)
                 .map(|c| if c == '\t' { '\t' } else { ' ' })
                 .collect();
             write!(f, "\n {gutter} |\n {number} | {line}\n {gutter} | {caret_indent}^")?;
         }
-        if let Some(hint) = &self.hint {
+        if let Some(hint) = &diagnostic.hint {
             write!(f, "\n  = hint: {hint}")?;
         }
         Ok(())
+    }
+}
+
+/// The most characters of a source line shown under a message.
+const MAX_SHOWN_LINE: usize = 200;
+
+/// `line` as shown under a message, and the caret's offset in it: a long
+/// line (minified YAML, a deep nesting on one line) is cut to
+/// [`MAX_SHOWN_LINE`] characters around the caret, an ellipsis marking each cut.
+fn excerpt(line: &str, caret: usize) -> (Cow<'_, str>, usize) {
+    let length = line.chars().count();
+    if length <= MAX_SHOWN_LINE {
+        return (Cow::Borrowed(line), caret);
+    }
+    let caret = caret.min(length);
+    let start = caret.saturating_sub(MAX_SHOWN_LINE / 2).min(length - MAX_SHOWN_LINE);
+    let end = start + MAX_SHOWN_LINE;
+    let mut shown = String::with_capacity(MAX_SHOWN_LINE + 8);
+    if start > 0 {
+        shown.push('…');
+    }
+    shown.extend(line.chars().skip(start).take(MAX_SHOWN_LINE));
+    if end < length {
+        shown.push('…');
+    }
+    (Cow::Owned(shown), caret - start + usize::from(start > 0))
+}
+
+impl fmt::Display for Diagnostic {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if let Some(position) = &self.position {
+            write!(f, "{position}: ")?;
+        }
+        write!(f, "{}", self.details())
     }
 }
 
@@ -115,9 +169,63 @@ pub fn did_you_mean<'a>(name: &str, candidates: impl IntoIterator<Item = &'a str
         .map(|(_, candidate)| candidate)
 }
 
+/// The hint for a name that is not one of `candidates`: "did you mean `x`?"
+/// when it is close to one, `otherwise` when not.
+pub fn hint_for<'a>(
+    name: &str,
+    candidates: impl IntoIterator<Item = &'a str>,
+    otherwise: impl FnOnce() -> String,
+) -> String {
+    did_you_mean(name, candidates).map_or_else(otherwise, |s| format!("did you mean `{s}`?"))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn shown(line: &str, column: usize) -> String {
+        let position = Position {
+            file: std::sync::Arc::from(std::path::Path::new("f.yaml")),
+            line: 1,
+            column,
+        };
+        let mut diagnostic = Diagnostic::at(&position, "bad");
+        diagnostic.source_line = Some(line.to_string());
+        diagnostic.details().to_string()
+    }
+
+    #[test]
+    fn short_lines_are_shown_whole_with_the_caret_under_the_column() {
+        assert_eq!(shown("a: [1, 2", 4), "bad\n   |\n 1 | a: [1, 2\n   |    ^");
+    }
+
+    #[test]
+    fn long_lines_are_cut_around_the_caret() {
+        let line = format!("{}X{}", "[".repeat(5_000), "]".repeat(5_000));
+        let text = shown(&line, 5_001);
+        let lines: Vec<&str> = text.lines().collect();
+        let source = lines[2].strip_prefix(" 1 | ").unwrap();
+        assert_eq!(source.chars().count(), MAX_SHOWN_LINE + 2, "{source}");
+        assert!(source.starts_with('…') && source.ends_with('…'), "{source}");
+        let caret = lines[3].strip_prefix("   | ").unwrap();
+        assert_eq!(
+            source.chars().nth(caret.len() - 1),
+            Some('X'),
+            "the caret is under the column"
+        );
+        // Near either end, the window keeps its size and only one side is cut.
+        let start = shown(&line, 1);
+        assert!(start.lines().nth(2).unwrap().ends_with("[…"), "{start}");
+        let end = shown(&line, 10_001);
+        assert!(end.lines().nth(2).unwrap().starts_with(" 1 | …]"), "{end}");
+        assert!(
+            end.lines()
+                .nth(3)
+                .unwrap()
+                .ends_with(&format!("{}^", " ".repeat(MAX_SHOWN_LINE))),
+            "{end}"
+        );
+    }
 
     #[test]
     fn suggests_close_names_only() {

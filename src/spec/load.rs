@@ -71,6 +71,10 @@ pub fn load(options: &LoadOptions) -> Result<Loaded, SpecError> {
         let tree = merge::normalize_file(tree);
         merged = Some(match merged {
             None => tree,
+            // An empty or comment-only file adds nothing, as in Compose; the
+            // merged spec must still declare services.
+            Some(base) if tree.is_null() => base,
+            Some(base) if base.is_null() => tree,
             Some(base) => merge::merge_files(base, tree),
         });
     }
@@ -117,8 +121,11 @@ fn spec_sources(options: &LoadOptions) -> Result<Vec<(PathBuf, String)>, SpecErr
         .into_iter()
         .map(|file| {
             let absolute = options.working_dir.join(&file);
-            match std::fs::read_to_string(&absolute) {
-                Ok(text) => Ok((file, text)),
+            match std::fs::read(&absolute) {
+                Ok(bytes) => match String::from_utf8(bytes) {
+                    Ok(text) => Ok((file, text)),
+                    Err(err) => Err(SpecError::single(not_text(&absolute, err.utf8_error(), err.as_bytes()))),
+                },
                 Err(err) => Err(SpecError::single(
                     Diagnostic::new(None, format!("cannot read spec file `{}`: {err}", file.display()))
                         .with_hint("check the path given with -f; paths are relative to the current directory"),
@@ -126,6 +133,24 @@ fn spec_sources(options: &LoadOptions) -> Result<Vec<(PathBuf, String)>, SpecErr
             }
         })
         .collect()
+}
+
+/// A spec file that exists but is not UTF-8 text: where the first byte that
+/// is not, so the user can tell a wrong file from a stray byte.
+fn not_text(absolute: &Path, err: std::str::Utf8Error, bytes: &[u8]) -> Diagnostic {
+    let valid = String::from_utf8_lossy(&bytes[..err.valid_up_to()]);
+    let line = valid.matches('\n').count() + 1;
+    let column = valid.rsplit('\n').next().unwrap_or_default().chars().count() + 1;
+    let byte = bytes[err.valid_up_to()];
+    Diagnostic::new(
+        Some(Position {
+            file: Arc::from(absolute),
+            line,
+            column,
+        }),
+        format!("the spec file is not text: byte 0x{byte:02x} is not valid UTF-8"),
+    )
+    .with_hint("a spec is a Compose file, YAML in UTF-8; check that -f names it and not another file")
 }
 
 fn absolute_spec_path(options: &LoadOptions, path: &Path) -> PathBuf {

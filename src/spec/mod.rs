@@ -6,13 +6,23 @@
 //! validate the merged tree into the typed model ([`model`], [`validate`]).
 //! [`load`] drives this and is the only part that reads files; [`redact`]
 //! keeps secrets out of anything printed.
+//!
+//! Validation reads the tree through [`reader`] (typed reads with positions
+//! and "did you mean", shared with the seed manifest), takes field names
+//! from [`fields`] (which the README's tables are checked against), parses
+//! value syntax with [`syntax`], and leaves each `x-flowinfra` kind to its
+//! module under [`kinds`].
 
 pub mod error;
+pub mod fields;
 pub mod interpolate;
+pub(crate) mod kinds;
 pub mod load;
 pub mod merge;
 pub mod model;
+pub mod reader;
 pub mod redact;
+pub mod syntax;
 pub mod validate;
 pub mod yaml;
 

@@ -3,7 +3,8 @@
 //! Spec errors must name file, line and column for any value, including ones
 //! found only after merging several files, so the loader works on this tree
 //! rather than on serde types. Built from `saphyr-parser` events; anchors,
-//! aliases and `<<` merge keys (common in Compose files) are resolved here.
+//! aliases and `<<` merge keys (common in Compose files) are resolved here,
+//! each alias a copy of its anchored value, within [`MAX_ALIAS_NODES`].
 
 use std::collections::HashMap;
 use std::path::Path;
@@ -12,6 +13,13 @@ use std::sync::Arc;
 use saphyr_parser::{Event, Parser, ScalarStyle, Span};
 
 use super::error::Diagnostic;
+
+/// How many nodes aliases may copy into one file, in all. An alias repeats
+/// its whole anchored value, so a few hundred bytes of aliases to lists of
+/// aliases (an "alias bomb") would expand to millions of nodes; real files
+/// reuse a few small blocks. Counting the copied nodes bounds the work done
+/// however the aliases nest, and stays far below what memory allows.
+pub const MAX_ALIAS_NODES: usize = 100_000;
 
 /// A place in a spec file: 1-based line and column.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -107,17 +115,26 @@ pub fn parse(source: &str, file: &Arc<Path>) -> Result<Node, Diagnostic> {
         file: file.clone(),
         stack: Vec::new(),
         anchors: HashMap::new(),
+        alias_nodes: 0,
         documents: Vec::new(),
     };
     let parser = Parser::new_from_str(source);
     for event in parser {
         let (event, span) = event.map_err(|err| {
             let marker = err.marker();
+            let (mut line, mut column) = (marker.line(), marker.col() + 1);
+            // The scanner reports some tab errors at the token it was reading
+            // (a scalar lines before, or the text after the tab): point at the tab.
+            if err.info().contains("tab")
+                && let Some(tab) = offending_tab(source, line, column)
+            {
+                (line, column) = tab;
+            }
             Diagnostic::new(
                 Some(Position {
                     file: file.clone(),
-                    line: marker.line(),
-                    column: marker.col() + 1,
+                    line,
+                    column,
                 }),
                 format!("invalid YAML: {}", err.info()),
             )
@@ -161,7 +178,10 @@ enum Frame {
 struct TreeBuilder {
     file: Arc<Path>,
     stack: Vec<Frame>,
-    anchors: HashMap<usize, Node>,
+    /// Each anchored node with its size in nodes.
+    anchors: HashMap<usize, (Node, usize)>,
+    /// Nodes copied by aliases so far.
+    alias_nodes: usize,
     documents: Vec<Node>,
 }
 
@@ -249,12 +269,25 @@ impl TreeBuilder {
                 )),
             },
             Event::Alias(anchor) => {
-                let node = self.anchors.get(&anchor).cloned().ok_or_else(|| {
-                    Diagnostic::new(
-                        Some(position.clone()),
+                let Some((node, size)) = self.anchors.get(&anchor) else {
+                    return Err(Diagnostic::new(
+                        Some(position),
                         "invalid YAML: alias to an unknown anchor".into(),
+                    ));
+                };
+                // Counted before copying, so the refusal comes before the memory is spent.
+                self.alias_nodes += size;
+                if self.alias_nodes > MAX_ALIAS_NODES {
+                    return Err(Diagnostic::new(
+                        Some(position),
+                        format!("invalid YAML: aliases expand to more than {MAX_ALIAS_NODES} values"),
                     )
-                })?;
+                    .with_hint(
+                        "each alias copies its whole anchored value, so aliases to lists of aliases multiply; \
+                         write such values out, or nest fewer levels of aliases",
+                    ));
+                }
+                let node = node.clone();
                 self.complete(node, 0)
             }
             Event::StreamStart | Event::StreamEnd | Event::DocumentStart(_) | Event::DocumentEnd | Event::Nothing => {
@@ -265,7 +298,7 @@ impl TreeBuilder {
 
     fn complete(&mut self, node: Node, anchor: usize) -> Result<(), Diagnostic> {
         if anchor > 0 {
-            self.anchors.insert(anchor, node.clone());
+            self.anchors.insert(anchor, (node.clone(), node_count(&node)));
         }
         match self.stack.last_mut() {
             None => self.documents.push(node),
@@ -322,6 +355,36 @@ impl TreeBuilder {
     }
 }
 
+/// Where the tab a tab error is about is, given where the scanner reported
+/// it (1-based): the reported character when it is a tab, otherwise the
+/// first tab indenting that line or a later one.
+fn offending_tab(source: &str, line: usize, column: usize) -> Option<(usize, usize)> {
+    let line = line.max(1);
+    let mut lines = source.lines().enumerate().skip(line - 1);
+    let (_, reported) = lines.next()?;
+    if reported.chars().nth(column.saturating_sub(1)) == Some('\t') {
+        return Some((line, column));
+    }
+    std::iter::once((line - 1, reported))
+        .chain(lines)
+        .find_map(|(index, text)| {
+            let tab = text
+                .chars()
+                .take_while(|c| *c == ' ' || *c == '\t')
+                .position(|c| c == '\t')?;
+            Some((index + 1, tab + 1))
+        })
+}
+
+/// The nodes in a tree, keys included.
+fn node_count(node: &Node) -> usize {
+    1 + match &node.value {
+        Value::Null | Value::Scalar { .. } => 0,
+        Value::Sequence(items) => items.iter().map(node_count).sum(),
+        Value::Mapping(entries) => entries.iter().map(|(_, value)| 1 + node_count(value)).sum(),
+    }
+}
+
 fn is_null_text(text: &str) -> bool {
     matches!(text, "" | "~" | "null" | "Null" | "NULL")
 }
@@ -362,6 +425,62 @@ mod tests {
         let err = parse_str("a: [1, 2\nb: 3\n").unwrap_err();
         assert!(err.message.starts_with("invalid YAML"), "{}", err.message);
         assert!(err.position.is_some());
+    }
+
+    /// `levels` levels of anchors, each a list of nine aliases to the one before.
+    fn alias_bomb(levels: usize) -> String {
+        let mut text = String::from("x-l0: &l0 [lol, lol, lol, lol, lol, lol, lol, lol, lol]\n");
+        for level in 1..levels {
+            let aliases = vec![format!("*l{}", level - 1); 9].join(", ");
+            text.push_str(&format!("x-l{level}: &l{level} [{aliases}]\n"));
+        }
+        text
+    }
+
+    #[test]
+    fn aliases_copy_their_anchored_value() {
+        let node = parse_str(&alias_bomb(3)).unwrap();
+        let Value::Sequence(items) = &node.get("x-l2").unwrap().value else {
+            panic!("x-l2 is a list");
+        };
+        assert_eq!(items.len(), 9);
+        // Each item is a copy of x-l1: a list of nine copies of x-l0's ten nodes.
+        assert_eq!(node_count(&items[8]), 1 + 9 * 10);
+        assert_eq!(items[8].position.line, 2, "a copy keeps the anchored value's position");
+    }
+
+    #[test]
+    fn an_alias_bomb_is_refused_at_the_alias_that_exceeds_the_bound() {
+        // Five levels copy 9 * (10 + 91 + 820 + 7,381) = 74,718 nodes: allowed.
+        assert!(parse_str(&alias_bomb(5)).is_ok());
+        let err = parse_str(&alias_bomb(8)).unwrap_err();
+        assert_eq!(
+            err.message,
+            format!("invalid YAML: aliases expand to more than {MAX_ALIAS_NODES} values")
+        );
+        let position = err.position.unwrap();
+        assert_eq!(position.line, 6, "the first alias of the sixth level tips it over");
+        assert!(err.hint.unwrap().contains("aliases to lists of aliases multiply"));
+    }
+
+    #[test]
+    fn a_tab_indenting_a_line_is_reported_where_it_is() {
+        // After a plain scalar, the scanner reports the scalar (line 3); the tab is on line 4.
+        let err = parse_str("services:\n  app:\n    image: busybox\n\tports: []\n").unwrap_err();
+        assert!(err.message.contains("tab"), "{}", err.message);
+        let position = err.position.unwrap();
+        assert_eq!((position.line, position.column), (4, 1));
+        // Before a key, the scanner reports the key after the tab.
+        let err = parse_str("a:\n  b:\n\tc: d\n").unwrap_err();
+        let position = err.position.unwrap();
+        assert_eq!((position.line, position.column), (3, 1));
+    }
+
+    #[test]
+    fn a_tab_separating_a_value_is_not_blamed_for_a_later_one() {
+        assert_eq!(offending_tab("a:\tb\n\t c: d\n", 1, 4), Some((2, 1)));
+        assert_eq!(offending_tab("  x\t\n", 1, 4), Some((1, 4)));
+        assert_eq!(offending_tab("a: b\n", 1, 4), None);
     }
 
     #[test]

@@ -1,0 +1,442 @@
+//! The mapping rules, one per test, on specs loaded as `flowinfra` loads them.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use serde_json::Value;
+
+use super::*;
+use crate::spec::{LoadOptions, load};
+
+/// A spec written to a temporary project (with `migrations/` and `seeds/`
+/// folders), loaded as `flowinfra -p demo` loads it.
+struct Project {
+    dir: tempfile::TempDir,
+}
+
+impl Project {
+    fn new() -> Self {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::create_dir_all(dir.path().join("migrations")).unwrap();
+        std::fs::create_dir_all(dir.path().join("seeds")).unwrap();
+        Project { dir }
+    }
+
+    fn spec(&self, yaml: &str) -> Spec {
+        self.spec_with(yaml, BTreeMap::new())
+    }
+
+    fn spec_with(&self, yaml: &str, process_env: BTreeMap<String, String>) -> Spec {
+        std::fs::write(self.dir.path().join("stack.yaml"), yaml).unwrap();
+        self.load("stack.yaml", process_env)
+    }
+
+    fn load(&self, file: &str, process_env: BTreeMap<String, String>) -> Spec {
+        let options = LoadOptions {
+            files: vec![file.into()],
+            project_name: Some("demo".into()),
+            working_dir: self.dir.path().to_path_buf(),
+            process_env,
+            ..LoadOptions::default()
+        };
+        load(&options)
+            .unwrap_or_else(|error| panic!("spec should load:\n{error}"))
+            .spec
+    }
+
+    fn path(&self) -> &Path {
+        self.dir.path()
+    }
+}
+
+fn options() -> RenderOptions {
+    RenderOptions {
+        namespace: None,
+        flowinfra_image: "flowinfra:test".into(),
+        provisioner_image: None,
+        storage: DEFAULT_STORAGE.into(),
+        working_dir: PathBuf::from("/"),
+    }
+}
+
+fn render(spec: &Spec) -> Rendered {
+    kubernetes(spec, &options()).unwrap_or_else(|refused| panic!("should render: {refused}"))
+}
+
+/// Every rendered object.
+fn objects(rendered: &Rendered) -> Vec<&Value> {
+    rendered.files.iter().flat_map(|file| &file.objects).collect()
+}
+
+/// The object of `kind` named `name`.
+fn object<'a>(rendered: &'a Rendered, kind: &str, name: &str) -> &'a Value {
+    objects(rendered)
+        .into_iter()
+        .find(|object| object["kind"] == kind && object["metadata"]["name"] == name)
+        .unwrap_or_else(|| panic!("no {kind} {name}"))
+}
+
+fn has(rendered: &Rendered, kind: &str, name: &str) -> bool {
+    objects(rendered)
+        .iter()
+        .any(|object| object["kind"] == kind && object["metadata"]["name"] == name)
+}
+
+const MYSQL: &str = "  db:\n    image: mysql:8.4\n    ports: ['127.0.0.1:3306:3306']\n    environment:\n      \
+                     MYSQL_ROOT_PASSWORD: root-secret\n      MYSQL_DATABASE: app\n      MYSQL_USER: app_user\n      \
+                     MYSQL_PASSWORD: app-secret\n    volumes: [db_data:/var/lib/mysql]\n    \
+                     x-flowinfra: { kind: mysql, migrations: ./migrations, seed: ./seeds }\n";
+const MYSQL_VOLUME: &str = "volumes:\n  db_data:\n";
+
+#[test]
+fn a_kind_service_becomes_a_stateful_set_with_a_headless_service_and_claim_templates() {
+    let project = Project::new();
+    let rendered = render(&project.spec(&format!("services:\n{MYSQL}{MYSQL_VOLUME}")));
+    let set = object(&rendered, "StatefulSet", "db");
+    assert_eq!(set["spec"]["serviceName"], "db-headless");
+    assert_eq!(object(&rendered, "Service", "db-headless")["spec"]["clusterIP"], "None");
+    assert_eq!(object(&rendered, "Service", "db")["spec"]["type"], "ClusterIP");
+    let template = &set["spec"]["volumeClaimTemplates"][0];
+    assert_eq!(template["metadata"]["name"], "db-data");
+    assert_eq!(template["spec"]["resources"]["requests"]["storage"], "1Gi");
+    let container = &set["spec"]["template"]["spec"]["containers"][0];
+    assert_eq!(container["volumeMounts"][0]["mountPath"], "/var/lib/mysql");
+    assert!(container["startupProbe"]["exec"].is_object());
+    assert!(container["readinessProbe"]["exec"].is_object());
+    assert!(
+        container.get("livenessProbe").is_none(),
+        "Docker never restarts an unhealthy container"
+    );
+    assert!(!has(&rendered, "Deployment", "db"));
+}
+
+#[test]
+fn environment_secrets_go_to_a_secret_and_never_to_the_config_map() {
+    let project = Project::new();
+    let rendered = render(&project.spec(&format!("services:\n{MYSQL}{MYSQL_VOLUME}")));
+    let config = &object(&rendered, "ConfigMap", "db-config")["data"];
+    assert_eq!(
+        config,
+        &serde_json::json!({"MYSQL_DATABASE": "app", "MYSQL_USER": "app_user"})
+    );
+    let secret = &object(&rendered, "Secret", "db-secret")["data"];
+    let keys: Vec<&String> = secret.as_object().unwrap().keys().collect();
+    assert_eq!(keys, ["MYSQL_PASSWORD", "MYSQL_ROOT_PASSWORD"]);
+    // Secret data is base64: "app-secret".
+    assert_eq!(secret["MYSQL_PASSWORD"], "YXBwLXNlY3JldA==");
+    let text = rendered.to_multi_document_yaml();
+    assert!(!text.contains("app-secret") && !text.contains("root-secret"), "{text}");
+}
+
+#[test]
+fn a_plain_service_becomes_a_deployment_with_a_service_for_its_published_ports() {
+    let project = Project::new();
+    let rendered = render(&project.spec(
+        "services:\n  web:\n    image: nginx:1.27\n    ports: ['127.0.0.1:8080:80', '9090:90/udp']\n    labels:\n      \
+         com.example.team: payments\n",
+    ));
+    let deployment = object(&rendered, "Deployment", "web");
+    assert_eq!(deployment["spec"]["replicas"], 1);
+    let pod = &deployment["spec"]["template"];
+    assert_eq!(pod["metadata"]["annotations"]["com.example.team"], "payments");
+    assert_eq!(pod["spec"]["enableServiceLinks"], false);
+    let ports = &object(&rendered, "Service", "web")["spec"]["ports"];
+    assert_eq!(ports[0]["port"], 80);
+    assert_eq!(ports[1]["protocol"], "UDP");
+    assert!(!has(&rendered, "Service", "web-headless"));
+    assert_eq!(
+        rendered.port_forwards,
+        ["kubectl -n demo port-forward service/web 8080:80"],
+        "UDP cannot be port-forwarded"
+    );
+}
+
+#[test]
+fn a_service_publishing_nothing_gets_no_service_and_the_report_says_why() {
+    let project = Project::new();
+    let rendered = render(&project.spec("services:\n  worker:\n    image: busybox\n    command: sleep 1d\n"));
+    assert!(!objects(&rendered).iter().any(|object| object["kind"] == "Service"));
+    let entry = rendered
+        .report
+        .of("worker")
+        .find(|entry| entry.field == "ports")
+        .unwrap();
+    assert!(matches!(&entry.outcome, Outcome::NotMapped(why) if why.contains("no Service")));
+}
+
+#[test]
+fn a_one_shot_others_wait_for_becomes_a_job() {
+    let project = Project::new();
+    let rendered = render(&project.spec(
+        "services:\n  migrate:\n    image: app:1\n    restart: \"no\"\n  api:\n    image: app:1\n    depends_on:\n      \
+         migrate: { condition: service_completed_successfully }\n",
+    ));
+    let job = object(&rendered, "Job", "migrate");
+    assert_eq!(job["spec"]["template"]["spec"]["restartPolicy"], "Never");
+    assert!(has(&rendered, "Deployment", "api"));
+    let entry = rendered
+        .report
+        .of("api")
+        .find(|entry| entry.field == "depends_on.migrate")
+        .unwrap();
+    assert!(
+        matches!(&entry.outcome, Outcome::NotMapped(why) if why.contains("kubectl -n demo wait --for=condition=complete job/migrate")),
+        "{entry:?}"
+    );
+}
+
+#[test]
+fn a_service_nobody_waits_for_is_not_a_job_even_with_restart_no() {
+    let project = Project::new();
+    let rendered = render(&project.spec("services:\n  tool:\n    image: app:1\n    restart: \"no\"\n"));
+    assert!(has(&rendered, "Deployment", "tool"));
+}
+
+#[test]
+fn depending_on_a_kind_adds_an_init_container_running_flowinfra_wait() {
+    let project = Project::new();
+    let rendered = render(&project.spec(&format!(
+        "services:\n{MYSQL}  api:\n    image: app:1\n    depends_on:\n      db: {{ condition: service_healthy }}\n{MYSQL_VOLUME}"
+    )));
+    let init = &object(&rendered, "Deployment", "api")["spec"]["template"]["spec"]["initContainers"][0];
+    assert_eq!(init["name"], "wait-db");
+    assert_eq!(init["image"], "flowinfra:test");
+    assert_eq!(init["args"], serde_json::json!(["wait", "db", "--kind", "mysql"]));
+    let env: BTreeMap<String, Value> = init["env"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|var| (var["name"].as_str().unwrap().to_string(), var["valueFrom"].clone()))
+        .collect();
+    assert_eq!(env["FLOWINFRA_USER"]["configMapKeyRef"]["key"], "MYSQL_USER");
+    assert_eq!(env["FLOWINFRA_PASSWORD"]["secretKeyRef"]["name"], "db-secret");
+    assert_eq!(env["FLOWINFRA_PASSWORD"]["secretKeyRef"]["key"], "MYSQL_PASSWORD");
+    assert_eq!(env["FLOWINFRA_DATABASE"]["configMapKeyRef"]["key"], "MYSQL_DATABASE");
+}
+
+#[test]
+fn a_redis_password_in_the_command_moves_to_the_secret() {
+    let project = Project::new();
+    let rendered = render(&project.spec(
+        "services:\n  cache:\n    image: redis:7\n    ports: ['6379:6379']\n    \
+         command: redis-server --requirepass s3cret --appendonly yes\n    x-flowinfra: { kind: redis }\n",
+    ));
+    let container = &object(&rendered, "StatefulSet", "cache")["spec"]["template"]["spec"]["containers"][0];
+    assert_eq!(container["args"][2], "$(REQUIREPASS)");
+    assert!(object(&rendered, "Secret", "cache-secret")["data"]["REQUIREPASS"].is_string());
+    assert!(!rendered.to_multi_document_yaml().contains("s3cret"));
+    assert!(!has(&rendered, "Job", JOB_NAME), "redis has nothing to provision");
+}
+
+#[test]
+fn every_object_carries_the_project_labels_and_lives_in_the_project_namespace() {
+    let project = Project::new();
+    let rendered = render(&project.spec(&format!("services:\n{MYSQL}{MYSQL_VOLUME}")));
+    assert_eq!(rendered.files[0].name, "00-namespace.yaml");
+    assert_eq!(
+        object(&rendered, "Namespace", "demo")["metadata"]["labels"]["io.flowinfra.project"],
+        "demo"
+    );
+    for object in objects(&rendered)
+        .into_iter()
+        .filter(|object| object["kind"] != "Namespace")
+    {
+        let metadata = &object["metadata"];
+        assert_eq!(metadata["namespace"], "demo", "{object}");
+        assert_eq!(metadata["labels"]["app.kubernetes.io/part-of"], "demo", "{object}");
+        assert_eq!(metadata["labels"]["io.flowinfra.project"], "demo", "{object}");
+    }
+    let set = object(&rendered, "StatefulSet", "db");
+    for labels in [
+        &set["metadata"]["labels"],
+        &set["spec"]["template"]["metadata"]["labels"],
+    ] {
+        assert_eq!(labels["app.kubernetes.io/name"], "db");
+        assert_eq!(labels["io.flowinfra.service"], "db");
+    }
+}
+
+#[test]
+fn bind_mounts_and_unpushable_builds_are_refused_with_what_to_do() {
+    let project = Project::new();
+    std::fs::create_dir_all(project.path().join("app")).unwrap();
+    std::fs::write(project.path().join("app/Dockerfile"), "FROM scratch\n").unwrap();
+    let spec = project.spec(
+        "services:\n  db:\n    image: postgres:16\n    volumes: ['./init:/docker-entrypoint-initdb.d:ro']\n  \
+         app:\n    build: ./app\n  pushed:\n    build: ./app\n    image: registry.example/app:1\n",
+    );
+    let refused = kubernetes(&spec, &options()).unwrap_err();
+    let services: Vec<&str> = refused.refusals.iter().map(|r| r.service.as_str()).collect();
+    assert_eq!(services, ["app", "db"]);
+    let text = refused.to_string();
+    assert!(
+        text.contains("it mounts the local path") && text.contains("/docker-entrypoint-initdb.d"),
+        "{text}"
+    );
+    assert!(
+        text.contains("bake the files into its image, or use a named volume"),
+        "{text}"
+    );
+    assert!(text.contains("names no `image:` to push"), "{text}");
+}
+
+#[test]
+fn every_field_a_service_sets_is_in_the_report() {
+    let project = Project::new();
+    let rendered = render(&project.spec(
+        "services:\n  web:\n    image: nginx\n    container_name: my-web\n    hostname: web1\n    entrypoint: [\"/entry\"]\n    \
+         command: [\"serve\"]\n    environment: { A: b }\n    ports: ['8080:80']\n    volumes: ['/cache']\n    \
+         healthcheck: { test: [\"CMD\", \"true\"] }\n    restart: always\n    labels: { a: b }\n    pull_policy: always\n    \
+         networks: { back: { aliases: [www] } }\nnetworks:\n  back:\n",
+    ));
+    let fields: Vec<&str> = rendered.report.of("web").map(|entry| entry.field.as_str()).collect();
+    assert_eq!(
+        fields,
+        [
+            "image",
+            "pull_policy",
+            "container_name",
+            "hostname",
+            "entrypoint",
+            "command",
+            "environment",
+            "ports[0]",
+            "volumes[0]",
+            "healthcheck",
+            "restart",
+            "labels",
+            "networks",
+            "networks.back.aliases",
+        ]
+    );
+}
+
+#[test]
+fn the_provisioning_spec_loads_and_keeps_secrets_as_variables() {
+    let project = Project::new();
+    let rendered = render(&project.spec(&format!(
+        "services:\n{MYSQL}  mq:\n    image: rabbitmq:4\n    ports: ['5672:5672', '15672:15672']\n    environment:\n      \
+         RABBITMQ_DEFAULT_USER: admin\n      RABBITMQ_DEFAULT_PASS: \"mq$$secret\"\n    \
+         x-flowinfra: {{ kind: rabbitmq, queues: [jobs] }}\n{MYSQL_VOLUME}"
+    )));
+    let provisioner = rendered.provisioner.as_ref().unwrap();
+    assert!(
+        !provisioner.spec.contains("app-secret") && !provisioner.spec.contains("mq$"),
+        "{}",
+        provisioner.spec
+    );
+    assert!(
+        provisioner.spec.contains("${DB__MYSQL_PASSWORD}"),
+        "{}",
+        provisioner.spec
+    );
+    assert!(
+        provisioner.spec.contains("migrations: /provision/db/migrations\n"),
+        "{}",
+        provisioner.spec
+    );
+    // Loaded as the Job loads it, with the variables its Secret references
+    // fill, and the image's folders at a place of this machine.
+    let image_root = project.path().join("image-root");
+    for folder in ["db/migrations", "db/seed"] {
+        std::fs::create_dir_all(image_root.join(folder)).unwrap();
+    }
+    let spec_text = provisioner
+        .spec
+        .replace("/provision/", &format!("{}/", image_root.display()));
+    std::fs::write(project.path().join("provision.yaml"), spec_text).unwrap();
+    let env = BTreeMap::from([
+        ("DB__MYSQL_PASSWORD".to_string(), "app-secret".to_string()),
+        ("DB__MYSQL_ROOT_PASSWORD".to_string(), "root-secret".to_string()),
+        ("MQ__RABBITMQ_DEFAULT_PASS".to_string(), "mq$secret".to_string()),
+    ]);
+    let spec = project.load("provision.yaml", env);
+    assert_eq!(spec.services.keys().collect::<Vec<_>>(), ["db", "mq"]);
+    assert_eq!(
+        crate::kinds::credentials(&spec.services["mq"]),
+        Some(crate::kinds::Credentials::Rabbitmq {
+            user: "admin".into(),
+            password: "mq$secret".into(),
+            vhost: "/".into()
+        })
+    );
+    let Some(crate::spec::KindSettings::Mysql(mysql)) = spec.services["db"].flowinfra.as_ref().map(|x| &x.settings)
+    else {
+        panic!("db is a mysql kind");
+    };
+    assert!(mysql.migrations.as_ref().unwrap().ends_with("image-root/db/migrations"));
+    assert!(mysql.seed.as_ref().unwrap().ends_with("image-root/db/seed"));
+    assert!(
+        spec.services["mq"].published_port(15672).is_some(),
+        "the management port is reached too"
+    );
+}
+
+#[test]
+fn the_provisioner_dockerfile_copies_migrations_and_seed_from_the_project() {
+    let project = Project::new();
+    let rendered = render(&project.spec(&format!("services:\n{MYSQL}{MYSQL_VOLUME}")));
+    let provisioner = rendered.provisioner.clone().unwrap();
+    assert_eq!(provisioner.context, std::fs::canonicalize(project.path()).unwrap());
+    assert!(
+        provisioner
+            .dockerfile
+            .contains("ARG FLOWINFRA_IMAGE=flowinfra:test\nFROM ${FLOWINFRA_IMAGE}\n")
+    );
+    assert!(
+        provisioner
+            .dockerfile
+            .contains("COPY [\"migrations\", \"/provision/db/migrations/\"]\n")
+    );
+    assert!(
+        provisioner
+            .dockerfile
+            .contains("COPY [\"seeds\", \"/provision/db/seed/\"]\n")
+    );
+    let job = object(&rendered, "Job", JOB_NAME);
+    let pod = &job["spec"]["template"]["spec"];
+    assert_eq!(pod["initContainers"][0]["args"][1], "db");
+    assert_eq!(pod["containers"][0]["image"], "demo-provisioner:latest");
+    assert_eq!(
+        pod["containers"][0]["args"],
+        serde_json::json!(["-f", "/etc/flowinfra/flowinfra.yaml", "provision"])
+    );
+}
+
+#[test]
+fn the_namespace_is_the_project_name_unless_given() {
+    let project = Project::new();
+    let spec = project.spec("services:\n  web:\n    image: nginx\n");
+    let mut custom = options();
+    custom.namespace = Some("staging".into());
+    assert_eq!(kubernetes(&spec, &custom).unwrap().namespace, "staging");
+    custom.namespace = Some("Not_Valid".into());
+    assert!(
+        kubernetes(&spec, &custom)
+            .unwrap_err()
+            .to_string()
+            .contains("not a valid namespace name")
+    );
+}
+
+#[test]
+fn strings_yaml_1_1_readers_would_take_for_other_types_stay_quoted() {
+    let project = Project::new();
+    let rendered = render(&project.spec(
+        "services:\n  web:\n    image: nginx\n    environment:\n      A: \"on\"\n      B: \"yes\"\n      C: \"y\"\n      \
+         D: \"0755\"\n      E: \"1e3\"\n      F: \"~\"\n      G: \"NO\"\n      H: \"0x1F\"\n",
+    ));
+    let text = rendered.to_multi_document_yaml();
+    for line in [
+        "A: \"on\"",
+        "B: \"yes\"",
+        "C: \"y\"",
+        "D: \"0755\"",
+        "E: \"1e3\"",
+        "F: \"~\"",
+        "G: \"NO\"",
+        "H: \"0x1F\"",
+    ] {
+        assert!(text.contains(line), "no `{line}` in:\n{text}");
+    }
+}

@@ -1,0 +1,206 @@
+//! The fields flowinfra reads at the top level of a spec and in a service,
+//! each defined once with the forms it accepts. Validation takes the names
+//! from here (what is allowed, what "did you mean" suggests) and the
+//! README's field tables are these tables rendered (a test keeps them equal).
+
+/// One row of a field table: fields documented together and the forms they accept.
+#[derive(Debug, Clone, Copy)]
+pub struct FieldRow {
+    pub names: &'static [&'static str],
+    /// What the fields mean or which forms they take, as Markdown.
+    pub accepted: &'static str,
+}
+
+/// Top-level fields of a spec file.
+pub const TOP_LEVEL: &[FieldRow] = &[
+    FieldRow {
+        names: &["name"],
+        accepted: "project name (Compose v2; Debian's docker-compose 1.29 rejects it, so the shipped spec leaves it out)",
+    },
+    FieldRow {
+        names: &["services"],
+        accepted: "the services, at least one",
+    },
+    FieldRow {
+        names: &["volumes"],
+        accepted: "named volumes: `{name, external, driver: local, labels}`; engine name `<project>_<key>`",
+    },
+    FieldRow {
+        names: &["networks"],
+        accepted: "networks: `{name, external, driver: bridge, labels}`; `default` (`<project>_default`) always exists",
+    },
+    FieldRow {
+        names: &["version"],
+        accepted: "accepted and ignored, as Compose does",
+    },
+];
+
+/// Service fields flowinfra implements.
+pub const SERVICE: &[FieldRow] = &[
+    FieldRow {
+        names: &["image"],
+        accepted: "image reference; for `build:` services the tag to build (default `<project>-<service>`)",
+    },
+    FieldRow {
+        names: &["build"],
+        accepted: "`DIR` or `{context, dockerfile, args (map or list), target}`; context and Dockerfile must exist",
+    },
+    FieldRow {
+        names: &["container_name", "hostname"],
+        accepted: "strings; container names must be unique",
+    },
+    FieldRow {
+        names: &["command", "entrypoint"],
+        accepted: "a list, or a string split like a shell would",
+    },
+    FieldRow {
+        names: &["environment"],
+        accepted: "map or `KEY=VALUE` list; a bare `KEY` takes the value from flowinfra's variables",
+    },
+    FieldRow {
+        names: &["env_file"],
+        accepted: "a path or list of paths (dotenv format); `environment` wins over it",
+    },
+    FieldRow {
+        names: &["ports"],
+        accepted: "`[HOST_IP:][HOST_PORT:]CONTAINER_PORT[/tcp\\|udp]`, ranges `8000-8002:9000-9002`, IPv6 `[::1]:80:80`, \
+                   or `{target, published, host_ip, protocol}`. **With no host address, ports bind to 127.0.0.1**, \
+                   not all interfaces",
+    },
+    FieldRow {
+        names: &["volumes"],
+        accepted: "`SOURCE:TARGET[:ro\\|rw]` (a source starting with `.`, `/` or `~` is a bind mount, otherwise a \
+                   declared named volume), `TARGET` (anonymous), or `{type: volume\\|bind, source, target, read_only}`",
+    },
+    FieldRow {
+        names: &["healthcheck"],
+        accepted: "`test` (string → `CMD-SHELL`, or list starting with `CMD`, `CMD-SHELL`, `NONE`), `interval`, \
+                   `timeout`, `retries`, `start_period`, `start_interval`, `disable`",
+    },
+    FieldRow {
+        names: &["depends_on"],
+        accepted: "list of services, or map with `condition: \
+                   service_started\\|service_healthy\\|service_completed_successfully`, `restart`, `required`",
+    },
+    FieldRow {
+        names: &["restart"],
+        accepted: "`no`, `always`, `on-failure[:N]`, `unless-stopped`",
+    },
+    FieldRow {
+        names: &["labels"],
+        accepted: "map or list; `io.flowinfra.*` is reserved",
+    },
+    FieldRow {
+        names: &["pull_policy"],
+        accepted: "`missing` (default; also `if_not_present`), `always`, `never`, `build`",
+    },
+    FieldRow {
+        names: &["profiles"],
+        accepted: "a service with profiles runs only when one is listed in `COMPOSE_PROFILES`",
+    },
+    FieldRow {
+        names: &["networks"],
+        accepted: "list of declared networks, or map with `aliases`",
+    },
+    FieldRow {
+        names: &["x-flowinfra"],
+        accepted: "what flowinfra provisions, below",
+    },
+];
+
+/// Valid Compose service fields that flowinfra does not implement: named as
+/// such rather than as typos.
+pub const UNSUPPORTED_COMPOSE_SERVICE_FIELDS: &[&str] = &[
+    "cap_add",
+    "cap_drop",
+    "configs",
+    "cpus",
+    "deploy",
+    "devices",
+    "dns",
+    "expose",
+    "extends",
+    "extra_hosts",
+    "init",
+    "ipc",
+    "links",
+    "logging",
+    "mem_limit",
+    "network_mode",
+    "platform",
+    "privileged",
+    "scale",
+    "secrets",
+    "security_opt",
+    "shm_size",
+    "stdin_open",
+    "stop_grace_period",
+    "stop_signal",
+    "sysctls",
+    "tmpfs",
+    "tty",
+    "ulimits",
+    "user",
+    "working_dir",
+];
+
+/// Every field name of `table`, in table order.
+pub fn names(table: &[FieldRow]) -> Vec<&'static str> {
+    table.iter().flat_map(|row| row.names.iter().copied()).collect()
+}
+
+/// `table` as the Markdown table the README shows.
+pub fn markdown(table: &[FieldRow], second_column: &str) -> String {
+    let mut text = format!("| field | {second_column} |\n| --- | --- |\n");
+    for row in table {
+        let names: Vec<String> = row.names.iter().map(|name| format!("`{name}`")).collect();
+        text.push_str(&format!("| {} | {} |\n", names.join(", "), row.accepted));
+    }
+    text
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The Markdown table that follows `heading` in the README.
+    fn readme_table(heading: &str) -> String {
+        let readme = include_str!("../../README.md");
+        let section = readme
+            .split_once(&format!("\n{heading}\n"))
+            .unwrap_or_else(|| panic!("README has a `{heading}` section"))
+            .1;
+        section
+            .lines()
+            .skip_while(|line| !line.starts_with('|'))
+            .take_while(|line| line.starts_with('|'))
+            .map(|line| format!("{line}\n"))
+            .collect()
+    }
+
+    #[test]
+    fn readme_service_field_table_is_the_validated_table() {
+        let expected = markdown(SERVICE, "accepted forms");
+        assert!(
+            readme_table("### Services") == expected,
+            "README.md's `### Services` table differs from spec::fields::SERVICE; it should read:\n{expected}"
+        );
+    }
+
+    #[test]
+    fn readme_top_level_field_table_is_the_validated_table() {
+        let expected = markdown(TOP_LEVEL, "meaning");
+        assert!(
+            readme_table("### Top level") == expected,
+            "README.md's `### Top level` table differs from spec::fields::TOP_LEVEL; it should read:\n{expected}"
+        );
+    }
+
+    #[test]
+    fn no_field_is_both_supported_and_unsupported() {
+        let supported = names(SERVICE);
+        for name in UNSUPPORTED_COMPOSE_SERVICE_FIELDS {
+            assert!(!supported.contains(name), "`{name}` is in both lists");
+        }
+    }
+}

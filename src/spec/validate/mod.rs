@@ -1,0 +1,200 @@
+//! Turns the merged YAML tree into the typed [`Spec`], collecting every
+//! problem with its position instead of stopping at the first.
+//!
+//! This module reads the top level (project name, volumes, networks) and
+//! drives the rest: [`service`] reads one service's Compose fields,
+//! [`super::kinds`] its `x-flowinfra` settings, and [`rules`] checks what
+//! involves several services (dependency targets and cycles, host port
+//! clashes, container names, profiles). Unknown fields are errors (with a
+//! "did you mean"), never ignored, so nothing reaches Docker unvalidated.
+
+mod rules;
+mod service;
+mod values;
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::Path;
+
+use super::error::Diagnostic;
+use super::fields;
+use super::interpolate::VariableSource;
+use super::model::*;
+use super::reader::{Fields, Reader};
+use super::syntax::normalize_project_name;
+use super::yaml::{Node, Position, Value};
+
+pub(crate) use values::{read_duration, read_existing_dir};
+
+const VOLUME_FIELDS: &[&str] = &["name", "external", "driver", "labels"];
+const NETWORK_FIELDS: &[&str] = &["name", "external", "driver", "labels"];
+
+/// Inputs validation needs besides the tree.
+pub struct Context<'a> {
+    pub project_name: Option<&'a str>,
+    pub project_dir: &'a Path,
+    pub variables: &'a dyn VariableSource,
+    /// Profiles enabled through `COMPOSE_PROFILES`.
+    pub active_profiles: BTreeSet<String>,
+}
+
+pub fn validate(root: &Node, context: &Context<'_>) -> Result<Spec, Vec<Diagnostic>> {
+    let mut reader = Reader::new();
+    let spec = read_spec(&mut reader, root, context);
+    reader.finish(spec)
+}
+
+fn read_spec(r: &mut Reader, root: &Node, context: &Context<'_>) -> Spec {
+    let empty = Node::new(Value::Null, root.position.clone());
+    let entries = r.mapping(root, "the spec").unwrap_or_default();
+    let top_level = fields::names(fields::TOP_LEVEL);
+    r.check_keys(entries, &Fields::new("top-level", &top_level).with_extensions());
+
+    let name = project_name(r, root, context);
+    let volumes = match root.get("volumes") {
+        Some(node) => named_objects(r, node, &name, "volume", VOLUME_FIELDS, "local")
+            .into_iter()
+            .map(|(key, (name, external, labels))| (key, VolumeSpec { name, external, labels }))
+            .collect(),
+        None => BTreeMap::new(),
+    };
+    let mut networks: BTreeMap<String, NetworkSpec> = match root.get("networks") {
+        Some(node) => named_objects(r, node, &name, "network", NETWORK_FIELDS, "bridge")
+            .into_iter()
+            .map(|(key, (name, external, labels))| (key, NetworkSpec { name, external, labels }))
+            .collect(),
+        None => BTreeMap::new(),
+    };
+    networks.entry("default".into()).or_insert_with(|| NetworkSpec {
+        name: format!("{name}_default"),
+        external: false,
+        labels: BTreeMap::new(),
+    });
+
+    let services_node = root.get("services").unwrap_or(&empty);
+    let mut services = BTreeMap::new();
+    let mut service_nodes = BTreeMap::new();
+    match r.mapping(services_node, "`services`") {
+        Some([]) => r.push(
+            Diagnostic::at(&services_node.position, "the spec declares no services")
+                .with_hint("add a `services:` mapping with at least one service"),
+        ),
+        Some(entries) => {
+            let declared = service::Declared {
+                project: &name,
+                volumes: &volumes,
+                networks: &networks,
+            };
+            for (key, node) in entries {
+                if let Some(service) = service::read_service(r, context, &declared, key, node) {
+                    service_nodes.insert(key.name.clone(), (key, node));
+                    services.insert(key.name.clone(), service);
+                }
+            }
+        }
+        None => {}
+    }
+    rules::check_dependencies(r, &services, &service_nodes);
+    rules::check_port_clashes(r, &services, &service_nodes);
+    rules::check_container_name_clashes(r, &services, &service_nodes);
+    rules::drop_inactive_profiles(r, &mut services, &service_nodes, &context.active_profiles);
+
+    Spec {
+        name,
+        project_dir: context.project_dir.to_path_buf(),
+        files: Vec::new(),
+        services,
+        volumes,
+        networks,
+    }
+}
+
+fn project_name(r: &mut Reader, root: &Node, context: &Context<'_>) -> String {
+    if let Some(name) = context.project_name {
+        return checked_project_name(r, name, None, "given with -p");
+    }
+    if let Some(name) = context.variables.get("COMPOSE_PROJECT_NAME").filter(|n| !n.is_empty()) {
+        return checked_project_name(r, name, None, "in COMPOSE_PROJECT_NAME");
+    }
+    if let Some(node) = root.get("name")
+        && let Some(text) = r.string(node, "`name`")
+    {
+        return checked_project_name(r, &text, Some(&node.position), "");
+    }
+    let directory = context
+        .project_dir
+        .file_name()
+        .and_then(|n| n.to_str())
+        .unwrap_or("flowinfra");
+    normalize_project_name(directory).unwrap_or_else(|| "flowinfra".into())
+}
+
+/// A project name as given: it must already be in Compose's form, so
+/// the name the user wrote is the name the engine sees.
+fn checked_project_name(r: &mut Reader, name: &str, position: Option<&Position>, source: &str) -> String {
+    match normalize_project_name(name) {
+        Some(normalized) if normalized == name => normalized,
+        _ => {
+            let source = if source.is_empty() {
+                String::new()
+            } else {
+                format!(" {source}")
+            };
+            r.push(
+                Diagnostic::new(position.cloned(), format!("invalid project name `{name}`{source}"))
+                    .with_hint("use lowercase letters, digits, `-` and `_`, starting with a letter or digit"),
+            );
+            "invalid".into()
+        }
+    }
+}
+
+/// Top-level `volumes` and `networks` share one shape: an engine-side
+/// name (`<project>_<key>` unless `name:` or `external` says otherwise),
+/// `external`, one supported driver, labels.
+#[allow(clippy::type_complexity)]
+fn named_objects(
+    r: &mut Reader,
+    node: &Node,
+    project: &str,
+    what: &str,
+    allowed: &[&str],
+    driver: &str,
+) -> BTreeMap<String, (String, bool, BTreeMap<String, String>)> {
+    let mut objects = BTreeMap::new();
+    let Some(entries) = r.mapping(node, &format!("`{what}s`")) else {
+        return objects;
+    };
+    for (key, value) in entries {
+        let entry_fields = r.mapping(value, &format!("{what} `{}`", key.name)).unwrap_or_default();
+        r.check_keys(entry_fields, &Fields::new(what, allowed).with_extensions());
+        let external = value
+            .get("external")
+            .and_then(|n| r.bool(n, "`external`"))
+            .unwrap_or(false);
+        let name = value
+            .get("name")
+            .and_then(|n| r.non_empty_string(n, &format!("{what} `name`")))
+            .unwrap_or_else(|| {
+                if external {
+                    key.name.clone()
+                } else {
+                    format!("{project}_{}", key.name)
+                }
+            });
+        if let Some(driver_node) = value.get("driver")
+            && let Some(given) = r.string(driver_node, "`driver`")
+            && given != driver
+        {
+            r.error(
+                &driver_node.position,
+                format!("{what} driver `{given}` is not supported; only `{driver}`"),
+            );
+        }
+        let labels = value
+            .get("labels")
+            .map(|n| r.string_map(n, &format!("{what} label")))
+            .unwrap_or_default();
+        objects.insert(key.name.clone(), (name, external, labels));
+    }
+    objects
+}

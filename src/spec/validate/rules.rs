@@ -1,0 +1,208 @@
+//! Rules that involve several services: `depends_on` targets and cycles,
+//! host ports published twice, container names used twice, and services
+//! left out by `COMPOSE_PROFILES` that an active service depends on.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use crate::spec::error::{Diagnostic, hint_for};
+use crate::spec::model::{Port, Service};
+use crate::spec::reader::Reader;
+use crate::spec::yaml::{Key, Node};
+
+/// Each service's key and mapping in the merged tree, for positions.
+pub(super) type ServiceNodes<'n> = BTreeMap<String, (&'n Key, &'n Node)>;
+
+pub(super) fn check_dependencies(r: &mut Reader, services: &BTreeMap<String, Service>, nodes: &ServiceNodes<'_>) {
+    for service in services.values() {
+        let Some((_, node)) = nodes.get(&service.name) else {
+            continue;
+        };
+        let Some(depends_node) = node.get("depends_on") else {
+            continue;
+        };
+        for (key, _) in depends_node.as_mapping().unwrap_or_default() {
+            if key.name == service.name {
+                r.error(&key.position, format!("service `{}` depends on itself", service.name));
+            } else if !services.contains_key(&key.name) && !nodes.contains_key(&key.name) {
+                let hint = hint_for(&key.name, services.keys().map(String::as_str), || {
+                    format!(
+                        "services are: {}",
+                        services.keys().cloned().collect::<Vec<_>>().join(", ")
+                    )
+                });
+                r.push(
+                    Diagnostic::at(
+                        &key.position,
+                        format!("service `{}` depends on unknown service `{}`", service.name, key.name),
+                    )
+                    .with_hint(hint),
+                );
+            }
+        }
+    }
+    if let Some(cycle) = find_cycle(services) {
+        let first = &cycle[0];
+        let position = nodes
+            .get(first)
+            .and_then(|(_, node)| node.get("depends_on"))
+            .map(|n| n.position.clone())
+            .or_else(|| nodes.get(first).map(|(key, _)| key.position.clone()));
+        r.push(
+            Diagnostic::new(position, format!("dependency cycle: {}", cycle.join(" → ")))
+                .with_hint("remove one of these depends_on entries"),
+        );
+    }
+}
+
+pub(super) fn check_port_clashes(r: &mut Reader, services: &BTreeMap<String, Service>, nodes: &ServiceNodes<'_>) {
+    let mut seen: Vec<(&str, &Port)> = Vec::new();
+    for service in services.values() {
+        for port in &service.ports {
+            let Some(host_port) = port.host_port else {
+                continue;
+            };
+            if let Some((other, _)) = seen.iter().find(|(_, p)| {
+                p.host_port == Some(host_port)
+                    && p.protocol == port.protocol
+                    && host_ips_overlap(&p.host_ip, &port.host_ip)
+            }) {
+                let position = nodes
+                    .get(&service.name)
+                    .and_then(|(_, node)| node.get("ports"))
+                    .map(|n| n.position.clone());
+                let message = if *other == service.name {
+                    format!(
+                        "service `{}` publishes host port {host_port}/{} twice",
+                        service.name,
+                        port.protocol.as_str()
+                    )
+                } else {
+                    format!(
+                        "services `{other}` and `{}` both publish host port {host_port}/{}",
+                        service.name,
+                        port.protocol.as_str()
+                    )
+                };
+                r.push(
+                    Diagnostic::new(position, message)
+                        .with_hint("give one of them another host port (e.g. through its port variable in .env)"),
+                );
+            } else {
+                seen.push((&service.name, port));
+            }
+        }
+    }
+}
+
+pub(super) fn check_container_name_clashes(
+    r: &mut Reader,
+    services: &BTreeMap<String, Service>,
+    nodes: &ServiceNodes<'_>,
+) {
+    let mut seen: BTreeMap<&str, &str> = BTreeMap::new();
+    for service in services.values() {
+        let Some(name) = &service.container_name else {
+            continue;
+        };
+        if let Some(other) = seen.insert(name, &service.name) {
+            let position = nodes
+                .get(&service.name)
+                .and_then(|(_, node)| node.get("container_name"))
+                .map(|n| n.position.clone());
+            r.push(Diagnostic::new(
+                position,
+                format!(
+                    "services `{other}` and `{}` both use container_name `{name}`",
+                    service.name
+                ),
+            ));
+        }
+    }
+}
+
+fn host_ips_overlap(a: &str, b: &str) -> bool {
+    a == b || a == "0.0.0.0" || b == "0.0.0.0" || a == "::" || b == "::"
+}
+
+/// The first dependency cycle found, as a path that returns to its start.
+fn find_cycle(services: &BTreeMap<String, Service>) -> Option<Vec<String>> {
+    #[derive(Clone, Copy, PartialEq)]
+    enum Mark {
+        Visiting,
+        Done,
+    }
+    fn visit(
+        name: &str,
+        services: &BTreeMap<String, Service>,
+        marks: &mut BTreeMap<String, Mark>,
+        stack: &mut Vec<String>,
+    ) -> Option<Vec<String>> {
+        match marks.get(name) {
+            Some(Mark::Done) => return None,
+            Some(Mark::Visiting) => {
+                let start = stack.iter().position(|s| s == name).unwrap_or(0);
+                let mut cycle = stack[start..].to_vec();
+                cycle.push(name.to_string());
+                return Some(cycle);
+            }
+            None => {}
+        }
+        marks.insert(name.to_string(), Mark::Visiting);
+        stack.push(name.to_string());
+        if let Some(service) = services.get(name) {
+            for dependency in service.depends_on.keys().filter(|d| *d != name) {
+                if let Some(cycle) = visit(dependency, services, marks, stack) {
+                    return Some(cycle);
+                }
+            }
+        }
+        stack.pop();
+        marks.insert(name.to_string(), Mark::Done);
+        None
+    }
+    let mut marks = BTreeMap::new();
+    for name in services.keys() {
+        let mut stack = Vec::new();
+        if let Some(cycle) = visit(name, services, &mut marks, &mut stack) {
+            return Some(cycle);
+        }
+    }
+    None
+}
+
+/// Services whose profiles are all inactive are left out; an active service may not depend on one.
+pub(super) fn drop_inactive_profiles(
+    r: &mut Reader,
+    services: &mut BTreeMap<String, Service>,
+    nodes: &ServiceNodes<'_>,
+    active: &BTreeSet<String>,
+) {
+    let inactive: Vec<String> = services
+        .values()
+        .filter(|service| !service.profiles.is_empty() && !service.profiles.iter().any(|p| active.contains(p)))
+        .map(|service| service.name.clone())
+        .collect();
+    for service in services.values() {
+        if inactive.contains(&service.name) {
+            continue;
+        }
+        for dependency in service.depends_on.keys().filter(|d| inactive.contains(d)) {
+            if let Some((_, node)) = nodes.get(&service.name) {
+                let position = node.get("depends_on").map_or(&node.position, |n| &n.position);
+                r.push(
+                    Diagnostic::at(
+                        position,
+                        format!(
+                            "service `{}` depends on `{dependency}`, which no active profile enables",
+                            service.name
+                        ),
+                    )
+                    .with_hint("enable its profile with COMPOSE_PROFILES"),
+                );
+            }
+        }
+    }
+    for name in inactive {
+        services.remove(&name);
+    }
+}

@@ -1,0 +1,679 @@
+//! One service's Compose fields: image and build, command, environment,
+//! ports, mounts, healthcheck, dependencies, restart and pull policies,
+//! labels, profiles, networks. Its `x-flowinfra` is read by
+//! [`crate::spec::kinds`]; rules across services are in [`super::rules`].
+
+use std::collections::BTreeMap;
+
+use super::Context;
+use super::values::{read_command, read_duration, read_existing_dir, read_path};
+use crate::spec::error::{Diagnostic, did_you_mean, hint_for};
+use crate::spec::fields::{self, UNSUPPORTED_COMPOSE_SERVICE_FIELDS};
+use crate::spec::kinds::{self, SettingsContext};
+use crate::spec::model::*;
+use crate::spec::reader::{Fields, Reader};
+use crate::spec::syntax::{is_path_like, is_valid_service_name, parse_port, resolve_path};
+use crate::spec::yaml::{Key, Node, Value};
+
+const HEALTHCHECK_FIELDS: Fields<'static> = Fields::new(
+    "healthcheck",
+    &[
+        "test",
+        "interval",
+        "timeout",
+        "retries",
+        "start_period",
+        "start_interval",
+        "disable",
+    ],
+)
+.with_extensions();
+const DEPENDENCY_FIELDS: Fields<'static> =
+    Fields::new("depends_on", &["condition", "restart", "required"]).with_extensions();
+const BUILD_FIELDS: Fields<'static> =
+    Fields::new("build", &["context", "dockerfile", "args", "target"]).with_extensions();
+const PORT_FIELDS: Fields<'static> =
+    Fields::new("port", &["target", "published", "host_ip", "protocol", "mode", "name"]).with_extensions();
+const MOUNT_FIELDS: Fields<'static> =
+    Fields::new("volume mount", &["type", "source", "target", "read_only"]).with_extensions();
+const SERVICE_NETWORK_FIELDS: Fields<'static> = Fields::new("service network", &["aliases"]).with_extensions();
+
+/// What the top level declares, which services refer to.
+pub(super) struct Declared<'a> {
+    pub project: &'a str,
+    pub volumes: &'a BTreeMap<String, VolumeSpec>,
+    pub networks: &'a BTreeMap<String, NetworkSpec>,
+}
+
+/// Reads the service `key` whose mapping is `node`; `None` when it is too broken to use.
+pub(super) fn read_service(
+    r: &mut Reader,
+    context: &Context<'_>,
+    declared: &Declared<'_>,
+    key: &Key,
+    node: &Node,
+) -> Option<Service> {
+    ServiceReader { r, context, declared }.service(key, node)
+}
+
+struct ServiceReader<'a, 'c> {
+    r: &'a mut Reader,
+    context: &'a Context<'c>,
+    declared: &'a Declared<'a>,
+}
+
+impl ServiceReader<'_, '_> {
+    /// Unknown keys are errors; valid Compose fields flowinfra does not implement are named as such.
+    fn check_service_keys(&mut self, entries: &[(Key, Node)]) {
+        let supported = fields::names(fields::SERVICE);
+        let service_fields = Fields::new("service", &supported).with_extensions();
+        for key in Reader::unknown_keys(entries, &service_fields) {
+            if UNSUPPORTED_COMPOSE_SERVICE_FIELDS.contains(&key.name.as_str()) {
+                self.r.push(
+                    Diagnostic::at(
+                        &key.position,
+                        format!("`{}` is a Compose field that flowinfra does not support", key.name),
+                    )
+                    .with_hint(format!(
+                        "remove it, or keep it in a file used only with docker compose; supported service fields: {}",
+                        supported.join(", ")
+                    )),
+                );
+            } else {
+                self.r.unknown_field(key, &service_fields);
+            }
+        }
+    }
+
+    fn service(&mut self, key: &Key, node: &Node) -> Option<Service> {
+        let project = self.declared.project;
+        let name = key.name.clone();
+        if !is_valid_service_name(&name) {
+            self.r.push(
+                Diagnostic::at(&key.position, format!("invalid service name `{name}`"))
+                    .with_hint("use letters, digits, `.`, `-` and `_`, starting with a letter or digit"),
+            );
+        }
+        let what = format!("service `{name}`");
+        let fields = self.r.mapping(node, &what)?;
+        self.check_service_keys(fields);
+
+        let build = node.get("build").and_then(|n| self.build(n));
+        let image = match node.get("image") {
+            Some(n) => self.image(n),
+            None if build.is_some() => Some(format!("{project}-{name}")),
+            None => {
+                self.r.push(
+                    Diagnostic::at(&key.position, format!("{what} has neither `image` nor `build`"))
+                        .with_hint("set `image:` to the image to run, or `build:` to the directory to build it from"),
+                );
+                None
+            }
+        };
+
+        let mut environment = BTreeMap::new();
+        if let Some(files) = node.get("env_file") {
+            let files_list: Vec<&Node> = match &files.value {
+                Value::Sequence(items) => items.iter().collect(),
+                _ => vec![files],
+            };
+            for file_node in files_list {
+                self.env_file(file_node, &mut environment);
+            }
+        }
+        if let Some(env_node) = node.get("environment") {
+            let entries = self.r.mapping(env_node, "`environment`").unwrap_or_default();
+            for (env_key, value) in entries {
+                match &value.value {
+                    Value::Scalar { text, .. } => {
+                        environment.insert(env_key.name.clone(), text.clone());
+                    }
+                    // `- NAME` or `NAME:` passes the variable through from flowinfra's environment, as in Compose.
+                    Value::Null => {
+                        if let Some(inherited) = self.context.variables.get(&env_key.name) {
+                            environment.insert(env_key.name.clone(), inherited.to_string());
+                        }
+                    }
+                    _ => self.r.error(
+                        &value.position,
+                        format!("environment variable `{}` must be a string", env_key.name),
+                    ),
+                }
+            }
+        }
+
+        let command = node.get("command").and_then(|n| read_command(self.r, n, "`command`"));
+        let entrypoint = node
+            .get("entrypoint")
+            .and_then(|n| read_command(self.r, n, "`entrypoint`"));
+        let ports = node.get("ports").map(|n| self.ports(n)).unwrap_or_default();
+        let mounts = node.get("volumes").map(|n| self.mounts(n)).unwrap_or_default();
+        let healthcheck = node.get("healthcheck").and_then(|n| self.healthcheck(n));
+        let depends_on = node.get("depends_on").map(|n| self.depends_on(n)).unwrap_or_default();
+        let restart = node.get("restart").and_then(|n| self.restart(n));
+        let labels = node
+            .get("labels")
+            .map(|n| self.r.string_map(n, "label"))
+            .unwrap_or_default();
+        for label in labels.keys().filter(|label| label.starts_with("io.flowinfra.")) {
+            self.r.error(
+                &node.get("labels").unwrap().position,
+                format!("label `{label}` is reserved for flowinfra"),
+            );
+        }
+        let pull_policy = match node.get("pull_policy") {
+            Some(n) => self.pull_policy(n).unwrap_or(PullPolicy::Missing),
+            None => PullPolicy::Missing,
+        };
+        if pull_policy == PullPolicy::Build && build.is_none() {
+            self.r.error(
+                &node.get("pull_policy").unwrap().position,
+                format!("`pull_policy: build` needs a `build:` section in {what}"),
+            );
+        }
+        let profiles = node
+            .get("profiles")
+            .map(|n| self.r.string_list(n, "`profiles`"))
+            .unwrap_or_default();
+        let service_networks = match node.get("networks") {
+            Some(n) => self.service_networks(n),
+            None => BTreeMap::from([("default".to_string(), ServiceNetwork::default())]),
+        };
+        let container_name = node
+            .get("container_name")
+            .and_then(|n| self.r.non_empty_string(n, "`container_name`"));
+        let hostname = node
+            .get("hostname")
+            .and_then(|n| self.r.non_empty_string(n, "`hostname`"));
+
+        let settings_context = SettingsContext {
+            project_dir: self.context.project_dir,
+        };
+        let flowinfra = node
+            .get("x-flowinfra")
+            .and_then(|n| kinds::read_flowinfra(self.r, n, &settings_context));
+
+        let service = Service {
+            name,
+            image: image?,
+            build,
+            container_name,
+            hostname,
+            command,
+            entrypoint,
+            environment,
+            ports,
+            volumes: mounts,
+            healthcheck,
+            depends_on,
+            restart,
+            labels,
+            pull_policy,
+            profiles,
+            networks: service_networks,
+            flowinfra,
+        };
+        if let Some(x) = &service.flowinfra {
+            kinds::check_service(self.r, &service, x, node);
+        }
+        Some(service)
+    }
+
+    fn image(&mut self, node: &Node) -> Option<String> {
+        let image = self.r.non_empty_string(node, "`image`")?;
+        if image.chars().any(char::is_whitespace) {
+            self.r.error(
+                &node.position,
+                format!("invalid image reference `{image}`: it contains whitespace"),
+            );
+            return None;
+        }
+        Some(image)
+    }
+
+    fn build(&mut self, node: &Node) -> Option<Build> {
+        let fields = self.r.mapping(node, "`build`")?;
+        self.r.check_keys(fields, &BUILD_FIELDS);
+        let Some(context_node) = node.get("context") else {
+            self.r.error(&node.position, "`build` needs a `context` directory");
+            return None;
+        };
+        let context = read_existing_dir(self.r, context_node, "build context", self.context.project_dir)?;
+        let dockerfile = node
+            .get("dockerfile")
+            .and_then(|n| self.r.non_empty_string(n, "`dockerfile`"))
+            .unwrap_or_else(|| "Dockerfile".into());
+        if !context.join(&dockerfile).is_file() {
+            let position = node.get("dockerfile").unwrap_or(context_node).position.clone();
+            self.r.error(
+                &position,
+                format!(
+                    "Dockerfile `{}` not found in build context `{}`",
+                    dockerfile,
+                    context.display()
+                ),
+            );
+        }
+        let args = node
+            .get("args")
+            .map(|n| self.r.string_map(n, "build argument"))
+            .unwrap_or_default();
+        let target = node.get("target").and_then(|n| self.r.non_empty_string(n, "`target`"));
+        Some(Build {
+            context,
+            dockerfile,
+            args,
+            target,
+        })
+    }
+
+    fn env_file(&mut self, node: &Node, environment: &mut BTreeMap<String, String>) {
+        let Some(path) = read_path(self.r, node, "`env_file`", self.context.project_dir) else {
+            return;
+        };
+        match dotenvy::from_path_iter(&path) {
+            Ok(iter) => {
+                for item in iter {
+                    match item {
+                        Ok((name, value)) => {
+                            environment.insert(name, value);
+                        }
+                        Err(err) => {
+                            self.r.error(
+                                &node.position,
+                                format!("cannot read env file `{}`: {err}", path.display()),
+                            );
+                            return;
+                        }
+                    }
+                }
+            }
+            Err(err) => self.r.push(
+                Diagnostic::at(
+                    &node.position,
+                    format!("cannot read env file `{}`: {err}", path.display()),
+                )
+                .with_hint("paths are relative to the spec file that names them"),
+            ),
+        }
+    }
+
+    fn ports(&mut self, node: &Node) -> Vec<Port> {
+        let Value::Sequence(items) = &node.value else {
+            self.r.error(&node.position, "`ports` must be a list");
+            return Vec::new();
+        };
+        let mut ports = Vec::new();
+        for item in items {
+            let parsed = match &item.value {
+                Value::Scalar { text, .. } => parse_port(text),
+                Value::Mapping(fields) => {
+                    self.r.check_keys(fields, &PORT_FIELDS);
+                    self.long_port(item)
+                }
+                _ => Err("a port must be a string such as \"127.0.0.1:3306:3306\" or a mapping".into()),
+            };
+            match parsed {
+                Ok(mut expanded) => ports.append(&mut expanded),
+                Err(reason) => self.r.push(
+                    Diagnostic::at(&item.position, format!("invalid port: {reason}")).with_hint(
+                        "write ports as [HOST_IP:][HOST_PORT:]CONTAINER_PORT[/PROTOCOL], e.g. \"127.0.0.1:3306:3306\"",
+                    ),
+                ),
+            }
+        }
+        ports
+    }
+
+    fn long_port(&mut self, node: &Node) -> Result<Vec<Port>, String> {
+        let text = |name: &str| node.get(name).and_then(Node::as_scalar).map(str::to_string);
+        let target = text("target").ok_or("the long form needs `target`")?;
+        let mut short = String::new();
+        if let Some(host_ip) = text("host_ip") {
+            short.push_str(&if host_ip.contains(':') {
+                format!("[{host_ip}]")
+            } else {
+                host_ip
+            });
+            short.push(':');
+            short.push_str(&text("published").unwrap_or_default());
+            short.push(':');
+        } else if let Some(published) = text("published") {
+            short.push_str(&published);
+            short.push(':');
+        }
+        short.push_str(&target);
+        if let Some(protocol) = text("protocol") {
+            short.push('/');
+            short.push_str(&protocol);
+        }
+        parse_port(&short)
+    }
+
+    fn mounts(&mut self, node: &Node) -> Vec<Mount> {
+        let volumes = self.declared.volumes;
+        let Value::Sequence(items) = &node.value else {
+            self.r.error(&node.position, "`volumes` must be a list");
+            return Vec::new();
+        };
+        let mut mounts = Vec::new();
+        for item in items {
+            let mount = match &item.value {
+                Value::Scalar { text, .. } => self.short_mount(text, item),
+                Value::Mapping(fields) => {
+                    self.r.check_keys(fields, &MOUNT_FIELDS);
+                    self.long_mount(item)
+                }
+                _ => {
+                    self.r.error(
+                        &item.position,
+                        "a volume mount must be a string such as \"data:/var/lib/mysql\" or a mapping",
+                    );
+                    None
+                }
+            };
+            let Some(mount) = mount else { continue };
+            if let MountSource::Volume { name } = &mount.source
+                && !volumes.contains_key(name)
+            {
+                let hint = match did_you_mean(name, volumes.keys().map(String::as_str)) {
+                    Some(suggestion) => {
+                        format!("did you mean `{suggestion}`? Otherwise declare it under the top-level `volumes:`")
+                    }
+                    None => format!(
+                        "declare it under the top-level `volumes:` (e.g. `volumes: {{ {name}: }}`), or write a path such as ./{name} for a bind mount"
+                    ),
+                };
+                self.r
+                    .push(Diagnostic::at(&item.position, format!("volume `{name}` is not declared")).with_hint(hint));
+                continue;
+            }
+            if !mount.target.starts_with('/') {
+                self.r.error(
+                    &item.position,
+                    format!(
+                        "mount target `{}` must be an absolute path in the container",
+                        mount.target
+                    ),
+                );
+                continue;
+            }
+            mounts.push(mount);
+        }
+        mounts
+    }
+
+    fn short_mount(&mut self, text: &str, node: &Node) -> Option<Mount> {
+        let parts: Vec<&str> = text.split(':').collect();
+        let (source, target, mode) = match parts.as_slice() {
+            [target] => (None, *target, None),
+            [source, target] => (Some(*source), *target, None),
+            [source, target, mode] => (Some(*source), *target, Some(*mode)),
+            _ => {
+                self.r.error(
+                    &node.position,
+                    format!("invalid volume mount `{text}`: expected SOURCE:TARGET[:MODE]"),
+                );
+                return None;
+            }
+        };
+        let mut read_only = false;
+        if let Some(mode) = mode {
+            for option in mode.split(',') {
+                match option {
+                    "ro" => read_only = true,
+                    "rw" | "z" | "Z" | "cached" | "delegated" | "consistent" | "nocopy" => {}
+                    other => {
+                        self.r.error(
+                            &node.position,
+                            format!("unknown volume mount option `{other}` in `{text}`; use ro or rw"),
+                        );
+                        return None;
+                    }
+                }
+            }
+        }
+        let source = match source {
+            None => MountSource::Anonymous,
+            Some(source) if is_path_like(source) => MountSource::Bind {
+                path: resolve_path(source, &node.position, self.context.project_dir),
+            },
+            Some(name) => MountSource::Volume { name: name.to_string() },
+        };
+        Some(Mount {
+            source,
+            target: target.to_string(),
+            read_only,
+        })
+    }
+
+    fn long_mount(&mut self, node: &Node) -> Option<Mount> {
+        let kind = node
+            .get("type")
+            .and_then(|n| self.r.string(n, "mount `type`"))
+            .unwrap_or_else(|| "volume".into());
+        let target = node
+            .get("target")
+            .and_then(|n| self.r.non_empty_string(n, "mount `target`"));
+        let Some(target) = target else {
+            self.r.error(&node.position, "a volume mount needs `target`");
+            return None;
+        };
+        let read_only = node
+            .get("read_only")
+            .and_then(|n| self.r.bool(n, "`read_only`"))
+            .unwrap_or(false);
+        let source = node.get("source");
+        let source = match (kind.as_str(), source) {
+            ("volume", None) => MountSource::Anonymous,
+            ("volume", Some(n)) => MountSource::Volume {
+                name: self.r.non_empty_string(n, "mount `source`")?,
+            },
+            ("bind", Some(n)) => MountSource::Bind {
+                path: read_path(self.r, n, "mount `source`", self.context.project_dir)?,
+            },
+            ("bind", None) => {
+                self.r.error(&node.position, "a bind mount needs `source`");
+                return None;
+            }
+            (other, _) => {
+                self.r.error(
+                    &node.get("type").unwrap().position,
+                    format!("mount type `{other}` is not supported; use volume or bind"),
+                );
+                return None;
+            }
+        };
+        Some(Mount {
+            source,
+            target,
+            read_only,
+        })
+    }
+
+    fn healthcheck(&mut self, node: &Node) -> Option<Healthcheck> {
+        let fields = self.r.mapping(node, "`healthcheck`")?;
+        self.r.check_keys(fields, &HEALTHCHECK_FIELDS);
+        let disabled = node
+            .get("disable")
+            .and_then(|n| self.r.bool(n, "`disable`"))
+            .unwrap_or(false);
+        let test = match node.get("test") {
+            _ if disabled => vec!["NONE".to_string()],
+            Some(
+                n @ Node {
+                    value: Value::Scalar { text, .. },
+                    ..
+                },
+            ) => {
+                if text.trim().is_empty() {
+                    self.r.error(&n.position, "healthcheck `test` must not be empty");
+                    return None;
+                }
+                vec!["CMD-SHELL".to_string(), text.clone()]
+            }
+            Some(n) => {
+                let test = read_command(self.r, n, "healthcheck `test`")?;
+                match test.first().map(String::as_str) {
+                    Some("NONE") => test,
+                    Some("CMD" | "CMD-SHELL") if test.len() > 1 => test,
+                    _ => {
+                        self.r.push(
+                            Diagnostic::at(
+                                &n.position,
+                                "healthcheck `test` must start with CMD, CMD-SHELL or NONE and name a command",
+                            )
+                            .with_hint("e.g. test: [\"CMD-SHELL\", \"mysqladmin ping -h localhost\"]"),
+                        );
+                        return None;
+                    }
+                }
+            }
+            None => {
+                self.r
+                    .error(&node.position, "healthcheck needs `test` (or `disable: true`)");
+                return None;
+            }
+        };
+        Some(Healthcheck {
+            test,
+            interval: node
+                .get("interval")
+                .and_then(|n| read_duration(self.r, n, "`interval`")),
+            timeout: node.get("timeout").and_then(|n| read_duration(self.r, n, "`timeout`")),
+            retries: node.get("retries").and_then(|n| self.r.unsigned(n, "`retries`")),
+            start_period: node
+                .get("start_period")
+                .and_then(|n| read_duration(self.r, n, "`start_period`")),
+            start_interval: node
+                .get("start_interval")
+                .and_then(|n| read_duration(self.r, n, "`start_interval`")),
+        })
+    }
+
+    fn depends_on(&mut self, node: &Node) -> BTreeMap<String, Dependency> {
+        let mut dependencies = BTreeMap::new();
+        let Some(entries) = self.r.mapping(node, "`depends_on`") else {
+            return dependencies;
+        };
+        for (key, value) in entries {
+            let fields = self
+                .r
+                .mapping(value, &format!("dependency `{}`", key.name))
+                .unwrap_or_default();
+            self.r.check_keys(fields, &DEPENDENCY_FIELDS);
+            let condition = match value.get("condition") {
+                None => DependencyCondition::ServiceStarted,
+                Some(n) => match n.as_scalar() {
+                    Some("service_started") => DependencyCondition::ServiceStarted,
+                    Some("service_healthy") => DependencyCondition::ServiceHealthy,
+                    Some("service_completed_successfully") => DependencyCondition::ServiceCompletedSuccessfully,
+                    other => {
+                        let choices = ["service_started", "service_healthy", "service_completed_successfully"];
+                        let hint = hint_for(other.unwrap_or(""), choices, || {
+                            format!("use one of: {}", choices.join(", "))
+                        });
+                        self.r.push(
+                            Diagnostic::at(
+                                &n.position,
+                                format!("unknown depends_on condition `{}`", other.unwrap_or("")),
+                            )
+                            .with_hint(hint),
+                        );
+                        DependencyCondition::ServiceStarted
+                    }
+                },
+            };
+            let restart = value
+                .get("restart")
+                .and_then(|n| self.r.bool(n, "`restart`"))
+                .unwrap_or(false);
+            let required = value
+                .get("required")
+                .and_then(|n| self.r.bool(n, "`required`"))
+                .unwrap_or(true);
+            dependencies.insert(
+                key.name.clone(),
+                Dependency {
+                    condition,
+                    restart,
+                    required,
+                },
+            );
+        }
+        dependencies
+    }
+
+    fn restart(&mut self, node: &Node) -> Option<RestartPolicy> {
+        let text = self.r.string(node, "`restart`")?;
+        let policy = match text.as_str() {
+            "no" | "\"no\"" => RestartPolicy::No,
+            "always" => RestartPolicy::Always,
+            "unless-stopped" => RestartPolicy::UnlessStopped,
+            "on-failure" => RestartPolicy::OnFailure { max_retries: None },
+            other => match other.strip_prefix("on-failure:").map(str::parse::<u32>) {
+                Some(Ok(count)) => RestartPolicy::OnFailure {
+                    max_retries: Some(count),
+                },
+                _ => {
+                    let choices = ["no", "always", "on-failure", "unless-stopped"];
+                    let hint = hint_for(other, choices, || {
+                        "use no, always, on-failure[:N] or unless-stopped".to_string()
+                    });
+                    self.r.push(
+                        Diagnostic::at(&node.position, format!("invalid restart policy `{other}`")).with_hint(hint),
+                    );
+                    return None;
+                }
+            },
+        };
+        Some(policy)
+    }
+
+    fn pull_policy(&mut self, node: &Node) -> Option<PullPolicy> {
+        let text = self.r.string(node, "`pull_policy`")?;
+        Some(match text.as_str() {
+            "missing" | "if_not_present" => PullPolicy::Missing,
+            "always" => PullPolicy::Always,
+            "never" => PullPolicy::Never,
+            "build" => PullPolicy::Build,
+            other => {
+                let choices = ["always", "never", "missing", "if_not_present", "build"];
+                let hint = hint_for(other, choices, || format!("flowinfra supports: {}", choices.join(", ")));
+                self.r
+                    .push(Diagnostic::at(&node.position, format!("unsupported pull_policy `{other}`")).with_hint(hint));
+                return None;
+            }
+        })
+    }
+
+    fn service_networks(&mut self, node: &Node) -> BTreeMap<String, ServiceNetwork> {
+        let networks = self.declared.networks;
+        let mut joined = BTreeMap::new();
+        let Some(entries) = self.r.mapping(node, "service `networks`") else {
+            return joined;
+        };
+        for (key, value) in entries {
+            if !networks.contains_key(&key.name) {
+                let hint = hint_for(&key.name, networks.keys().map(String::as_str), || {
+                    "declare it under the top-level `networks:`".to_string()
+                });
+                self.r.push(
+                    Diagnostic::at(&key.position, format!("network `{}` is not declared", key.name)).with_hint(hint),
+                );
+                continue;
+            }
+            let fields = self
+                .r
+                .mapping(value, &format!("network `{}`", key.name))
+                .unwrap_or_default();
+            self.r.check_keys(fields, &SERVICE_NETWORK_FIELDS);
+            let aliases = value
+                .get("aliases")
+                .map(|n| self.r.string_list(n, "`aliases`"))
+                .unwrap_or_default();
+            joined.insert(key.name.clone(), ServiceNetwork { aliases });
+        }
+        joined
+    }
+}
