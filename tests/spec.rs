@@ -342,7 +342,12 @@ fn the_embedded_default_stack_is_used_without_a_spec_file() {
     let images: Vec<&str> = loaded.spec.services.values().map(|s| s.image.as_str()).collect();
     assert_eq!(
         images,
-        ["minio/minio:latest", "mysql:8.4", "rabbitmq:3.12-management", "redis:7"]
+        [
+            "pgsty/silo:RELEASE.2026-09-16T00-00-00Z",
+            "mysql:8.4",
+            "rabbitmq:4.3-management",
+            "redis:8.10"
+        ]
     );
     assert!(loaded.spec.files.is_empty());
 }
