@@ -574,6 +574,24 @@ fn a_binding_to_an_undeclared_queue_is_rejected() {
 }
 
 #[test]
+fn what_rabbitmq_4_3_refuses_is_an_error_for_a_4_3_image_only() {
+    let queues = "    ports: ['5672:5672']\n    x-flowinfra:\n      kind: rabbitmq\n      queues:\n        - {name: scratch, durable: false}\n";
+    let project = one_service(&format!("    image: rabbitmq:4.3-management\n{queues}"));
+    assert_eq!(
+        project.error().0,
+        "queue `scratch`: RabbitMQ 4.3 refuses a non-durable, non-exclusive queue (deprecated feature `transient_nonexcl_queues`)"
+    );
+    assert_eq!(project.hint(), "declare it `durable: true` (the default)");
+    // A version flowinfra cannot tell is declared as written (`up` warns).
+    one_service(&format!("    image: flowinfra-standin/rabbitmq:test\n{queues}")).ok();
+    let quorum = "    image: rabbitmq:3.13\n    ports: ['5672:5672']\n    x-flowinfra:\n      kind: rabbitmq\n      queues:\n        - name: jobs\n          arguments: {x-queue-type: quorum, x-max-priority: 5}\n";
+    assert_eq!(
+        one_service(quorum).error().0,
+        "queue `jobs`: a quorum queue takes no `x-max-priority` (RabbitMQ refuses it with PRECONDITION_FAILED)"
+    );
+}
+
+#[test]
 fn an_unknown_bucket_policy_is_rejected() {
     let project = one_service(
         "    image: minio/minio\n    environment: {MINIO_ROOT_USER: a, MINIO_ROOT_PASSWORD: b}\n    ports: ['9000:9000']\n    x-flowinfra:\n      kind: s3\n      buckets:\n        - {name: images, policy: downlod}\n",
