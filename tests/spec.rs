@@ -592,6 +592,28 @@ fn what_rabbitmq_4_3_refuses_is_an_error_for_a_4_3_image_only() {
 }
 
 #[test]
+fn an_s3_backend_is_named_or_picked_by_image_and_needs_its_own_keys() {
+    let ports = "    ports: ['9000:9000']\n";
+    let unknown = one_service(&format!(
+        "    image: pgsty/silo:RELEASE.2026-09-16T00-00-00Z\n    environment: {{MINIO_ROOT_USER: a, MINIO_ROOT_PASSWORD: b}}\n{ports}    x-flowinfra: {{kind: s3, backend: rustf}}\n"
+    ));
+    assert_eq!(unknown.error().0, "unknown S3 backend `rustf`");
+    assert_eq!(unknown.hint(), "did you mean `rustfs`?");
+    // RustFS by its image: its own variables, or their MINIO_* legacy aliases.
+    let rustfs = |environment: &str| {
+        one_service(&format!(
+            "    image: rustfs/rustfs:1.0.0\n    environment: {{{environment}}}\n{ports}    x-flowinfra: {{kind: s3}}\n"
+        ))
+    };
+    rustfs("RUSTFS_ACCESS_KEY: a, RUSTFS_SECRET_KEY: b").ok();
+    rustfs("MINIO_ROOT_USER: a, MINIO_ROOT_PASSWORD: b").ok();
+    assert_eq!(
+        rustfs("RUSTFS_ACCESS_KEY: a").error().0,
+        "service `app` of kind s3 needs environment RUSTFS_SECRET_KEY"
+    );
+}
+
+#[test]
 fn an_unknown_bucket_policy_is_rejected() {
     let project = one_service(
         "    image: minio/minio\n    environment: {MINIO_ROOT_USER: a, MINIO_ROOT_PASSWORD: b}\n    ports: ['9000:9000']\n    x-flowinfra:\n      kind: s3\n      buckets:\n        - {name: images, policy: downlod}\n",
