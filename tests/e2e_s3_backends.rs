@@ -45,6 +45,13 @@ async fn anonymous_get(stack: &FlowliteStack, path: &str) -> u16 {
 async fn provisions_buckets_and_policies(test: &str, contract: &str, health: &[&str], not_health: Option<&str>) {
     let stack = stack(test, contract);
     let up = stack.flowinfra(&["up"]);
+    // A stand-in built from an older recipe has no `rustfs` mode: say so
+    // rather than leave a bare usage line to decode.
+    assert!(
+        !stderr(&up).contains("usage: minio server"),
+        "flowinfra-standin/minio:test predates its rustfs mode: run scripts/build-test-images.sh\n{}",
+        stderr(&up)
+    );
     assert_success(&up, "up");
     let text = stderr(&up);
     assert!(text.contains("s3: 2 buckets ready (2 created, 1 policy set)"), "{text}");
