@@ -342,7 +342,12 @@ fn the_embedded_default_stack_is_used_without_a_spec_file() {
     let images: Vec<&str> = loaded.spec.services.values().map(|s| s.image.as_str()).collect();
     assert_eq!(
         images,
-        ["minio/minio:latest", "mysql:8.4", "rabbitmq:3.12-management", "redis:7"]
+        [
+            "pgsty/silo:RELEASE.2026-09-16T00-00-00Z",
+            "mysql:8.4",
+            "rabbitmq:4.3-management",
+            "redis:8.10"
+        ]
     );
     assert!(loaded.spec.files.is_empty());
 }
@@ -593,6 +598,46 @@ fn a_binding_to_an_undeclared_queue_is_rejected() {
         "binding names queue `batch_procesed`, which is not declared"
     );
     assert_eq!(project.hint(), "did you mean `batch_processed`?");
+}
+
+#[test]
+fn what_rabbitmq_4_3_refuses_is_an_error_for_a_4_3_image_only() {
+    let queues = "    ports: ['5672:5672']\n    x-flowinfra:\n      kind: rabbitmq\n      queues:\n        - {name: scratch, durable: false}\n";
+    let project = one_service(&format!("    image: rabbitmq:4.3-management\n{queues}"));
+    assert_eq!(
+        project.error().0,
+        "queue `scratch`: RabbitMQ 4.3 refuses a non-durable, non-exclusive queue (deprecated feature `transient_nonexcl_queues`)"
+    );
+    assert_eq!(project.hint(), "declare it `durable: true` (the default)");
+    // A version flowinfra cannot tell is declared as written (`up` warns).
+    one_service(&format!("    image: flowinfra-standin/rabbitmq:test\n{queues}")).ok();
+    let quorum = "    image: rabbitmq:3.13\n    ports: ['5672:5672']\n    x-flowinfra:\n      kind: rabbitmq\n      queues:\n        - name: jobs\n          arguments: {x-queue-type: quorum, x-max-priority: 5}\n";
+    assert_eq!(
+        one_service(quorum).error().0,
+        "queue `jobs`: a quorum queue takes no `x-max-priority` (RabbitMQ refuses it with PRECONDITION_FAILED)"
+    );
+}
+
+#[test]
+fn an_s3_backend_is_named_or_picked_by_image_and_needs_its_own_keys() {
+    let ports = "    ports: ['9000:9000']\n";
+    let unknown = one_service(&format!(
+        "    image: pgsty/silo:RELEASE.2026-09-16T00-00-00Z\n    environment: {{MINIO_ROOT_USER: a, MINIO_ROOT_PASSWORD: b}}\n{ports}    x-flowinfra: {{kind: s3, backend: rustf}}\n"
+    ));
+    assert_eq!(unknown.error().0, "unknown S3 backend `rustf`");
+    assert_eq!(unknown.hint(), "did you mean `rustfs`?");
+    // RustFS by its image: its own variables, or their MINIO_* legacy aliases.
+    let rustfs = |environment: &str| {
+        one_service(&format!(
+            "    image: rustfs/rustfs:1.0.0\n    environment: {{{environment}}}\n{ports}    x-flowinfra: {{kind: s3}}\n"
+        ))
+    };
+    rustfs("RUSTFS_ACCESS_KEY: a, RUSTFS_SECRET_KEY: b").ok();
+    rustfs("MINIO_ROOT_USER: a, MINIO_ROOT_PASSWORD: b").ok();
+    assert_eq!(
+        rustfs("RUSTFS_ACCESS_KEY: a").error().0,
+        "service `app` of kind s3 needs environment RUSTFS_SECRET_KEY"
+    );
 }
 
 #[test]

@@ -370,6 +370,10 @@ pub struct RedisSettings {
 pub struct S3Settings {
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub buckets: Vec<Bucket>,
+    /// The S3 server's backend (`minio`, `rustfs`) when the image name does
+    /// not say it; see `kinds::s3_backends`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub backend: Option<String>,
 }
 
 /// Anonymous access to a bucket, named as MinIO's `mc anonymous set` names it.

@@ -5,7 +5,7 @@
 //! variant in [`Kind`] and [`KindSettings`]).
 
 mod mysql;
-mod rabbitmq;
+pub(crate) mod rabbitmq;
 mod redis;
 mod s3;
 
@@ -31,6 +31,9 @@ pub(crate) struct KindRules {
 /// What reading settings needs besides the tree.
 pub(crate) struct SettingsContext<'a> {
     pub project_dir: &'a Path,
+    /// The service's image reference (after merging files), when it has one:
+    /// some rules depend on the server's version or vendor.
+    pub image: Option<&'a str>,
 }
 
 /// Every kind, in the order errors list them.

@@ -188,6 +188,7 @@ impl ServiceReader<'_, '_> {
 
         let settings_context = SettingsContext {
             project_dir: self.context.project_dir,
+            image: image.as_deref(),
         };
         let flowinfra = node
             .get("x-flowinfra")
