@@ -41,6 +41,7 @@ pub mod lock;
 pub mod logging;
 pub mod mysql;
 pub mod plan;
+pub mod postgres;
 pub mod render;
 pub mod report;
 pub mod spec;
