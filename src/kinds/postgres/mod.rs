@@ -220,6 +220,12 @@ async fn migrate_and_seed(target: &Target<'_>, events: &dyn EventSink) -> anyhow
         created.map_err(anyhow::Error::msg)?;
     }
     for plan in &plans {
+        // With several databases, progress names the one it is about.
+        let label = if plans.len() > 1 {
+            format!("{service} ({})", plan.name)
+        } else {
+            service.clone()
+        };
         let mut database = Database::connect(
             &target.endpoint,
             &target.credentials,
@@ -227,7 +233,7 @@ async fn migrate_and_seed(target: &Target<'_>, events: &dyn EventSink) -> anyhow
             plan.owner.as_deref(),
         )
         .await?;
-        let outcome = migrate_and_seed_one(&mut database, plan, service, events).await;
+        let outcome = migrate_and_seed_one(&mut database, plan, &label, events).await;
         database.close().await;
         outcome.with_context(|| format!("database `{}`", plan.name))?;
     }
