@@ -20,6 +20,7 @@ use sqlx::postgres::{PgDatabaseError, PgErrorPosition};
 
 use super::{Database, server_error};
 pub use crate::mysql::migrate::{MIGRATIONS_TABLE, MigrationChange, MigrationState, MigrationStatus};
+use crate::mysql::migrate::{MigrationFiles, file_path, migration_files};
 
 /// Why migrating failed or was refused. Every message names the migration
 /// and says what to do.
@@ -113,8 +114,7 @@ struct AppliedRow {
 pub struct Migrations {
     dir: PathBuf,
     migrator: Migrator,
-    /// Version → (up or simple file, down file), for messages.
-    files: BTreeMap<i64, (Option<String>, Option<String>)>,
+    files: MigrationFiles,
 }
 
 impl Migrations {
@@ -132,23 +132,7 @@ impl Migrations {
         let migrator = Migrator::new(dir.to_path_buf())
             .await
             .map_err(|error| load_error(error.to_string()))?;
-        let mut files: BTreeMap<i64, (Option<String>, Option<String>)> = BTreeMap::new();
-        let entries = std::fs::read_dir(dir).map_err(|error| load_error(error.to_string()))?;
-        for entry in entries.flatten() {
-            let name = entry.file_name().to_string_lossy().into_owned();
-            let Some((version, rest)) = name.split_once('_') else {
-                continue;
-            };
-            let (Ok(version), true) = (version.parse::<i64>(), rest.ends_with(".sql")) else {
-                continue;
-            };
-            let slot = files.entry(version).or_default();
-            if rest.ends_with(".down.sql") {
-                slot.1 = Some(name);
-            } else {
-                slot.0 = Some(name);
-            }
-        }
+        let files = migration_files(dir).map_err(load_error)?;
         Ok(Migrations {
             dir: dir.to_path_buf(),
             migrator,
@@ -172,12 +156,7 @@ impl Migrations {
 
     /// The file of `version` as a user finds it: `<dir>/<file>`.
     fn file(&self, version: i64, down: bool) -> String {
-        let name = self
-            .files
-            .get(&version)
-            .and_then(|(up, down_file)| if down { down_file.clone() } else { up.clone() })
-            .unwrap_or_else(|| format!("{version}_*.sql"));
-        self.dir.join(name).display().to_string()
+        file_path(&self.dir, &self.files, version, down)
     }
 
     /// Every migration with its state: the files' migrations in version

@@ -15,17 +15,16 @@
 
 use std::collections::BTreeMap;
 use std::path::Path;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use sqlx::postgres::PgConnection;
 use sqlx::{AssertSqlSafe, Connection};
 
 use super::{Database, quote, server_error};
-use crate::mysql::manifest::{MANIFEST_FILE, SeedFileError};
+use crate::mysql::manifest::SeedFileError;
 use crate::mysql::rows::{self, TableRows};
-pub use crate::mysql::seed::{
-    SEED_TABLE, SeedAction, SeedError, SeedEvent, SeedOptions, SeedRecord, SeedReport, is_loopback,
-};
+use crate::mysql::seed::{Decision, decide, read_for_run};
+pub use crate::mysql::seed::{SEED_TABLE, SeedAction, SeedError, SeedEvent, SeedOptions, SeedRecord, SeedReport};
 
 const CREATE_SEED_TABLE: &str = "CREATE TABLE IF NOT EXISTS _flowinfra_seed (
     id BIGSERIAL PRIMARY KEY,
@@ -50,43 +49,24 @@ pub async fn apply(
     options: &SeedOptions,
     on_event: &mut (dyn FnMut(SeedEvent) + Send),
 ) -> Result<SeedReport, SeedError> {
-    let invalid = |source: SeedFileError| SeedError::Invalid {
-        dir: dir.to_path_buf(),
-        source,
-    };
-    let source = rows::read_source(dir).map_err(invalid)?;
-    let host = database.endpoint().host.clone();
-    if options.clean && !options.allow_remote && !is_loopback(&host) {
-        return Err(SeedError::RemoteClean { host });
-    }
-    let version = source.manifest.version.clone();
+    let source = read_for_run(dir, &database.endpoint().host, options)?;
     let connection = database.connection();
     sqlx::raw_sql(CREATE_SEED_TABLE)
         .execute(&mut *connection)
         .await
         .map_err(record_error)?;
     let previous = latest_record(connection).await?;
-    let same_version = previous.as_ref().is_some_and(|p| p.version == version);
-    let same_content = previous.as_ref().is_some_and(|p| p.checksum == source.checksum);
-    if same_version && same_content && !options.clean {
-        return Ok(SeedReport {
-            action: SeedAction::Current {
-                applied_at: previous.map(|p| p.applied_at).unwrap_or_default(),
-            },
-            version,
-            checksum: source.checksum,
-            rows: Vec::new(),
-            duration: Duration::ZERO,
-        });
-    }
-    let changed_without_version = same_version && !same_content;
-    if changed_without_version {
-        on_event(SeedEvent::Warning(format!(
-            "the seed's content changed but its version ({version}) did not: applying it anyway; \
-             bump `version` in {} so everyone sees the seed changed",
-            dir.join(MANIFEST_FILE).display()
-        )));
-    }
+    let changed_without_version = match decide(dir, &source, previous.as_ref(), options, on_event) {
+        Decision::Current(report) => return Ok(report),
+        Decision::Load {
+            changed_without_version,
+        } => changed_without_version,
+    };
+    let version = source.manifest.version.clone();
+    let invalid = |source: SeedFileError| SeedError::Invalid {
+        dir: dir.to_path_buf(),
+        source,
+    };
     let tables = rows::resolve(&source).map_err(invalid)?;
     on_event(SeedEvent::Loading {
         version: version.clone(),

@@ -7,7 +7,7 @@ use std::path::Path;
 
 use sqlx::AssertSqlSafe;
 
-use super::migrate::{MigrationState, Migrations};
+use super::migrate::Migrations;
 use super::seed::{SeedError, recorded};
 use super::{Database, quote};
 use crate::mysql::rows::read_source;
@@ -40,17 +40,5 @@ pub async fn seed_status(database: &mut Database, dir: &Path) -> Result<SeedStat
 pub async fn migrations_verdict(database: &mut Database, dir: &Path) -> Result<Option<i64>, String> {
     let migrations = Migrations::load(dir).await.map_err(|e| e.to_string())?;
     let status = migrations.status(database).await.map_err(|e| e.to_string())?;
-    let problems: Vec<String> = status
-        .iter()
-        .filter(|m| m.state != MigrationState::Applied)
-        .map(|m| format!("{} {}", m.version, m.state.as_str()))
-        .collect();
-    if problems.is_empty() {
-        Ok(status.iter().map(|m| m.version).max())
-    } else {
-        Err(format!(
-            "migrations not in order: {}; see `flowinfra migrate info`",
-            problems.join(", ")
-        ))
-    }
+    crate::mysql::status::verdict_of(&status)
 }
