@@ -205,7 +205,7 @@ pub fn quote(identifier: &str) -> String {
 /// The databases a postgres-kind service declares, in order: `POSTGRES_DB`
 /// (`database`) with the top-level migrations and seed, or each of `databases:`.
 pub fn plans(service: &Service, database: &str) -> Vec<DatabasePlan> {
-    let Some(KindSettings::Postgres(settings)) = service.flowinfra.as_ref().map(|x| &x.settings) else {
+    let Some(KindSettings::Postgres(settings)) = service.flowinfra.as_ref().and_then(|x| x.settings.as_ref()) else {
         return Vec::new();
     };
     if !settings.databases.is_empty() {

@@ -110,7 +110,7 @@ pub fn render(context: &Context, report: &mut TranslationReport) -> Result<Optio
             folders.push((folder, target));
         }
         // A postgres service's `databases:` name folders per database.
-        if let Some(KindSettings::Postgres(postgres)) = service.flowinfra.as_ref().map(|x| &x.settings) {
+        if let Some(KindSettings::Postgres(postgres)) = service.flowinfra.as_ref().and_then(|x| x.settings.as_ref()) {
             for (index, database) in postgres.databases.iter().enumerate() {
                 for (setting, folder) in [("migrations", &database.migrations), ("seed", &database.seed)] {
                     let Some(folder) = folder else { continue };

@@ -126,7 +126,7 @@ mod tests {
             ..LoadOptions::default()
         };
         crate::spec::load(&options)
-            .map(|loaded| loaded.spec.services["db"].flowinfra.clone().unwrap().settings)
+            .map(|loaded| loaded.spec.services["db"].flowinfra.clone().unwrap().settings.unwrap())
             .map_err(|e| e.to_string())
     }
 
