@@ -394,3 +394,55 @@ async fn migrate_revert_drops_the_schema_and_the_next_up_rebuilds_and_reseeds_it
     assert!(stderr(&up).contains("mysql: seeding"), "{}", stderr(&up));
     assert_eq!(row_counts(&mut mysql).await, files.expected_counts());
 }
+
+/// Issue 16 item 3: a recreate onto a host port another program holds keeps
+/// the old container: it is stopped only for as long as the new one takes to
+/// fail, then started again, and the error names the port and says so.
+#[tokio::test]
+async fn a_recreate_onto_a_taken_port_keeps_the_old_container_serving() {
+    let (mut stack, _files) = flowlite_on_copies("mysql-port-taken");
+    assert_success(&stack.flowinfra(&["up", "mysql"]), "up mysql");
+    let old_ids = stack.container_ids().await;
+    let old_port = stack.port("MYSQL_PORT");
+
+    // Another program holds the port the spec now asks for.
+    let squatter = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let taken = squatter.local_addr().unwrap().port();
+    stack.env.insert("MYSQL_PORT".into(), taken.to_string());
+    let up = stack.flowinfra(&["up", "mysql"]);
+    let text = stderr(&up);
+    assert_eq!(up.status.code(), Some(1), "up onto a taken port must fail\n{text}");
+    assert!(
+        text.contains(&format!("host port 127.0.0.1:{taken}")),
+        "the port is not named\n{text}"
+    );
+    assert!(
+        text.contains("old container"),
+        "the error does not say what became of the old container\n{text}"
+    );
+    assert!(
+        text.contains("kept running"),
+        "the error does not say the old container kept running\n{text}"
+    );
+
+    // The old container, not a new one, is still serving on the old port.
+    let ids = stack.container_ids().await;
+    assert_eq!(
+        ids.get("mysql"),
+        old_ids.get("mysql"),
+        "the mysql container was replaced"
+    );
+    assert_eq!(ids.len(), old_ids.len(), "a container was left behind: {ids:?}");
+    stack.env.insert("MYSQL_PORT".into(), old_port.to_string());
+    let mut mysql = support::wait_for("the old mysql to serve again", Duration::from_secs(60), || {
+        let url = stack.mysql_url();
+        async move { MySqlConnection::connect(&url).await.ok() }
+    })
+    .await;
+    let users: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM `User`")
+        .fetch_one(&mut mysql)
+        .await
+        .unwrap();
+    assert_eq!(users, 3, "the old container serves the seeded database");
+    drop(squatter);
+}
