@@ -88,7 +88,8 @@ async fn check_reports_a_healthy_stack_then_each_fault_by_name() {
     let seed = find(&checks(&after_delete), "mysql", "seed").clone();
     assert_eq!(seed["status"], "fail");
     assert!(
-        seed["reason"].as_str().unwrap().contains("Insights has 0 rows"),
+        seed["reason"].as_str().unwrap().contains("Insights id_user=")
+            && seed["reason"].as_str().unwrap().contains("missing"),
         "{seed:#}"
     );
     assert_success(&stack.flowinfra(&["seed", "--clean"]), "seed --clean");

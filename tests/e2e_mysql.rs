@@ -446,3 +446,95 @@ async fn a_recreate_onto_a_taken_port_keeps_the_old_container_serving() {
     assert_eq!(users, 3, "the old container serves the seeded database");
     drop(squatter);
 }
+
+fn seed_check(stack: &FlowliteStack) -> (Option<i32>, serde_json::Value) {
+    let check = stack.flowinfra(&["check", "mysql", "--json"]);
+    let value: serde_json::Value = serde_json::from_slice(&check.stdout)
+        .unwrap_or_else(|e| panic!("check --json is JSON ({e}):\n{}", stdout(&check)));
+    let seed = value["checks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["service"] == "mysql" && c["check"] == "seed")
+        .unwrap_or_else(|| panic!("no seed check: {value:#}"))
+        .clone();
+    (check.status.code(), seed)
+}
+
+/// Issue 16 item 4: `check` verifies what the seed promises (every seeded
+/// row, with its seeded values), not row counts; rows the application adds
+/// are information. A seeded row deleted or changed is named by table and
+/// natural key, and `up` loads it again, so `up` and `check` agree.
+#[tokio::test]
+async fn check_holds_in_daily_use_and_up_restores_seeded_rows_changed_by_hand() {
+    let (stack, _files) = flowlite_on_copies("mysql-daily-use");
+    assert_success(&stack.flowinfra(&["up", "mysql"]), "up mysql");
+    let mut mysql = stack.mysql().await;
+
+    // The application signs up a user: not a breach of the seed.
+    sqlx::query(
+        "INSERT INTO `User` (id_user, username, email, password, role, active) \
+         SELECT UUID(), 'app.user', 'app.user@example.com', 'x', id_role, 1 FROM Role WHERE role_name = 'USER'",
+    )
+    .execute(&mut mysql)
+    .await
+    .unwrap();
+    let (code, seed) = seed_check(&stack);
+    assert_eq!(code, Some(0), "an application row fails check: {seed:#}");
+    assert_eq!(seed["status"], "ok", "{seed:#}");
+    let reason = seed["reason"].as_str().unwrap();
+    assert!(
+        reason.contains("rows added since seeding") && reason.contains("1 User"),
+        "{seed:#}"
+    );
+
+    // A seeded user deleted and another's name changed by hand: both named.
+    sqlx::raw_sql(
+        "SET FOREIGN_KEY_CHECKS = 0; DELETE FROM `User` WHERE email = 'maria.lopez@example.com'; \
+         SET FOREIGN_KEY_CHECKS = 1; UPDATE `User` SET username = 'root' WHERE email = 'admin@flowlite.com'",
+    )
+    .execute(&mut mysql)
+    .await
+    .unwrap();
+    let (code, seed) = seed_check(&stack);
+    assert_eq!(code, Some(1), "a deleted seeded row passes check: {seed:#}");
+    let reason = seed["reason"].as_str().unwrap();
+    assert!(
+        reason.contains("User email=maria.lopez@example.com missing"),
+        "{seed:#}"
+    );
+    assert!(
+        reason.contains("User email=admin@flowlite.com changed (username)"),
+        "{seed:#}"
+    );
+
+    // `up` sees the same and loads the seed's rows again.
+    let up = stack.flowinfra(&["up", "mysql"]);
+    assert_success(&up, "up mysql after rows changed by hand");
+    let text = stderr(&up);
+    assert!(text.contains("User email=maria.lopez@example.com missing"), "{text}");
+    let (code, seed) = seed_check(&stack);
+    assert_eq!(code, Some(0), "check after up: {seed:#}");
+    let restored: Vec<(String, String)> =
+        sqlx::query_as("SELECT CAST(username AS CHAR), CAST(email AS CHAR) FROM `User` ORDER BY email")
+            .fetch_all(&mut mysql)
+            .await
+            .unwrap();
+    assert_eq!(
+        restored.len(),
+        4,
+        "the seeded users and the application's: {restored:?}"
+    );
+    assert!(
+        restored.contains(&("admin".into(), "admin@flowlite.com".into())),
+        "{restored:?}"
+    );
+    assert!(
+        restored.iter().any(|(_, email)| email == "maria.lopez@example.com"),
+        "{restored:?}"
+    );
+    assert!(
+        restored.iter().any(|(_, email)| email == "app.user@example.com"),
+        "{restored:?}"
+    );
+}

@@ -112,7 +112,21 @@ pub struct RawRow {
 
 /// Every table's rows, in manifest order, with ids, references and hashes in place.
 pub fn resolve(source: &SeedSource) -> Result<Vec<TableRows>, SeedFileError> {
-    let mut resolver = Resolver::default();
+    resolve_with(source, true)
+}
+
+/// Every table's rows as [`resolve`] gives them, but with passwords left as
+/// written, not hashed: for comparing the other columns with the database
+/// (`check`, and `up` on a current seed) without bcrypt's cost per row.
+pub fn resolve_unhashed(source: &SeedSource) -> Result<Vec<TableRows>, SeedFileError> {
+    resolve_with(source, false)
+}
+
+fn resolve_with(source: &SeedSource, hash_passwords: bool) -> Result<Vec<TableRows>, SeedFileError> {
+    let mut resolver = Resolver {
+        hash_passwords,
+        ..Resolver::default()
+    };
     let mut tables = Vec::new();
     for spec in &source.manifest.tables {
         let rows = match &spec.source {
@@ -261,6 +275,8 @@ struct Resolver {
     ids_by_key: HashMap<String, HashMap<String, String>>,
     /// Table → ids in row order, for generated picks.
     ids: HashMap<String, Vec<String>>,
+    /// Whether `bcrypt` columns are hashed (see [`resolve_unhashed`]).
+    hash_passwords: bool,
 }
 
 impl Resolver {
@@ -347,7 +363,7 @@ impl Resolver {
                     values[index] = Some(resolved.clone());
                 }
             }
-            for &(index, column) in &bcrypt {
+            for &(index, column) in bcrypt.iter().filter(|_| self.hash_passwords) {
                 if let Some(password) = &values[index] {
                     values[index] = Some(hash_password(password, table, &key, column));
                 }

@@ -19,6 +19,7 @@ use std::time::{Duration, Instant};
 use serde::Serialize;
 use sqlx::{AssertSqlSafe, Connection, MySqlConnection};
 
+use super::drift;
 use super::manifest::{SeedFileError, rows_per_statement};
 use super::rows::{self, TableRows};
 use super::{Database, server_error};
@@ -113,6 +114,9 @@ pub enum SeedError {
     #[error("reading or writing the seed record ({SEED_TABLE}) failed: {0}")]
     Record(String),
 
+    #[error("comparing the database's seeded rows with the seed failed: {0}")]
+    Compare(String),
+
     #[error(
         "--clean could not delete the rows of table `{table}`: {reason}; nothing was changed (one transaction). \
          If another table's rows refer to them, delete those first or add that table to the seed"
@@ -151,16 +155,36 @@ pub async fn apply(
     let previous = latest_record(connection).await?;
     let same_version = previous.as_ref().is_some_and(|p| p.version == version);
     let same_content = previous.as_ref().is_some_and(|p| p.checksum == source.checksum);
+    let max_allowed_packet: u64 = sqlx::query_scalar("SELECT @@max_allowed_packet")
+        .fetch_one(&mut *connection)
+        .await
+        .map_err(record_error)?;
+    let max_allowed_packet = usize::try_from(max_allowed_packet).unwrap_or(usize::MAX);
     if same_version && same_content && !options.clean {
-        return Ok(SeedReport {
-            action: SeedAction::Current {
-                applied_at: previous.map(|p| p.applied_at).unwrap_or_default(),
-            },
-            version,
-            checksum: source.checksum,
-            rows: Vec::new(),
-            duration: Duration::ZERO,
-        });
+        // Recorded as applied: is every seeded row still there as seeded?
+        // A row deleted or changed by hand is restored (the load upserts on
+        // stable keys), so `up` and `check` agree; added rows are left alone.
+        let tables = rows::resolve_unhashed(&source).map_err(invalid)?;
+        let drifts = drift::compare(connection, &source.manifest.tables, &tables, max_allowed_packet)
+            .await
+            .map_err(|error| SeedError::Compare(server_error(&error)))?;
+        match drift::breaches(&drifts) {
+            None => {
+                return Ok(SeedReport {
+                    action: SeedAction::Current {
+                        applied_at: previous.map(|p| p.applied_at).unwrap_or_default(),
+                    },
+                    version,
+                    checksum: source.checksum,
+                    rows: Vec::new(),
+                    duration: Duration::ZERO,
+                });
+            }
+            Some(breaches) => on_event(SeedEvent::Warning(format!(
+                "seeded rows changed since seed {version} was applied: {breaches}; loading the seed again \
+                 to restore them"
+            ))),
+        }
     }
     let changed_without_version = same_version && !same_content;
     if changed_without_version {
@@ -175,11 +199,6 @@ pub async fn apply(
         version: version.clone(),
     });
     let started = Instant::now();
-    let max_allowed_packet: u64 = sqlx::query_scalar("SELECT @@max_allowed_packet")
-        .fetch_one(&mut *connection)
-        .await
-        .map_err(record_error)?;
-    let max_allowed_packet = usize::try_from(max_allowed_packet).unwrap_or(usize::MAX);
 
     let mut transaction = connection.begin().await.map_err(record_error)?;
     if options.clean {
@@ -282,7 +301,7 @@ async fn latest_record(connection: &mut MySqlConnection) -> Result<Option<SeedRe
 /// Inserts `table`'s rows in multi-row batches; with `upsert`, a row whose
 /// key exists updates it instead (`VALUES(col)` works on MySQL and MariaDB;
 /// MySQL's row alias does not exist on MariaDB).
-async fn insert_rows(
+pub(super) async fn insert_rows(
     connection: &mut MySqlConnection,
     table: &TableRows,
     max_allowed_packet: usize,
