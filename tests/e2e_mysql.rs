@@ -538,3 +538,38 @@ async fn check_holds_in_daily_use_and_up_restores_seeded_rows_changed_by_hand() 
         "{restored:?}"
     );
 }
+
+/// Issue 16 item 5a/5b: a misspelt seed header is caught before loading,
+/// naming the file, the header's line, the column and the real one; `up`
+/// says provisioning failed (the server is fine) and shows no server log.
+#[tokio::test]
+async fn a_misspelt_seed_column_is_named_at_its_header_and_up_says_provisioning_failed() {
+    let (stack, files) = flowlite_on_copies("mysql-seed-typo");
+    let data = files.seeds().join("UserInfo.csv");
+    files.edit(&data, ",telefono,", ",telefonoo,");
+    let up = stack.flowinfra(&["up", "mysql"]);
+    assert_eq!(up.status.code(), Some(1), "{}", stderr(&up));
+    let text = stderr(&up);
+    assert!(
+        text.contains(&format!(
+            "{}:2: column `telefonoo` is not a column of table `UserInfo` (did you mean `telefono`?)",
+            data.display()
+        )),
+        "{text}"
+    );
+    assert!(!text.contains("Unknown column"), "the server found it first: {text}");
+    assert!(
+        text.contains("service `mysql` is running, but provisioning it failed"),
+        "{text}"
+    );
+    assert!(!text.contains("is not ready"), "{text}");
+    assert!(!text.contains("lines of its log"), "the server's log is shown: {text}");
+
+    // Nothing was loaded: the seed is not recorded and UserInfo is empty.
+    let mut mysql = stack.mysql().await;
+    let infos: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM UserInfo")
+        .fetch_one(&mut mysql)
+        .await
+        .unwrap();
+    assert_eq!(infos, 0);
+}

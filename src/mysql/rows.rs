@@ -191,6 +191,18 @@ pub fn parse_csv(content: &[u8], location: &str) -> Result<RawTable, SeedFileErr
     Ok(RawTable { columns, rows })
 }
 
+/// The line (from 1) of a CSV data file's header: the first line that is
+/// neither blank nor a `#` comment, as [`parse_csv`] reads it.
+pub fn csv_header_line(content: &[u8]) -> usize {
+    content
+        .split(|&byte| byte == b'\n')
+        .position(|line| {
+            let line = line.strip_suffix(b"\r").unwrap_or(line);
+            !line.is_empty() && !line.starts_with(b"#")
+        })
+        .map_or(1, |index| index + 1)
+}
+
 /// A YAML data file: a list of mappings from column to value.
 pub fn parse_yaml_rows(text: &str, location: &str) -> Result<RawTable, SeedFileError> {
     let file: std::sync::Arc<Path> = std::sync::Arc::from(Path::new(location));
@@ -552,6 +564,13 @@ tables:
         assert_eq!(info.rows[1][1], None, "an empty CSV field is NULL");
         assert_eq!(info.identity, ["id_user"]);
         assert_eq!(info.update_columns(), ["telefono"]);
+    }
+
+    #[test]
+    fn the_csv_header_is_the_first_line_neither_blank_nor_a_comment() {
+        assert_eq!(csv_header_line(b"a,b\n1,2\n"), 1);
+        assert_eq!(csv_header_line(b"# users\r\n\r\nid,name\r\n1,x\r\n"), 3);
+        assert_eq!(csv_header_line(b""), 1);
     }
 
     #[test]

@@ -118,6 +118,19 @@ pub enum SeedError {
     Compare(String),
 
     #[error(
+        "{location}: column `{column}` is not a column of table `{table}` ({hint}); nothing was loaded. \
+         Fix the name, or add the column with a migration"
+    )]
+    UnknownColumn {
+        /// `file:line` of a CSV header, the file for YAML, the manifest for a derived id or generated column.
+        location: String,
+        table: String,
+        column: String,
+        /// "did you mean `x`?", or the table's columns.
+        hint: String,
+    },
+
+    #[error(
         "--clean could not delete the rows of table `{table}`: {reason}; nothing was changed (one transaction). \
          If another table's rows refer to them, delete those first or add that table to the seed"
     )]
@@ -195,6 +208,7 @@ pub async fn apply(
         )));
     }
     let tables = rows::resolve(&source).map_err(invalid)?;
+    check_columns(connection, &source, &tables).await?;
     on_event(SeedEvent::Loading {
         version: version.clone(),
     });
@@ -247,6 +261,68 @@ pub async fn apply(
         rows: counts,
         duration: started.elapsed(),
     })
+}
+
+/// Checks every column the seed writes against the table's columns
+/// (information_schema) before loading, so a misspelt header names its file
+/// and line rather than reaching the server as "Unknown column". A table
+/// that does not exist is left to the load, whose error says to migrate.
+async fn check_columns(
+    connection: &mut MySqlConnection,
+    source: &rows::SeedSource,
+    tables: &[TableRows],
+) -> Result<(), SeedError> {
+    for (spec, table) in source.manifest.tables.iter().zip(tables) {
+        let existing: Vec<String> = sqlx::query_scalar(
+            "SELECT CAST(COLUMN_NAME AS CHAR) FROM information_schema.COLUMNS \
+             WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME = ? ORDER BY ORDINAL_POSITION",
+        )
+        .bind(&table.table)
+        .fetch_all(&mut *connection)
+        .await
+        .map_err(record_error)?;
+        if existing.is_empty() {
+            continue;
+        }
+        // MySQL's column names are not case-sensitive.
+        let Some(unknown) = table
+            .columns
+            .iter()
+            .find(|column| !existing.iter().any(|e| e.eq_ignore_ascii_case(column)))
+        else {
+            continue;
+        };
+        let manifest = source.dir.join(super::manifest::MANIFEST_FILE).display().to_string();
+        let location = match spec.file() {
+            _ if spec.id.as_deref() == Some(unknown.as_str()) => {
+                format!("{manifest} (`id:` of table `{}`)", table.table)
+            }
+            Some(file)
+                if file
+                    .extension()
+                    .is_some_and(|e| e.eq_ignore_ascii_case("yaml") || e.eq_ignore_ascii_case("yml")) =>
+            {
+                source.dir.join(file).display().to_string()
+            }
+            Some(file) => {
+                let name = file.to_string_lossy();
+                let content = source.files.iter().find(|(n, _)| *n == name).map(|(_, c)| c.as_slice());
+                let line = rows::csv_header_line(content.unwrap_or_default());
+                format!("{}:{line}", source.dir.join(file).display())
+            }
+            None => format!("{manifest} (`generate:` of table `{}`)", table.table),
+        };
+        let hint = crate::spec::error::hint_for(unknown, existing.iter().map(String::as_str), || {
+            format!("its columns: {}", existing.join(", "))
+        });
+        return Err(SeedError::UnknownColumn {
+            location,
+            table: table.table.clone(),
+            column: unknown.clone(),
+            hint,
+        });
+    }
+    Ok(())
 }
 
 /// The most recently applied seed, if any.
