@@ -536,6 +536,33 @@ fn unknown_fields_inside_x_flowinfra_are_errors() {
 }
 
 #[test]
+fn a_job_is_marked_in_x_flowinfra_without_a_kind() {
+    let loaded = one_service("    image: busybox\n    restart: \"no\"\n    x-flowinfra:\n      job: true\n").ok();
+    let app = &loaded.spec.services["app"];
+    assert!(app.is_marked_job());
+    assert_eq!(app.kind(), None);
+}
+
+#[test]
+fn a_job_that_the_engine_would_restart_or_that_has_a_kind_is_rejected() {
+    let restarted = one_service("    image: busybox\n    restart: always\n    x-flowinfra:\n      job: true\n");
+    assert_eq!(
+        restarted.error(),
+        ("job `app` must not be restarted by the engine".into(), 4, 14)
+    );
+    assert!(restarted.hint().contains("restart: \"no\""), "{}", restarted.hint());
+    let with_kind = one_service(
+        "    image: redis\n    ports: ['6379:6379']\n    x-flowinfra:\n      kind: redis\n      job: true\n",
+    );
+    assert_eq!(with_kind.error().0, "a service of a kind cannot be a job");
+    let neither = one_service("    image: busybox\n    x-flowinfra:\n      job: false\n");
+    assert_eq!(neither.error().0, "`x-flowinfra` needs a `kind`");
+    assert!(neither.hint().contains("`job: true`"), "{}", neither.hint());
+    let unknown = one_service("    image: busybox\n    x-flowinfra:\n      job: true\n      seed: x\n");
+    assert_eq!(unknown.error().0, "unknown x-flowinfra (job) field `seed`");
+}
+
+#[test]
 fn a_mysql_kind_without_its_credentials_is_rejected() {
     let project = one_service(
         "    image: mysql:8.4\n    environment:\n      MYSQL_ROOT_PASSWORD: r\n    ports: ['3306:3306']\n    x-flowinfra:\n      kind: mysql\n",
@@ -623,12 +650,13 @@ volumes:
 ",
     );
     let loaded = project.ok();
-    let KindSettings::Rabbitmq(rabbit) = &loaded.spec.services["rabbitmq"].flowinfra.as_ref().unwrap().settings else {
+    let Some(KindSettings::Rabbitmq(rabbit)) = &loaded.spec.services["rabbitmq"].flowinfra.as_ref().unwrap().settings
+    else {
         panic!()
     };
     assert_eq!(rabbit.queues.len(), 3);
     assert_eq!(rabbit.queues[2].arguments.len(), 2);
-    let KindSettings::S3(s3) = &loaded.spec.services["minio"].flowinfra.as_ref().unwrap().settings else {
+    let Some(KindSettings::S3(s3)) = &loaded.spec.services["minio"].flowinfra.as_ref().unwrap().settings else {
         panic!()
     };
     assert_eq!(s3.buckets.len(), 3);

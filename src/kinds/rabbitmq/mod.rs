@@ -151,7 +151,7 @@ impl KindPlugin for Rabbitmq {
 }
 
 fn settings(service: &Service) -> Option<&RabbitmqSettings> {
-    match &service.flowinfra.as_ref()?.settings {
+    match service.flowinfra.as_ref()?.settings.as_ref()? {
         KindSettings::Rabbitmq(settings) => Some(settings),
         _ => None,
     }

@@ -112,7 +112,7 @@ impl KindPlugin for S3 {
 
 /// The service's `x-flowinfra` S3 settings (none declared when absent).
 fn settings(service: &Service) -> S3Settings {
-    match service.flowinfra.as_ref().map(|x| &x.settings) {
+    match service.flowinfra.as_ref().and_then(|x| x.settings.as_ref()) {
         Some(KindSettings::S3(settings)) => settings.clone(),
         _ => S3Settings::default(),
     }

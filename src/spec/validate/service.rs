@@ -215,6 +215,7 @@ impl ServiceReader<'_, '_> {
         };
         if let Some(x) = &service.flowinfra {
             kinds::check_service(self.r, &service, x, node);
+            kinds::check_job(self.r, &service, node);
         }
         Some(service)
     }
