@@ -144,12 +144,14 @@ pub async fn plan_with_images(
     images: BTreeMap<String, ImageState>,
     rerun: &BTreeSet<String>,
 ) -> Result<Vec<PlannedService>, EngineError> {
-    let containers: BTreeMap<String, ContainerState> = engine
-        .list_containers(&spec.name)
-        .await?
-        .into_iter()
-        .filter_map(|container| Some((container.service.clone()?, container)))
-        .collect();
+    // Sorted by name: a service's own container (`…-1`) comes before one a
+    // killed recreate left set aside (`…-1-replaced`), and is the one planned.
+    let mut containers: BTreeMap<String, ContainerState> = BTreeMap::new();
+    for container in engine.list_containers(&spec.name).await? {
+        if let Some(service) = container.service.clone() {
+            containers.entry(service).or_insert(container);
+        }
+    }
     let jobs = jobs(spec);
     let mut planned = Vec::new();
     for (name, image) in images {

@@ -17,7 +17,7 @@ fn checks(output: &std::process::Output) -> Vec<serde_json::Value> {
 fn find<'a>(checks: &'a [serde_json::Value], service: &str, check: &str) -> &'a serde_json::Value {
     checks
         .iter()
-        .find(|c| c["service"] == service && c["check"] == check)
+        .find(|c| (c["service"] == service || (service.is_empty() && c["service"].is_null())) && c["check"] == check)
         .unwrap_or_else(|| panic!("no {check} check for {service}: {checks:#?}"))
 }
 
@@ -88,7 +88,8 @@ async fn check_reports_a_healthy_stack_then_each_fault_by_name() {
     let seed = find(&checks(&after_delete), "mysql", "seed").clone();
     assert_eq!(seed["status"], "fail");
     assert!(
-        seed["reason"].as_str().unwrap().contains("Insights has 0 rows"),
+        seed["reason"].as_str().unwrap().contains("Insights id_user=")
+            && seed["reason"].as_str().unwrap().contains("missing"),
         "{seed:#}"
     );
     assert_success(&stack.flowinfra(&["seed", "--clean"]), "seed --clean");
@@ -131,5 +132,29 @@ fn an_unreachable_engine_exits_3_with_the_address() {
         stderr(&output).contains("cannot reach the Docker engine at tcp://127.0.0.1:9"),
         "{}",
         stderr(&output)
+    );
+}
+
+/// Issue 16 item 5c: with --json the verdict still reaches stdout.
+#[test]
+fn an_unreachable_engine_with_json_prints_the_failed_engine_check_and_exits_3() {
+    let stack = FlowliteStack::new("check-no-engine-json");
+    let output = stack.flowinfra_with(&["check", "--json"], &[("DOCKER_HOST", "tcp://127.0.0.1:9")]);
+    assert_eq!(output.status.code(), Some(3), "{}", stderr(&output));
+    let value: serde_json::Value = serde_json::from_slice(&output.stdout)
+        .unwrap_or_else(|e| panic!("check --json is JSON ({e}):\n{}", stdout(&output)));
+    assert_eq!(value["status"], "fail", "{value:#}");
+    let all = value["checks"].as_array().expect("a checks array");
+    let engine = find(all, "", "engine");
+    assert_eq!(engine["status"], "fail", "{value:#}");
+    let reason = engine["reason"].as_str().unwrap();
+    assert!(
+        reason.contains("cannot reach the Docker engine") && reason.contains("tcp://127.0.0.1:9"),
+        "{value:#}"
+    );
+    let text = stderr(&output);
+    assert!(
+        text.contains("cannot reach the Docker engine") && text.contains("tcp://127.0.0.1:9"),
+        "{text}"
     );
 }

@@ -394,3 +394,182 @@ async fn migrate_revert_drops_the_schema_and_the_next_up_rebuilds_and_reseeds_it
     assert!(stderr(&up).contains("mysql: seeding"), "{}", stderr(&up));
     assert_eq!(row_counts(&mut mysql).await, files.expected_counts());
 }
+
+/// Issue 16 item 3: a recreate onto a host port another program holds keeps
+/// the old container: it is stopped only for as long as the new one takes to
+/// fail, then started again, and the error names the port and says so.
+#[tokio::test]
+async fn a_recreate_onto_a_taken_port_keeps_the_old_container_serving() {
+    let (mut stack, _files) = flowlite_on_copies("mysql-port-taken");
+    assert_success(&stack.flowinfra(&["up", "mysql"]), "up mysql");
+    let old_ids = stack.container_ids().await;
+    let old_port = stack.port("MYSQL_PORT");
+
+    // Another program holds the port the spec now asks for.
+    let squatter = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let taken = squatter.local_addr().unwrap().port();
+    stack.env.insert("MYSQL_PORT".into(), taken.to_string());
+    let up = stack.flowinfra(&["up", "mysql"]);
+    let text = stderr(&up);
+    assert_eq!(up.status.code(), Some(1), "up onto a taken port must fail\n{text}");
+    assert!(
+        text.contains(&format!("host port 127.0.0.1:{taken}")),
+        "the port is not named\n{text}"
+    );
+    assert!(
+        text.contains("old container"),
+        "the error does not say what became of the old container\n{text}"
+    );
+    assert!(
+        text.contains("kept running"),
+        "the error does not say the old container kept running\n{text}"
+    );
+
+    // The old container, not a new one, is still serving on the old port.
+    let ids = stack.container_ids().await;
+    assert_eq!(
+        ids.get("mysql"),
+        old_ids.get("mysql"),
+        "the mysql container was replaced"
+    );
+    assert_eq!(ids.len(), old_ids.len(), "a container was left behind: {ids:?}");
+    stack.env.insert("MYSQL_PORT".into(), old_port.to_string());
+    let mut mysql = support::wait_for("the old mysql to serve again", Duration::from_secs(60), || {
+        let url = stack.mysql_url();
+        async move { MySqlConnection::connect(&url).await.ok() }
+    })
+    .await;
+    let users: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM `User`")
+        .fetch_one(&mut mysql)
+        .await
+        .unwrap();
+    assert_eq!(users, 3, "the old container serves the seeded database");
+    drop(squatter);
+}
+
+fn seed_check(stack: &FlowliteStack) -> (Option<i32>, serde_json::Value) {
+    let check = stack.flowinfra(&["check", "mysql", "--json"]);
+    let value: serde_json::Value = serde_json::from_slice(&check.stdout)
+        .unwrap_or_else(|e| panic!("check --json is JSON ({e}):\n{}", stdout(&check)));
+    let seed = value["checks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["service"] == "mysql" && c["check"] == "seed")
+        .unwrap_or_else(|| panic!("no seed check: {value:#}"))
+        .clone();
+    (check.status.code(), seed)
+}
+
+/// Issue 16 item 4: `check` verifies what the seed promises (every seeded
+/// row, with its seeded values), not row counts; rows the application adds
+/// are information. A seeded row deleted or changed is named by table and
+/// natural key, and `up` loads it again, so `up` and `check` agree.
+#[tokio::test]
+async fn check_holds_in_daily_use_and_up_restores_seeded_rows_changed_by_hand() {
+    let (stack, _files) = flowlite_on_copies("mysql-daily-use");
+    assert_success(&stack.flowinfra(&["up", "mysql"]), "up mysql");
+    let mut mysql = stack.mysql().await;
+
+    // The application signs up a user: not a breach of the seed.
+    sqlx::query(
+        "INSERT INTO `User` (id_user, username, email, password, role, active) \
+         SELECT UUID(), 'app.user', 'app.user@example.com', 'x', id_role, 1 FROM Role WHERE role_name = 'USER'",
+    )
+    .execute(&mut mysql)
+    .await
+    .unwrap();
+    let (code, seed) = seed_check(&stack);
+    assert_eq!(code, Some(0), "an application row fails check: {seed:#}");
+    assert_eq!(seed["status"], "ok", "{seed:#}");
+    let reason = seed["reason"].as_str().unwrap();
+    assert!(
+        reason.contains("rows added since seeding") && reason.contains("1 User"),
+        "{seed:#}"
+    );
+
+    // A seeded user deleted and another's name changed by hand: both named.
+    sqlx::raw_sql(
+        "SET FOREIGN_KEY_CHECKS = 0; DELETE FROM `User` WHERE email = 'maria.lopez@example.com'; \
+         SET FOREIGN_KEY_CHECKS = 1; UPDATE `User` SET username = 'root' WHERE email = 'admin@flowlite.com'",
+    )
+    .execute(&mut mysql)
+    .await
+    .unwrap();
+    let (code, seed) = seed_check(&stack);
+    assert_eq!(code, Some(1), "a deleted seeded row passes check: {seed:#}");
+    let reason = seed["reason"].as_str().unwrap();
+    assert!(
+        reason.contains("User email=maria.lopez@example.com missing"),
+        "{seed:#}"
+    );
+    assert!(
+        reason.contains("User email=admin@flowlite.com changed (username)"),
+        "{seed:#}"
+    );
+
+    // `up` sees the same and loads the seed's rows again.
+    let up = stack.flowinfra(&["up", "mysql"]);
+    assert_success(&up, "up mysql after rows changed by hand");
+    let text = stderr(&up);
+    assert!(text.contains("User email=maria.lopez@example.com missing"), "{text}");
+    let (code, seed) = seed_check(&stack);
+    assert_eq!(code, Some(0), "check after up: {seed:#}");
+    let restored: Vec<(String, String)> =
+        sqlx::query_as("SELECT CAST(username AS CHAR), CAST(email AS CHAR) FROM `User` ORDER BY email")
+            .fetch_all(&mut mysql)
+            .await
+            .unwrap();
+    assert_eq!(
+        restored.len(),
+        4,
+        "the seeded users and the application's: {restored:?}"
+    );
+    assert!(
+        restored.contains(&("admin".into(), "admin@flowlite.com".into())),
+        "{restored:?}"
+    );
+    assert!(
+        restored.iter().any(|(_, email)| email == "maria.lopez@example.com"),
+        "{restored:?}"
+    );
+    assert!(
+        restored.iter().any(|(_, email)| email == "app.user@example.com"),
+        "{restored:?}"
+    );
+}
+
+/// Issue 16 item 5a/5b: a misspelt seed header is caught before loading,
+/// naming the file, the header's line, the column and the real one; `up`
+/// says provisioning failed (the server is fine) and shows no server log.
+#[tokio::test]
+async fn a_misspelt_seed_column_is_named_at_its_header_and_up_says_provisioning_failed() {
+    let (stack, files) = flowlite_on_copies("mysql-seed-typo");
+    let data = files.seeds().join("UserInfo.csv");
+    files.edit(&data, ",telefono,", ",telefonoo,");
+    let up = stack.flowinfra(&["up", "mysql"]);
+    assert_eq!(up.status.code(), Some(1), "{}", stderr(&up));
+    let text = stderr(&up);
+    assert!(
+        text.contains(&format!(
+            "{}:2: column `telefonoo` is not a column of table `UserInfo` (did you mean `telefono`?)",
+            data.display()
+        )),
+        "{text}"
+    );
+    assert!(!text.contains("Unknown column"), "the server found it first: {text}");
+    assert!(
+        text.contains("service `mysql` is running, but provisioning it failed"),
+        "{text}"
+    );
+    assert!(!text.contains("is not ready"), "{text}");
+    assert!(!text.contains("lines of its log"), "the server's log is shown: {text}");
+
+    // Nothing was loaded: the seed is not recorded and UserInfo is empty.
+    let mut mysql = stack.mysql().await;
+    let infos: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM UserInfo")
+        .fetch_one(&mut mysql)
+        .await
+        .unwrap();
+    assert_eq!(infos, 0);
+}

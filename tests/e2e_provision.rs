@@ -314,7 +314,7 @@ async fn an_incompatible_queue_change_fails_readably_and_leaves_the_queue_untouc
     let text = stderr(&output);
     assert!(
         text.contains(
-            "service `rabbitmq` is not ready: queue `infractions.detected` already exists with other arguments: \
+            "service `rabbitmq` is running, but provisioning it failed: queue `infractions.detected` already exists with other arguments: \
              declared durable with {x-dead-letter-exchange: \"traffic.dead-letters\", x-message-ttl: 86400000}, \
              but the existing queue is durable with no arguments (RabbitMQ: PRECONDITION_FAILED - inequivalent arg"
         ),

@@ -317,6 +317,14 @@ async fn sigkill_while_seeding_then_up_converges_with_every_row_once() {
     )
     .await;
     up.kill();
+    // The killed run's rows never committed, so neither did its record: the
+    // seed is not taken as loaded (a record alone would be repaired by the
+    // next `up`'s comparison of the seeded rows, but `check` would fail until then).
+    let records: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM _flowinfra_seed")
+        .fetch_one(&mut watcher)
+        .await
+        .unwrap();
+    assert_eq!(records, 0, "the killed seed was recorded as loaded");
     drop(watcher);
     assert_next_up_converges(&stack, &files, &["mysql"]).await;
 }

@@ -1,22 +1,50 @@
 //! `flowinfra check`: every check of the running stack, concurrently, with an exit code CI can trust.
 
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
-use crate::check::{Check, Verdict, exit_code, run_all, stack_checks};
+use crate::check::{Check, CheckResult, Status, Verdict, exit_code, run_all, stack_checks};
 use crate::cli::{CheckArgs, GlobalArgs};
+use crate::error::{EXIT_ENGINE_UNREACHABLE, error_chain};
 use crate::report::{Printer, check_table};
 
 pub async fn run(global: &GlobalArgs, args: &CheckArgs, printer: &Printer) -> anyhow::Result<u8> {
     let loaded = super::load_spec(global)?;
     let spec = Arc::new(loaded.spec);
-    // An unreachable engine is exit code 3, before any other check.
-    let engine = Arc::new(super::connect().await?);
+    // An unreachable engine is exit code 3, before any other check; with
+    // --json the verdict still goes to stdout (the engine check failed), so
+    // CI reading the JSON gets one, and the error goes to stderr as always.
+    let started = Instant::now();
+    let unreachable = |err: anyhow::Error| -> anyhow::Result<u8> {
+        if args.json && crate::error::exit_code(&err) == EXIT_ENGINE_UNREACHABLE {
+            let engine = CheckResult {
+                check: "engine".into(),
+                service: None,
+                status: Status::Fail,
+                reason: error_chain(err.as_ref()),
+                duration_ms: started.elapsed().as_millis() as u64,
+                details: Default::default(),
+            };
+            printer.data(&serde_json::to_string_pretty(&serde_json::json!({
+                "project": spec.name,
+                "status": "fail",
+                "checks": [engine],
+            }))?);
+        }
+        Err(err)
+    };
+    let engine = match super::connect().await {
+        Ok(engine) => Arc::new(engine),
+        Err(err) => return unreachable(err),
+    };
     if args.check_upstream {
         let selected = crate::stack::select_services(&spec, &args.services)?;
         super::warn_about_images(&spec, &selected, printer);
     }
-    let mut checks = stack_checks(engine.clone(), spec.clone(), &args.services, args.check_upstream).await?;
+    let mut checks = match stack_checks(engine.clone(), spec.clone(), &args.services, args.check_upstream).await {
+        Ok(checks) => checks,
+        Err(err) => return unreachable(err),
+    };
     let version_engine = engine.clone();
     checks.insert(
         0,

@@ -8,8 +8,9 @@ use std::time::{Duration, Instant};
 use futures_util::future::join_all;
 
 use super::ServiceFailure;
-use crate::container_spec::container_spec;
+use crate::container_spec::{container_name, container_spec};
 use crate::engine::{Engine, EngineError, LABEL_PROJECT, LABEL_SERVICE};
+use crate::error::error_chain;
 use crate::events::{Event, EventSink};
 use crate::plan::Action;
 use crate::spec::{Service, Spec};
@@ -81,21 +82,77 @@ pub(super) async fn apply_action(
                 Err(err) => Err(engine_failure(err)),
             }
         }
-        (action, existing) => {
-            if let (Action::Recreate { reasons }, Some(container)) = (action, existing) {
-                events.emit(Event::Recreating {
-                    service: name(),
-                    reasons: reasons.clone(),
-                });
-                engine
-                    .stop_container(&container.id, Duration::from_secs(10))
-                    .await
-                    .map_err(engine_failure)?;
-                engine.remove_container(&container.id).await.map_err(engine_failure)?;
-            } else {
-                events.emit(Event::Creating { service: name() });
-            }
+        (Action::Recreate { reasons }, Some(container)) => {
+            events.emit(Event::Recreating {
+                service: name(),
+                reasons: reasons.clone(),
+            });
+            recreate(engine, spec, service, &container.id).await
+        }
+        _ => {
+            events.emit(Event::Creating { service: name() });
             create_and_start(engine, spec, service).await.map_err(engine_failure)
+        }
+    }
+}
+
+/// Replaces the service's running container `old` with a new one, keeping
+/// the old one until the new one has started.
+///
+/// The old container is stopped (it may hold the very host port, the data
+/// volume and the network alias the new one needs: two MySQL servers must
+/// never share a data directory) and renamed aside to `<name>-replaced`;
+/// the new one is created under the service's name and started. Only then
+/// is the old one removed. When the new one cannot be created or started —
+/// a host port taken by another program, most often — it is removed, and
+/// the old one gets its name back and is started again, and the error says
+/// so. A container left aside by a killed run is ours and is removed before
+/// another is set aside.
+async fn recreate(engine: &Engine, spec: &Spec, service: &Service, old: &str) -> Result<String, ServiceFailure> {
+    let engine_failure = |err: EngineError| ServiceFailure::from_error(&err, err.hint());
+    let name = container_name(spec, service);
+    let aside = format!("{name}-replaced");
+    engine
+        .stop_container(old, Duration::from_secs(10))
+        .await
+        .map_err(engine_failure)?;
+    if let Some(stale) = engine.inspect_container(&aside).await.map_err(engine_failure)?
+        && stale.id != old
+        && stale.labels.get(LABEL_PROJECT) == Some(&spec.name)
+        && stale.labels.get(LABEL_SERVICE) == Some(&service.name)
+    {
+        engine.remove_container(&stale.id).await.map_err(engine_failure)?;
+    }
+    engine.rename_container(old, &aside).await.map_err(engine_failure)?;
+    match create_and_start(engine, spec, service).await {
+        Ok(id) => {
+            if let Err(err) = engine.remove_container(old).await {
+                // The new container runs; the old, stopped one is only clutter.
+                tracing::warn!(container = %aside, "the replaced container could not be removed: {err}");
+            }
+            Ok(id)
+        }
+        Err(err) => {
+            let restored = async {
+                engine.rename_container(old, &name).await?;
+                engine.start_container(old).await
+            }
+            .await;
+            let mut failure = engine_failure(err);
+            failure.reason = match restored {
+                Ok(()) => format!(
+                    "{}; the new container could not start, so the old container {name} was started again \
+                     and kept running with its previous settings",
+                    failure.reason
+                ),
+                Err(restore) => format!(
+                    "{}; the new container could not start, and the old container (now {aside}) could not be \
+                     started again either: {}",
+                    failure.reason,
+                    error_chain(&restore)
+                ),
+            };
+            Err(failure)
         }
     }
 }

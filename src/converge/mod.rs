@@ -69,6 +69,10 @@ pub struct ServiceFailure {
     pub reason: String,
     pub hint: Option<String>,
     pub log_tail: Vec<String>,
+    /// The service became ready and provisioning it (migrations, seed,
+    /// queues, buckets) failed: the server is not the problem, so its log
+    /// is not shown.
+    pub provisioning: bool,
     /// Not started because this dependency failed: its failure is the root
     /// cause, reported before this one.
     pub failed_dependency: Option<String>,
@@ -80,6 +84,7 @@ impl ServiceFailure {
             reason: reason.into(),
             hint: None,
             log_tail: Vec::new(),
+            provisioning: false,
             failed_dependency: None,
         }
     }
@@ -257,7 +262,10 @@ impl ServiceTask {
             Ok(became) => crate::kinds::provision(service, &became.published, events)
                 .await
                 .map(|()| became.ready)
-                .map_err(|err| ServiceFailure::from_error(&err, err.hint())),
+                .map_err(|err| ServiceFailure {
+                    provisioning: true,
+                    ..ServiceFailure::from_error(&err, err.hint())
+                }),
             Err(failure) => Err(failure),
         };
         match provisioned {
@@ -272,10 +280,12 @@ impl ServiceTask {
                 events.emit(Event::Failed {
                     service: service.name.clone(),
                 });
-                failure.log_tail = engine
-                    .container_logs_tail(&id, LOG_TAIL_LINES)
-                    .await
-                    .unwrap_or_default();
+                if !failure.provisioning {
+                    failure.log_tail = engine
+                        .container_logs_tail(&id, LOG_TAIL_LINES)
+                        .await
+                        .unwrap_or_default();
+                }
                 Err(failure)
             }
         }

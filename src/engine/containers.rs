@@ -13,7 +13,7 @@ use bollard::models::{
 };
 use bollard::query_parameters::{
     CreateContainerOptionsBuilder, ListContainersOptionsBuilder, RemoveContainerOptionsBuilder,
-    StopContainerOptionsBuilder,
+    RenameContainerOptionsBuilder, StopContainerOptionsBuilder,
 };
 
 use super::{
@@ -119,6 +119,21 @@ impl Engine {
                 message,
             }) if message.contains("already in progress") => Ok(()),
             Err(source) => Err(self.api_error("remove container", id, source)),
+        }
+    }
+
+    /// Renames container `id` (an ID or name) to `name`. A name already
+    /// taken is [`EngineError::ContainerNameInUse`]; a container that is gone
+    /// is [`EngineError::ContainerGone`].
+    pub async fn rename_container(&self, id: &str, name: &str) -> Result<(), EngineError> {
+        let options = RenameContainerOptionsBuilder::new().name(name).build();
+        match self.docker.rename_container(id, options).await {
+            Ok(()) => Ok(()),
+            Err(error) if status_code(&error) == Some(409) => {
+                Err(EngineError::ContainerNameInUse { name: name.to_string() })
+            }
+            Err(error) if is_not_found(&error) => Err(EngineError::ContainerGone { id: id.to_string() }),
+            Err(source) => Err(self.api_error("rename container", id, source)),
         }
     }
 

@@ -9,7 +9,8 @@
 //!   migration files into statements. Tested without a database.
 //! - [`probe`]: readiness, one login and `SELECT 1`.
 //! - [`migrate`], [`seed`]: talk to the server over one connection.
-//! - [`status`]: what `check` reads — migrations in order, seed current.
+//! - [`status`]: what `check` reads — migrations in order, seed current;
+//!   [`drift`]: every seeded row still there with its seeded values.
 //!
 //! Concurrency: sqlx's migration lock (`GET_LOCK(name, -1)`) silently locks
 //! nothing on MariaDB, so callers hold the project lock
@@ -17,6 +18,7 @@
 //!
 //! The only module that imports sqlx.
 
+pub mod drift;
 pub mod manifest;
 pub mod migrate;
 mod probe;

@@ -112,7 +112,21 @@ pub struct RawRow {
 
 /// Every table's rows, in manifest order, with ids, references and hashes in place.
 pub fn resolve(source: &SeedSource) -> Result<Vec<TableRows>, SeedFileError> {
-    let mut resolver = Resolver::default();
+    resolve_with(source, true)
+}
+
+/// Every table's rows as [`resolve`] gives them, but with passwords left as
+/// written, not hashed: for comparing the other columns with the database
+/// (`check`, and `up` on a current seed) without bcrypt's cost per row.
+pub fn resolve_unhashed(source: &SeedSource) -> Result<Vec<TableRows>, SeedFileError> {
+    resolve_with(source, false)
+}
+
+fn resolve_with(source: &SeedSource, hash_passwords: bool) -> Result<Vec<TableRows>, SeedFileError> {
+    let mut resolver = Resolver {
+        hash_passwords,
+        ..Resolver::default()
+    };
     let mut tables = Vec::new();
     for spec in &source.manifest.tables {
         let rows = match &spec.source {
@@ -175,6 +189,18 @@ pub fn parse_csv(content: &[u8], location: &str) -> Result<RawTable, SeedFileErr
         });
     }
     Ok(RawTable { columns, rows })
+}
+
+/// The line (from 1) of a CSV data file's header: the first line that is
+/// neither blank nor a `#` comment, as [`parse_csv`] reads it.
+pub fn csv_header_line(content: &[u8]) -> usize {
+    content
+        .split(|&byte| byte == b'\n')
+        .position(|line| {
+            let line = line.strip_suffix(b"\r").unwrap_or(line);
+            !line.is_empty() && !line.starts_with(b"#")
+        })
+        .map_or(1, |index| index + 1)
 }
 
 /// A YAML data file: a list of mappings from column to value.
@@ -261,6 +287,8 @@ struct Resolver {
     ids_by_key: HashMap<String, HashMap<String, String>>,
     /// Table → ids in row order, for generated picks.
     ids: HashMap<String, Vec<String>>,
+    /// Whether `bcrypt` columns are hashed (see [`resolve_unhashed`]).
+    hash_passwords: bool,
 }
 
 impl Resolver {
@@ -347,7 +375,7 @@ impl Resolver {
                     values[index] = Some(resolved.clone());
                 }
             }
-            for &(index, column) in &bcrypt {
+            for &(index, column) in bcrypt.iter().filter(|_| self.hash_passwords) {
                 if let Some(password) = &values[index] {
                     values[index] = Some(hash_password(password, table, &key, column));
                 }
@@ -536,6 +564,13 @@ tables:
         assert_eq!(info.rows[1][1], None, "an empty CSV field is NULL");
         assert_eq!(info.identity, ["id_user"]);
         assert_eq!(info.update_columns(), ["telefono"]);
+    }
+
+    #[test]
+    fn the_csv_header_is_the_first_line_neither_blank_nor_a_comment() {
+        assert_eq!(csv_header_line(b"a,b\n1,2\n"), 1);
+        assert_eq!(csv_header_line(b"# users\r\n\r\nid,name\r\n1,x\r\n"), 3);
+        assert_eq!(csv_header_line(b""), 1);
     }
 
     #[test]

@@ -19,6 +19,7 @@ use std::time::{Duration, Instant};
 use serde::Serialize;
 use sqlx::{AssertSqlSafe, Connection, MySqlConnection};
 
+use super::drift;
 use super::manifest::{SeedFileError, rows_per_statement};
 use super::rows::{self, TableRows};
 use super::{Database, server_error};
@@ -113,6 +114,22 @@ pub enum SeedError {
     #[error("reading or writing the seed record ({SEED_TABLE}) failed: {0}")]
     Record(String),
 
+    #[error("comparing the database's seeded rows with the seed failed: {0}")]
+    Compare(String),
+
+    #[error(
+        "{location}: column `{column}` is not a column of table `{table}` ({hint}); nothing was loaded. \
+         Fix the name, or add the column with a migration"
+    )]
+    UnknownColumn {
+        /// `file:line` of a CSV header, the file for YAML, the manifest for a derived id or generated column.
+        location: String,
+        table: String,
+        column: String,
+        /// "did you mean `x`?", or the table's columns.
+        hint: String,
+    },
+
     #[error(
         "--clean could not delete the rows of table `{table}`: {reason}; nothing was changed (one transaction). \
          If another table's rows refer to them, delete those first or add that table to the seed"
@@ -140,27 +157,44 @@ pub async fn apply(
         .await
         .map_err(record_error)?;
     let previous = latest_record(connection).await?;
-    let changed_without_version = match decide(dir, &source, previous.as_ref(), options, on_event) {
-        Decision::Current(report) => return Ok(report),
-        Decision::Load {
-            changed_without_version,
-        } => changed_without_version,
-    };
     let version = source.manifest.version.clone();
     let invalid = |source: SeedFileError| SeedError::Invalid {
         dir: dir.to_path_buf(),
         source,
     };
-    let tables = rows::resolve(&source).map_err(invalid)?;
-    on_event(SeedEvent::Loading {
-        version: version.clone(),
-    });
-    let started = Instant::now();
     let max_allowed_packet: u64 = sqlx::query_scalar("SELECT @@max_allowed_packet")
         .fetch_one(&mut *connection)
         .await
         .map_err(record_error)?;
     let max_allowed_packet = usize::try_from(max_allowed_packet).unwrap_or(usize::MAX);
+    let changed_without_version = match decide(dir, &source, previous.as_ref(), options, on_event) {
+        Decision::Current(report) => {
+            // Recorded as applied: is every seeded row still there as seeded?
+            // A row deleted or changed by hand is restored (the load upserts on
+            // stable keys), so `up` and `check` agree; added rows are left alone.
+            let tables = rows::resolve_unhashed(&source).map_err(invalid)?;
+            let drifts = drift::compare(connection, &source.manifest.tables, &tables, max_allowed_packet)
+                .await
+                .map_err(|error| SeedError::Compare(server_error(&error)))?;
+            match drift::breaches(&drifts) {
+                None => return Ok(report),
+                Some(breaches) => on_event(SeedEvent::Warning(format!(
+                    "seeded rows changed since seed {version} was applied: {breaches}; loading the seed again \
+                     to restore them"
+                ))),
+            }
+            false
+        }
+        Decision::Load {
+            changed_without_version,
+        } => changed_without_version,
+    };
+    let tables = rows::resolve(&source).map_err(invalid)?;
+    check_columns(connection, &source, &tables).await?;
+    on_event(SeedEvent::Loading {
+        version: version.clone(),
+    });
+    let started = Instant::now();
 
     let mut transaction = connection.begin().await.map_err(record_error)?;
     if options.clean {
@@ -270,6 +304,68 @@ pub fn decide(
     }
 }
 
+/// Checks every column the seed writes against the table's columns
+/// (information_schema) before loading, so a misspelt header names its file
+/// and line rather than reaching the server as "Unknown column". A table
+/// that does not exist is left to the load, whose error says to migrate.
+async fn check_columns(
+    connection: &mut MySqlConnection,
+    source: &rows::SeedSource,
+    tables: &[TableRows],
+) -> Result<(), SeedError> {
+    for (spec, table) in source.manifest.tables.iter().zip(tables) {
+        let existing: Vec<String> = sqlx::query_scalar(
+            "SELECT CAST(COLUMN_NAME AS CHAR) FROM information_schema.COLUMNS \
+             WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME = ? ORDER BY ORDINAL_POSITION",
+        )
+        .bind(&table.table)
+        .fetch_all(&mut *connection)
+        .await
+        .map_err(record_error)?;
+        if existing.is_empty() {
+            continue;
+        }
+        // MySQL's column names are not case-sensitive.
+        let Some(unknown) = table
+            .columns
+            .iter()
+            .find(|column| !existing.iter().any(|e| e.eq_ignore_ascii_case(column)))
+        else {
+            continue;
+        };
+        let manifest = source.dir.join(super::manifest::MANIFEST_FILE).display().to_string();
+        let location = match spec.file() {
+            _ if spec.id.as_deref() == Some(unknown.as_str()) => {
+                format!("{manifest} (`id:` of table `{}`)", table.table)
+            }
+            Some(file)
+                if file
+                    .extension()
+                    .is_some_and(|e| e.eq_ignore_ascii_case("yaml") || e.eq_ignore_ascii_case("yml")) =>
+            {
+                source.dir.join(file).display().to_string()
+            }
+            Some(file) => {
+                let name = file.to_string_lossy();
+                let content = source.files.iter().find(|(n, _)| *n == name).map(|(_, c)| c.as_slice());
+                let line = rows::csv_header_line(content.unwrap_or_default());
+                format!("{}:{line}", source.dir.join(file).display())
+            }
+            None => format!("{manifest} (`generate:` of table `{}`)", table.table),
+        };
+        let hint = crate::spec::error::hint_for(unknown, existing.iter().map(String::as_str), || {
+            format!("its columns: {}", existing.join(", "))
+        });
+        return Err(SeedError::UnknownColumn {
+            location,
+            table: table.table.clone(),
+            column: unknown.clone(),
+            hint,
+        });
+    }
+    Ok(())
+}
+
 /// The most recently applied seed, if any.
 pub async fn recorded(database: &mut Database) -> Result<Option<SeedRecord>, SeedError> {
     let connection = database.connection();
@@ -322,7 +418,7 @@ async fn latest_record(connection: &mut MySqlConnection) -> Result<Option<SeedRe
 /// Inserts `table`'s rows in multi-row batches; with `upsert`, a row whose
 /// key exists updates it instead (`VALUES(col)` works on MySQL and MariaDB;
 /// MySQL's row alias does not exist on MariaDB).
-async fn insert_rows(
+pub(super) async fn insert_rows(
     connection: &mut MySqlConnection,
     table: &TableRows,
     max_allowed_packet: usize,

@@ -7,9 +7,11 @@ use std::path::Path;
 use sqlx::AssertSqlSafe;
 
 use super::Database;
+use super::drift::{self, TableDrift};
 use super::migrate::{MigrationState, MigrationStatus, Migrations};
-use super::rows::read_source;
+use super::rows::{read_source, resolve_unhashed};
 use super::seed::{SeedError, SeedRecord, quote, recorded};
+use super::server_error;
 
 /// The seed in the working tree against the one the database records.
 #[derive(Debug, Clone)]
@@ -19,6 +21,9 @@ pub struct SeedStatus {
     pub recorded: Option<SeedRecord>,
     /// Rows now in each seeded table (absent tables are left out).
     pub counts: BTreeMap<String, u64>,
+    /// Each seeded table against the seed; compared only when the recorded
+    /// seed is the working tree's (otherwise it is stale anyway).
+    pub drift: Vec<TableDrift>,
 }
 
 impl SeedStatus {
@@ -39,24 +44,18 @@ impl SeedStatus {
                 recorded.version
             ));
         }
-        let drifted: Vec<String> = recorded
-            .rows
-            .iter()
-            .filter(|(table, rows)| self.counts.get(*table) != Some(*rows))
-            .map(|(table, rows)| {
-                format!(
-                    "{table} has {} rows, the seed {rows}",
-                    self.counts.get(table).copied().unwrap_or(0)
-                )
-            })
-            .collect();
-        if !drifted.is_empty() {
+        if let Some(breaches) = drift::breaches(&self.drift) {
             return Some(format!(
-                "rows changed by hand: {}; run `flowinfra seed --clean`",
-                drifted.join(", ")
+                "seeded rows changed since the seed was applied: {breaches}; \
+                 `flowinfra up` (or `flowinfra seed`) loads them again"
             ));
         }
         None
+    }
+
+    /// Rows the application added to seeded tables, when there are any: information, not a failure.
+    pub fn added(&self) -> Option<String> {
+        drift::added(&self.drift)
     }
 }
 
@@ -75,7 +74,32 @@ pub async fn seed_status(database: &mut Database, dir: &Path) -> Result<SeedStat
             counts.insert(table.table.clone(), count.max(0) as u64);
         }
     }
+    let current = recorded
+        .as_ref()
+        .is_some_and(|r| r.version == source.manifest.version && r.checksum == source.checksum);
+    let drift = if current {
+        let tables = resolve_unhashed(&source).map_err(|source| SeedError::Invalid {
+            dir: dir.to_path_buf(),
+            source,
+        })?;
+        let max_allowed_packet: u64 = sqlx::query_scalar("SELECT @@max_allowed_packet")
+            .fetch_one(database.connection())
+            .await
+            .map_err(|error| SeedError::Compare(server_error(&error)))?;
+        let max_allowed_packet = usize::try_from(max_allowed_packet).unwrap_or(usize::MAX);
+        drift::compare(
+            database.connection(),
+            &source.manifest.tables,
+            &tables,
+            max_allowed_packet,
+        )
+        .await
+        .map_err(|error| SeedError::Compare(server_error(&error)))?
+    } else {
+        Vec::new()
+    };
     Ok(SeedStatus {
+        drift,
         expected_version: source.manifest.version.clone(),
         expected_checksum: source.checksum.clone(),
         recorded,

@@ -10,6 +10,7 @@ use sqlx::AssertSqlSafe;
 use super::migrate::Migrations;
 use super::seed::{SeedError, recorded};
 use super::{Database, quote};
+use crate::mysql::drift::TableDrift;
 use crate::mysql::rows::read_source;
 pub use crate::mysql::status::SeedStatus;
 
@@ -28,12 +29,38 @@ pub async fn seed_status(database: &mut Database, dir: &Path) -> Result<SeedStat
             counts.insert(table.table.clone(), count.max(0) as u64);
         }
     }
+    // Per-row comparison (naming each row) is the MySQL kind's; here the
+    // counts against the recorded load tell missing rows from added ones.
+    let drift = recorded
+        .as_ref()
+        .map(|record| count_drift(&record.rows, &counts))
+        .unwrap_or_default();
     Ok(SeedStatus {
         expected_version: source.manifest.version.clone(),
         expected_checksum: source.checksum.clone(),
         recorded,
         counts,
+        drift,
     })
+}
+
+/// Seeded tables holding fewer rows than the seed loaded (rows missing) or
+/// more (rows the application added, information only).
+fn count_drift(seeded: &BTreeMap<String, u64>, now: &BTreeMap<String, u64>) -> Vec<TableDrift> {
+    seeded
+        .iter()
+        .filter_map(|(table, &rows)| {
+            let present = now.get(table).copied().unwrap_or(0);
+            (present != rows).then(|| TableDrift {
+                table: table.clone(),
+                missing: Vec::new(),
+                missing_count: rows.saturating_sub(present),
+                changed: Vec::new(),
+                changed_count: 0,
+                added: present.saturating_sub(rows),
+            })
+        })
+        .collect()
 }
 
 /// The latest applied version when every migration is applied and unchanged; otherwise why not.

@@ -139,8 +139,13 @@ impl Printer {
             eprintln!("\n{}", tables::up_summary_table(outcomes));
         }
         for (service, failure) in &failures {
+            let what = if failure.provisioning {
+                "is running, but provisioning it failed"
+            } else {
+                "is not ready"
+            };
             let mut text = format!(
-                "{} service `{service}` is not ready: {}",
+                "{} service `{service}` {what}: {}",
                 self.paint("error:", "1;31"),
                 failure.reason
             );

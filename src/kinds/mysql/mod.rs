@@ -95,7 +95,12 @@ impl KindPlugin for Mysql {
                 match status {
                     Ok(status) => {
                         let verdict = match status.staleness() {
-                            None => Verdict::ok(format!("seed {} is current", status.expected_version)),
+                            None => match status.added() {
+                                None => Verdict::ok(format!("seed {} is current", status.expected_version)),
+                                Some(added) => {
+                                    Verdict::ok(format!("seed {} is current; {added}", status.expected_version))
+                                }
+                            },
                             Some(reason) => Verdict::fail(format!("seed not current: {reason}")),
                         };
                         verdict
