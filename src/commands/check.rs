@@ -5,14 +5,26 @@ use std::time::Duration;
 
 use crate::check::{Check, Verdict, exit_code, run_all, stack_checks};
 use crate::cli::{CheckArgs, GlobalArgs};
+use crate::reach::Reach;
 use crate::report::{Printer, check_table};
 
 pub async fn run(global: &GlobalArgs, args: &CheckArgs, printer: &Printer) -> anyhow::Result<u8> {
     let loaded = super::load_spec(global)?;
     let spec = Arc::new(loaded.spec);
     // An unreachable engine is exit code 3, before any other check.
-    let engine = Arc::new(super::connect().await?);
-    let mut checks = stack_checks(engine.clone(), spec.clone(), &args.services, args.check_upstream).await?;
+    let engine = Arc::new(super::connect(global).await?);
+    if args.verbose || engine.is_remote() {
+        printer.info(&format!("engine: {}", engine.describe()));
+    }
+    let reach = Reach::new(&engine, spec.clone());
+    let mut checks = stack_checks(
+        engine.clone(),
+        spec.clone(),
+        &reach,
+        &args.services,
+        args.check_upstream,
+    )
+    .await?;
     let version_engine = engine.clone();
     checks.insert(
         0,
@@ -26,6 +38,7 @@ pub async fn run(global: &GlobalArgs, args: &CheckArgs, printer: &Printer) -> an
         }),
     );
     let results = run_all(checks, Duration::from_secs(args.timeout)).await;
+    reach.close().await;
     let code = exit_code(&results, args.strict);
     if args.json {
         let overall = if code == 0 { "ok" } else { "fail" };

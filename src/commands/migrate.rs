@@ -2,10 +2,12 @@
 //! mysql-kind service's sqlx migrations, against its running container.
 
 use crate::cli::{GlobalArgs, MigrateAction, MigrateArgs};
+use crate::engine::Engine;
 use crate::error::{EXIT_OK, UsageError};
 use crate::lock::ProjectLock;
 use crate::mysql::migrate::MigrationChange;
 use crate::mysql::{Database, MigrationState, Migrations};
+use crate::reach::Reach;
 use crate::report::{Printer, render_table};
 use crate::spec::{Kind, Service, Spec};
 
@@ -13,6 +15,7 @@ pub async fn run(global: &GlobalArgs, args: &MigrateArgs, printer: &Printer) -> 
     let loaded = super::load_spec(global)?;
     let spec = loaded.spec;
     let service = mysql_service(&spec)?;
+    let service_name = service.name.clone();
     let (Some(dir), _) = crate::mysql::directories(service) else {
         return Err(UsageError {
             message: format!("service `{}` declares no migrations directory", service.name),
@@ -21,11 +24,15 @@ pub async fn run(global: &GlobalArgs, args: &MigrateArgs, printer: &Printer) -> 
         .into());
     };
     let migrations = Migrations::load(&dir).await?;
-    let _lock = match &args.action {
+    let engine = super::connect(global).await?;
+    let lock = match &args.action {
         MigrateAction::Info { .. } => None,
-        _ => Some(ProjectLock::acquire(&spec.name, printer).await?),
+        _ => Some(ProjectLock::acquire(&spec.name, &engine, printer).await?),
     };
-    let mut database = open_database(&spec, service).await?;
+    let spec = std::sync::Arc::new(spec);
+    let reach = Reach::new(&engine, spec.clone());
+    let service = &spec.services[&service_name];
+    let mut database = open_database(&engine, &reach, &spec, service).await?;
     match &args.action {
         MigrateAction::Run => {
             let applied = migrations.run(&mut database).await?;
@@ -77,6 +84,10 @@ pub async fn run(global: &GlobalArgs, args: &MigrateArgs, printer: &Printer) -> 
         }
     }
     database.close().await;
+    reach.close().await;
+    if let Some(lock) = lock {
+        lock.release().await;
+    }
     Ok(EXIT_OK)
 }
 
@@ -120,9 +131,14 @@ pub(super) fn mysql_service(spec: &Spec) -> anyhow::Result<&Service> {
     }
 }
 
-/// Connects to `service`'s running container as its application user.
-pub(super) async fn open_database(spec: &Spec, service: &Service) -> anyhow::Result<Database> {
-    let engine = super::connect().await?;
+/// Connects to `service`'s running container as its application user,
+/// through `reach` (which must outlive the connection).
+pub(super) async fn open_database(
+    engine: &Engine,
+    reach: &Reach,
+    spec: &Spec,
+    service: &Service,
+) -> anyhow::Result<Database> {
     let container =
         engine.list_containers(&spec.name).await?.into_iter().find(|c| {
             c.service.as_deref() == Some(service.name.as_str()) && c.status == crate::engine::RunState::Running
@@ -134,5 +150,6 @@ pub(super) async fn open_database(spec: &Spec, service: &Service) -> anyhow::Res
             spec.name
         );
     };
+    let container = reach.container(service, &container).await?;
     crate::kinds::open_database(service, &container).await
 }

@@ -6,6 +6,7 @@ use crate::error::{EXIT_OK, UsageError};
 use crate::lock::ProjectLock;
 use crate::mysql::seed::{self, SeedEvent};
 use crate::mysql::{SeedAction, SeedOptions};
+use crate::reach::Reach;
 use crate::report::Printer;
 
 pub async fn run(global: &GlobalArgs, args: &SeedArgs, printer: &Printer) -> anyhow::Result<u8> {
@@ -19,11 +20,15 @@ pub async fn run(global: &GlobalArgs, args: &SeedArgs, printer: &Printer) -> any
         }
         .into());
     };
-    let _lock = ProjectLock::acquire(&spec.name, printer).await?;
-    let mut database = super::migrate::open_database(&spec, service).await?;
+    let engine = super::connect(global).await?;
+    let lock = ProjectLock::acquire(&spec.name, &engine, printer).await?;
+    let reach = Reach::new(&engine, std::sync::Arc::new(spec.clone()));
+    let mut database = super::migrate::open_database(&engine, &reach, &spec, service).await?;
     let options = SeedOptions {
         clean: args.clean,
         allow_remote: args.allow_remote,
+        // The forward's address is 127.0.0.1, but the data is the engine's.
+        remote_engine: engine.is_remote().then(|| engine.address().to_string()),
     };
     let report = seed::apply(&mut database, &dir, &options, &mut |event| match event {
         SeedEvent::Loading { version } if args.clean => {
@@ -36,6 +41,8 @@ pub async fn run(global: &GlobalArgs, args: &SeedArgs, printer: &Printer) -> any
     })
     .await?;
     database.close().await;
+    reach.close().await;
+    lock.release().await;
     match &report.action {
         SeedAction::Current { applied_at } => printer.info(&format!(
             "seed {} is current (applied {applied_at}); nothing to do. `flowinfra seed --clean` reloads it",

@@ -28,6 +28,7 @@ use crate::engine::Engine;
 use crate::error::error_chain;
 use crate::events::{Event, EventSink};
 use crate::plan::Action;
+use crate::reach::Reach;
 use crate::spec::{PullPolicy, Service, Spec};
 use crate::stack::{PlannedService, plan_with_images, select_services};
 use scheduling::Progress;
@@ -92,11 +93,15 @@ impl ServiceFailure {
 }
 
 /// Brings the selected services to ready. Returns one outcome per service.
+///
+/// Services' ports are reached through `reach` (forwarded when the engine
+/// is remote) for readiness probes and provisioning.
 pub async fn up(
     engine: Arc<Engine>,
     spec: Arc<Spec>,
     options: &UpOptions,
     events: Arc<dyn EventSink>,
+    reach: Arc<Reach>,
 ) -> anyhow::Result<Vec<ServiceOutcome>> {
     let selected = select_services(&spec, &options.services)?;
     apply::ensure_networks_and_volumes(&engine, &spec, &selected).await?;
@@ -147,6 +152,7 @@ pub async fn up(
                 engine: engine.clone(),
                 spec: spec.clone(),
                 events: events.clone(),
+                reach: reach.clone(),
                 service,
                 planned,
             };
@@ -171,6 +177,7 @@ struct ServiceTask {
     engine: Arc<Engine>,
     spec: Arc<Spec>,
     events: Arc<dyn EventSink>,
+    reach: Arc<Reach>,
     service: Service,
     planned: PlannedService,
     /// Readiness deadline.
@@ -212,7 +219,8 @@ impl ServiceTask {
             });
         }
         let readiness = readiness::readiness(service, action, self.one_shot);
-        let became = readiness::wait_until_ready(engine, service, &id, &readiness, self.timeout, started_at).await;
+        let became =
+            readiness::wait_until_ready(engine, &self.reach, service, &id, &readiness, self.timeout, started_at).await;
         let provisioned = match became {
             Ok(became) => crate::kinds::provision(service, &became.published, events)
                 .await

@@ -165,10 +165,16 @@ impl Forwarder {
     /// network (a container name, network alias or IP). Repeated calls for
     /// the same target return the same address.
     pub async fn forward(&mut self, host: &str, port: u16) -> Result<SocketAddr, EngineError> {
+        self.forward_at(host, port, 0).await
+    }
+
+    /// Like [`Forwarder::forward`], listening on 127.0.0.1:`local_port`
+    /// (0: any free port). Fails when that port is taken here.
+    pub async fn forward_at(&mut self, host: &str, port: u16, local_port: u16) -> Result<SocketAddr, EngineError> {
         if let Some(address) = self.forwards.get(&(host.to_string(), port)) {
             return Ok(*address);
         }
-        let listener = TcpListener::bind(("127.0.0.1", 0))
+        let listener = TcpListener::bind(("127.0.0.1", local_port))
             .await
             .map_err(|source| EngineError::Forward {
                 target: format!("{host}:{port}"),

@@ -16,9 +16,9 @@
 //! `volumes.rs`, `types.rs` (the plain types), `error.rs`.
 
 mod containers;
+pub mod context;
 #[cfg(test)]
 mod engine29_responses;
-pub mod context;
 mod error;
 mod forward;
 mod images;
@@ -130,6 +130,24 @@ impl Engine {
     /// ports must be reached through a [`Forwarder`].
     pub fn is_remote(&self) -> bool {
         self.target.is_remote()
+    }
+
+    /// The engine for people: `ssh://dev@box (context box), API 1.47`.
+    pub fn describe(&self) -> String {
+        let chosen = match &self.target.source {
+            TargetSource::Flag | TargetSource::EnvContext | TargetSource::ConfigContext { .. } => {
+                format!(" (context {})", self.target.context)
+            }
+            TargetSource::EnvHost => " (DOCKER_HOST)".to_string(),
+            TargetSource::Default => String::new(),
+        };
+        format!("{}{chosen}, API {}", self.address, self.api_version())
+    }
+
+    /// Whether something other than the default chose this engine (a
+    /// context, `DOCKER_HOST`), or it is remote: worth naming in output.
+    pub fn is_chosen(&self) -> bool {
+        self.is_remote() || self.target.source != TargetSource::Default
     }
 
     /// The address connected to, as given (e.g. `unix:///var/run/docker.sock`).

@@ -42,6 +42,10 @@ pub struct SeedOptions {
     pub clean: bool,
     /// Allow `clean` against a host that is not loopback.
     pub allow_remote: bool,
+    /// The remote engine's address when the database runs on one: `clean`
+    /// then counts as remote whatever address it is reached on (a forward
+    /// listens on this machine's loopback).
+    pub remote_engine: Option<String>,
 }
 
 /// What happens while a seed runs, for the caller to report.
@@ -139,8 +143,15 @@ pub async fn apply(
     };
     let source = rows::read_source(dir).map_err(invalid)?;
     let host = database.endpoint().host.clone();
-    if options.clean && !options.allow_remote && !is_loopback(&host) {
-        return Err(SeedError::RemoteClean { host });
+    if options.clean && !options.allow_remote {
+        if let Some(engine) = &options.remote_engine {
+            return Err(SeedError::RemoteClean {
+                host: format!("the database on the remote engine {engine}"),
+            });
+        }
+        if !is_loopback(&host) {
+            return Err(SeedError::RemoteClean { host });
+        }
     }
     let version = source.manifest.version.clone();
     let connection = database.connection();
