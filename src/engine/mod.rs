@@ -144,10 +144,14 @@ impl Engine {
         format!("{}{chosen}, API {}", self.address, self.api_version())
     }
 
-    /// Whether something other than the default chose this engine (a
-    /// context, `DOCKER_HOST`), or it is remote: worth naming in output.
+    /// Whether the engine is remote or a Docker context chose it: worth
+    /// naming in output (a local `DOCKER_HOST` is the user's own setting).
     pub fn is_chosen(&self) -> bool {
-        self.is_remote() || self.target.source != TargetSource::Default
+        self.is_remote()
+            || matches!(
+                self.target.source,
+                TargetSource::Flag | TargetSource::EnvContext | TargetSource::ConfigContext { .. }
+            )
     }
 
     /// The address connected to, as given (e.g. `unix:///var/run/docker.sock`).
