@@ -234,7 +234,7 @@ async fn broken_paths_give_clear_errors() {
     assert!(output.status.success(), "{text}");
     assert!(
         text.contains(&format!(
-            "cannot reach the Docker engine (DOCKER_HOST chose ssh://root@{})",
+            "cannot reach the Docker engine at ssh://root@{} (chosen by DOCKER_HOST)",
             lab.host("a")
         )),
         "{text}"

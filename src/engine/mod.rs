@@ -94,7 +94,7 @@ impl Engine {
     /// without a prompt) running `docker system dial-stdio` on the remote.
     pub async fn connect_target(target: EngineTarget) -> Result<Engine, EngineError> {
         let address = target.address.clone();
-        let chosen_by = (target.source != TargetSource::Default).then(|| target.chosen_by());
+        let chosen_by = (target.source != TargetSource::Default).then(|| target.chooser());
         let unreachable = |source: Box<dyn std::error::Error + Send + Sync>| EngineError::Unreachable {
             address: address.clone(),
             chosen_by: chosen_by.clone(),
