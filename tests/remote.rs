@@ -255,7 +255,7 @@ async fn broken_paths_give_clear_errors() {
         ("DOCKER_CERT_PATH", untrusted.display().to_string()),
     ];
     let text = output_text(&lab.child("a", "a", "connect-error", &env));
-    assert!(text.contains("(DOCKER_HOST chose tcp://"), "{text}");
+    assert!(text.contains("(chosen by DOCKER_HOST)"), "{text}");
     assert!(text.to_lowercase().contains("certificate"), "{text}");
     assert!(
         text.contains("hint: the engine's TLS certificate is not trusted"),
@@ -294,7 +294,7 @@ fn stack_env(stack: &FlowliteStack, extra: &[(&str, String)]) -> Vec<(String, St
 /// `-f … -p <project>` of `stack`, then `args`.
 fn stack_args<'a>(stack: &'a FlowliteStack, args: &[&'a str]) -> Vec<String> {
     let mut all = Vec::new();
-    for file in &stack.spec {
+    for file in stack.spec.iter().chain(&stack.overrides) {
         all.push("-f".to_string());
         all.push(file.display().to_string());
     }
@@ -457,7 +457,15 @@ async fn two_laptops_bring_up_one_redis_over_ssh_and_tls_at_once() {
     let lab = RemoteLab::start();
     let engine = engine().await;
     forward_helper_image(&engine).await;
-    let stack = FlowliteStack::new("remote_two");
+    // A bind mount names a path on the engine's host: `up` says so.
+    let bind = lab.dir.join("bind.yaml");
+    std::fs::create_dir_all(lab.dir.join("bind-data")).unwrap();
+    std::fs::write(
+        &bind,
+        "services:\n  redis:\n    volumes:\n      - ./bind-data:/lab-bind\n",
+    )
+    .unwrap();
+    let stack = FlowliteStack::new("remote_two").with_override(&bind);
     let project = stack.project.name.clone();
     let over_ssh = stack_env(&stack, &[("DOCKER_HOST", lab.ssh_address("a"))]);
     let over_tls = stack_env(
@@ -483,8 +491,25 @@ async fn two_laptops_bring_up_one_redis_over_ssh_and_tls_at_once() {
     );
     assert_eq!(a.0, Some(0), "up over ssh:\n{}", a.2);
     assert_eq!(b.0, Some(0), "up over TLS:\n{}", b.2);
+    let warned = format!(
+        "service `redis` binds {} to /lab-bind: with the remote engine",
+        lab.dir.join("bind-data").display()
+    );
+    assert!(a.2.contains(&warned) && b.2.contains(&warned), "{warned}");
     let containers = engine.list_containers(&project).await.unwrap();
     assert_eq!(containers.len(), 1, "one container per service: {containers:?}");
+
+    let (code, stdout, stderr) = run_on(&lab, "a", &stack_args(&stack, &["env"]), &over_ssh);
+    assert_eq!(code, Some(0), "{stderr}");
+    assert!(
+        stdout.contains(&format!("REDIS_PORT={}", stack.port("REDIS_PORT"))),
+        "{stdout}"
+    );
+    assert!(
+        stderr.contains("the engine is remote (DOCKER_HOST chose ssh://")
+            && stderr.contains("while `flowinfra forward` runs"),
+        "{stderr}"
+    );
     assert_eq!(containers[0].service.as_deref(), Some("redis"));
 
     let (code, stdout, stderr) = run_on(&lab, "a", &stack_args(&stack, &["check", "--json", "redis"]), &over_ssh);
@@ -535,7 +560,7 @@ async fn broken_paths_through_the_binary_say_what_chose_the_engine() {
     assert_eq!(output.status.code(), Some(3), "wrong key:\n{stderr}");
     assert!(
         stderr.contains(&format!(
-            "cannot reach the Docker engine (DOCKER_HOST chose ssh://root@{})",
+            "cannot reach the Docker engine at ssh://root@{} (chosen by DOCKER_HOST)",
             lab.host("a")
         )),
         "{stderr}"
@@ -558,7 +583,13 @@ async fn broken_paths_through_the_binary_say_what_chose_the_engine() {
     );
     let (code, _, stderr) = run_on(&lab, "a", &ps, &env);
     assert_eq!(code, Some(3), "untrusted certificate:\n{stderr}");
-    assert!(stderr.contains("(DOCKER_HOST chose tcp://"), "{stderr}");
+    assert!(
+        stderr.contains(&format!(
+            "cannot reach the Docker engine at tcp://{}:2376 (chosen by DOCKER_HOST)",
+            lab.host("a")
+        )),
+        "{stderr}"
+    );
     assert!(
         stderr.contains("the engine's TLS certificate is not trusted"),
         "{stderr}"
