@@ -161,7 +161,7 @@ record_readiness() {
 
 # --- cold -------------------------------------------------------------------
 # The alternative a docker-compose user runs: containers, health, schema, data.
-target/release/examples/seed_sql seeds >"$work/seed.sql"
+if wants cold; then target/release/examples/seed_sql seeds >"$work/seed.sql"; fi
 compose_cold() {
     local start step
     start="$(now)"
@@ -214,10 +214,12 @@ fi
 
 # --- warm and check ---------------------------------------------------------
 if wants warm || wants check || wants seed || wants memory || wants remote; then
-    log "converging both stacks"
+    log "converging the stacks"
     flowinfra -q up >&2
-    compose up -d >/dev/null 2>&1
-    scripts/bench/wait-healthy.sh "$dc_project"
+    if wants warm || wants check || wants seed || wants memory; then
+        compose up -d >/dev/null 2>&1
+        scripts/bench/wait-healthy.sh "$dc_project"
+    fi
 fi
 if wants warm; then
     log "warm up: $runs runs each after 2 warm-ups, pair by pair"
