@@ -255,7 +255,10 @@ async fn broken_paths_give_clear_errors() {
         ("DOCKER_CERT_PATH", untrusted.display().to_string()),
     ];
     let text = output_text(&lab.child("a", "a", "connect-error", &env));
-    assert!(text.contains("(chosen by DOCKER_HOST)"), "{text}");
+    assert!(
+        text.contains("at tcp://") && text.contains("(chosen by DOCKER_HOST)"),
+        "{text}"
+    );
     assert!(text.to_lowercase().contains("certificate"), "{text}");
     assert!(
         text.contains("hint: the engine's TLS certificate is not trusted"),

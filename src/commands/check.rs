@@ -16,6 +16,10 @@ pub async fn run(global: &GlobalArgs, args: &CheckArgs, printer: &Printer) -> an
     if args.verbose || engine.is_remote() {
         printer.info(&format!("engine: {}", engine.describe()));
     }
+    if args.check_upstream {
+        let selected = crate::stack::select_services(&spec, &args.services)?;
+        super::warn_about_images(&spec, &selected, printer);
+    }
     let reach = Reach::new(&engine, spec.clone());
     let mut checks = stack_checks(
         engine.clone(),

@@ -13,6 +13,7 @@ pub async fn run(global: &GlobalArgs, args: &PsArgs, printer: &Printer) -> anyho
         printer.info(&format!("engine: {}", engine.describe()));
     }
     let selected = crate::stack::select_services(&spec, &[])?;
+    super::warn_about_images(&spec, &selected, printer);
     let planned = crate::stack::plan_stack(&engine, &spec, &selected).await?;
     let containers = engine.list_containers(&spec.name).await?;
     let mut rows = Vec::new();
