@@ -68,7 +68,7 @@ pub fn for_image(image: &str) -> &'static Backend {
 
 /// The backend `service` uses: its `x-flowinfra` `backend`, else its image's.
 pub fn of_service(service: &Service) -> &'static Backend {
-    let chosen = match service.flowinfra.as_ref().map(|x| &x.settings) {
+    let chosen = match service.flowinfra.as_ref().and_then(|x| x.settings.as_ref()) {
         Some(KindSettings::S3(settings)) => settings.backend.as_deref().and_then(named),
         _ => None,
     };
