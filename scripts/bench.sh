@@ -30,6 +30,12 @@
 #   memory  every other flowinfra command once (config, plan, ps, env,
 #           migrate info, logs, down); peak memory of all comes from
 #           /usr/bin/time on every flowinfra run of every case.
+#   remote  warm `up` and `check` from a laptop of the remote-engine lab
+#           (scripts/remote-test-env.sh; root) over ssh and over TCP+TLS,
+#           against the local socket. Needs busybox:1.37 (the forward helper).
+#
+# BENCH_BIN=PATH uses that flowinfra binary instead of a release build (the
+# cold and seed cases still need the release seed_sql example).
 #
 # The two stacks run as two projects on free loopback ports. Needs the Docker
 # engine, the stand-in images (built here), docker-compose, the mariadb
@@ -46,7 +52,7 @@ if [[ "${1:-}" =~ ^[0-9]+$ ]]; then
     shift
 fi
 cases=("$@")
-[ ${#cases[@]} -gt 0 ] || cases=(cold warm check seed rebuild memory)
+[ ${#cases[@]} -gt 0 ] || cases=(cold warm check seed rebuild memory remote)
 wants() { [[ " ${cases[*]} " == *" $1 "* ]]; }
 log() { echo "bench: $*" >&2; }
 
@@ -66,8 +72,15 @@ if wants cold && [ ! -x "$sqlx" ]; then
     cargo install sqlx-cli --version 0.9.0 --locked --no-default-features --features mysql >&2
 fi
 bash scripts/build-test-images.sh >&2
-cargo build --release --quiet --bin flowinfra --example seed_sql
-bin="$PWD/target/release/flowinfra"
+if [ -n "${BENCH_BIN:-}" ]; then
+    # A quick run with an existing binary (e.g. the debug build, for the
+    # remote case, whose time is the network's): say so next to the numbers.
+    bin="$(realpath "$BENCH_BIN")"
+    log "using $bin instead of a release build"
+else
+    cargo build --release --quiet --bin flowinfra --example seed_sql
+    bin="$PWD/target/release/flowinfra"
+fi
 
 # --- the two stacks ---------------------------------------------------------
 work="$(mktemp -d)"
@@ -148,7 +161,7 @@ record_readiness() {
 
 # --- cold -------------------------------------------------------------------
 # The alternative a docker-compose user runs: containers, health, schema, data.
-target/release/examples/seed_sql seeds >"$work/seed.sql"
+if wants cold; then target/release/examples/seed_sql seeds >"$work/seed.sql"; fi
 compose_cold() {
     local start step
     start="$(now)"
@@ -200,11 +213,13 @@ if wants cold; then
 fi
 
 # --- warm and check ---------------------------------------------------------
-if wants warm || wants check || wants seed || wants memory; then
-    log "converging both stacks"
+if wants warm || wants check || wants seed || wants memory || wants remote; then
+    log "converging the stacks"
     flowinfra -q up >&2
-    compose up -d >/dev/null 2>&1
-    scripts/bench/wait-healthy.sh "$dc_project"
+    if wants warm || wants check || wants seed || wants memory; then
+        compose up -d >/dev/null 2>&1
+        scripts/bench/wait-healthy.sh "$dc_project"
+    fi
 fi
 if wants warm; then
     log "warm up: $runs runs each after 2 warm-ups, pair by pair"
@@ -227,6 +242,44 @@ if wants check; then
     flowinfra check >/dev/null 2>&1
     for run in $(seq 1 "$runs"); do
         timed_flowinfra check "flowinfra check" "$run" check
+    done
+fi
+
+# --- remote engines ---------------------------------------------------------
+# Warm `up` and `check` of the converged stack from a "laptop" of the
+# remote-engine lab (scripts/remote-test-env.sh, needs root): through ssh and
+# through TCP+TLS to this machine's engine, against the local socket. Each
+# run of each transport pays its engine connection and, remotely, the engine
+# lock (`up`) and the forwards (probes, `check`).
+if wants remote; then
+    lab_n=$(( $$ % 240 + 10 ))
+    lab="$(bash scripts/remote-test-env.sh up "$lab_n")"
+    trap 'bash scripts/remote-test-env.sh down "$lab_n" >/dev/null 2>&1 || true; cleanup' EXIT
+    lab_host="10.250.$lab_n.1"
+    # remote_fi ssh|tls ARGS...: flowinfra inside laptop a of the lab.
+    remote_fi() {
+        local engine_env
+        case "$1" in
+        ssh) engine_env="DOCKER_HOST=ssh://root@$lab_host" ;;
+        tls) engine_env="DOCKER_HOST=tcp://$lab_host:2376 DOCKER_TLS_VERIFY=1 DOCKER_CERT_PATH=$lab/tls" ;;
+        esac
+        shift
+        bash scripts/remote-test-env.sh run "$lab_n" a a -- env -i PATH="$PATH" HOME=/root TMPDIR="$lab" \
+            $fi_env $engine_env "$bin" "${files[@]}" -p "$fi_project" "$@"
+    }
+    log "remote: warm up and check through ssh and TLS vs the local socket, $runs runs each"
+    if ! docker image inspect busybox:1.37 >/dev/null 2>&1; then
+        log "the forward helper image busybox:1.37 is missing and no registry may be reachable: load it first"
+        exit 1
+    fi
+    for transport in ssh tls; do remote_fi "$transport" -q up >/dev/null 2>&1; done
+    for run in $(seq 1 "$runs"); do
+        timed remote "up, local socket" "$run" flowinfra -q up
+        timed remote "up, TLS" "$run" remote_fi tls -q up
+        timed remote "up, ssh" "$run" remote_fi ssh -q up
+        timed remote "check, local socket" "$run" flowinfra check
+        timed remote "check, TLS" "$run" remote_fi tls check
+        timed remote "check, ssh" "$run" remote_fi ssh check
     done
 fi
 

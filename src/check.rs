@@ -230,10 +230,12 @@ pub fn protocol_check(service: &Service, container: Option<&ContainerState>) -> 
 }
 
 /// Gathers the actual state once and builds every check for the selected
-/// services; the upstream ones only when asked.
+/// services; the upstream ones only when asked. Services' ports are dialled
+/// through `reach`, which must outlive the checks.
 pub async fn stack_checks(
     engine: Arc<Engine>,
     spec: Arc<Spec>,
+    reach: &crate::reach::Reach,
     services: &[String],
     check_upstream: bool,
 ) -> anyhow::Result<Vec<Check>> {
@@ -245,9 +247,24 @@ pub async fn stack_checks(
     }
     for planned in &planned {
         let service = &spec.services[&planned.service];
-        let container = planned.actual.container.as_ref();
-        checks.extend(protocol_check(service, container));
-        checks.extend(kind_checks(service, container));
+        let container = match planned.actual.container.as_ref() {
+            // Probes and verifications dial the ports as this machine reaches them.
+            Some(container) if container.status == RunState::Running && service.kind().is_some() => {
+                match reach.container(service, container).await {
+                    Ok(reached) => Some(reached),
+                    Err(error) => {
+                        let reason = crate::error::error_chain(&error);
+                        checks.push(Check::new("forward", Some(&service.name), async move {
+                            Verdict::fail(format!("cannot reach its ports through the engine: {reason}"))
+                        }));
+                        continue;
+                    }
+                }
+            }
+            other => other.cloned(),
+        };
+        checks.extend(protocol_check(service, container.as_ref()));
+        checks.extend(kind_checks(service, container.as_ref()));
     }
     Ok(checks)
 }

@@ -43,6 +43,11 @@ pub struct GlobalArgs {
     #[arg(long = "env-file", value_name = "FILE")]
     pub env_files: Vec<PathBuf>,
 
+    /// Docker context to use, as `docker --context` [default: DOCKER_HOST,
+    /// DOCKER_CONTEXT, the current context of ~/.docker/config.json, the local socket]
+    #[arg(long = "context", value_name = "NAME")]
+    pub context: Option<String>,
+
     /// More detail: `-v` shows debug lines, `-vv` traces. Goes before the
     /// command (`flowinfra -v up`): after `down`, `-v` means --volumes, as in Compose
     #[arg(short, long, action = clap::ArgAction::Count)]
@@ -80,6 +85,8 @@ pub enum Command {
     Config(ConfigArgs),
     /// Print connection settings for services that consume this infrastructure
     Env(EnvArgs),
+    /// Reach a remote engine's services from this machine: forward every published port until Ctrl-C
+    Forward(ForwardArgs),
     /// Print a shell completion script, e.g. `flowinfra completions bash > /etc/bash_completion.d/flowinfra`
     Completions(CompletionsArgs),
     /// Write the stack as manifests for another platform (Kubernetes)
@@ -217,6 +224,12 @@ pub struct PlanArgs {
     /// Also compare local image digests with the registry's (without pulling)
     #[arg(long)]
     pub check_upstream: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct ForwardArgs {
+    /// Only these services [default: all]
+    pub services: Vec<String>,
 }
 
 #[derive(Debug, Args)]

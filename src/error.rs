@@ -31,6 +31,14 @@ pub fn exit_code(err: &anyhow::Error) -> u8 {
         if cause.is::<crate::spec::SpecError>() || cause.is::<UsageError>() {
             return EXIT_USAGE;
         }
+        // A context that does not exist (or a broken Docker config) is the
+        // caller's choice to fix, not an engine that is down.
+        if matches!(
+            cause.downcast_ref::<crate::engine::EngineError>(),
+            Some(crate::engine::EngineError::Context(_))
+        ) {
+            return EXIT_USAGE;
+        }
         let engine_unreachable = cause
             .downcast_ref::<crate::engine::EngineError>()
             .is_some_and(|engine| engine.is_unreachable());

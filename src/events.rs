@@ -16,6 +16,8 @@ use crate::plan::RecreateReason;
 pub enum Event {
     /// Another flowinfra command holds the project lock; this one waits for it.
     WaitingForLock { project: String },
+    /// Another machine (or process) holds the project's lock on a remote engine.
+    WaitingForEngineLock { project: String, holder: String },
     /// A service's image is being built, and why.
     Building {
         service: String,

@@ -19,6 +19,7 @@
 //! - [`converge`]: executes `up` — images, containers in dependency order, readiness as data, provisioning.
 //! - [`events`]: the typed progress events the core emits through an `EventSink`.
 //! - [`logging`]: tracing set-up; third-party log lines masked of every known secret.
+//! - [`reach`]: where this machine reaches service ports: directly, or forwarded through a remote engine.
 //! - [`lock`]: the per-project lock that keeps two `up`/`down` from interleaving.
 //! - [`upstream`]: registry digest comparison, on request only.
 //! - [`image_lifecycle`]: retired and end-of-life image series, from the shipped table. Pure.
@@ -43,6 +44,7 @@ pub mod logging;
 pub mod mysql;
 pub mod plan;
 pub mod postgres;
+pub mod reach;
 pub mod render;
 pub mod report;
 pub mod spec;

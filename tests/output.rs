@@ -172,6 +172,10 @@ fn the_flowlite_stack_as_plan_up_ps_and_check_show_it() {
 /// What differs between machines and runs in `check`'s output.
 fn add_check_filters(settings: &mut insta::Settings) {
     settings.add_filter(r"Docker engine at [^\s\x22]+", "Docker engine at [DOCKER_HOST]");
+    settings.add_filter(
+        r"engine: \S+( \([^)]*\))?, API \S+",
+        "engine: [DOCKER_HOST], API [VERSION]",
+    );
     settings.add_filter(r"\b\d+ ms\b", "[TIME]");
     settings.add_filter(r"(api_version|server_version)=(redis )?\S+", "$1=[VERSION]");
     settings.add_filter(r#""(api_version|server_version)": "[^"]*""#, r#""$1": "[VERSION]""#);

@@ -5,6 +5,15 @@
 //! laptop (`remote_child`). Connecting over ssh, over TCP+TLS and through a
 //! Docker context; forwarding a published port; the engine-side lock from
 //! two laptops; and the errors of broken paths. Needs root.
+//!
+//! The product through the binary (`flowinfra` run inside a laptop): the
+//! whole Flowlite stack once, through a TLS context chosen by `--context`
+//! (up from nothing, check, seed's remote guard, forward with a MySQL login
+//! and a Redis PING, down -v); the Redis service alone from two laptops at
+//! once, one over ssh and one over TLS (one container, check and forward
+//! over ssh, down over TLS); broken paths through the binary. One full stack
+//! keeps the file under its time budget: the transports differ below the
+//! commands, not in them.
 
 mod support;
 
@@ -13,7 +22,7 @@ use std::time::{Duration, Instant};
 
 use flowinfra::engine::{ContainerSpec, Engine, PortBinding, Protocol};
 use support::remote::{RemoteLab, SCENARIO_VAR, output_text};
-use support::{TestProject, busybox_image, engine, free_port, wait_for};
+use support::{FlowliteStack, TestProject, busybox_image, engine, forward_helper_image, free_port, wait_for};
 
 /// Requests per timing loop (each on a new connection, as probes do).
 const REQUESTS: usize = 30;
@@ -273,6 +282,338 @@ async fn broken_paths_give_clear_errors() {
     assert!(text.contains("docker context ls"), "{text}");
 }
 
+// ------------------------------------------------ the product, through the binary
+
+/// The stack's port variables and `extra`, for [`RemoteLab::flowinfra`].
+fn stack_env(stack: &FlowliteStack, extra: &[(&str, String)]) -> Vec<(String, String)> {
+    stack
+        .env
+        .iter()
+        .map(|(key, value)| (key.clone(), value.clone()))
+        .chain(extra.iter().map(|(key, value)| (key.to_string(), value.clone())))
+        .collect()
+}
+
+/// `-f … -p <project>` of `stack`, then `args`.
+fn stack_args<'a>(stack: &'a FlowliteStack, args: &[&'a str]) -> Vec<String> {
+    let mut all = Vec::new();
+    for file in stack.spec.iter().chain(&stack.overrides) {
+        all.push("-f".to_string());
+        all.push(file.display().to_string());
+    }
+    all.extend(["-p".to_string(), stack.project.name.clone()]);
+    all.extend(args.iter().map(|arg| arg.to_string()));
+    all
+}
+
+/// Runs `flowinfra` on a laptop and returns (exit code, stdout, stderr).
+fn run_on(lab: &RemoteLab, laptop: &str, args: &[String], env: &[(String, String)]) -> (Option<i32>, String, String) {
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    let output = lab.flowinfra(laptop, laptop, &args, env).output().unwrap();
+    (
+        output.status.code(),
+        String::from_utf8_lossy(&output.stdout).into_owned(),
+        String::from_utf8_lossy(&output.stderr).into_owned(),
+    )
+}
+
+/// A `flowinfra forward` on a laptop: started, its table read until every
+/// service in `services` has a row, then stopped with Ctrl-C on drop.
+struct Forwarding {
+    child: std::process::Child,
+    table: String,
+}
+
+impl Forwarding {
+    fn start(
+        lab: &RemoteLab,
+        laptop: &str,
+        args: &[String],
+        env: &[(String, String)],
+        services: &[&str],
+    ) -> Forwarding {
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        let mut child = lab
+            .flowinfra(laptop, laptop, &args, env)
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        let mut stdout = BufReader::new(child.stdout.take().unwrap());
+        let mut table = String::new();
+        while !services
+            .iter()
+            .all(|service| table.lines().any(|line| line.starts_with(&format!("{service} "))))
+        {
+            let mut line = String::new();
+            if stdout.read_line(&mut line).unwrap() == 0 {
+                let mut stderr = String::new();
+                child.stderr.take().unwrap().read_to_string(&mut stderr).unwrap();
+                panic!("forward ended early:\n{table}\n{stderr}");
+            }
+            table.push_str(&line);
+        }
+        Forwarding { child, table }
+    }
+
+    /// Ctrl-C, and what it said.
+    fn stop(mut self) -> (Option<i32>, String) {
+        let pid = self.child.id().to_string();
+        std::process::Command::new("kill")
+            .args(["-INT", &pid])
+            .status()
+            .unwrap();
+        let mut stderr = String::new();
+        self.child.stderr.take().unwrap().read_to_string(&mut stderr).unwrap();
+        let status = self.child.wait().unwrap();
+        (status.code(), stderr)
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_flowlite_stack_runs_from_a_laptop_through_a_tls_context() {
+    let lab = RemoteLab::start();
+    let engine = engine().await;
+    forward_helper_image(&engine).await;
+    let stack = FlowliteStack::new("remote_flowlite");
+    let project = stack.project.name.clone();
+    let config = lab.config_with_context("lab-tls", &lab.tls_address("a"), Some(&lab.tls_dir()));
+    // No current context: --context alone chooses the engine.
+    std::fs::write(config.join("config.json"), "{}").unwrap();
+    let env = stack_env(&stack, &[("DOCKER_CONFIG", config.display().to_string())]);
+    let with_context = |args: &[&str]| {
+        let mut all = vec!["--context".to_string(), "lab-tls".to_string()];
+        all.extend(stack_args(&stack, args));
+        all
+    };
+
+    let started = Instant::now();
+    let (code, _, stderr) = run_on(&lab, "a", &with_context(&["up"]), &env);
+    assert_eq!(code, Some(0), "up:\n{stderr}");
+    eprintln!("up from nothing through the TLS context: {:?}", started.elapsed());
+    assert!(
+        stderr.contains(&format!("engine: tcp://{}:2376 (context lab-tls), API ", lab.host("a"))),
+        "{stderr}"
+    );
+    let containers = engine.list_containers(&project).await.unwrap();
+    assert_eq!(containers.len(), 4, "{containers:?}");
+
+    let (code, stdout, stderr) = run_on(&lab, "a", &with_context(&["check", "--json"]), &env);
+    assert_eq!(code, Some(0), "check:\n{stdout}\n{stderr}");
+    let report: serde_json::Value = serde_json::from_str(&stdout).expect(&stdout);
+    assert_eq!(report["status"], "ok", "{stdout}");
+    let checks = report["checks"].as_array().unwrap();
+    for check in ["protocol", "migrations", "seed", "queues", "buckets"] {
+        assert!(
+            checks.iter().any(|c| c["check"] == check && c["status"] == "ok"),
+            "{check} ok: {stdout}"
+        );
+    }
+
+    // The database is the engine's, though the forward is on 127.0.0.1.
+    let (code, _, stderr) = run_on(&lab, "a", &with_context(&["seed", "--clean"]), &env);
+    assert_ne!(code, Some(0), "{stderr}");
+    assert!(
+        stderr.contains(&format!(
+            "refusing `seed --clean` against the database on the remote engine tcp://{}:2376",
+            lab.host("a")
+        )),
+        "{stderr}"
+    );
+
+    let forward = Forwarding::start(&lab, "a", &with_context(&["forward"]), &env, &["mysql", "redis"]);
+    let (mysql_port, redis_port) = (stack.port("MYSQL_PORT"), stack.port("REDIS_PORT"));
+    assert!(
+        forward.table.contains(&format!("127.0.0.1:{mysql_port}")),
+        "the published port number is kept here: {}",
+        forward.table
+    );
+    let dial = lab.child(
+        "a",
+        "a",
+        "dial",
+        &[
+            ("FLOWINFRA_REMOTE_MYSQL_URL", stack.mysql_url()),
+            ("FLOWINFRA_REMOTE_REDIS", format!("127.0.0.1:{redis_port}")),
+            (
+                "FLOWINFRA_REMOTE_REDIS_PASSWORD",
+                "flowlite_redis_pass_2024".to_string(),
+            ),
+        ],
+    );
+    let text = output_text(&dial);
+    assert!(dial.status.success(), "{text}");
+    assert!(text.contains("mysql users=3"), "{text}");
+    assert!(text.contains("redis=PONG"), "{text}");
+    let (code, stderr) = forward.stop();
+    assert_eq!(code, Some(0), "{stderr}");
+    assert!(stderr.contains("forwards closed"), "{stderr}");
+
+    let (code, _, stderr) = run_on(&lab, "a", &with_context(&["down", "-v"]), &env);
+    assert_eq!(code, Some(0), "down:\n{stderr}");
+    assert!(engine.list_containers(&project).await.unwrap().is_empty());
+    assert!(engine.list_volumes(&project).await.unwrap().is_empty());
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn two_laptops_bring_up_one_redis_over_ssh_and_tls_at_once() {
+    let lab = RemoteLab::start();
+    let engine = engine().await;
+    forward_helper_image(&engine).await;
+    // A bind mount names a path on the engine's host: `up` says so.
+    let bind = lab.dir.join("bind.yaml");
+    std::fs::create_dir_all(lab.dir.join("bind-data")).unwrap();
+    std::fs::write(
+        &bind,
+        "services:\n  redis:\n    volumes:\n      - ./bind-data:/lab-bind\n",
+    )
+    .unwrap();
+    let stack = FlowliteStack::new("remote_two").with_override(&bind);
+    let project = stack.project.name.clone();
+    let over_ssh = stack_env(&stack, &[("DOCKER_HOST", lab.ssh_address("a"))]);
+    let over_tls = stack_env(
+        &stack,
+        &[
+            ("DOCKER_HOST", lab.tls_address("b")),
+            ("DOCKER_TLS_VERIFY", "1".to_string()),
+            ("DOCKER_CERT_PATH", lab.tls_dir().display().to_string()),
+        ],
+    );
+    let up = stack_args(&stack, &["up", "redis"]);
+    let started = Instant::now();
+    let (a, b) = std::thread::scope(|scope| {
+        let a = scope.spawn(|| run_on(&lab, "a", &up, &over_ssh));
+        let b = scope.spawn(|| run_on(&lab, "b", &up, &over_tls));
+        (a.join().unwrap(), b.join().unwrap())
+    });
+    eprintln!(
+        "two ups at once: {:?}\n--- a (ssh)\n{}\n--- b (tls)\n{}",
+        started.elapsed(),
+        a.2,
+        b.2
+    );
+    assert_eq!(a.0, Some(0), "up over ssh:\n{}", a.2);
+    assert_eq!(b.0, Some(0), "up over TLS:\n{}", b.2);
+    let warned = format!(
+        "service `redis` binds {} to /lab-bind: with the remote engine",
+        lab.dir.join("bind-data").display()
+    );
+    assert!(a.2.contains(&warned) && b.2.contains(&warned), "{warned}");
+    let containers = engine.list_containers(&project).await.unwrap();
+    assert_eq!(containers.len(), 1, "one container per service: {containers:?}");
+
+    let (code, stdout, stderr) = run_on(&lab, "a", &stack_args(&stack, &["env"]), &over_ssh);
+    assert_eq!(code, Some(0), "{stderr}");
+    assert!(
+        stdout.contains(&format!("REDIS_PORT={}", stack.port("REDIS_PORT"))),
+        "{stdout}"
+    );
+    assert!(
+        stderr.contains("the engine is remote (DOCKER_HOST chose ssh://")
+            && stderr.contains("while `flowinfra forward` runs"),
+        "{stderr}"
+    );
+    assert_eq!(containers[0].service.as_deref(), Some("redis"));
+
+    let (code, stdout, stderr) = run_on(&lab, "a", &stack_args(&stack, &["check", "--json", "redis"]), &over_ssh);
+    assert_eq!(code, Some(0), "check over ssh:\n{stdout}\n{stderr}");
+    assert!(stdout.contains("\"status\": \"ok\""), "{stdout}");
+
+    let forward = Forwarding::start(
+        &lab,
+        "a",
+        &stack_args(&stack, &["forward", "redis"]),
+        &over_ssh,
+        &["redis"],
+    );
+    let redis_port = stack.port("REDIS_PORT");
+    let dial = lab.child(
+        "a",
+        "a",
+        "dial",
+        &[
+            ("FLOWINFRA_REMOTE_REDIS", format!("127.0.0.1:{redis_port}")),
+            (
+                "FLOWINFRA_REMOTE_REDIS_PASSWORD",
+                "flowlite_redis_pass_2024".to_string(),
+            ),
+        ],
+    );
+    let text = output_text(&dial);
+    assert!(dial.status.success() && text.contains("redis=PONG"), "{text}");
+    let (code, stderr) = forward.stop();
+    assert_eq!(code, Some(0), "{stderr}");
+
+    let (code, _, stderr) = run_on(&lab, "b", &stack_args(&stack, &["down", "-v"]), &over_tls);
+    assert_eq!(code, Some(0), "down over TLS:\n{stderr}");
+    assert!(engine.list_containers(&project).await.unwrap().is_empty());
+    assert!(engine.list_volumes(&project).await.unwrap().is_empty());
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn broken_paths_through_the_binary_say_what_chose_the_engine() {
+    let lab = RemoteLab::start();
+    let stack = FlowliteStack::new("remote_broken");
+    let ps = stack_args(&stack, &["ps"]);
+
+    let env = stack_env(&stack, &[("DOCKER_HOST", lab.ssh_address("a"))]);
+    let args: Vec<&str> = ps.iter().map(String::as_str).collect();
+    let output = lab.flowinfra("a", "wrong", &args, &env).output().unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(3), "wrong key:\n{stderr}");
+    assert!(
+        stderr.contains(&format!(
+            "cannot reach the Docker engine at ssh://root@{} (chosen by DOCKER_HOST)",
+            lab.host("a")
+        )),
+        "{stderr}"
+    );
+    assert!(stderr.contains("Permission denied"), "{stderr}");
+
+    let untrusted = lab.dir.join("untrusted");
+    std::fs::create_dir_all(&untrusted).unwrap();
+    std::fs::copy(lab.tls_dir().join("other-ca.pem"), untrusted.join("ca.pem")).unwrap();
+    for file in ["cert.pem", "key.pem"] {
+        std::fs::copy(lab.tls_dir().join(file), untrusted.join(file)).unwrap();
+    }
+    let env = stack_env(
+        &stack,
+        &[
+            ("DOCKER_HOST", lab.tls_address("a")),
+            ("DOCKER_TLS_VERIFY", "1".to_string()),
+            ("DOCKER_CERT_PATH", untrusted.display().to_string()),
+        ],
+    );
+    let (code, _, stderr) = run_on(&lab, "a", &ps, &env);
+    assert_eq!(code, Some(3), "untrusted certificate:\n{stderr}");
+    assert!(
+        stderr.contains(&format!(
+            "cannot reach the Docker engine at tcp://{}:2376 (chosen by DOCKER_HOST)",
+            lab.host("a")
+        )),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("the engine's TLS certificate is not trusted"),
+        "{stderr}"
+    );
+
+    let config = lab.config_with_context("exists", &lab.ssh_address("a"), None);
+    let env = stack_env(&stack, &[("DOCKER_CONFIG", config.display().to_string())]);
+    let mut args = vec!["--context".to_string(), "nope".to_string()];
+    args.extend(ps.iter().cloned());
+    let (code, _, stderr) = run_on(&lab, "a", &args, &env);
+    assert_eq!(code, Some(2), "missing context:\n{stderr}");
+    assert!(
+        stderr.contains(&format!(
+            "Docker context \"nope\" (--context nope) does not exist: no {}",
+            config.join("contexts/meta").display()
+        )),
+        "{stderr}"
+    );
+    assert!(stderr.contains("docker context ls"), "{stderr}");
+}
+
 // ---------------------------------------------------------------- children
 
 /// The scenarios, run inside a laptop by the tests above (never on their own).
@@ -291,6 +632,7 @@ fn remote_child() {
             "forward" => child_forward().await,
             "lock" => child_lock().await,
             "connect-error" => child_connect_error().await,
+            "dial" => child_dial().await,
             other => panic!("unknown scenario {other}"),
         }
     });
@@ -419,6 +761,41 @@ async fn child_connect_error() {
             }
         }
     }
+}
+
+/// A MySQL login (when asked) and a Redis PING on this laptop's loopback,
+/// where `flowinfra forward` listens.
+async fn child_dial() {
+    use sqlx::Connection;
+    if let Ok(url) = std::env::var("FLOWINFRA_REMOTE_MYSQL_URL") {
+        let mut connection = sqlx::MySqlConnection::connect(&url)
+            .await
+            .unwrap_or_else(|error| panic!("mysql login through the forward: {error}"));
+        let users: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM User")
+            .fetch_one(&mut connection)
+            .await
+            .unwrap();
+        println!("mysql users={users}");
+    }
+    let address = var("FLOWINFRA_REMOTE_REDIS");
+    let password = var("FLOWINFRA_REMOTE_REDIS_PASSWORD");
+    let answer = tokio::task::spawn_blocking(move || {
+        let mut stream = std::net::TcpStream::connect(&address).unwrap();
+        stream.set_read_timeout(Some(Duration::from_secs(20))).unwrap();
+        write!(stream, "AUTH {password}\r\nPING\r\n").unwrap();
+        let mut answer = String::new();
+        let mut buffer = [0u8; 256];
+        while !answer.contains("PONG") {
+            let n = stream.read(&mut buffer).unwrap();
+            assert!(n > 0, "redis closed the connection: {answer:?}");
+            answer.push_str(&String::from_utf8_lossy(&buffer[..n]));
+        }
+        answer
+    })
+    .await
+    .unwrap();
+    assert!(answer.starts_with("+OK\r\n"), "{answer:?}");
+    println!("redis=PONG");
 }
 
 // ---------------------------------------------------------------- helpers

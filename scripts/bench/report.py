@@ -89,6 +89,20 @@ def main(results_path, machine_path):
     if times[("check", "flowinfra check")]:
         check = times[("check", "flowinfra check")]
         print(f"| `check` on a healthy stack | {ms(median(list(check.values())))} | — | — | {len(check)} |")
+    for command in ("up", "check"):
+        local = times[("remote", f"{command}, local socket")]
+        if not local:
+            continue
+        for transport in ("TLS", "ssh"):
+            remote = times[("remote", f"{command}, {transport}")]
+            if remote:
+                runs = sorted(set(local) & set(remote))
+                slower = median([remote[r] / local[r] for r in runs])
+                print(
+                    f"| warm `{command}` from a lab laptop over {transport} (remote engine) | "
+                    f"{ms(median(list(remote.values())))} | local socket: {ms(median(list(local.values())))} "
+                    f"| {slower:.1f}x the local time | {len(runs)} |"
+                )
     if times[("seed", "flowinfra seed --clean")]:
         ours, theirs, ratio, n = paired("seed", "flowinfra seed --clean", "mysql client")
         loaded = median(list(rows[("seed", "flowinfra seed --clean")].values()))

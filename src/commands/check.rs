@@ -6,6 +6,7 @@ use std::time::{Duration, Instant};
 use crate::check::{Check, CheckResult, Status, Verdict, exit_code, run_all, stack_checks};
 use crate::cli::{CheckArgs, GlobalArgs};
 use crate::error::{EXIT_ENGINE_UNREACHABLE, error_chain};
+use crate::reach::Reach;
 use crate::report::{Printer, check_table};
 
 pub async fn run(global: &GlobalArgs, args: &CheckArgs, printer: &Printer) -> anyhow::Result<u8> {
@@ -33,15 +34,27 @@ pub async fn run(global: &GlobalArgs, args: &CheckArgs, printer: &Printer) -> an
         }
         Err(err)
     };
-    let engine = match super::connect().await {
+    let engine = match super::connect(global).await {
         Ok(engine) => Arc::new(engine),
         Err(err) => return unreachable(err),
     };
+    if args.verbose || engine.is_remote() {
+        printer.info(&format!("engine: {}", engine.describe()));
+    }
     if args.check_upstream {
         let selected = crate::stack::select_services(&spec, &args.services)?;
         super::warn_about_images(&spec, &selected, printer);
     }
-    let mut checks = match stack_checks(engine.clone(), spec.clone(), &args.services, args.check_upstream).await {
+    let reach = Reach::new(&engine, spec.clone());
+    let mut checks = match stack_checks(
+        engine.clone(),
+        spec.clone(),
+        &reach,
+        &args.services,
+        args.check_upstream,
+    )
+    .await
+    {
         Ok(checks) => checks,
         Err(err) => return unreachable(err),
     };
@@ -58,6 +71,7 @@ pub async fn run(global: &GlobalArgs, args: &CheckArgs, printer: &Printer) -> an
         }),
     );
     let results = run_all(checks, Duration::from_secs(args.timeout)).await;
+    reach.close().await;
     let code = exit_code(&results, args.strict);
     if args.json {
         let overall = if code == 0 { "ok" } else { "fail" };

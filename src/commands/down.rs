@@ -12,8 +12,8 @@ use crate::report::Printer;
 pub async fn run(global: &GlobalArgs, args: &DownArgs, printer: &Printer) -> anyhow::Result<u8> {
     let loaded = super::load_spec(global)?;
     let spec = loaded.spec;
-    let engine = super::connect().await?;
-    let _lock = crate::lock::ProjectLock::acquire(&spec.name, printer).await?;
+    let engine = super::connect(global).await?;
+    let lock = crate::lock::ProjectLock::acquire(&spec.name, &engine, printer).await?;
     let containers = engine.list_containers(&spec.name).await?;
     let removals = join_all(containers.iter().map(|container| {
         let engine = &engine;
@@ -53,5 +53,6 @@ pub async fn run(global: &GlobalArgs, args: &DownArgs, printer: &Printer) -> any
     } else if !engine.list_volumes(&spec.name).await?.is_empty() {
         printer.info("volumes kept (their data survives); `flowinfra down -v` removes them");
     }
+    lock.release().await;
     Ok(EXIT_OK)
 }

@@ -15,5 +15,15 @@ pub fn run(global: &GlobalArgs, args: &EnvArgs, printer: &Printer) -> anyhow::Re
         EnvFormat::Json => serde_json::to_string_pretty(&settings)?,
     };
     printer.data(&text);
+    // Which engine, without connecting: `env` works with the engine down.
+    let inputs = crate::engine::ResolveInputs::from_process(global.context.as_deref());
+    if let Ok(target) = crate::engine::context::resolve(&inputs)
+        && target.is_remote()
+    {
+        printer.warn(&format!(
+            "the engine is remote ({}): these addresses work on this machine while `flowinfra forward` runs",
+            target.chosen_by()
+        ));
+    }
     Ok(EXIT_OK)
 }

@@ -13,7 +13,7 @@ pub async fn run(global: &GlobalArgs, args: &LogsArgs, printer: &Printer) -> any
     if let Some(service) = &args.service {
         crate::stack::select_services(&spec, std::slice::from_ref(service))?;
     }
-    let engine = super::connect().await?;
+    let engine = super::connect(global).await?;
     let containers: Vec<_> = engine
         .list_containers(&spec.name)
         .await?

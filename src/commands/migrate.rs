@@ -3,20 +3,39 @@
 //! of its databases in turn), against its running container.
 
 use crate::cli::{GlobalArgs, MigrateAction, MigrateArgs};
+use crate::engine::Engine;
 use crate::error::{EXIT_OK, UsageError};
 use crate::lock::ProjectLock;
 use crate::mysql::migrate::{MigrationChange, MigrationStatus};
 use crate::mysql::{Database, MigrationState, Migrations};
+use crate::reach::Reach;
 use crate::report::{Printer, render_table};
 use crate::spec::{Kind, Service, Spec};
 
 pub async fn run(global: &GlobalArgs, args: &MigrateArgs, printer: &Printer) -> anyhow::Result<u8> {
     let loaded = super::load_spec(global)?;
-    let spec = loaded.spec;
+    let spec = std::sync::Arc::new(loaded.spec);
     let service = database_service(&spec)?;
-    if service.kind() == Some(Kind::Postgres) {
-        return run_postgres(&spec, service, args, printer).await;
-    }
+    let engine = super::connect(global).await?;
+    let reach = Reach::new(&engine, spec.clone());
+    let outcome = if service.kind() == Some(Kind::Postgres) {
+        run_postgres(&engine, &reach, &spec, service, args, printer).await
+    } else {
+        run_mysql(&engine, &reach, &spec, service, args, printer).await
+    };
+    reach.close().await;
+    outcome
+}
+
+/// `migrate` on a mysql-kind service.
+async fn run_mysql(
+    engine: &Engine,
+    reach: &Reach,
+    spec: &Spec,
+    service: &Service,
+    args: &MigrateArgs,
+    printer: &Printer,
+) -> anyhow::Result<u8> {
     let (Some(dir), _) = crate::mysql::directories(service) else {
         return Err(UsageError {
             message: format!("service `{}` declares no migrations directory", service.name),
@@ -25,11 +44,11 @@ pub async fn run(global: &GlobalArgs, args: &MigrateArgs, printer: &Printer) -> 
         .into());
     };
     let migrations = Migrations::load(&dir).await?;
-    let _lock = match &args.action {
+    let lock = match &args.action {
         MigrateAction::Info { .. } => None,
-        _ => Some(ProjectLock::acquire(&spec.name, printer).await?),
+        _ => Some(ProjectLock::acquire(&spec.name, engine, printer).await?),
     };
-    let mut database = open_database(&spec, service).await?;
+    let mut database = open_database(engine, reach, spec, service).await?;
     match &args.action {
         MigrateAction::Run => {
             let applied = migrations.run(&mut database).await?;
@@ -48,13 +67,23 @@ pub async fn run(global: &GlobalArgs, args: &MigrateArgs, printer: &Printer) -> 
         }
     }
     database.close().await;
+    if let Some(lock) = lock {
+        lock.release().await;
+    }
     Ok(EXIT_OK)
 }
 
 /// `migrate` on a postgres-kind service: every declared database in turn
 /// (`POSTGRES_DB`, or each of `databases:`), each under sqlx's advisory lock.
-async fn run_postgres(spec: &Spec, service: &Service, args: &MigrateArgs, printer: &Printer) -> anyhow::Result<u8> {
-    let container = running_container(spec, service).await?;
+async fn run_postgres(
+    engine: &Engine,
+    reach: &Reach,
+    spec: &Spec,
+    service: &Service,
+    args: &MigrateArgs,
+    printer: &Printer,
+) -> anyhow::Result<u8> {
+    let container = running_container(engine, reach, spec, service).await?;
     let (endpoint, credentials, plans) = crate::kinds::open_postgres_databases(service, &container).await?;
     let plans: Vec<_> = plans.into_iter().filter(|plan| plan.migrations.is_some()).collect();
     if plans.is_empty() {
@@ -64,9 +93,9 @@ async fn run_postgres(spec: &Spec, service: &Service, args: &MigrateArgs, printe
         }
         .into());
     }
-    let _lock = match &args.action {
+    let lock = match &args.action {
         MigrateAction::Info { .. } => None,
-        _ => Some(ProjectLock::acquire(&spec.name, printer).await?),
+        _ => Some(ProjectLock::acquire(&spec.name, engine, printer).await?),
     };
     let several = plans.len() > 1;
     let mut infos = serde_json::Map::new();
@@ -111,6 +140,9 @@ async fn run_postgres(spec: &Spec, service: &Service, args: &MigrateArgs, printe
     }
     if !infos.is_empty() {
         printer.data(&serde_json::to_string_pretty(&infos)?);
+    }
+    if let Some(lock) = lock {
+        lock.release().await;
     }
     Ok(EXIT_OK)
 }
@@ -198,15 +230,25 @@ pub(super) fn database_service(spec: &Spec) -> anyhow::Result<&Service> {
     }
 }
 
-/// Connects to `service`'s running container as its application user.
-pub(super) async fn open_database(spec: &Spec, service: &Service) -> anyhow::Result<Database> {
-    let container = running_container(spec, service).await?;
+/// Connects to `service`'s running container as its application user,
+/// through `reach` (which must outlive the connection).
+pub(super) async fn open_database(
+    engine: &Engine,
+    reach: &Reach,
+    spec: &Spec,
+    service: &Service,
+) -> anyhow::Result<Database> {
+    let container = running_container(engine, reach, spec, service).await?;
     crate::kinds::open_database(service, &container).await
 }
 
-/// `service`'s running container.
-pub(super) async fn running_container(spec: &Spec, service: &Service) -> anyhow::Result<crate::engine::ContainerState> {
-    let engine = super::connect().await?;
+/// `service`'s running container, its ports as this machine reaches them.
+pub(super) async fn running_container(
+    engine: &Engine,
+    reach: &Reach,
+    spec: &Spec,
+    service: &Service,
+) -> anyhow::Result<crate::engine::ContainerState> {
     let container =
         engine.list_containers(&spec.name).await?.into_iter().find(|c| {
             c.service.as_deref() == Some(service.name.as_str()) && c.status == crate::engine::RunState::Running
@@ -218,5 +260,5 @@ pub(super) async fn running_container(spec: &Spec, service: &Service) -> anyhow:
             spec.name
         );
     };
-    Ok(container)
+    Ok(reach.container(service, &container).await?)
 }

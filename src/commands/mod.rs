@@ -5,6 +5,7 @@ mod check;
 mod config;
 mod down;
 mod env;
+mod forward;
 mod logs;
 mod migrate;
 mod plan;
@@ -34,6 +35,7 @@ pub async fn dispatch(cli: Cli, printer: &Printer) -> anyhow::Result<u8> {
         Command::Seed(args) => seed::run(&global, &args, printer).await,
         Command::Check(args) => check::run(&global, &args, printer).await,
         Command::Env(args) => env::run(&global, &args, printer),
+        Command::Forward(args) => forward::run(&global, &args, printer).await,
         Command::Render(args) => render::run(&global, &args, printer),
         Command::Wait(args) => wait::run(&args, printer).await,
         Command::Provision(args) => provision::run(&global, &args, printer).await,
@@ -60,9 +62,10 @@ pub fn load_spec(global: &GlobalArgs) -> anyhow::Result<crate::spec::Loaded> {
     Ok(loaded)
 }
 
-/// Connects to the engine `DOCKER_HOST` names.
-pub async fn connect() -> anyhow::Result<crate::engine::Engine> {
-    Ok(crate::engine::Engine::connect().await?)
+/// Connects to the engine `--context` names, else the one the docker CLI
+/// would use (`DOCKER_HOST`, `DOCKER_CONTEXT`, the current context, the socket).
+pub async fn connect(global: &GlobalArgs) -> anyhow::Result<crate::engine::Engine> {
+    Ok(crate::engine::Engine::connect_with_context(global.context.as_deref()).await?)
 }
 
 /// Warns, on stderr, about each of `services` whose image is retired or

@@ -24,7 +24,7 @@ struct PlanEntry {
 pub async fn run(global: &GlobalArgs, args: &PlanArgs, printer: &Printer) -> anyhow::Result<u8> {
     let loaded = super::load_spec(global)?;
     let spec = loaded.spec;
-    let engine = super::connect().await?;
+    let engine = super::connect(global).await?;
     let selected = select_services(&spec, &[])?;
     super::warn_about_images(&spec, &selected, printer);
     let planned = plan_stack(&engine, &spec, &selected).await?;

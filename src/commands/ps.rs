@@ -8,7 +8,10 @@ use crate::report::{Printer, ServiceRow};
 pub async fn run(global: &GlobalArgs, args: &PsArgs, printer: &Printer) -> anyhow::Result<u8> {
     let loaded = super::load_spec(global)?;
     let spec = loaded.spec;
-    let engine = super::connect().await?;
+    let engine = super::connect(global).await?;
+    if engine.is_chosen() {
+        printer.info(&format!("engine: {}", engine.describe()));
+    }
     let selected = crate::stack::select_services(&spec, &[])?;
     super::warn_about_images(&spec, &selected, printer);
     let planned = crate::stack::plan_stack(&engine, &spec, &selected).await?;

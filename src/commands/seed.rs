@@ -7,19 +7,40 @@ use crate::error::{EXIT_OK, UsageError};
 use crate::lock::ProjectLock;
 use crate::mysql::seed::{self, SeedEvent};
 use crate::mysql::{SeedAction, SeedOptions, SeedReport};
+use crate::reach::Reach;
 use crate::report::Printer;
 
 pub async fn run(global: &GlobalArgs, args: &SeedArgs, printer: &Printer) -> anyhow::Result<u8> {
     let loaded = super::load_spec(global)?;
     let spec = loaded.spec;
     let service = super::migrate::database_service(&spec)?;
+    let engine = super::connect(global).await?;
     let options = SeedOptions {
         clean: args.clean,
         allow_remote: args.allow_remote,
+        // The forward's address is 127.0.0.1, but the data is the engine's.
+        remote_engine: engine.is_remote().then(|| engine.address().to_string()),
     };
-    if service.kind() == Some(crate::spec::Kind::Postgres) {
-        return run_postgres(&spec, service, args, &options, printer).await;
-    }
+    let reach = Reach::new(&engine, std::sync::Arc::new(spec.clone()));
+    let outcome = if service.kind() == Some(crate::spec::Kind::Postgres) {
+        run_postgres(&engine, &reach, &spec, service, args, &options, printer).await
+    } else {
+        run_mysql(&engine, &reach, &spec, service, args, &options, printer).await
+    };
+    reach.close().await;
+    outcome
+}
+
+/// `seed` on a mysql-kind service.
+async fn run_mysql(
+    engine: &crate::engine::Engine,
+    reach: &Reach,
+    spec: &crate::spec::Spec,
+    service: &crate::spec::Service,
+    args: &SeedArgs,
+    options: &SeedOptions,
+    printer: &Printer,
+) -> anyhow::Result<u8> {
     let (_, Some(dir)) = crate::mysql::directories(service) else {
         return Err(UsageError {
             message: format!("service `{}` declares no seed directory", service.name),
@@ -27,26 +48,29 @@ pub async fn run(global: &GlobalArgs, args: &SeedArgs, printer: &Printer) -> any
         }
         .into());
     };
-    let _lock = ProjectLock::acquire(&spec.name, printer).await?;
-    let mut database = super::migrate::open_database(&spec, service).await?;
-    let report = seed::apply(&mut database, &dir, &options, &mut |event| {
+    let lock = ProjectLock::acquire(&spec.name, engine, printer).await?;
+    let mut database = super::migrate::open_database(engine, reach, spec, service).await?;
+    let report = seed::apply(&mut database, &dir, options, &mut |event| {
         on_event(printer, args, event)
     })
-    .await?;
+    .await;
     database.close().await;
-    print_report(printer, &report);
+    lock.release().await;
+    print_report(printer, &report?);
     Ok(EXIT_OK)
 }
 
 /// `seed` on a postgres-kind service: each declared database with a seed, in turn.
 async fn run_postgres(
+    engine: &crate::engine::Engine,
+    reach: &Reach,
     spec: &crate::spec::Spec,
     service: &crate::spec::Service,
     args: &SeedArgs,
     options: &SeedOptions,
     printer: &Printer,
 ) -> anyhow::Result<u8> {
-    let container = super::migrate::running_container(spec, service).await?;
+    let container = super::migrate::running_container(engine, reach, spec, service).await?;
     let (endpoint, credentials, plans) = crate::kinds::open_postgres_databases(service, &container).await?;
     let plans: Vec<_> = plans.into_iter().filter(|plan| plan.seed.is_some()).collect();
     if plans.is_empty() {
@@ -56,7 +80,7 @@ async fn run_postgres(
         }
         .into());
     }
-    let _lock = ProjectLock::acquire(&spec.name, printer).await?;
+    let lock = ProjectLock::acquire(&spec.name, engine, printer).await?;
     for plan in &plans {
         if plans.len() > 1 {
             printer.info(&format!("database {}:", plan.name));
@@ -71,6 +95,7 @@ async fn run_postgres(
         database.close().await;
         print_report(printer, &report?);
     }
+    lock.release().await;
     Ok(EXIT_OK)
 }
 

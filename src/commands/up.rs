@@ -6,14 +6,20 @@ use std::time::Duration;
 use crate::cli::{GlobalArgs, PullOverride, UpArgs};
 use crate::converge::{self, UpOptions};
 use crate::error::{EXIT_FAILURE, EXIT_INTERRUPTED, EXIT_OK};
+use crate::reach::Reach;
 use crate::report::Printer;
 use crate::spec::PullPolicy;
 
 pub async fn run(global: &GlobalArgs, args: &UpArgs, printer: &Printer) -> anyhow::Result<u8> {
     let loaded = super::load_spec(global)?;
     let spec = Arc::new(loaded.spec);
-    let engine = Arc::new(super::connect().await?);
-    let _lock = crate::lock::ProjectLock::acquire(&spec.name, printer).await?;
+    let engine = Arc::new(super::connect(global).await?);
+    if engine.is_remote() {
+        printer.info(&format!("engine: {}", engine.describe()));
+        warn_remote_binds(&spec, &engine, printer);
+    }
+    let lock = crate::lock::ProjectLock::acquire(&spec.name, &engine, printer).await?;
+    let reach = Arc::new(Reach::new(&engine, spec.clone()));
     let options = UpOptions {
         services: args.services.clone(),
         pull: args.pull.map(|pull| match pull {
@@ -25,9 +31,13 @@ pub async fn run(global: &GlobalArgs, args: &UpArgs, printer: &Printer) -> anyho
         rerun: args.rerun.clone(),
     };
     let outcomes = tokio::select! {
-        outcomes = converge::up(engine.clone(), spec.clone(), &options, Arc::new(printer.clone())) => outcomes?,
+        outcomes = converge::up(engine.clone(), spec.clone(), &options, Arc::new(printer.clone()), reach.clone()) => outcomes?,
         _ = tokio::signal::ctrl_c() => return interrupted(&engine, &spec.name, printer).await,
     };
+    if let Ok(reach) = Arc::try_unwrap(reach) {
+        reach.close().await;
+    }
+    lock.release().await;
     printer.up_summary(&spec.name, &outcomes);
     Ok(if outcomes.iter().all(|o| o.result.is_ok()) {
         EXIT_OK
@@ -53,4 +63,23 @@ async fn interrupted(engine: &crate::engine::Engine, project: &str, printer: &Pr
         }
     ));
     Ok(EXIT_INTERRUPTED)
+}
+
+/// A bind mount names a path on the engine's host: with a remote engine,
+/// not this machine's files. Said before anything runs.
+fn warn_remote_binds(spec: &crate::spec::Spec, engine: &crate::engine::Engine, printer: &Printer) {
+    for service in spec.services.values() {
+        for mount in &service.volumes {
+            if let crate::spec::MountSource::Bind { path } = &mount.source {
+                printer.warn(&format!(
+                    "service `{}` binds {} to {}: with the remote engine {} that path is on the remote host, \
+                     not this machine (copy the files there, or use a named volume)",
+                    service.name,
+                    path.display(),
+                    mount.target,
+                    engine.address()
+                ));
+            }
+        }
+    }
 }

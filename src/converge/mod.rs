@@ -29,6 +29,7 @@ use crate::error::UsageError;
 use crate::error::error_chain;
 use crate::events::{Event, EventSink};
 use crate::plan::Action;
+use crate::reach::Reach;
 use crate::spec::{PullPolicy, Service, Spec};
 use crate::stack::{ImageState, PlannedService, plan_with_images, select_services};
 use scheduling::Progress;
@@ -104,11 +105,15 @@ impl ServiceFailure {
 }
 
 /// Brings the selected services to ready. Returns one outcome per service.
+///
+/// Services' ports are reached through `reach` (forwarded when the engine
+/// is remote) for readiness probes and provisioning.
 pub async fn up(
     engine: Arc<Engine>,
     spec: Arc<Spec>,
     options: &UpOptions,
     events: Arc<dyn EventSink>,
+    reach: Arc<Reach>,
 ) -> anyhow::Result<Vec<ServiceOutcome>> {
     let rerun = rerun_jobs(&spec, &options.rerun)?;
     let mut names = options.services.clone();
@@ -171,6 +176,7 @@ pub async fn up(
                 engine: engine.clone(),
                 spec: spec.clone(),
                 events: events.clone(),
+                reach: reach.clone(),
                 service,
                 planned,
             };
@@ -216,6 +222,7 @@ struct ServiceTask {
     engine: Arc<Engine>,
     spec: Arc<Spec>,
     events: Arc<dyn EventSink>,
+    reach: Arc<Reach>,
     service: Service,
     planned: PlannedService,
     /// Readiness deadline.
@@ -257,7 +264,8 @@ impl ServiceTask {
             });
         }
         let readiness = readiness::readiness(service, action, self.one_shot);
-        let became = readiness::wait_until_ready(engine, service, &id, &readiness, self.timeout, started_at).await;
+        let became =
+            readiness::wait_until_ready(engine, &self.reach, service, &id, &readiness, self.timeout, started_at).await;
         let provisioned = match became {
             Ok(became) => crate::kinds::provision(service, &became.published, events)
                 .await

@@ -10,6 +10,7 @@ use crate::engine::{ContainerState, Engine, Health, HealthProbe, PublishedPort, 
 use crate::error::error_chain;
 use crate::kinds::{self, Credentials, ProbeError, vocabulary::CREDENTIALS_HINT};
 use crate::plan::Action;
+use crate::reach::Reach;
 use crate::spec::{Kind, Service};
 
 /// Readiness probing starts fast and backs off to this.
@@ -78,6 +79,7 @@ pub(super) struct Became {
 /// `started_at` (reported as the time to ready); gives up after `timeout`.
 pub(super) async fn wait_until_ready(
     engine: &Engine,
+    reach: &Reach,
     service: &Service,
     id: &str,
     readiness: &Readiness,
@@ -96,7 +98,13 @@ pub(super) async fn wait_until_ready(
             .await
             .map_err(|err| ServiceFailure::new(error_chain(&err)))?
             .ok_or_else(|| ServiceFailure::new("its container disappeared while starting"))?;
+        // The address reported is the engine's; probes and provisioning
+        // use it as this machine reaches it (a forward, remotely).
         let address = address(service, &state.ports);
+        let state = reach
+            .container(service, &state)
+            .await
+            .map_err(|err| ServiceFailure::new(error_chain(&err)))?;
         let became = |server_version: Option<String>, address: Option<String>| Became {
             ready: Ready {
                 after: started_at.elapsed(),

@@ -37,6 +37,17 @@ pub const FORWARD_HELPER_IMAGE: &str = "busybox:1.37";
 /// How long a connection whose client stopped sending may still receive.
 const HALF_CLOSED_GRACE: std::time::Duration = std::time::Duration::from_secs(10);
 
+/// How many forwarded connections may be setting up their exec at once.
+/// Over ssh each engine request that hijacks its connection gets an ssh
+/// connection of its own (bollard 0.21), and sshd drops concurrent
+/// unauthenticated connections beyond `MaxStartups` (10 by default): a
+/// burst such as `check`'s concurrent probes would lose some.
+const CONCURRENT_SETUPS: usize = 3;
+
+/// How often a forwarded connection's exec is tried when the engine
+/// connection fails before anything was relayed.
+const SETUP_ATTEMPTS: u32 = 4;
+
 /// Label on helper containers naming the project they forward for.
 pub const LABEL_FORWARD_OF: &str = "io.flowinfra.forward-of";
 
@@ -49,6 +60,8 @@ pub struct Forwarder {
     tether: Option<Tether>,
     listeners: Vec<JoinHandle<()>>,
     forwards: BTreeMap<(String, u16), SocketAddr>,
+    /// Bounds connections being set up ([`CONCURRENT_SETUPS`]).
+    setups: std::sync::Arc<tokio::sync::Semaphore>,
 }
 
 /// Both halves of a tethered container's attach connection. Dropping it
@@ -92,6 +105,7 @@ impl Engine {
             tether: Some(tether),
             listeners: Vec::new(),
             forwards: BTreeMap::new(),
+            setups: std::sync::Arc::new(tokio::sync::Semaphore::new(CONCURRENT_SETUPS)),
         })
     }
 
@@ -165,10 +179,16 @@ impl Forwarder {
     /// network (a container name, network alias or IP). Repeated calls for
     /// the same target return the same address.
     pub async fn forward(&mut self, host: &str, port: u16) -> Result<SocketAddr, EngineError> {
+        self.forward_at(host, port, 0).await
+    }
+
+    /// Like [`Forwarder::forward`], listening on 127.0.0.1:`local_port`
+    /// (0: any free port). Fails when that port is taken here.
+    pub async fn forward_at(&mut self, host: &str, port: u16, local_port: u16) -> Result<SocketAddr, EngineError> {
         if let Some(address) = self.forwards.get(&(host.to_string(), port)) {
             return Ok(*address);
         }
-        let listener = TcpListener::bind(("127.0.0.1", 0))
+        let listener = TcpListener::bind(("127.0.0.1", local_port))
             .await
             .map_err(|source| EngineError::Forward {
                 target: format!("{host}:{port}"),
@@ -180,12 +200,13 @@ impl Forwarder {
         })?;
         let engine = self.engine.clone();
         let helper = self.helper.clone();
+        let setups = self.setups.clone();
         let target = (host.to_string(), port);
         self.listeners.push(tokio::spawn(async move {
             while let Ok((stream, _)) = listener.accept().await {
-                let (engine, helper, target) = (engine.clone(), helper.clone(), target.clone());
+                let (engine, helper, target, setups) = (engine.clone(), helper.clone(), target.clone(), setups.clone());
                 tokio::spawn(async move {
-                    if let Err(error) = relay(&engine, &helper, &target.0, target.1, stream).await {
+                    if let Err(error) = relay(&engine, &helper, &target.0, target.1, stream, &setups).await {
                         tracing::warn!(target = %format!("{}:{}", target.0, target.1), error = %error, "a forwarded connection failed");
                     }
                 });
@@ -254,27 +275,30 @@ impl Drop for Forwarder {
 }
 
 /// Relays one accepted connection through `nc host port` exec'd in the helper.
-async fn relay(engine: &Engine, helper: &str, host: &str, port: u16, stream: TcpStream) -> Result<(), EngineError> {
+async fn relay(
+    engine: &Engine,
+    helper: &str,
+    host: &str,
+    port: u16,
+    stream: TcpStream,
+    setups: &tokio::sync::Semaphore,
+) -> Result<(), EngineError> {
     let object = format!("{host}:{port}");
-    let exec = engine
-        .docker
-        .create_exec(
-            helper,
-            CreateExecOptions {
-                attach_stdin: Some(true),
-                attach_stdout: Some(true),
-                attach_stderr: Some(true),
-                cmd: Some(vec!["nc".to_string(), host.to_string(), port.to_string()]),
-                ..Default::default()
-            },
-        )
-        .await
-        .map_err(|source| engine.api_error("create a forwarding exec to", object.clone(), source))?;
-    let started = engine
-        .docker
-        .start_exec(&exec.id, Some(StartExecOptions::default()))
-        .await
-        .map_err(|source| engine.api_error("start a forwarding exec to", object.clone(), source))?;
+    let setup = setups.acquire().await.expect("the semaphore is never closed");
+    // Nothing has been relayed yet, so a setup that lost its engine
+    // connection (an ssh connection refused under load) is tried again.
+    let mut attempt = 1;
+    let started = loop {
+        match start_relay_exec(engine, helper, host, port, &object).await {
+            Err(error) if error.is_unreachable() && attempt < SETUP_ATTEMPTS => {
+                tracing::debug!(%object, attempt, error = %error, "retrying a forwarding exec");
+                tokio::time::sleep(std::time::Duration::from_millis(200 * attempt as u64)).await;
+                attempt += 1;
+            }
+            other => break other?,
+        }
+    };
+    drop(setup);
     let StartExecResults::Attached { mut output, mut input } = started else {
         return Ok(());
     };
@@ -323,6 +347,35 @@ async fn relay(engine: &Engine, helper: &str, host: &str, port: u16, stream: Tcp
         } => abort.abort(),
     }
     Ok(())
+}
+
+/// Creates and starts `nc host port` in the helper, attached.
+async fn start_relay_exec(
+    engine: &Engine,
+    helper: &str,
+    host: &str,
+    port: u16,
+    object: &str,
+) -> Result<StartExecResults, EngineError> {
+    let exec = engine
+        .docker
+        .create_exec(
+            helper,
+            CreateExecOptions {
+                attach_stdin: Some(true),
+                attach_stdout: Some(true),
+                attach_stderr: Some(true),
+                cmd: Some(vec!["nc".to_string(), host.to_string(), port.to_string()]),
+                ..Default::default()
+            },
+        )
+        .await
+        .map_err(|source| engine.api_error("create a forwarding exec to", object, source))?;
+    engine
+        .docker
+        .start_exec(&exec.id, Some(StartExecOptions::default()))
+        .await
+        .map_err(|source| engine.api_error("start a forwarding exec to", object, source))
 }
 
 fn unique_suffix() -> String {

@@ -48,7 +48,7 @@ impl Engine {
     pub async fn pull_image(
         &self,
         reference: &str,
-        progress: &mut dyn FnMut(PullProgress),
+        progress: &mut (dyn FnMut(PullProgress) + Send),
     ) -> Result<ImageInfo, EngineError> {
         let unavailable = |reason: String| EngineError::ImageUnavailable {
             reference: reference.into(),

@@ -133,6 +133,28 @@ impl Engine {
         self.target.is_remote()
     }
 
+    /// The engine for people: `ssh://dev@box (context box), API 1.47`.
+    pub fn describe(&self) -> String {
+        let chosen = match &self.target.source {
+            TargetSource::Flag | TargetSource::EnvContext | TargetSource::ConfigContext { .. } => {
+                format!(" (context {})", self.target.context)
+            }
+            TargetSource::EnvHost => " (DOCKER_HOST)".to_string(),
+            TargetSource::Default => String::new(),
+        };
+        format!("{}{chosen}, API {}", self.address, self.api_version())
+    }
+
+    /// Whether the engine is remote or a Docker context chose it: worth
+    /// naming in output (a local `DOCKER_HOST` is the user's own setting).
+    pub fn is_chosen(&self) -> bool {
+        self.is_remote()
+            || matches!(
+                self.target.source,
+                TargetSource::Flag | TargetSource::EnvContext | TargetSource::ConfigContext { .. }
+            )
+    }
+
     /// The address connected to, as given (e.g. `unix:///var/run/docker.sock`).
     pub fn address(&self) -> &str {
         &self.address

@@ -43,6 +43,10 @@ pub struct SeedOptions {
     pub clean: bool,
     /// Allow `clean` against a host that is not loopback.
     pub allow_remote: bool,
+    /// The remote engine's address when the database runs on one: `clean`
+    /// then counts as remote whatever address it is reached on (a forward
+    /// listens on this machine's loopback).
+    pub remote_engine: Option<String>,
 }
 
 /// What happens while a seed runs, for the caller to report.
@@ -252,8 +256,16 @@ pub fn read_for_run(dir: &Path, host: &str, options: &SeedOptions) -> Result<row
         dir: dir.to_path_buf(),
         source,
     })?;
-    if options.clean && !options.allow_remote && !is_loopback(host) {
-        return Err(SeedError::RemoteClean { host: host.to_string() });
+    if options.clean && !options.allow_remote {
+        // A forward's address is 127.0.0.1, but the data is the remote engine's.
+        if let Some(engine) = &options.remote_engine {
+            return Err(SeedError::RemoteClean {
+                host: format!("the database on the remote engine {engine}"),
+            });
+        }
+        if !is_loopback(host) {
+            return Err(SeedError::RemoteClean { host: host.to_string() });
+        }
     }
     Ok(source)
 }

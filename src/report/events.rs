@@ -26,6 +26,9 @@ pub fn line(event: Event) -> Line {
         Event::WaitingForLock { project } => Line::Info(format!(
             "waiting for another flowinfra command on project `{project}` to finish…"
         )),
+        Event::WaitingForEngineLock { project, holder } => Line::Info(format!(
+            "waiting for {holder}, which holds project `{project}` on the engine…"
+        )),
         Event::Building { service, image, reason } => step(service, format!("building {image} ({reason})")),
         Event::Pulling { service, image } => step(service, format!("pulling {image}")),
         Event::SupersededImageRemoved { image } => {

@@ -21,6 +21,30 @@ const APPLETS: &[&str] = &[
 ];
 
 static IMAGE: OnceCell<String> = OnceCell::const_new();
+static FORWARD_HELPER: OnceCell<()> = OnceCell::const_new();
+
+/// Makes the forward helper image (`FORWARD_HELPER_IMAGE`, which a remote
+/// engine's `up` would pull) present on the engine from the busybox root
+/// filesystem: no registry is reachable here.
+pub async fn forward_helper_image(engine: &Engine) {
+    FORWARD_HELPER
+        .get_or_init(|| async {
+            let reference = flowinfra::engine::FORWARD_HELPER_IMAGE;
+            if engine
+                .inspect_image(reference)
+                .await
+                .expect("inspect the helper image")
+                .is_none()
+            {
+                let labels = BTreeMap::from([(LABEL_PROJECT.to_string(), TEST_IMAGES_PROJECT.to_string())]);
+                engine
+                    .import_rootfs(busybox_rootfs(), reference, &labels)
+                    .await
+                    .expect("import the forward helper image");
+            }
+        })
+        .await;
+}
 
 /// The reference of the busybox test image, importing it on first use.
 /// Tagged by content, so a new busybox gives a new tag and older tags are

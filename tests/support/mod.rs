@@ -30,7 +30,7 @@ pub use database::{DatabaseFiles, FLOWLITE_TABLES, flowlite_on_copies, row_count
 #[allow(unused_imports)]
 pub use engine_proxy::EngineProxy;
 #[allow(unused_imports)]
-pub use images::{TEST_IMAGES_PROJECT, busybox_image, import_busybox_as, sleeping_container};
+pub use images::{TEST_IMAGES_PROJECT, busybox_image, forward_helper_image, import_busybox_as, sleeping_container};
 pub use project::TestProject;
 #[allow(unused_imports)]
 pub use running::{Ended, Running};

@@ -107,6 +107,28 @@ impl RemoteLab {
         command.spawn().expect("start a child in the lab")
     }
 
+    /// `flowinfra ARGS` on `laptop` with `home`, run from the repository
+    /// with exactly `env` plus PATH, HOME, NO_COLOR and a temporary
+    /// directory of the laptop's own (two machines share no file lock).
+    pub fn flowinfra(&self, laptop: &str, home: &str, args: &[&str], env: &[(String, String)]) -> Command {
+        let tmp = self.dir.join(format!("tmp-{laptop}"));
+        std::fs::create_dir_all(&tmp).unwrap();
+        let mut command = Command::new("bash");
+        command
+            .current_dir(env!("CARGO_MANIFEST_DIR"))
+            .args([SCRIPT, "run", &self.n.to_string(), laptop, home, "--"])
+            .arg(env!("CARGO_BIN_EXE_flowinfra"))
+            .args(args)
+            .env_clear()
+            .env("PATH", std::env::var("PATH").unwrap_or_default())
+            .env("HOME", "/root")
+            .env("NO_COLOR", "1")
+            .env("TMPDIR", &tmp)
+            .envs(env.iter().map(|(key, value)| (key, value)))
+            .stdin(Stdio::null());
+        command
+    }
+
     /// A Docker config directory with one context `name` at `host`, its TLS
     /// files copied from `tls_from` (when given), as `docker context create` writes it.
     pub fn config_with_context(&self, name: &str, host: &str, tls_from: Option<&Path>) -> PathBuf {
