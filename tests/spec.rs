@@ -795,3 +795,55 @@ fn redacted_json_hides_every_secret() {
     assert!(!text.contains("hunter2-very-secret"), "{text}");
     assert!(text.contains("\"MYSQL_USER\":\"app\""), "{text}");
 }
+
+// ---- issue 15: messages ----------------------------------------------------
+
+#[test]
+fn redaction_never_alters_values_that_merely_contain_a_secret() {
+    let project = Project::new().dir("mysql-init").file(
+        "spec.yaml",
+        "services:\n  db:\n    image: mysql:8\n    environment:\n      MYSQL_ROOT_PASSWORD: mysql\n      \
+             MYSQL_DATABASE: mysql_app\n    volumes: ['./mysql-init:/docker-entrypoint-initdb.d']\n    \
+             healthcheck:\n      test: ['CMD-SHELL', 'mysqladmin ping -pmysql']\n",
+    );
+    let json = project.ok().redacted_json();
+    let db = &json["services"]["db"];
+    assert_eq!(db["image"], "mysql:8");
+    assert_eq!(db["environment"]["MYSQL_DATABASE"], "mysql_app");
+    assert_eq!(db["environment"]["MYSQL_ROOT_PASSWORD"], "********");
+    let source = db["volumes"][0]["source"]["path"].as_str().unwrap();
+    assert!(source.ends_with("/mysql-init"), "{source}");
+    assert_eq!(db["healthcheck"]["test"][1], "mysqladmin ping -p********");
+}
+
+#[test]
+fn unset_variables_are_warned_about_once_each() {
+    let loaded = one_service("    image: busybox\n    environment:\n      A: ${UNSET_ONE}\n      B: $UNSET_ONE\n").ok();
+    assert_eq!(
+        loaded.warnings,
+        ["The UNSET_ONE variable is not set. Defaulting to a blank string."]
+    );
+}
+
+#[test]
+fn an_image_made_invalid_by_an_unset_variable_names_the_variable() {
+    let (message, line, _) = one_service("    image: app:${TAG}\n").error();
+    assert_eq!(
+        message,
+        "invalid image reference `app:` (the value uses `TAG`, which is not set and became a blank string)"
+    );
+    assert_eq!(line, 3);
+}
+
+#[test]
+fn a_compose_v1_file_is_named_as_such_with_how_to_convert() {
+    let project = Project::new().file("spec.yaml", "db:\n  image: postgres\nweb:\n  build: .\n  links: [db]\n");
+    let (message, line, _) = project.error();
+    assert!(
+        message.starts_with("this is a Compose file format v1 file"),
+        "{message}"
+    );
+    assert!(message.contains("`db`"), "{message}");
+    assert_eq!(line, 1);
+    assert!(project.hint().contains("under a top-level `services:` key"));
+}

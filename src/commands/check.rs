@@ -8,7 +8,7 @@ use crate::cli::{CheckArgs, GlobalArgs};
 use crate::report::{Printer, check_table};
 
 pub async fn run(global: &GlobalArgs, args: &CheckArgs, printer: &Printer) -> anyhow::Result<u8> {
-    let loaded = super::load_spec(global)?;
+    let loaded = super::load_spec(global, printer)?;
     let spec = Arc::new(loaded.spec);
     // An unreachable engine is exit code 3, before any other check.
     let engine = Arc::new(super::connect().await?);

@@ -10,7 +10,7 @@ use crate::report::{Printer, render_table};
 use crate::spec::{Kind, Service, Spec};
 
 pub async fn run(global: &GlobalArgs, args: &MigrateArgs, printer: &Printer) -> anyhow::Result<u8> {
-    let loaded = super::load_spec(global)?;
+    let loaded = super::load_spec(global, printer)?;
     let spec = loaded.spec;
     let service = mysql_service(&spec)?;
     let (Some(dir), _) = crate::mysql::directories(service) else {

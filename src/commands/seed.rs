@@ -9,7 +9,7 @@ use crate::mysql::{SeedAction, SeedOptions};
 use crate::report::Printer;
 
 pub async fn run(global: &GlobalArgs, args: &SeedArgs, printer: &Printer) -> anyhow::Result<u8> {
-    let loaded = super::load_spec(global)?;
+    let loaded = super::load_spec(global, printer)?;
     let spec = loaded.spec;
     let service = super::migrate::mysql_service(&spec)?;
     let (_, Some(dir)) = crate::mysql::directories(service) else {

@@ -16,9 +16,9 @@
 //! `volumes.rs`, `types.rs` (the plain types), `error.rs`.
 
 mod containers;
+pub mod context;
 #[cfg(test)]
 mod engine29_responses;
-pub mod context;
 mod error;
 mod forward;
 mod images;

@@ -49,6 +49,8 @@ impl<'a> Fields<'a> {
 #[derive(Debug, Default)]
 pub struct Reader {
     diagnostics: Vec<Diagnostic>,
+    /// One-line warnings (a field accepted but not honoured), each once.
+    warnings: Vec<String>,
 }
 
 impl Reader {
@@ -58,6 +60,19 @@ impl Reader {
 
     pub fn error(&mut self, position: &Position, message: impl Into<String>) {
         self.diagnostics.push(Diagnostic::at(position, message));
+    }
+
+    /// Records a warning; the same text twice is said once.
+    pub fn warn(&mut self, message: impl Into<String>) {
+        let message = message.into();
+        if !self.warnings.contains(&message) {
+            self.warnings.push(message);
+        }
+    }
+
+    /// The warnings recorded so far, leaving none.
+    pub fn take_warnings(&mut self) -> Vec<String> {
+        std::mem::take(&mut self.warnings)
     }
 
     pub fn push(&mut self, diagnostic: Diagnostic) {

@@ -1,6 +1,6 @@
 //! The small languages inside Compose values: durations (`1m30s`), port
 //! mappings (`127.0.0.1:8000-8001:80-81/udp`), paths relative to the file
-//! that names them, service and project names. Pure text in, value out;
+//! that names them, service and project names, image references. Pure text in, value out;
 //! callers attach the position.
 
 use std::net::IpAddr;
@@ -9,6 +9,24 @@ use std::time::Duration;
 
 use super::model::{Port, Protocol};
 use super::yaml::Position;
+
+/// Whether `reference` is an image reference as the engine's reference
+/// grammar (distribution/reference) reads it: `[host[:port]/]path[:tag][@digest]`,
+/// path components lowercase. `app:` (a tag variable that was blank) is not.
+pub fn is_valid_image_reference(reference: &str) -> bool {
+    static GRAMMAR: std::sync::LazyLock<regex::Regex> = std::sync::LazyLock::new(|| {
+        let label = r"(?:[a-zA-Z0-9]|[a-zA-Z0-9][a-zA-Z0-9-]*[a-zA-Z0-9])";
+        let domain = format!(r"(?:{label}(?:\.{label})*|\[[0-9a-fA-F:]+\])(?::[0-9]+)?");
+        let component = r"[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*";
+        let tag = r"[\w][\w.-]{0,127}";
+        let digest = r"[A-Za-z][A-Za-z0-9]*(?:[-_+.][A-Za-z][A-Za-z0-9]*)*:[0-9a-fA-F]{32,}";
+        regex::Regex::new(&format!(
+            r"^(?:{domain}/)?{component}(?:/{component})*(?::{tag})?(?:@{digest})?$"
+        ))
+        .expect("the reference grammar compiles")
+    });
+    GRAMMAR.is_match(reference)
+}
 
 /// Parses a Compose/Go duration: `1h`, `1m30s`, `500ms`, `1.5s`, `10us`.
 pub fn parse_duration(text: &str) -> Result<Duration, String> {
@@ -202,6 +220,24 @@ pub fn normalize_project_name(name: &str) -> Option<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn image_references_follow_the_engine_grammar() {
+        for valid in [
+            "busybox",
+            "mysql:8.4",
+            "library/mysql:8",
+            "registry.example:5000/team/app:1.0-rc_1",
+            "localhost/app",
+            "app@sha256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef",
+            "app:v1@sha256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef",
+        ] {
+            assert!(is_valid_image_reference(valid), "{valid}");
+        }
+        for invalid in ["app:", ":1", "App", "app:/x", "app@", "a//b", "app:tag:more"] {
+            assert!(!is_valid_image_reference(invalid), "{invalid}");
+        }
+    }
 
     #[test]
     fn durations_parse_like_compose() {

@@ -37,15 +37,34 @@ pub struct Context<'a> {
     pub active_profiles: BTreeSet<String>,
 }
 
-pub fn validate(root: &Node, context: &Context<'_>) -> Result<Spec, Vec<Diagnostic>> {
+/// The typed spec and its warnings, or every error found.
+pub fn validate(root: &Node, context: &Context<'_>) -> Result<(Spec, Vec<String>), Vec<Diagnostic>> {
     let mut reader = Reader::new();
     let spec = read_spec(&mut reader, root, context);
-    reader.finish(spec)
+    let warnings = reader.take_warnings();
+    reader.finish(spec).map(|spec| (spec, warnings))
 }
 
 fn read_spec(r: &mut Reader, root: &Node, context: &Context<'_>) -> Spec {
     let empty = Node::new(Value::Null, root.position.clone());
     let entries = r.mapping(root, "the spec").unwrap_or_default();
+    if let Some(first) = compose_v1_services(root, entries) {
+        r.push(
+            Diagnostic::at(
+                &first.position,
+                format!(
+                    "this is a Compose file format v1 file: services such as `{}` sit at the top level, \
+                     with no `services:` key; Compose v2 and flowinfra read only the Compose Specification",
+                    first.name
+                ),
+            )
+            .with_hint(
+                "convert it: put every service under a top-level `services:` key (indent them one level), \
+                 and replace `links` with the service names, which every service on the network can reach",
+            ),
+        );
+        return empty_spec(context, root, r);
+    }
     let top_level = fields::names(fields::TOP_LEVEL);
     r.check_keys(entries, &Fields::new("top-level", &top_level).with_extensions());
 
@@ -105,6 +124,31 @@ fn read_spec(r: &mut Reader, root: &Node, context: &Context<'_>) -> Spec {
         services,
         volumes,
         networks,
+    }
+}
+
+/// The first top-level key of a Compose format v1 file (services at the top
+/// level: no `services:`, and a top-level mapping with `image` or `build`).
+fn compose_v1_services<'n>(root: &Node, entries: &'n [(super::yaml::Key, Node)]) -> Option<&'n super::yaml::Key> {
+    if root.get("services").is_some() {
+        return None;
+    }
+    entries
+        .iter()
+        .find(|(key, value)| {
+            !key.name.starts_with("x-") && (value.get("image").is_some() || value.get("build").is_some())
+        })
+        .map(|(key, _)| key)
+}
+
+fn empty_spec(context: &Context<'_>, root: &Node, r: &mut Reader) -> Spec {
+    Spec {
+        name: project_name(r, root, context),
+        project_dir: context.project_dir.to_path_buf(),
+        files: Vec::new(),
+        services: BTreeMap::new(),
+        volumes: BTreeMap::new(),
+        networks: BTreeMap::new(),
     }
 }
 

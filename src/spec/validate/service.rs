@@ -12,7 +12,7 @@ use crate::spec::fields::{self, UNSUPPORTED_COMPOSE_SERVICE_FIELDS};
 use crate::spec::kinds::{self, SettingsContext};
 use crate::spec::model::*;
 use crate::spec::reader::{Fields, Reader};
-use crate::spec::syntax::{is_path_like, is_valid_service_name, parse_port, resolve_path};
+use crate::spec::syntax::{self, is_path_like, is_valid_service_name, parse_port, resolve_path};
 use crate::spec::yaml::{Key, Node, Value};
 
 const HEALTHCHECK_FIELDS: Fields<'static> = Fields::new(
@@ -225,6 +225,14 @@ impl ServiceReader<'_, '_> {
             self.r.error(
                 &node.position,
                 format!("invalid image reference `{image}`: it contains whitespace"),
+            );
+            return None;
+        }
+        if !syntax::is_valid_image_reference(&image) {
+            self.r.push(
+                Diagnostic::at(&node.position, format!("invalid image reference `{image}`")).with_hint(
+                    "an image is `[HOST[:PORT]/]NAME[:TAG][@DIGEST]`, the name in lowercase (e.g. `mysql:8.4`)",
+                ),
             );
             return None;
         }
