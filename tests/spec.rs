@@ -847,3 +847,35 @@ fn a_compose_v1_file_is_named_as_such_with_how_to_convert() {
     assert_eq!(line, 1);
     assert!(project.hint().contains("under a top-level `services:` key"));
 }
+
+#[test]
+fn a_service_refused_for_a_bad_value_does_not_make_its_dependents_fail_too() {
+    let project = Project::new().file(
+        "spec.yaml",
+        "services:\n  db:\n    image: busybox\n    restart: sometimes\n  app:\n    image: busybox\n    \
+         depends_on: [db]\n",
+    );
+    let (message, line, _) = project.error();
+    assert!(message.contains("sometimes"), "{message}");
+    assert_eq!(line, 4);
+}
+
+#[test]
+fn a_closing_bracket_at_its_keys_indentation_gets_a_hint_saying_how_to_indent_it() {
+    // saphyr-parser (0.3.4, the newest) follows YAML 1.2 here where go-yaml
+    // and PyYAML do not; see docs/decisions.md.
+    let project = one_service("    image: busybox\n    command: [\n      \"sleep\"\n    ]\n");
+    let (message, line, _) = project.error();
+    assert_eq!(message, "invalid YAML: invalid indentation");
+    assert_eq!(line, 6);
+    assert!(
+        project.hint().contains("indent the closing bracket"),
+        "{}",
+        project.hint()
+    );
+    let indented = one_service("    image: busybox\n    command: [\n      \"sleep\"\n      ]\n");
+    assert_eq!(
+        indented.ok().spec.services["app"].command,
+        Some(vec!["sleep".to_string()])
+    );
+}

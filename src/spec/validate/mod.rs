@@ -104,8 +104,10 @@ fn read_spec(r: &mut Reader, root: &Node, context: &Context<'_>) -> Spec {
                 networks: &networks,
             };
             for (key, node) in entries {
+                // Every declared service is a node, even one dropped for a bad
+                // value: its dependents then report nothing more about it.
+                service_nodes.insert(key.name.clone(), (key, node));
                 if let Some(service) = service::read_service(r, context, &declared, key, node) {
-                    service_nodes.insert(key.name.clone(), (key, node));
                     services.insert(key.name.clone(), service);
                 }
             }
