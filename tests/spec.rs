@@ -375,10 +375,10 @@ fn a_misspelled_service_field_suggests_the_right_one() {
 
 #[test]
 fn an_unsupported_compose_field_is_named_as_such() {
-    let project = one_service("    image: busybox\n    working_dir: /srv\n");
+    let project = one_service("    image: busybox\n    configs: [x]\n");
     assert_eq!(
         project.error().0,
-        "`working_dir` is a Compose field that flowinfra does not support"
+        "`configs` is a Compose field that flowinfra does not support"
     );
 }
 
@@ -877,5 +877,56 @@ fn a_closing_bracket_at_its_keys_indentation_gets_a_hint_saying_how_to_indent_it
     assert_eq!(
         indented.ok().spec.services["app"].command,
         Some(vec!["sleep".to_string()])
+    );
+}
+
+#[test]
+fn the_supported_field_list_is_given_once_however_many_fields_are_refused() {
+    let project = Project::new().file(
+        "spec.yaml",
+        "services:\n  a:\n    image: busybox\n    configs: [x]\n  b:\n    image: busybox\n    configs: [x]\n",
+    );
+    let error = project.load().expect_err("refused");
+    let hints: Vec<String> = error.diagnostics.iter().filter_map(|d| d.hint.clone()).collect();
+    assert_eq!(hints.len(), 2, "{error}");
+    assert_eq!(
+        hints.iter().filter(|h| h.contains("supported service fields")).count(),
+        1,
+        "{error}"
+    );
+}
+
+#[test]
+fn compose_runtime_fields_load_in_compose_units() {
+    let loaded = one_service(
+        "    image: busybox\n    user: '1000:1000'\n    working_dir: /srv\n    tty: true\n    stdin_open: true\n    \
+         expose: ['3000', '5000-5001/udp']\n    shm_size: 64m\n    stop_grace_period: 1m30s\n    cpus: 0.5\n    \
+         ulimits:\n      nproc: 65535\n      nofile: {soft: 1024, hard: 2048}\n    extra_hosts: ['gw:host-gateway']\n    \
+         sysctls: ['net.core.somaxconn=1024']\n    tmpfs: ['/run:size=1m']\n    logging: {driver: json-file, options: {max-size: 1m}}\n    \
+         deploy: {replicas: 2, resources: {limits: {memory: 128m}}, restart_policy: {condition: on-failure, max_attempts: 3}}\n    \
+         develop: {watch: []}\n",
+    )
+    .ok();
+    let runtime = &loaded.spec.services["app"].runtime;
+    assert_eq!(runtime.user.as_deref(), Some("1000:1000"));
+    assert_eq!(runtime.expose, ["3000/tcp", "5000/udp", "5001/udp"]);
+    assert_eq!(runtime.shm_size, Some(64 << 20));
+    assert_eq!(runtime.mem_limit, Some(128 << 20));
+    assert_eq!(runtime.stop_grace_period, Some(90));
+    assert_eq!(runtime.nano_cpus, Some(500_000_000));
+    assert_eq!(runtime.ulimits["nofile"].hard, 2048);
+    assert_eq!(runtime.ulimits["nproc"].soft, 65535);
+    assert_eq!(runtime.extra_hosts, ["gw:host-gateway"]);
+    assert_eq!(runtime.tmpfs["/run"], "size=1m");
+    assert_eq!(
+        loaded.spec.services["app"].restart,
+        Some(spec::RestartPolicy::OnFailure { max_retries: Some(3) })
+    );
+    assert_eq!(
+        loaded.warnings,
+        [
+            "service `app`: `deploy.replicas` ignored: flowinfra runs one container per service, without Swarm",
+            "service `app`: `develop` (compose watch) is ignored; flowinfra does not watch files",
+        ]
     );
 }

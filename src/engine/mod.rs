@@ -37,8 +37,8 @@ pub use error::{EngineError, PortHolder};
 pub use forward::{FORWARD_HELPER_IMAGE, Forwarder};
 pub use lock::{EngineLock, LockHolder};
 pub use types::{
-    BuildRequest, ContainerSpec, ContainerState, Health, HealthcheckSpec, ImageInfo, LogLine, LogStream, MountSource,
-    MountSpec, PortBinding, Protocol, PublishedPort, PullProgress, RestartPolicy, RunState,
+    BuildRequest, ContainerOptions, ContainerSpec, ContainerState, Health, HealthcheckSpec, ImageInfo, LogLine,
+    LogStream, MountSource, MountSpec, PortBinding, Protocol, PublishedPort, PullProgress, RestartPolicy, RunState,
 };
 
 /// Label naming the project a container, network, volume or image belongs to.

@@ -99,6 +99,7 @@ pub fn load(options: &LoadOptions) -> Result<Loaded, SpecError> {
         project_dir: &project_dir,
         variables: &variables,
         active_profiles,
+        blanked_values: unset.used_at.iter().map(|(position, _)| position.clone()).collect(),
     };
     let (spec, mut warnings) = validate::validate(&root, &context).map_err(|d| {
         with_source_lines(

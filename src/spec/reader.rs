@@ -51,6 +51,8 @@ pub struct Reader {
     diagnostics: Vec<Diagnostic>,
     /// One-line warnings (a field accepted but not honoured), each once.
     warnings: Vec<String>,
+    /// Long explanations already given once (a list of supported fields).
+    explained: std::collections::BTreeSet<&'static str>,
 }
 
 impl Reader {
@@ -68,6 +70,12 @@ impl Reader {
         if !self.warnings.contains(&message) {
             self.warnings.push(message);
         }
+    }
+
+    /// True the first time it is asked about `topic`: a long explanation
+    /// (every supported field) is given with the first error, not with each.
+    pub fn first_time(&mut self, topic: &'static str) -> bool {
+        self.explained.insert(topic)
     }
 
     /// The warnings recorded so far, leaving none.

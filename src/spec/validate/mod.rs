@@ -9,6 +9,7 @@
 //! "did you mean"), never ignored, so nothing reaches Docker unvalidated.
 
 mod rules;
+mod runtime;
 mod service;
 mod values;
 
@@ -35,6 +36,8 @@ pub struct Context<'a> {
     pub variables: &'a dyn VariableSource,
     /// Profiles enabled through `COMPOSE_PROFILES`.
     pub active_profiles: BTreeSet<String>,
+    /// Where a value used an unset variable (which became blank).
+    pub blanked_values: Vec<Position>,
 }
 
 /// The typed spec and its warnings, or every error found.
