@@ -18,7 +18,60 @@ use std::path::{Path, PathBuf};
 use sha2::{Digest, Sha256};
 
 pub use self::dockerignore::{DockerIgnore, ParentMatches, PatternError, clean};
-use crate::spec::Build;
+use crate::spec::{Build, PullPolicy};
+
+/// The label on a built image holding its context hash (the engine's
+/// `LABEL_CONTEXT_HASH`, named here so this module stays pure).
+const CONTEXT_HASH_LABEL: &str = "io.flowinfra.context-hash";
+
+/// Whether a `build:` service's image must be built: the one decision
+/// `up` acts on and `plan`, `ps` and `check` report.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BuildDecision {
+    /// The present image was built from this very context.
+    Keep,
+    Build {
+        reason: BuildReason,
+    },
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BuildReason {
+    /// `pull_policy: build` builds on every `up` (the engine's cache makes an unchanged one quick).
+    PullPolicyBuild,
+    NoImage,
+    /// The image's context hash differs from the working tree's (or it has none).
+    ContextChanged,
+}
+
+impl BuildReason {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            BuildReason::PullPolicyBuild => "pull_policy: build",
+            BuildReason::NoImage => "no image yet",
+            BuildReason::ContextChanged => "build context changed",
+        }
+    }
+}
+
+/// Decides whether to build, from the service's pull policy, the labels of
+/// the image its tag names now (`None`: no such image) and the hash of its
+/// context as it is now. Pure.
+pub fn build_decision(
+    pull_policy: PullPolicy,
+    present: Option<&BTreeMap<String, String>>,
+    context_hash: &str,
+) -> BuildDecision {
+    let reason = match present {
+        _ if pull_policy == PullPolicy::Build => BuildReason::PullPolicyBuild,
+        None => BuildReason::NoImage,
+        Some(labels) if labels.get(CONTEXT_HASH_LABEL).map(String::as_str) == Some(context_hash) => {
+            return BuildDecision::Keep;
+        }
+        Some(_) => BuildReason::ContextChanged,
+    };
+    BuildDecision::Build { reason }
+}
 
 /// The entries of one build context, in a stable order.
 #[derive(Debug, Clone)]
@@ -281,6 +334,46 @@ mod tests {
             .map(|e| e.path().unwrap().display().to_string())
             .collect();
         assert_eq!(dirs, ["uploads"]);
+    }
+
+    #[test]
+    fn the_build_decision_compares_the_image_label_with_the_context() {
+        let labels = |hash: &str| BTreeMap::from([(CONTEXT_HASH_LABEL.to_string(), hash.to_string())]);
+        let built = labels("abc");
+        assert_eq!(
+            build_decision(PullPolicy::Missing, Some(&built), "abc"),
+            BuildDecision::Keep
+        );
+        assert_eq!(
+            build_decision(PullPolicy::Missing, Some(&built), "abd"),
+            BuildDecision::Build {
+                reason: BuildReason::ContextChanged
+            }
+        );
+        // An image built by something else carries no hash: built again.
+        assert_eq!(
+            build_decision(PullPolicy::Missing, Some(&BTreeMap::new()), "abc"),
+            BuildDecision::Build {
+                reason: BuildReason::ContextChanged
+            }
+        );
+        assert_eq!(
+            build_decision(PullPolicy::Never, None, "abc"),
+            BuildDecision::Build {
+                reason: BuildReason::NoImage
+            }
+        );
+        assert_eq!(
+            build_decision(PullPolicy::Build, Some(&built), "abc"),
+            BuildDecision::Build {
+                reason: BuildReason::PullPolicyBuild
+            }
+        );
+    }
+
+    #[test]
+    fn the_label_name_is_the_engines() {
+        assert_eq!(CONTEXT_HASH_LABEL, crate::engine::LABEL_CONTEXT_HASH);
     }
 
     #[test]

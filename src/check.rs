@@ -73,15 +73,35 @@ pub async fn run_all(checks: Vec<Check>, timeout: Duration) -> Vec<CheckResult> 
     results
 }
 
-/// The checks every service gets from the engine's view: container state and staleness.
-pub fn container_checks(spec: &Spec, planned: &[PlannedService]) -> Vec<Check> {
+/// The checks every service gets from the engine's view: container state
+/// (a one-shot job's: did it complete) and staleness.
+pub fn container_checks(engine: &Arc<Engine>, spec: &Spec, planned: &[PlannedService]) -> Vec<Check> {
+    let jobs = crate::stack::jobs(spec);
     let mut checks = Vec::new();
     for planned in planned {
         let container = planned.actual.container.clone();
         let has_kind = spec.services[&planned.service].kind().is_some();
-        checks.push(Check::new("container", Some(&planned.service), async move {
-            container_verdict(container.as_ref(), has_kind)
-        }));
+        if jobs.contains(&planned.service) {
+            let engine = engine.clone();
+            let service = planned.service.clone();
+            checks.push(Check::new("container", Some(&planned.service), async move {
+                // When it finished: only an inspection says, and only a completed job needs it.
+                let finished_at = match &container {
+                    Some(c) if c.status == RunState::Exited && c.exit_code == Some(0) => engine
+                        .container_details(&c.id)
+                        .await
+                        .ok()
+                        .flatten()
+                        .and_then(|details| details.finished_at),
+                    _ => None,
+                };
+                job_verdict(&service, container.as_ref(), finished_at.as_deref())
+            }));
+        } else {
+            checks.push(Check::new("container", Some(&planned.service), async move {
+                container_verdict(container.as_ref(), has_kind)
+            }));
+        }
         let action = planned.action.clone();
         let image = spec.services[&planned.service].image.clone();
         checks.push(Check::new("image", Some(&planned.service), async move {
@@ -151,6 +171,36 @@ fn container_verdict(container: Option<&ContainerState>, has_kind: bool) -> Verd
     }
 }
 
+/// A one-shot job's container as `check` judges it: done when it exited 0,
+/// failed when it exited otherwise. `finished_at`: RFC 3339, from the engine.
+fn job_verdict(service: &str, container: Option<&ContainerState>, finished_at: Option<&str>) -> Verdict {
+    let Some(container) = container else {
+        return Verdict::fail("no container; run `flowinfra up`");
+    };
+    match (container.status, container.exit_code) {
+        (RunState::Exited, Some(0)) => Verdict::ok(match finished_at.and_then(utc_time) {
+            Some(when) => format!("completed, exit 0, {when}"),
+            None => "completed, exit 0".to_string(),
+        }),
+        (RunState::Exited | RunState::Dead, code) => Verdict::fail(format!(
+            "job {} failed: exit code {}; see `flowinfra logs {service}`, then `flowinfra up` runs it again",
+            container.name,
+            code.map_or_else(|| "unknown".to_string(), |code| code.to_string())
+        )),
+        (RunState::Running | RunState::Restarting, _) => {
+            Verdict::warn(format!("job {} is still running", container.name))
+        }
+        (state, _) => Verdict::fail(format!("job {} is {state}; run `flowinfra up`", container.name)),
+    }
+}
+
+/// `2026-12-05T07:40:01.123456789Z` → `2026-12-05 07:40:01 UTC`.
+fn utc_time(rfc3339: &str) -> Option<String> {
+    let time = time::OffsetDateTime::parse(rfc3339, &time::format_description::well_known::Rfc3339).ok()?;
+    let format = time::macros::format_description!("[year]-[month]-[day] [hour]:[minute]:[second] UTC");
+    time.to_offset(time::UtcOffset::UTC).format(format).ok()
+}
+
 /// The protocol check of a kind: the same handshake readiness uses, with the server's version.
 pub fn protocol_check(service: &Service, container: Option<&ContainerState>) -> Option<Check> {
     let kind = service.kind()?;
@@ -189,7 +239,7 @@ pub async fn stack_checks(
 ) -> anyhow::Result<Vec<Check>> {
     let selected = select_services(&spec, services)?;
     let planned = plan_stack(&engine, &spec, &selected).await?;
-    let mut checks = container_checks(&spec, &planned);
+    let mut checks = container_checks(&engine, &spec, &planned);
     if check_upstream {
         checks.extend(upstream_checks(&engine, &spec, &planned));
     }
@@ -264,6 +314,30 @@ mod tests {
         let unhealthy = running(Some(Health::Unhealthy));
         assert_eq!(container_verdict(Some(&unhealthy), true).status, Status::Fail);
         assert_eq!(container_verdict(None, true).status, Status::Fail);
+    }
+
+    fn exited(code: i64) -> ContainerState {
+        ContainerState {
+            status: RunState::Exited,
+            exit_code: Some(code),
+            name: "p-init-1".into(),
+            ..running(None)
+        }
+    }
+
+    #[test]
+    fn a_job_that_exited_0_is_ok_with_its_time_and_one_that_failed_fails() {
+        let done = job_verdict("init", Some(&exited(0)), Some("2026-12-05T07:40:01.123456789Z"));
+        assert_eq!(done.status, Status::Ok);
+        assert_eq!(done.reason, "completed, exit 0, 2026-12-05 07:40:01 UTC");
+        let failed = job_verdict("init", Some(&exited(3)), None);
+        assert_eq!(failed.status, Status::Fail);
+        assert_eq!(
+            failed.reason,
+            "job p-init-1 failed: exit code 3; see `flowinfra logs init`, then `flowinfra up` runs it again"
+        );
+        assert_eq!(job_verdict("init", None, None).status, Status::Fail);
+        assert_eq!(job_verdict("init", Some(&running(None)), None).status, Status::Warn);
     }
 
     #[test]

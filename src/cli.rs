@@ -187,6 +187,9 @@ pub struct UpArgs {
     /// Seconds to wait for each service to become ready
     #[arg(long, value_name = "SECONDS", default_value_t = 120)]
     pub timeout: u64,
+    /// Run this one-shot job again although it completed (repeatable)
+    #[arg(long, value_name = "JOB")]
+    pub rerun: Vec<String>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]

@@ -86,6 +86,16 @@ pub fn warning(reference: &str, row: &Lifecycle) -> String {
     }
 }
 
+/// The lifecycle warnings of a stack's services, given as `(service,
+/// image)`: one line per service whose image is retired or past its end of
+/// life on `today`, naming the service.
+pub fn service_warnings<'a>(services: impl IntoIterator<Item = (&'a str, &'a str)>, today: Date) -> Vec<String> {
+    services
+        .into_iter()
+        .filter_map(|(service, image)| lookup(image, today).map(|row| format!("{service}: {}", warning(image, row))))
+        .collect()
+}
+
 /// The repository (without registry host or `library/`) and the tag
 /// (`latest` when none) of an image reference. A digest is not a tag.
 pub fn repository_and_tag(reference: &str) -> (String, &str) {
@@ -240,5 +250,23 @@ mod tests {
         assert!(glob_matches("a*b*c", "aXbYc"));
         assert!(!glob_matches("a*b*c", "aXbY"));
         assert!(!glob_matches("ab*ba", "aba"));
+    }
+
+    #[test]
+    fn service_warnings_name_the_service_and_skip_current_images() {
+        let today = Date::from_calendar_date(2026, time::Month::December, 5).unwrap();
+        let warnings = service_warnings(
+            [("db", "mysql:8.0"), ("cache", "redis:8.10"), ("s3", "minio/minio")],
+            today,
+        );
+        assert_eq!(warnings.len(), 2, "{warnings:?}");
+        assert!(
+            warnings[0].starts_with("db: image mysql:8.0 is past its end of life"),
+            "{warnings:?}"
+        );
+        assert!(
+            warnings[1].starts_with("s3: image minio/minio is retired"),
+            "{warnings:?}"
+        );
     }
 }

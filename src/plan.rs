@@ -16,6 +16,10 @@ pub struct Desired {
     pub service: String,
     pub config_hash: String,
     pub field_hashes: BTreeMap<String, String>,
+    /// A one-shot job: done, not to be started again, once it exited 0.
+    pub job: bool,
+    /// Run the job again although it completed (`up --rerun`).
+    pub rerun: bool,
 }
 
 /// What the engine has for one service.
@@ -24,6 +28,9 @@ pub struct Actual {
     pub container: Option<ContainerState>,
     /// The ID the service's image reference resolves to now; `None` when the image is absent.
     pub image_id: Option<String>,
+    /// Its build context no longer matches the image's context hash
+    /// ([`crate::build_context::build_decision`]).
+    pub build_context_changed: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -37,14 +44,25 @@ pub enum Action {
     Start { state: String },
     /// Nothing to do.
     Keep,
+    /// A one-shot job whose current container exited 0: nothing to run.
+    Completed,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(tag = "reason", rename_all = "snake_case")]
 pub enum RecreateReason {
-    ConfigChanged { fields: Vec<String> },
-    ImageChanged { old: String, new: String },
+    ConfigChanged {
+        fields: Vec<String>,
+    },
+    /// The files, Dockerfile or build args of its `build:` changed since its image was built.
+    BuildContextChanged,
+    ImageChanged {
+        old: String,
+        new: String,
+    },
     Unhealthy,
+    /// A completed job asked to run again (`up --rerun`).
+    RerunAsked,
 }
 
 impl fmt::Display for RecreateReason {
@@ -55,7 +73,9 @@ impl fmt::Display for RecreateReason {
             RecreateReason::ImageChanged { old, new } => {
                 write!(f, "image changed: {} → {}", short_id(old), short_id(new))
             }
+            RecreateReason::BuildContextChanged => write!(f, "build context changed"),
             RecreateReason::Unhealthy => write!(f, "container is unhealthy"),
+            RecreateReason::RerunAsked => write!(f, "re-run asked"),
         }
     }
 }
@@ -70,6 +90,7 @@ impl fmt::Display for Action {
             }
             Action::Start { state } => write!(f, "start (container is {state})"),
             Action::Keep => write!(f, "keep (up to date)"),
+            Action::Completed => write!(f, "keep (job completed, exit 0)"),
         }
     }
 }
@@ -100,6 +121,9 @@ pub fn plan_service(desired: &Desired, actual: &Actual) -> Action {
             .collect();
         reasons.push(RecreateReason::ConfigChanged { fields });
     }
+    if actual.build_context_changed {
+        reasons.push(RecreateReason::BuildContextChanged);
+    }
     if let Some(image_id) = &actual.image_id
         && *image_id != container.image_id
     {
@@ -111,11 +135,17 @@ pub fn plan_service(desired: &Desired, actual: &Actual) -> Action {
     if container.health == Some(Health::Unhealthy) {
         reasons.push(RecreateReason::Unhealthy);
     }
+    let running = matches!(container.status, RunState::Running | RunState::Restarting);
+    // A job still running is waited for, not started twice.
+    if desired.rerun && !running {
+        reasons.push(RecreateReason::RerunAsked);
+    }
     if !reasons.is_empty() {
         return Action::Recreate { reasons };
     }
     match container.status {
-        RunState::Running | RunState::Restarting => Action::Keep,
+        _ if running => Action::Keep,
+        RunState::Exited if desired.job && container.exit_code == Some(0) => Action::Completed,
         other => Action::Start {
             state: other.to_string(),
         },
@@ -131,6 +161,8 @@ mod tests {
             service: "db".into(),
             config_hash: "h1".into(),
             field_hashes: BTreeMap::from([("environment".into(), "e1".into()), ("image".into(), "i1".into())]),
+            job: false,
+            rerun: false,
         }
     }
 
@@ -156,6 +188,7 @@ mod tests {
         Actual {
             image_id: Some(container.image_id.clone()),
             container: Some(container),
+            build_context_changed: false,
         }
     }
 
@@ -232,6 +265,72 @@ mod tests {
                     fields: vec!["environment".into(), "image".into()]
                 }]
             }
+        );
+    }
+
+    fn exited(code: i64) -> ContainerState {
+        let mut state = container(RunState::Exited, None);
+        state.exit_code = Some(code);
+        state
+    }
+
+    fn job() -> Desired {
+        Desired { job: true, ..desired() }
+    }
+
+    #[test]
+    fn a_job_that_exited_0_is_completed_and_one_that_failed_runs_again() {
+        assert_eq!(plan_service(&job(), &actual(exited(0))), Action::Completed);
+        assert_eq!(Action::Completed.to_string(), "keep (job completed, exit 0)");
+        assert_eq!(
+            plan_service(&job(), &actual(exited(2))),
+            Action::Start { state: "exited".into() }
+        );
+        // Not a job: an exited container is started, whatever its code.
+        assert_eq!(
+            plan_service(&desired(), &actual(exited(0))),
+            Action::Start { state: "exited".into() }
+        );
+    }
+
+    #[test]
+    fn a_completed_job_runs_again_when_its_config_changed_or_when_asked() {
+        let mut changed = job();
+        changed.config_hash = "h2".into();
+        assert!(matches!(
+            plan_service(&changed, &actual(exited(0))),
+            Action::Recreate { .. }
+        ));
+        let rerun = Desired { rerun: true, ..job() };
+        assert_eq!(
+            plan_service(&rerun, &actual(exited(0))),
+            Action::Recreate {
+                reasons: vec![RecreateReason::RerunAsked]
+            }
+        );
+        // A job still running is left to finish.
+        assert_eq!(
+            plan_service(&rerun, &actual(container(RunState::Running, None))),
+            Action::Keep
+        );
+    }
+
+    #[test]
+    fn a_changed_build_context_recreates_and_is_named() {
+        let mut state = actual(container(RunState::Running, None));
+        state.build_context_changed = true;
+        let action = plan_service(&desired(), &state);
+        assert_eq!(
+            action,
+            Action::Recreate {
+                reasons: vec![RecreateReason::BuildContextChanged]
+            }
+        );
+        assert_eq!(action.to_string(), "recreate (build context changed)");
+        let json = serde_json::to_value(&action).unwrap();
+        assert_eq!(
+            json["reasons"][0],
+            serde_json::json!({ "reason": "build_context_changed" })
         );
     }
 }

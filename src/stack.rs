@@ -1,17 +1,18 @@
 //! The project as it stands, read-only: which services a command is about
 //! ([`select_services`]) and what `up` would do to each, planned from the
-//! engine's containers and images ([`plan_stack`]). Shared by `up`, `plan`,
-//! `ps` and `check`; changes nothing.
+//! engine's containers and images ([`plan_stack`]), and which are one-shot
+//! jobs ([`jobs`]). Shared by `up`, `plan`, `ps` and `check`; changes nothing.
 
 use std::collections::{BTreeMap, BTreeSet};
 
 use futures_util::future::join_all;
 
+use crate::build_context::{BuildContext, BuildDecision, BuildReason, build_decision};
 use crate::container_spec::{config_hash, field_hashes};
 use crate::engine::{ContainerState, Engine, EngineError};
 use crate::error::UsageError;
 use crate::plan::{Action, Actual, Desired, plan_service};
-use crate::spec::Spec;
+use crate::spec::{DependencyCondition, Service, Spec};
 
 /// The services to bring up: those named (all when none) and what they depend on.
 pub fn select_services(spec: &Spec, names: &[String]) -> Result<BTreeSet<String>, UsageError> {
@@ -48,6 +49,24 @@ pub fn select_services(spec: &Spec, names: &[String]) -> Result<BTreeSet<String>
     Ok(selected)
 }
 
+/// The services that are one-shot jobs: those others wait on with
+/// `service_completed_successfully`, and those marked `x-flowinfra: { job: true }`.
+/// A job is done once its current container exited 0.
+pub fn jobs(spec: &Spec) -> BTreeSet<String> {
+    let awaited = spec
+        .services
+        .values()
+        .flat_map(|s| s.depends_on.iter())
+        .filter(|(_, d)| d.condition == DependencyCondition::ServiceCompletedSuccessfully)
+        .map(|(name, _)| name.clone());
+    let marked = spec
+        .services
+        .values()
+        .filter(|s| s.is_marked_job())
+        .map(|s| s.name.clone());
+    awaited.chain(marked).collect()
+}
+
 /// One service's planned action and the state it was planned from.
 #[derive(Debug, Clone)]
 pub struct PlannedService {
@@ -56,33 +75,74 @@ pub struct PlannedService {
     pub actual: Actual,
 }
 
+/// A service's image as planning sees it.
+#[derive(Debug, Clone, Default)]
+pub struct ImageState {
+    /// The ID its reference resolves to now; `None` when absent.
+    pub id: Option<String>,
+    /// For `build:` services: the build decision says its context changed.
+    pub build_context_changed: bool,
+}
+
 /// Reads the actual state (one container listing, one image inspection per
-/// service) and plans every selected service. Changes nothing.
+/// service; for `build:` services, their build context read and hashed) and
+/// plans every selected service. Changes nothing: nothing is built.
 pub async fn plan_stack(
     engine: &Engine,
     spec: &Spec,
     selected: &BTreeSet<String>,
-) -> Result<Vec<PlannedService>, EngineError> {
-    let image_ids = join_all(selected.iter().map(|name| async move {
-        let image = &spec.services[name].image;
-        (
-            name.clone(),
-            engine.inspect_image(image).await.map(|info| info.map(|i| i.id)),
-        )
+) -> anyhow::Result<Vec<PlannedService>> {
+    let images = join_all(selected.iter().map(|name| async move {
+        let service = &spec.services[name];
+        (name.clone(), image_state(engine, service).await)
     }))
     .await;
     let mut known = BTreeMap::new();
-    for (name, image_id) in image_ids {
-        known.insert(name, image_id?);
+    for (name, image) in images {
+        known.insert(name, image?);
     }
-    plan_with_images(engine, spec, known).await
+    Ok(plan_with_images(engine, spec, known, &BTreeSet::new()).await?)
 }
 
-/// Plans the services of `image_ids` (service → the ID its image reference resolves to now).
+/// The image of `service` now and, for a `build:` service, whether `up`
+/// would build it because its context changed — the same
+/// [`build_decision`] `up` acts on, read-only. Only `build:` services pay
+/// for reading their context.
+async fn image_state(engine: &Engine, service: &Service) -> anyhow::Result<ImageState> {
+    let context = service.build.clone().map(|build| {
+        // Reading and hashing files is blocking work: off the async threads,
+        // while the engine answers the inspection.
+        tokio::task::spawn_blocking(move || BuildContext::collect(&build))
+    });
+    let present = engine.inspect_image(&service.image).await?;
+    let build_context_changed = match context {
+        Some(collecting) => {
+            let context = collecting.await??;
+            let decision = build_decision(
+                service.pull_policy,
+                present.as_ref().map(|image| &image.labels),
+                context.hash(),
+            );
+            decision
+                == BuildDecision::Build {
+                    reason: BuildReason::ContextChanged,
+                }
+        }
+        None => false,
+    };
+    Ok(ImageState {
+        id: present.map(|image| image.id),
+        build_context_changed,
+    })
+}
+
+/// Plans the services of `images` (service → its image now); `rerun`: the
+/// jobs asked to run again.
 pub async fn plan_with_images(
     engine: &Engine,
     spec: &Spec,
-    image_ids: BTreeMap<String, Option<String>>,
+    images: BTreeMap<String, ImageState>,
+    rerun: &BTreeSet<String>,
 ) -> Result<Vec<PlannedService>, EngineError> {
     let containers: BTreeMap<String, ContainerState> = engine
         .list_containers(&spec.name)
@@ -90,17 +150,21 @@ pub async fn plan_with_images(
         .into_iter()
         .filter_map(|container| Some((container.service.clone()?, container)))
         .collect();
+    let jobs = jobs(spec);
     let mut planned = Vec::new();
-    for (name, image_id) in image_ids {
+    for (name, image) in images {
         let service = &spec.services[&name];
         let desired = Desired {
             service: name.clone(),
             config_hash: config_hash(spec, service),
             field_hashes: field_hashes(spec, service),
+            job: jobs.contains(&name),
+            rerun: rerun.contains(&name),
         };
         let actual = Actual {
             container: containers.get(&name).cloned(),
-            image_id,
+            image_id: image.id,
+            build_context_changed: image.build_context_changed,
         };
         planned.push(PlannedService {
             service: name,

@@ -215,6 +215,212 @@ async fn a_leftover_container_of_this_project_is_replaced_not_a_failure() {
     assert_ne!(after[0].1, leftover_id);
 }
 
+/// The service of `plan --json` named `name`.
+fn planned<'a>(plan: &'a serde_json::Value, name: &str) -> &'a serde_json::Value {
+    plan["services"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["service"] == name)
+        .unwrap_or_else(|| panic!("no {name} in {plan:#}"))
+}
+
+#[tokio::test]
+async fn an_edited_build_context_shows_in_plan_ps_and_check_before_up_builds_it() {
+    let engine = support::engine().await;
+    let base = busybox_image(&engine).await;
+    let case = Case::new("context-plan");
+    let context = case.dir.path().join("app");
+    std::fs::create_dir(&context).unwrap();
+    std::fs::write(
+        context.join("Dockerfile"),
+        format!("FROM {base}\nCOPY app.py /app.py\nCMD [\"sleep\", \"3600\"]\n"),
+    )
+    .unwrap();
+    std::fs::write(context.join("app.py"), "print('v1')\n").unwrap();
+    let image = format!("flowinfra-test/built-{}:latest", case.project.name);
+    case.spec(&format!(
+        "services:\n  logistica:\n    build: ./app\n    image: {image}\n  redis:\n    image: {base}\n    \
+         pull_policy: never\n    command: [sleep, '3600']\n"
+    ));
+    case.run(&["up"]).success();
+    let plan = case.run(&["plan", "--json"]).success().json();
+    assert_eq!(planned(&plan, "logistica")["action"], "keep", "{plan:#}");
+
+    std::fs::write(context.join("app.py"), "print('v2')\n").unwrap();
+    let plan = case.run(&["plan", "--json"]).success().json();
+    let logistica = planned(&plan, "logistica");
+    assert_eq!(logistica["action"], "recreate", "{plan:#}");
+    assert_eq!(
+        logistica["reasons"],
+        serde_json::json!([{ "reason": "build_context_changed" }]),
+        "{plan:#}"
+    );
+    assert_eq!(planned(&plan, "redis")["action"], "keep", "{plan:#}");
+    let text = case.run(&["plan"]).success().stdout();
+    assert!(text.contains("recreate (build context changed)"), "{text}");
+
+    let rows = case.run(&["ps", "--json"]).success().json();
+    let row = |name: &str| {
+        rows.as_array()
+            .unwrap()
+            .iter()
+            .find(|r| r["service"] == name)
+            .unwrap()
+            .clone()
+    };
+    assert_eq!(row("logistica")["stale"], "build context changed", "{rows:#}");
+    assert!(row("redis")["stale"].is_null(), "{rows:#}");
+
+    let check = case.run(&["check", "--json"]).success().json();
+    let image_check = check["checks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["service"] == "logistica" && c["check"] == "image")
+        .unwrap()
+        .clone();
+    assert_eq!(image_check["status"], "warn", "{check:#}");
+    assert!(
+        image_check["reason"]
+            .as_str()
+            .unwrap()
+            .contains("build context changed"),
+        "{image_check:#}"
+    );
+
+    // `up` acts on the same decision, and afterwards all agree again.
+    let up = case.run(&["up"]).success();
+    assert!(up.stderr().contains("building"), "{}", up.stderr());
+    assert!(
+        up.stderr().contains("recreating (build context changed"),
+        "{}",
+        up.stderr()
+    );
+    let plan = case.run(&["plan", "--json"]).success().json();
+    assert_eq!(planned(&plan, "logistica")["action"], "keep", "{plan:#}");
+
+    let built = engine.inspect_image(&image).await.unwrap().map(|i| i.id);
+    drop(case);
+    if let Some(id) = built {
+        let _ = engine.remove_image(&id).await;
+    }
+}
+
+/// A stack with two one-shot jobs, modelled on the ingest scripts of
+/// PharmaVida: `ingesta` awaited by `api` with
+/// `service_completed_successfully`, and `export` marked `job: true`.
+fn jobs_spec(image: &str, export_exit: u8) -> String {
+    format!(
+        "services:
+  ingesta:
+    image: {image}
+    pull_policy: never
+    command: [sh, -c, 'echo ingested 3 tables']
+  api:
+    image: {image}
+    pull_policy: never
+    command: [sleep, '3600']
+    depends_on:
+      ingesta: {{ condition: service_completed_successfully }}
+  export:
+    image: {image}
+    pull_policy: never
+    restart: 'no'
+    command: [sh, -c, 'echo exporting; exit {export_exit}']
+    x-flowinfra: {{ job: true }}
+"
+    )
+}
+
+/// Each service's container ID and when it last started.
+async fn runs(project: &str) -> std::collections::BTreeMap<String, (String, Option<String>)> {
+    let engine = support::engine().await;
+    let mut runs = std::collections::BTreeMap::new();
+    for (service, id) in container_ids(project).await {
+        let details = engine.container_details(&id).await.unwrap().unwrap();
+        runs.insert(service, (id, details.started_at));
+    }
+    runs
+}
+
+#[tokio::test]
+async fn a_completed_job_is_not_run_again_and_check_says_it_completed() {
+    let engine = support::engine().await;
+    let image = busybox_image(&engine).await;
+    let case = Case::new("jobs");
+    case.spec(&jobs_spec(&image, 0));
+    case.run(&["up"]).success();
+    let first = runs(&case.project.name).await;
+    assert_eq!(first.len(), 3);
+
+    // Right after `up`: check passes, and says when each job completed.
+    let check = case.run(&["check", "--json"]).success().json();
+    for job in ["ingesta", "export"] {
+        let verdict = check["checks"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|c| c["service"] == job && c["check"] == "container")
+            .unwrap();
+        assert_eq!(verdict["status"], "ok", "{check:#}");
+        let reason = verdict["reason"].as_str().unwrap();
+        assert!(
+            reason.starts_with("completed, exit 0, ") && reason.ends_with(" UTC"),
+            "{reason}"
+        );
+    }
+
+    let plan = case.run(&["plan", "--json"]).success().json();
+    for job in ["ingesta", "export"] {
+        assert_eq!(planned(&plan, job)["action"], "completed", "{plan:#}");
+        assert_eq!(planned(&plan, job)["summary"], "keep (job completed, exit 0)");
+    }
+    assert_eq!(planned(&plan, "api")["action"], "keep", "{plan:#}");
+
+    // A warm `up` runs nothing: same containers, not started again.
+    let warm = case.run(&["up"]).success();
+    assert_eq!(runs(&case.project.name).await, first, "{}", warm.stderr());
+    assert!(!warm.stderr().contains("starting"), "{}", warm.stderr());
+
+    // Asked to, it runs again (a fresh container); the others stay.
+    let rerun = case.run(&["up", "--rerun", "ingesta"]).success();
+    assert!(rerun.stderr().contains("re-run asked"), "{}", rerun.stderr());
+    let after = runs(&case.project.name).await;
+    assert_ne!(after["ingesta"], first["ingesta"]);
+    assert_eq!(after["export"], first["export"]);
+    assert_eq!(after["api"], first["api"]);
+    let refused = case.run(&["up", "--rerun", "api"]).failure(2);
+    assert!(
+        refused.stderr().contains("is not a one-shot job"),
+        "{}",
+        refused.stderr()
+    );
+
+    // A changed job runs again; one that fails fails `up` and `check`.
+    case.spec(&jobs_spec(&image, 4));
+    let failed = case.run(&["up"]).failure(1);
+    assert!(
+        failed
+            .stderr()
+            .contains("service `export` is not ready: its container exited with code 4"),
+        "{}",
+        failed.stderr()
+    );
+    let check = case.run(&["check", "--json"]).failure(1).json();
+    let export = check["checks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["service"] == "export" && c["check"] == "container")
+        .unwrap();
+    assert_eq!(export["status"], "fail", "{check:#}");
+    assert!(export["reason"].as_str().unwrap().contains("exit code 4"), "{export:#}");
+    // A failed job is not "completed": the next `up` runs it again.
+    let plan = case.run(&["plan", "--json"]).success().json();
+    assert_eq!(planned(&plan, "export")["action"], "start", "{plan:#}");
+}
+
 /// Issue 15: the Compose runtime fields reach the engine as Compose v2 sets
 /// them (read back through the engine's own inspect), and a second `up`
 /// keeps every container.

@@ -234,3 +234,118 @@ async fn logs_prefix_each_line_with_its_service() {
     assert!(!stdout.is_empty());
     assert!(stdout.lines().all(|line| line.starts_with("redis | ")), "{stdout}");
 }
+
+/// `flowinfra -f <spec> -p <project> up`, from a spec text in a temporary directory.
+async fn up_spec(test: &str, spec_text: impl Fn(&str) -> String) -> (TestProject, Output) {
+    let engine = support::engine().await;
+    let image = support::busybox_image(&engine).await;
+    let project = TestProject::new(test);
+    let dir = tempfile::tempdir().unwrap();
+    let spec = dir.path().join("spec.yaml");
+    std::fs::write(&spec, spec_text(&image)).unwrap();
+    let output = Flowinfra::new()
+        .arg("-f")
+        .arg(&spec)
+        .args(["-p", &project.name, "up"])
+        .run();
+    (project, output)
+}
+
+#[tokio::test]
+async fn a_failed_dependency_chain_reports_its_root_cause_first_with_its_log_in_order() {
+    // `api` sorts before `zdb`, the root cause: the report must not follow the names.
+    let (_project, output) = up_spec("chain", |image| {
+        format!(
+            "services:
+  api:
+    image: {image}
+    pull_policy: never
+    command: [sleep, '3600']
+    depends_on:
+      zdb: {{ condition: service_healthy }}
+  zdb:
+    image: {image}
+    pull_policy: never
+    command: [sh, -c, 'echo one to stdout; sleep 0.04; echo two to stderr >&2; sleep 0.04; echo three to stdout; sleep 0.04; echo four to stderr >&2; exit 3']
+"
+        )
+    })
+    .await;
+    let text = output.failure(1).stderr();
+    let root = text
+        .find("service `zdb` is not ready: its container exited with code 3")
+        .unwrap_or_else(|| panic!("{text}"));
+    let dependant = text
+        .find("service `api` is not ready: not started: its dependency `zdb` failed")
+        .unwrap_or_else(|| panic!("{text}"));
+    assert!(root < dependant, "the root cause comes after its dependant:\n{text}");
+    // stdout and stderr lines in the order they were written.
+    let log: Vec<&str> = text.lines().filter_map(|l| l.strip_prefix("  | ")).collect();
+    assert_eq!(
+        log,
+        ["one to stdout", "two to stderr", "three to stdout", "four to stderr"],
+        "{text}"
+    );
+    // The hint follows the log it points at.
+    let hint = text
+        .find("its last log lines are above")
+        .unwrap_or_else(|| panic!("{text}"));
+    assert!(hint > text.find("| four to stderr").unwrap(), "{text}");
+}
+
+#[tokio::test]
+async fn an_unhealthy_service_shows_its_healthchecks_last_output() {
+    let (_project, output) = up_spec("unhealthy", |image| {
+        format!(
+            "services:
+  web:
+    image: {image}
+    pull_policy: never
+    command: [sleep, '3600']
+    healthcheck:
+      test: [CMD-SHELL, 'echo cannot reach db:5432; exit 1']
+      interval: 1s
+      retries: 1
+"
+        )
+    })
+    .await;
+    let text = output.failure(1).stderr();
+    assert!(
+        text.contains("service `web` is not ready: its healthcheck reports unhealthy: `echo cannot reach db:5432; exit 1` exited 1"),
+        "{text}"
+    );
+    assert!(text.contains("  | cannot reach db:5432"), "{text}");
+    assert!(text.contains("fix `healthcheck.test` in the spec"), "{text}");
+}
+
+#[tokio::test]
+async fn the_up_summary_shows_a_plain_services_first_published_address() {
+    let port = support::free_port();
+    let (_project, output) = up_spec("address", |image| {
+        format!(
+            "services:
+  gateway:
+    image: {image}
+    pull_policy: never
+    command: [sleep, '3600']
+    ports: ['127.0.0.1:{port}:8000']
+  worker:
+    image: {image}
+    pull_policy: never
+    command: [sleep, '3600']
+"
+        )
+    })
+    .await;
+    let text = output.success().stderr();
+    let row = |name: &str| {
+        text.lines()
+            .find(|l| l.starts_with(&format!("{name} ")) && l.contains("ready"))
+            .unwrap_or_else(|| panic!("no {name} row:\n{text}"))
+            .split_whitespace()
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(row("gateway")[2], format!("127.0.0.1:{port}"), "{text}");
+    assert_eq!(row("worker")[2], "-", "{text}");
+}

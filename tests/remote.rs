@@ -225,7 +225,7 @@ async fn broken_paths_give_clear_errors() {
     assert!(output.status.success(), "{text}");
     assert!(
         text.contains(&format!(
-            "cannot reach the Docker engine (DOCKER_HOST chose ssh://root@{})",
+            "cannot reach the Docker engine at ssh://root@{} (chosen by DOCKER_HOST)",
             lab.host("a")
         )),
         "{text}"
@@ -246,7 +246,10 @@ async fn broken_paths_give_clear_errors() {
         ("DOCKER_CERT_PATH", untrusted.display().to_string()),
     ];
     let text = output_text(&lab.child("a", "a", "connect-error", &env));
-    assert!(text.contains("(DOCKER_HOST chose tcp://"), "{text}");
+    assert!(
+        text.contains("at tcp://") && text.contains("(chosen by DOCKER_HOST)"),
+        "{text}"
+    );
     assert!(text.to_lowercase().contains("certificate"), "{text}");
     assert!(
         text.contains("hint: the engine's TLS certificate is not trusted"),

@@ -342,7 +342,12 @@ fn the_embedded_default_stack_is_used_without_a_spec_file() {
     let images: Vec<&str> = loaded.spec.services.values().map(|s| s.image.as_str()).collect();
     assert_eq!(
         images,
-        ["minio/minio:latest", "mysql:8.4", "rabbitmq:3.12-management", "redis:7"]
+        [
+            "pgsty/silo:RELEASE.2026-09-16T00-00-00Z",
+            "mysql:8.4",
+            "rabbitmq:4.3-management",
+            "redis:8.10"
+        ]
     );
     assert!(loaded.spec.files.is_empty());
 }
@@ -536,6 +541,33 @@ fn unknown_fields_inside_x_flowinfra_are_errors() {
 }
 
 #[test]
+fn a_job_is_marked_in_x_flowinfra_without_a_kind() {
+    let loaded = one_service("    image: busybox\n    restart: \"no\"\n    x-flowinfra:\n      job: true\n").ok();
+    let app = &loaded.spec.services["app"];
+    assert!(app.is_marked_job());
+    assert_eq!(app.kind(), None);
+}
+
+#[test]
+fn a_job_that_the_engine_would_restart_or_that_has_a_kind_is_rejected() {
+    let restarted = one_service("    image: busybox\n    restart: always\n    x-flowinfra:\n      job: true\n");
+    assert_eq!(
+        restarted.error(),
+        ("job `app` must not be restarted by the engine".into(), 4, 14)
+    );
+    assert!(restarted.hint().contains("restart: \"no\""), "{}", restarted.hint());
+    let with_kind = one_service(
+        "    image: redis\n    ports: ['6379:6379']\n    x-flowinfra:\n      kind: redis\n      job: true\n",
+    );
+    assert_eq!(with_kind.error().0, "a service of a kind cannot be a job");
+    let neither = one_service("    image: busybox\n    x-flowinfra:\n      job: false\n");
+    assert_eq!(neither.error().0, "`x-flowinfra` needs a `kind`");
+    assert!(neither.hint().contains("`job: true`"), "{}", neither.hint());
+    let unknown = one_service("    image: busybox\n    x-flowinfra:\n      job: true\n      seed: x\n");
+    assert_eq!(unknown.error().0, "unknown x-flowinfra (job) field `seed`");
+}
+
+#[test]
 fn a_mysql_kind_without_its_credentials_is_rejected() {
     let project = one_service(
         "    image: mysql:8.4\n    environment:\n      MYSQL_ROOT_PASSWORD: r\n    ports: ['3306:3306']\n    x-flowinfra:\n      kind: mysql\n",
@@ -566,6 +598,46 @@ fn a_binding_to_an_undeclared_queue_is_rejected() {
         "binding names queue `batch_procesed`, which is not declared"
     );
     assert_eq!(project.hint(), "did you mean `batch_processed`?");
+}
+
+#[test]
+fn what_rabbitmq_4_3_refuses_is_an_error_for_a_4_3_image_only() {
+    let queues = "    ports: ['5672:5672']\n    x-flowinfra:\n      kind: rabbitmq\n      queues:\n        - {name: scratch, durable: false}\n";
+    let project = one_service(&format!("    image: rabbitmq:4.3-management\n{queues}"));
+    assert_eq!(
+        project.error().0,
+        "queue `scratch`: RabbitMQ 4.3 refuses a non-durable, non-exclusive queue (deprecated feature `transient_nonexcl_queues`)"
+    );
+    assert_eq!(project.hint(), "declare it `durable: true` (the default)");
+    // A version flowinfra cannot tell is declared as written (`up` warns).
+    one_service(&format!("    image: flowinfra-standin/rabbitmq:test\n{queues}")).ok();
+    let quorum = "    image: rabbitmq:3.13\n    ports: ['5672:5672']\n    x-flowinfra:\n      kind: rabbitmq\n      queues:\n        - name: jobs\n          arguments: {x-queue-type: quorum, x-max-priority: 5}\n";
+    assert_eq!(
+        one_service(quorum).error().0,
+        "queue `jobs`: a quorum queue takes no `x-max-priority` (RabbitMQ refuses it with PRECONDITION_FAILED)"
+    );
+}
+
+#[test]
+fn an_s3_backend_is_named_or_picked_by_image_and_needs_its_own_keys() {
+    let ports = "    ports: ['9000:9000']\n";
+    let unknown = one_service(&format!(
+        "    image: pgsty/silo:RELEASE.2026-09-16T00-00-00Z\n    environment: {{MINIO_ROOT_USER: a, MINIO_ROOT_PASSWORD: b}}\n{ports}    x-flowinfra: {{kind: s3, backend: rustf}}\n"
+    ));
+    assert_eq!(unknown.error().0, "unknown S3 backend `rustf`");
+    assert_eq!(unknown.hint(), "did you mean `rustfs`?");
+    // RustFS by its image: its own variables, or their MINIO_* legacy aliases.
+    let rustfs = |environment: &str| {
+        one_service(&format!(
+            "    image: rustfs/rustfs:1.0.0\n    environment: {{{environment}}}\n{ports}    x-flowinfra: {{kind: s3}}\n"
+        ))
+    };
+    rustfs("RUSTFS_ACCESS_KEY: a, RUSTFS_SECRET_KEY: b").ok();
+    rustfs("MINIO_ROOT_USER: a, MINIO_ROOT_PASSWORD: b").ok();
+    assert_eq!(
+        rustfs("RUSTFS_ACCESS_KEY: a").error().0,
+        "service `app` of kind s3 needs environment RUSTFS_SECRET_KEY"
+    );
 }
 
 #[test]
@@ -623,12 +695,13 @@ volumes:
 ",
     );
     let loaded = project.ok();
-    let KindSettings::Rabbitmq(rabbit) = &loaded.spec.services["rabbitmq"].flowinfra.as_ref().unwrap().settings else {
+    let Some(KindSettings::Rabbitmq(rabbit)) = &loaded.spec.services["rabbitmq"].flowinfra.as_ref().unwrap().settings
+    else {
         panic!()
     };
     assert_eq!(rabbit.queues.len(), 3);
     assert_eq!(rabbit.queues[2].arguments.len(), 2);
-    let KindSettings::S3(s3) = &loaded.spec.services["minio"].flowinfra.as_ref().unwrap().settings else {
+    let Some(KindSettings::S3(s3)) = &loaded.spec.services["minio"].flowinfra.as_ref().unwrap().settings else {
         panic!()
     };
     assert_eq!(s3.buckets.len(), 3);

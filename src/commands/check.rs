@@ -12,6 +12,10 @@ pub async fn run(global: &GlobalArgs, args: &CheckArgs, printer: &Printer) -> an
     let spec = Arc::new(loaded.spec);
     // An unreachable engine is exit code 3, before any other check.
     let engine = Arc::new(super::connect().await?);
+    if args.check_upstream {
+        let selected = crate::stack::select_services(&spec, &args.services)?;
+        super::warn_about_images(&spec, &selected, printer);
+    }
     let mut checks = stack_checks(engine.clone(), spec.clone(), &args.services, args.check_upstream).await?;
     let version_engine = engine.clone();
     checks.insert(

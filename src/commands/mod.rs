@@ -67,3 +67,20 @@ pub fn load_spec(global: &GlobalArgs, printer: &crate::report::Printer) -> anyho
 pub async fn connect() -> anyhow::Result<crate::engine::Engine> {
     Ok(crate::engine::Engine::connect().await?)
 }
+
+/// Warns, on stderr, about each of `services` whose image is retired or
+/// past its end of life (the shipped lifecycle table; offline). Never fails.
+pub fn warn_about_images<'a>(
+    spec: &crate::spec::Spec,
+    services: impl IntoIterator<Item = &'a String>,
+    printer: &Printer,
+) {
+    let images = services.into_iter().filter_map(|name| {
+        spec.services
+            .get(name)
+            .map(|service| (name.as_str(), service.image.as_str()))
+    });
+    for warning in crate::image_lifecycle::service_warnings(images, crate::image_lifecycle::today()) {
+        printer.warn(&warning);
+    }
+}

@@ -26,6 +26,7 @@ pub async fn run(global: &GlobalArgs, args: &PlanArgs, printer: &Printer) -> any
     let spec = loaded.spec;
     let engine = super::connect().await?;
     let selected = select_services(&spec, &[])?;
+    super::warn_about_images(&spec, &selected, printer);
     let planned = plan_stack(&engine, &spec, &selected).await?;
     let mut entries = Vec::new();
     for p in planned {

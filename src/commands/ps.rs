@@ -10,6 +10,7 @@ pub async fn run(global: &GlobalArgs, args: &PsArgs, printer: &Printer) -> anyho
     let spec = loaded.spec;
     let engine = super::connect().await?;
     let selected = crate::stack::select_services(&spec, &[])?;
+    super::warn_about_images(&spec, &selected, printer);
     let planned = crate::stack::plan_stack(&engine, &spec, &selected).await?;
     let containers = engine.list_containers(&spec.name).await?;
     let mut rows = Vec::new();

@@ -22,6 +22,7 @@ pub async fn run(global: &GlobalArgs, args: &UpArgs, printer: &Printer) -> anyho
             PullOverride::Never => PullPolicy::Never,
         }),
         timeout: Duration::from_secs(args.timeout),
+        rerun: args.rerun.clone(),
     };
     let outcomes = tokio::select! {
         outcomes = converge::up(engine.clone(), spec.clone(), &options, Arc::new(printer.clone())) => outcomes?,

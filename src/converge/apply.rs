@@ -66,7 +66,7 @@ pub(super) async fn apply_action(
     let name = || service.name.clone();
     let engine_failure = |err: EngineError| ServiceFailure::from_error(&err, err.hint());
     match (&planned.action, planned.actual.container.as_ref()) {
-        (Action::Keep, Some(container)) => Ok(container.id.clone()),
+        (Action::Keep | Action::Completed, Some(container)) => Ok(container.id.clone()),
         (Action::Start { .. }, Some(container)) => {
             events.emit(Event::Starting { service: name() });
             match engine.start_container(&container.id).await {

@@ -4,7 +4,7 @@
 
 use std::collections::BTreeMap;
 
-use crate::build_context::BuildContext;
+use crate::build_context::{BuildContext, BuildDecision, BuildReason, build_decision};
 use crate::engine::{BuildRequest, Engine, EngineError, LABEL_CONTEXT_HASH, LABEL_PROJECT, LABEL_SERVICE};
 use crate::events::{Event, EventSink};
 use crate::spec::{PullPolicy, Service};
@@ -14,6 +14,8 @@ pub(super) struct EnsuredImage {
     pub id: String,
     /// An image this project built earlier, to remove once no container uses it.
     pub superseded: Option<String>,
+    /// It was built because its build context changed (a reason to recreate, as `plan` says).
+    pub context_changed: bool,
 }
 
 /// Makes sure the service's image is present and current: pulled as its
@@ -28,22 +30,22 @@ pub(super) async fn ensure_image(
     let present = engine.inspect_image(&service.image).await?;
     if let Some(build) = &service.build {
         let context = BuildContext::collect(build)?;
-        let built_hash = present.as_ref().and_then(|image| image.labels.get(LABEL_CONTEXT_HASH));
-        let why = match (&present, built_hash) {
-            _ if service.pull_policy == PullPolicy::Build => "pull_policy: build",
-            (None, _) => "no image yet",
-            (Some(image), Some(hash)) if hash == context.hash() => {
+        let labels = present.as_ref().map(|image| &image.labels);
+        let why = match build_decision(service.pull_policy, labels, context.hash()) {
+            BuildDecision::Keep => {
+                let image = present.expect("kept only when present");
                 return Ok(EnsuredImage {
-                    id: image.id.clone(),
+                    id: image.id,
                     superseded: None,
+                    context_changed: false,
                 });
             }
-            _ => "build context changed",
+            BuildDecision::Build { reason } => reason,
         };
         events.emit(Event::Building {
             service: service.name.clone(),
             image: service.image.clone(),
-            reason: why,
+            reason: why.as_str(),
         });
         let request = BuildRequest {
             reference: service.image.clone(),
@@ -64,6 +66,7 @@ pub(super) async fn ensure_image(
         return Ok(EnsuredImage {
             id: built.id,
             superseded,
+            context_changed: why == BuildReason::ContextChanged,
         });
     }
     let policy = pull.unwrap_or(service.pull_policy);
@@ -77,6 +80,7 @@ pub(super) async fn ensure_image(
             Ok(EnsuredImage {
                 id: pulled.id,
                 superseded: None,
+                context_changed: false,
             })
         }
         (PullPolicy::Never | PullPolicy::Build, None) => Err(EngineError::ImageUnavailable {
@@ -90,6 +94,7 @@ pub(super) async fn ensure_image(
         (_, Some(image)) => Ok(EnsuredImage {
             id: image.id,
             superseded: None,
+            context_changed: false,
         }),
     }
 }

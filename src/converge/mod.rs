@@ -17,7 +17,7 @@ mod images;
 pub mod readiness;
 mod scheduling;
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -25,11 +25,12 @@ use futures_util::future::join_all;
 use tokio::sync::watch;
 
 use crate::engine::Engine;
+use crate::error::UsageError;
 use crate::error::error_chain;
 use crate::events::{Event, EventSink};
 use crate::plan::Action;
 use crate::spec::{PullPolicy, Service, Spec};
-use crate::stack::{PlannedService, plan_with_images, select_services};
+use crate::stack::{ImageState, PlannedService, plan_with_images, select_services};
 use scheduling::Progress;
 
 /// How many log lines of a failed container are shown.
@@ -42,6 +43,8 @@ pub struct UpOptions {
     pub pull: Option<PullPolicy>,
     /// Readiness deadline for services whose spec sets none.
     pub timeout: Duration,
+    /// Jobs to run again although they completed (`up --rerun`).
+    pub rerun: Vec<String>,
 }
 
 /// What happened to one service.
@@ -66,6 +69,9 @@ pub struct ServiceFailure {
     pub reason: String,
     pub hint: Option<String>,
     pub log_tail: Vec<String>,
+    /// Not started because this dependency failed: its failure is the root
+    /// cause, reported before this one.
+    pub failed_dependency: Option<String>,
 }
 
 impl ServiceFailure {
@@ -74,6 +80,7 @@ impl ServiceFailure {
             reason: reason.into(),
             hint: None,
             log_tail: Vec::new(),
+            failed_dependency: None,
         }
     }
 
@@ -98,7 +105,13 @@ pub async fn up(
     options: &UpOptions,
     events: Arc<dyn EventSink>,
 ) -> anyhow::Result<Vec<ServiceOutcome>> {
-    let selected = select_services(&spec, &options.services)?;
+    let rerun = rerun_jobs(&spec, &options.rerun)?;
+    let mut names = options.services.clone();
+    // A job asked to re-run is brought up with what it depends on, whatever else was named.
+    if !names.is_empty() {
+        names.extend(rerun.iter().cloned());
+    }
+    let selected = select_services(&spec, &names)?;
     apply::ensure_networks_and_volumes(&engine, &spec, &selected).await?;
 
     let images = join_all(selected.iter().map(|name| {
@@ -117,10 +130,16 @@ pub async fn up(
     for (name, result) in images {
         let ensured = result?;
         superseded.extend(ensured.superseded);
-        image_ids.insert(name, Some(ensured.id));
+        image_ids.insert(
+            name,
+            ImageState {
+                id: Some(ensured.id),
+                build_context_changed: ensured.context_changed,
+            },
+        );
     }
     // The images were just inspected: planning reuses their IDs (the warm path counts engine calls).
-    let planned = plan_with_images(&engine, &spec, image_ids).await?;
+    let planned = plan_with_images(&engine, &spec, image_ids, &rerun).await?;
 
     let mut senders = BTreeMap::new();
     let mut receivers = BTreeMap::new();
@@ -130,7 +149,7 @@ pub async fn up(
         receivers.insert(name.clone(), receiver);
     }
     let dependencies = Arc::new(receivers);
-    let one_shot = scheduling::one_shot_services(&spec);
+    let one_shot = crate::stack::jobs(&spec);
     let handles: Vec<_> = planned
         .into_iter()
         .map(|planned| {
@@ -164,6 +183,27 @@ pub async fn up(
         }
     }
     Ok(outcomes)
+}
+
+/// The jobs `up --rerun` names; naming a service that is no job is a usage error.
+fn rerun_jobs(spec: &Spec, names: &[String]) -> Result<BTreeSet<String>, UsageError> {
+    let jobs = crate::stack::jobs(spec);
+    let mut rerun = BTreeSet::new();
+    for name in names {
+        select_services(spec, std::slice::from_ref(name))?;
+        if !jobs.contains(name) {
+            return Err(UsageError {
+                message: format!("`--rerun {name}`: service `{name}` is not a one-shot job"),
+                hint: Some(format!(
+                    "--rerun runs a completed job again; a job is marked `x-flowinfra: {{ job: true }}` or \
+                     awaited with `condition: service_completed_successfully`. To replace the container of \
+                     `{name}`, run `flowinfra down` and `flowinfra up`"
+                )),
+            });
+        }
+        rerun.insert(name.clone());
+    }
+    Ok(rerun)
 }
 
 /// Everything one service's turn of `up` needs; it runs as its own task.
@@ -206,7 +246,7 @@ impl ServiceTask {
         scheduling::wait_for_dependencies(service, &self.dependencies, events).await?;
         let id = apply::apply_action(engine, &self.spec, service, &self.planned, events).await?;
         let _ = self.progress.send(Progress::Started);
-        if !matches!(action, Action::Keep) {
+        if !matches!(action, Action::Keep | Action::Completed) {
             events.emit(Event::WaitingForReadiness {
                 service: service.name.clone(),
             });

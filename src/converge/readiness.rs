@@ -6,7 +6,7 @@
 use std::time::{Duration, Instant};
 
 use super::{Ready, ServiceFailure};
-use crate::engine::{ContainerState, Engine, Health, PublishedPort, RunState};
+use crate::engine::{ContainerState, Engine, Health, HealthProbe, PublishedPort, RunState};
 use crate::error::error_chain;
 use crate::kinds::{self, Credentials, ProbeError, vocabulary::CREDENTIALS_HINT};
 use crate::plan::Action;
@@ -58,7 +58,7 @@ pub fn readiness(service: &Service, action: &Action, one_shot: bool) -> Readines
         _ if has_healthcheck => WaitFor::Healthcheck,
         _ if one_shot => WaitFor::SuccessfulExit,
         // A container kept running has long settled.
-        _ if matches!(action, Action::Keep) => WaitFor::Running,
+        _ if matches!(action, Action::Keep | Action::Completed) => WaitFor::Running,
         _ => WaitFor::RunningFor(PLAIN_SERVICE_SETTLE),
     };
     Readiness {
@@ -96,7 +96,7 @@ pub(super) async fn wait_until_ready(
             .await
             .map_err(|err| ServiceFailure::new(error_chain(&err)))?
             .ok_or_else(|| ServiceFailure::new("its container disappeared while starting"))?;
-        let address = kinds::endpoint(service, &state.ports).map(|e| format!("{}:{}", e.host, e.port));
+        let address = address(service, &state.ports);
         let became = |server_version: Option<String>, address: Option<String>| Became {
             ready: Ready {
                 after: started_at.elapsed(),
@@ -114,9 +114,22 @@ pub(super) async fn wait_until_ready(
                     "its container exited with code {} while starting",
                     state.exit_code.map_or_else(|| "unknown".into(), |c| c.to_string())
                 ))
-                .with_hint(format!("see its log below, or run `flowinfra logs {}`", service.name)));
+                .with_hint(format!(
+                    "its last log lines are above; all of them: `flowinfra logs {}`",
+                    service.name
+                )));
             }
             _ => {}
+        }
+        if readiness.wait_for == WaitFor::Healthcheck && state.health == Some(Health::Unhealthy) {
+            let log = engine
+                .container_details(id)
+                .await
+                .ok()
+                .flatten()
+                .map(|details| details.health_log)
+                .unwrap_or_default();
+            return Err(unhealthy(service, &log));
         }
         let last_reason = match poll.attempt(service, &state, &readiness.wait_for).await? {
             Ok(server_version) => return Ok(became(server_version, address)),
@@ -132,6 +145,62 @@ pub(super) async fn wait_until_ready(
         tokio::time::sleep(backoff).await;
         backoff = (backoff * 2).min(MAX_BACKOFF);
     }
+}
+
+/// The failure of a service whose healthcheck reports unhealthy: what the
+/// check printed last (the engine's `State.Health.Log`) and what to do.
+fn unhealthy(service: &Service, log: &[HealthProbe]) -> ServiceFailure {
+    let test = service
+        .healthcheck
+        .as_ref()
+        .map(|check| match check.test.split_first() {
+            Some((first, rest)) if first == "CMD" || first == "CMD-SHELL" => rest.join(" "),
+            _ => check.test.join(" "),
+        })
+        .unwrap_or_else(|| "the image's HEALTHCHECK".to_string());
+    let reason = match log.last() {
+        Some(last) => {
+            let output = last.output.trim();
+            let code = last.exit_code.map_or_else(|| "unknown".to_string(), |c| c.to_string());
+            if output.is_empty() {
+                format!("its healthcheck reports unhealthy: `{test}` exited {code} and printed nothing")
+            } else {
+                let quoted: Vec<String> = output.lines().map(|line| format!("  | {line}")).collect();
+                format!(
+                    "its healthcheck reports unhealthy: `{test}` exited {code}, printing:\n{}",
+                    quoted.join("\n")
+                )
+            }
+        }
+        None => "its healthcheck reports unhealthy".to_string(),
+    };
+    ServiceFailure::new(reason).with_hint(format!(
+        "the healthcheck runs inside the container: check that `{}` serves what it tests (its log is above), \
+         or fix `healthcheck.test` in the spec; then run `flowinfra up` again",
+        service.name
+    ))
+}
+
+/// Where the up summary says a service is reached: a kind's port, else the
+/// first port the spec publishes (as the engine bound it), else the first
+/// the container publishes.
+fn address(service: &Service, published: &[PublishedPort]) -> Option<String> {
+    let first_in_spec = || {
+        service
+            .ports
+            .iter()
+            .find_map(|port| kinds::vocabulary::published_endpoint(published, port.container_port))
+    };
+    let first_bound = || {
+        published.first().map(|port| kinds::Endpoint {
+            host: kinds::vocabulary::reachable_host(&port.host_ip),
+            port: port.host_port,
+        })
+    };
+    kinds::endpoint(service, published)
+        .or_else(first_in_spec)
+        .or_else(first_bound)
+        .map(|e| format!("{}:{}", e.host, e.port))
 }
 
 /// What the polls so far have seen.
@@ -155,7 +224,7 @@ impl Poll {
         Ok(match wait_for {
             WaitFor::Healthcheck => match state.health {
                 Some(Health::Healthy) => Ok(None),
-                Some(Health::Unhealthy) => return Err(ServiceFailure::new("its healthcheck reports unhealthy")),
+                Some(Health::Unhealthy) => return Err(unhealthy(service, &[])),
                 _ => Err("its healthcheck has not passed yet".to_string()),
             },
             _ if !running => not_running(),
@@ -280,6 +349,47 @@ mod tests {
                 );
             }
         }
+    }
+
+    #[test]
+    fn an_unhealthy_service_shows_what_its_healthcheck_printed_last() {
+        let shapes = shapes();
+        let probe = |code, output: &str| HealthProbe {
+            exit_code: Some(code),
+            output: output.into(),
+        };
+        let failure = unhealthy(
+            &shapes["checked"],
+            &[probe(0, "ok"), probe(1, "curl: (7) connection refused\n")],
+        );
+        assert_eq!(
+            failure.reason,
+            "its healthcheck reports unhealthy: `true` exited 1, printing:\n  | curl: (7) connection refused"
+        );
+        assert!(failure.hint.unwrap().contains("fix `healthcheck.test`"));
+        let silent = unhealthy(&shapes["checked"], &[probe(1, "")]);
+        assert_eq!(
+            silent.reason,
+            "its healthcheck reports unhealthy: `true` exited 1 and printed nothing"
+        );
+    }
+
+    #[test]
+    fn a_plain_service_is_addressed_by_its_first_published_port() {
+        let shapes = services(
+            "services:\n  web:\n    image: nginx\n    ports: ['127.0.0.1:8081:81', '8080:80']\n  \
+             worker:\n    image: nginx\n",
+        );
+        let bound = |container_port, host_port| PublishedPort {
+            host_ip: "127.0.0.1".into(),
+            host_port,
+            container_port,
+            protocol: crate::engine::Protocol::Tcp,
+        };
+        // The engine lists ports sorted; the spec's first one is meant.
+        let published = [bound(80, 8080), bound(81, 8081)];
+        assert_eq!(address(&shapes["web"], &published).as_deref(), Some("127.0.0.1:8081"));
+        assert_eq!(address(&shapes["worker"], &[]), None);
     }
 
     #[test]

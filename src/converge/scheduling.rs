@@ -2,13 +2,13 @@
 //! publishes its [`Progress`]; a service waits until each dependency's
 //! progress satisfies its condition (started, healthy, completed).
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeMap;
 
 use tokio::sync::watch;
 
 use super::ServiceFailure;
 use crate::events::{Event, EventSink};
-use crate::spec::{DependencyCondition, Service, Spec};
+use crate::spec::{DependencyCondition, Service};
 
 /// Progress of one service, as its dependants see it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -18,17 +18,6 @@ pub(super) enum Progress {
     Ready,
     Completed,
     Failed,
-}
-
-/// The services others wait on with `service_completed_successfully`:
-/// one-shot jobs, whose success is exiting 0.
-pub(super) fn one_shot_services(spec: &Spec) -> BTreeSet<String> {
-    spec.services
-        .values()
-        .flat_map(|s| s.depends_on.iter())
-        .filter(|(_, d)| d.condition == DependencyCondition::ServiceCompletedSuccessfully)
-        .map(|(name, _)| name.clone())
-        .collect()
 }
 
 /// Whether a dependency's `progress` lets a service waiting with `condition` go on.
@@ -70,9 +59,11 @@ pub(super) async fn wait_for_dependencies(
             .await
             .map_err(|_| ServiceFailure::new(format!("dependency `{dependency}` vanished")))?;
         if progress == Progress::Failed && requirement.required {
-            return Err(ServiceFailure::new(format!(
-                "not started: its dependency `{dependency}` failed"
-            )));
+            let mut failure = ServiceFailure::new(format!(
+                "not started: its dependency `{dependency}` failed (reported above)"
+            ));
+            failure.failed_dependency = Some(dependency.clone());
+            return Err(failure);
         }
     }
     Ok(())

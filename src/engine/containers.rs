@@ -18,8 +18,9 @@ use bollard::query_parameters::{
 };
 
 use super::{
-    ContainerSpec, ContainerState, Engine, EngineError, Health, HealthcheckSpec, LABEL_PROJECT, LABEL_SERVICE,
-    MountSource, PortHolder, Protocol, PublishedPort, RestartPolicy, RunState, is_not_found, status_code,
+    ContainerDetails, ContainerSpec, ContainerState, Engine, EngineError, Health, HealthProbe, HealthcheckSpec,
+    LABEL_PROJECT, LABEL_SERVICE, MountSource, PortHolder, Protocol, PublishedPort, RestartPolicy, RunState,
+    is_not_found, status_code,
 };
 
 /// The engine may take this long beyond the stop timeout to kill the
@@ -129,6 +130,34 @@ impl Engine {
             Err(error) if is_not_found(&error) => Ok(None),
             Err(source) => Err(self.api_error("inspect container", id, source)),
         }
+    }
+
+    /// When container `id` last started and exited, and its healthcheck's
+    /// recent results; `None` when there is no such container.
+    pub async fn container_details(&self, id: &str) -> Result<Option<ContainerDetails>, EngineError> {
+        let container = match self.docker.inspect_container(id, None).await {
+            Ok(container) => container,
+            Err(error) if is_not_found(&error) => return Ok(None),
+            Err(source) => return Err(self.api_error("inspect container", id, source)),
+        };
+        let state = container.state.unwrap_or_default();
+        // The engine writes `0001-01-01T00:00:00Z` for "never".
+        let time = |value: Option<String>| value.filter(|t| !t.starts_with("0001-"));
+        let health_log = state
+            .health
+            .and_then(|health| health.log)
+            .unwrap_or_default()
+            .into_iter()
+            .map(|result| HealthProbe {
+                exit_code: result.exit_code,
+                output: result.output.unwrap_or_default(),
+            })
+            .collect();
+        Ok(Some(ContainerDetails {
+            started_at: time(state.started_at),
+            finished_at: time(state.finished_at),
+            health_log,
+        }))
     }
 
     /// Every container of `project`, in any state, sorted by name.

@@ -115,7 +115,12 @@ impl EngineTarget {
 
     /// Who chose this engine, for messages: `DOCKER_CONTEXT=box chose ssh://dev@box`.
     pub fn chosen_by(&self) -> String {
-        let who = match &self.source {
+        format!("{} chose {}", self.chooser(), self.address)
+    }
+
+    /// What chose this engine, without the address: `DOCKER_CONTEXT=box`.
+    pub fn chooser(&self) -> String {
+        match &self.source {
             TargetSource::Flag => format!("--context {}", self.context),
             TargetSource::EnvContext => format!("DOCKER_CONTEXT={}", self.context),
             TargetSource::EnvHost => "DOCKER_HOST".to_string(),
@@ -125,8 +130,7 @@ impl EngineTarget {
             TargetSource::Default => {
                 "the default (no --context, DOCKER_HOST, DOCKER_CONTEXT or current context)".into()
             }
-        };
-        format!("{who} chose {}", self.address)
+        }
     }
 }
 

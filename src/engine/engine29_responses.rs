@@ -26,6 +26,8 @@ fn desired() -> Desired {
         service: "mysql".into(),
         config_hash: "c0ffee".into(),
         field_hashes: BTreeMap::new(),
+        job: false,
+        rerun: false,
     }
 }
 
@@ -55,6 +57,7 @@ fn an_unmoved_multi_platform_tag_keeps_the_container() {
         let actual = Actual {
             container: Some(container),
             image_id: Some(image_info_from_inspect(image()).id),
+            build_context_changed: false,
         };
         assert_eq!(plan_service(&desired(), &actual), Action::Keep);
     }
@@ -70,6 +73,7 @@ fn a_tag_moved_by_a_pull_recreates_with_both_index_digests_named() {
     let actual = Actual {
         container: Some(state_from_inspect(serde_json::from_str(CONTAINER).unwrap())),
         image_id: Some(image_info_from_inspect(moved).id),
+        build_context_changed: false,
     };
     assert_eq!(
         plan_service(&desired(), &actual),

@@ -18,13 +18,13 @@ pub enum EngineError {
     /// The engine did not answer at `address` (no socket, refused, timed out,
     /// unsupported scheme, permission denied, ssh login refused, untrusted
     /// certificate).
-    #[error("cannot reach the Docker engine {}", match chosen_by {
-        Some(chosen_by) => format!("({chosen_by})"),
-        None => format!("at {address}"),
+    #[error("cannot reach the Docker engine at {address}{}", match chosen_by {
+        Some(chooser) => format!(" (chosen by {chooser})"),
+        None => String::new(),
     })]
     Unreachable {
         address: String,
-        /// What chose this engine, e.g. `DOCKER_CONTEXT=box chose ssh://dev@box`;
+        /// What chose this engine, e.g. `DOCKER_CONTEXT=box`;
         /// `None` when the caller gave the address.
         chosen_by: Option<String>,
         #[source]

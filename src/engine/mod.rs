@@ -37,8 +37,9 @@ pub use error::{EngineError, PortHolder};
 pub use forward::{FORWARD_HELPER_IMAGE, Forwarder};
 pub use lock::{EngineLock, LockHolder};
 pub use types::{
-    BuildRequest, ContainerOptions, ContainerSpec, ContainerState, Health, HealthcheckSpec, ImageInfo, LogLine,
-    LogStream, MountSource, MountSpec, PortBinding, Protocol, PublishedPort, PullProgress, RestartPolicy, RunState,
+    BuildRequest, ContainerDetails, ContainerOptions, ContainerSpec, ContainerState, Health, HealthProbe,
+    HealthcheckSpec, ImageInfo, LogLine, LogStream, MountSource, MountSpec, PortBinding, Protocol, PublishedPort,
+    PullProgress, RestartPolicy, RunState,
 };
 
 /// Label naming the project a container, network, volume or image belongs to.
@@ -94,7 +95,7 @@ impl Engine {
     /// without a prompt) running `docker system dial-stdio` on the remote.
     pub async fn connect_target(target: EngineTarget) -> Result<Engine, EngineError> {
         let address = target.address.clone();
-        let chosen_by = (target.source != TargetSource::Default).then(|| target.chosen_by());
+        let chosen_by = (target.source != TargetSource::Default).then(|| target.chooser());
         let unreachable = |source: Box<dyn std::error::Error + Send + Sync>| EngineError::Unreachable {
             address: address.clone(),
             chosen_by: chosen_by.clone(),

@@ -196,6 +196,27 @@ pub struct ContainerState {
     pub ports: Vec<PublishedPort>,
 }
 
+/// What only an inspection tells about a container: when it ran, and its
+/// healthcheck's recent results (for reports, not on the warm path).
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct ContainerDetails {
+    /// RFC 3339 in UTC; `None` before its first start.
+    pub started_at: Option<String>,
+    /// RFC 3339 in UTC; `None` while it has never exited.
+    pub finished_at: Option<String>,
+    /// The engine keeps the last five results, oldest first.
+    pub health_log: Vec<HealthProbe>,
+}
+
+/// One run of a container's healthcheck.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HealthProbe {
+    /// 0 healthy, 1 unhealthy, others: the probe could not run.
+    pub exit_code: Option<i64>,
+    /// What the check printed (the engine keeps up to 4 KiB).
+    pub output: String,
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum RunState {
     Created,

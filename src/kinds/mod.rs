@@ -24,7 +24,7 @@ pub mod vocabulary;
 
 pub use mysql::open_database;
 pub use rabbitmq::RABBITMQ_MANAGEMENT_PORT;
-pub use s3::{S3_REGION, bucket_policy};
+pub use s3::{S3_REGION, backends as s3_backends, bucket_policy};
 pub use vocabulary::{
     ConsumerAddress, Credentials, Endpoint, ProbeError, ProbeSuccess, ProvisionError, ProvisionReport, Status, Verdict,
     Verification, published_endpoint,

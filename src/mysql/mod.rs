@@ -112,7 +112,7 @@ pub(crate) fn server_error(error: &sqlx::Error) -> String {
 
 /// The migrations and seed directories a mysql-kind service declares.
 pub fn directories(service: &Service) -> (Option<PathBuf>, Option<PathBuf>) {
-    match service.flowinfra.as_ref().map(|x| &x.settings) {
+    match service.flowinfra.as_ref().and_then(|x| x.settings.as_ref()) {
         Some(KindSettings::Mysql(settings)) => (settings.migrations.clone(), settings.seed.clone()),
         _ => (None, None),
     }

@@ -76,16 +76,21 @@ pub fn kind_probes(service: &Service, kind: Kind, environment: &ServiceEnvironme
                     .to_string(),
             )
         }
-        (Kind::S3, Credentials::S3 { .. }) => (
-            ProbeAction::HttpGet {
-                path: "/minio/health/cluster",
-                port: kind.default_port(),
-            },
-            5,
-            "httpGet /minio/health/cluster (503 until the object layer is usable); `flowinfra wait` signs a \
-             ListBuckets, which any S3 server answers"
-                .to_string(),
-        ),
+        (Kind::S3, Credentials::S3 { .. }) => {
+            let backend = crate::kinds::s3_backends::of_service(service);
+            (
+                ProbeAction::HttpGet {
+                    path: backend.ready_path,
+                    port: kind.default_port(),
+                },
+                5,
+                format!(
+                    "httpGet {}, the {} backend's readiness route (503 until the server can serve); \
+                     `flowinfra wait` signs a ListBuckets, which any S3 server answers",
+                    backend.ready_path, backend.name
+                ),
+            )
+        }
         (kind, credentials) => panic!("kind {} was given {credentials:?}", kind.as_str()),
     };
     let ready_timeout = service

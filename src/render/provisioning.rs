@@ -41,7 +41,7 @@ const FOLDER_SETTINGS: &[&str] = &["migrations", "seed"];
 
 /// Whether `up` applies anything to `service` once it is ready.
 pub fn has_provisioning(service: &Service) -> bool {
-    match service.flowinfra.as_ref().map(|x| &x.settings) {
+    match service.flowinfra.as_ref().and_then(|x| x.settings.as_ref()) {
         Some(KindSettings::Mysql(settings)) => settings.migrations.is_some() || settings.seed.is_some(),
         Some(KindSettings::Rabbitmq(settings)) => {
             !(settings.exchanges.is_empty() && settings.queues.is_empty() && settings.bindings.is_empty())
@@ -236,7 +236,7 @@ pub fn render(context: &Context, report: &mut TranslationReport) -> Result<Optio
 
 /// The folder a kind setting names, if the service sets it.
 fn service_folder(service: &Service, setting: &str) -> Option<PathBuf> {
-    match (service.flowinfra.as_ref().map(|x| &x.settings), setting) {
+    match (service.flowinfra.as_ref().and_then(|x| x.settings.as_ref()), setting) {
         (Some(KindSettings::Mysql(settings)), "migrations") => settings.migrations.clone(),
         (Some(KindSettings::Mysql(settings)), "seed") => settings.seed.clone(),
         _ => None,

@@ -360,7 +360,8 @@ fn the_provisioning_spec_loads_and_keeps_secrets_as_variables() {
             vhost: "/".into()
         })
     );
-    let Some(crate::spec::KindSettings::Mysql(mysql)) = spec.services["db"].flowinfra.as_ref().map(|x| &x.settings)
+    let Some(crate::spec::KindSettings::Mysql(mysql)) =
+        spec.services["db"].flowinfra.as_ref().and_then(|x| x.settings.as_ref())
     else {
         panic!("db is a mysql kind");
     };

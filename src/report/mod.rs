@@ -134,10 +134,7 @@ impl Printer {
 
     /// After `up`: one line per service, then each failure with its evidence.
     pub fn up_summary(&self, project: &str, outcomes: &[crate::converge::ServiceOutcome]) {
-        let failures: Vec<_> = outcomes
-            .iter()
-            .filter_map(|o| o.result.as_ref().err().map(|f| (&o.service, f)))
-            .collect();
+        let failures = root_causes_first(outcomes);
         if !self.quiet || !failures.is_empty() {
             eprintln!("\n{}", tables::up_summary_table(outcomes));
         }
@@ -176,6 +173,37 @@ impl Printer {
             text.to_string()
         }
     }
+}
+
+/// The failed services, each root cause before the services that did not
+/// start because of it (a dependency chain reads top-down), otherwise in
+/// the outcomes' order.
+fn root_causes_first(outcomes: &[crate::converge::ServiceOutcome]) -> Vec<(&String, &crate::converge::ServiceFailure)> {
+    let failures: std::collections::BTreeMap<&str, Option<&str>> = outcomes
+        .iter()
+        .filter_map(|o| {
+            let failure = o.result.as_ref().err()?;
+            Some((o.service.as_str(), failure.failed_dependency.as_deref()))
+        })
+        .collect();
+    // How many failed dependencies lie between a failure and its root cause.
+    let depth = |name: &str| {
+        let (mut name, mut hops) = (name, 0);
+        while let Some(Some(dependency)) = failures.get(name) {
+            if hops > failures.len() || !failures.contains_key(dependency) {
+                break;
+            }
+            hops += 1;
+            name = dependency;
+        }
+        hops
+    };
+    let mut ordered: Vec<_> = outcomes
+        .iter()
+        .filter_map(|o| o.result.as_ref().err().map(|f| (&o.service, f)))
+        .collect();
+    ordered.sort_by_key(|(name, _)| depth(name.as_str()));
+    ordered
 }
 
 impl EventSink for Printer {

@@ -68,7 +68,17 @@ pub struct Service {
 impl Service {
     /// The kind flowinfra provisions this service as, if any.
     pub fn kind(&self) -> Option<Kind> {
-        self.flowinfra.as_ref().map(|x| x.settings.kind())
+        self.flowinfra
+            .as_ref()
+            .and_then(|x| x.settings.as_ref())
+            .map(KindSettings::kind)
+    }
+
+    /// Marked `x-flowinfra: { job: true }`: a one-shot job, done once its
+    /// container exited 0 (as is a service others wait on with
+    /// `service_completed_successfully`).
+    pub fn is_marked_job(&self) -> bool {
+        self.flowinfra.as_ref().is_some_and(|x| x.job)
     }
 
     /// The host port publishing `container_port`, if the spec publishes it.
@@ -217,8 +227,13 @@ pub struct Flowinfra {
     /// How long `up` waits for readiness; the command's `--timeout` otherwise.
     #[serde(with = "duration_text", skip_serializing_if = "Option::is_none")]
     pub ready_timeout: Option<Duration>,
-    #[serde(flatten)]
-    pub settings: KindSettings,
+    /// A one-shot job (`job: true`): run once, done when it exited 0, run
+    /// again only when its config, image or build context changed.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub job: bool,
+    /// The kind's settings; `None` for a job, which has no kind.
+    #[serde(flatten, skip_serializing_if = "Option::is_none")]
+    pub settings: Option<KindSettings>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, PartialOrd, Ord)]
@@ -357,6 +372,10 @@ pub struct RedisSettings {
 pub struct S3Settings {
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub buckets: Vec<Bucket>,
+    /// The S3 server's backend (`minio`, `rustfs`) when the image name does
+    /// not say it; see `kinds::s3_backends`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub backend: Option<String>,
 }
 
 /// Anonymous access to a bucket, named as MinIO's `mc anonymous set` names it.

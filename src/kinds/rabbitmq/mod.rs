@@ -16,6 +16,7 @@ use super::{
     Verification, published_endpoint, variable, wrong_credentials,
 };
 use crate::events::{Event, EventSink};
+use crate::spec::kinds::rabbitmq::refused_since_4_3;
 use crate::spec::{Kind, KindSettings, RabbitmqSettings, Service};
 
 /// RabbitMQ's management API (HTTP) port inside the container.
@@ -58,6 +59,19 @@ impl KindPlugin for Rabbitmq {
             };
             if settings.exchanges.is_empty() && settings.queues.is_empty() && settings.bindings.is_empty() {
                 return Ok(());
+            }
+            // A 4.3+ image had these refused by validation already; for an
+            // image whose version flowinfra cannot tell, say what 4.3 refuses.
+            for queue in &settings.queues {
+                for rule in refused_since_4_3(queue) {
+                    events.emit(Event::Warning {
+                        service: target.service.name.clone(),
+                        text: format!(
+                            "queue `{}`: {} ({}); declared anyway, as this image's version is not known to be 4.3+",
+                            queue.name, rule.text, rule.hint
+                        ),
+                    });
+                }
             }
             let management = published_endpoint(target.published, RABBITMQ_MANAGEMENT_PORT);
             let report = topology::declare(
@@ -151,7 +165,7 @@ impl KindPlugin for Rabbitmq {
 }
 
 fn settings(service: &Service) -> Option<&RabbitmqSettings> {
-    match &service.flowinfra.as_ref()?.settings {
+    match service.flowinfra.as_ref()?.settings.as_ref()? {
         KindSettings::Rabbitmq(settings) => Some(settings),
         _ => None,
     }

@@ -27,6 +27,7 @@ use serde_json::Value;
 use super::RABBITMQ_MANAGEMENT_PORT;
 use crate::error::error_chain;
 use crate::kinds::vocabulary::{Endpoint, ProbeError, ProbeSuccess, ProvisionError, ProvisionReport};
+use crate::spec::kinds::rabbitmq::refused_since_4_3;
 use crate::spec::{ArgumentValue, Exchange, ExchangeType, Queue, RabbitmqSettings};
 
 /// The whole topology is declared within this; a healthy broker needs milliseconds.
@@ -238,7 +239,10 @@ async fn declare_all(
                     broker,
                 }
                 .into_error(),
-                None => declaration_failure(format!("declaring queue `{}`", queue.name), &error),
+                None => match internal_error(&error) {
+                    Some(broker) => refused_by_4_x(queue, &broker),
+                    None => declaration_failure(format!("declaring queue `{}`", queue.name), &error),
+                },
             };
             channel.after_failure(failure, &mut failures)?;
         }
@@ -383,6 +387,41 @@ fn precondition_failed(error: &lapin::Error) -> Option<String> {
         }
         _ => None,
     }
+}
+
+/// RabbitMQ's reply text when `error` is INTERNAL_ERROR (541), a
+/// connection-level error: since 4.3 the broker answers a deprecated
+/// declaration so, closing the connection.
+fn internal_error(error: &lapin::Error) -> Option<String> {
+    match error.kind() {
+        ErrorKind::ProtocolError(amqp) if *amqp.kind() == AMQPErrorKind::Hard(AMQPHardError::INTERNALERROR) => {
+            Some(amqp.get_message().to_string())
+        }
+        _ => None,
+    }
+}
+
+/// A queue declaration that closed the connection with INTERNAL_ERROR:
+/// names the queue and the RabbitMQ 4.x rule it breaks (when the spec
+/// shows one), with what to declare instead.
+fn refused_by_4_x(queue: &Queue, broker: &str) -> ProvisionError {
+    let rules = refused_since_4_3(queue);
+    let description = format!(
+        "RabbitMQ refused to declare queue `{}` and closed the connection (INTERNAL_ERROR: {broker})",
+        queue.name
+    );
+    let hint = if rules.is_empty() {
+        "RabbitMQ 4.3 refuses deprecated features with INTERNAL_ERROR (transient non-exclusive queues, \
+         `x-queue-master-locator`, `x-queue-mode`); the broker's message above names the one"
+            .to_string()
+    } else {
+        let named: Vec<String> = rules
+            .iter()
+            .map(|rule| format!("{}: {}", rule.text, rule.hint))
+            .collect();
+        named.join("; ")
+    };
+    ProvisionError::Conflict { description, hint }
 }
 
 /// Any other refusal: RabbitMQ's reply text when it gave one
@@ -541,6 +580,27 @@ fn describe_management_queue(body: &str) -> Option<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn an_internal_error_on_a_transient_queue_names_the_queue_and_the_4_3_rule() {
+        let queue = Queue {
+            name: "scratch".into(),
+            durable: false,
+            arguments: BTreeMap::new(),
+        };
+        let broker = "INTERNAL_ERROR - Feature `transient_nonexcl_queues` is deprecated.";
+        let error = refused_by_4_x(&queue, broker);
+        assert_eq!(
+            error.to_string(),
+            format!("RabbitMQ refused to declare queue `scratch` and closed the connection (INTERNAL_ERROR: {broker})")
+        );
+        let hint = error.hint().expect("a hint");
+        assert!(
+            hint.contains("RabbitMQ 4.3 refuses a non-durable, non-exclusive queue"),
+            "{hint}"
+        );
+        assert!(hint.contains("durable: true"), "{hint}");
+    }
 
     #[test]
     fn a_queue_conflict_names_the_queue_and_both_argument_sets() {

@@ -49,7 +49,7 @@ impl KindPlugin for Redis {
         let Credentials::Redis { password } = credentials else {
             wrong_credentials(self.kind(), &credentials)
         };
-        let database = match service.flowinfra.as_ref().map(|x| &x.settings) {
+        let database = match service.flowinfra.as_ref().and_then(|x| x.settings.as_ref()) {
             Some(KindSettings::Redis(settings)) => settings.databases.first().copied().unwrap_or(0),
             _ => 0,
         };

@@ -25,6 +25,7 @@ use ::s3::request::tokio_backend::ReqwestRequest;
 use quick_xml::de::DeError;
 use serde::Deserialize;
 
+use super::backends::Backend;
 use super::bucket_policy;
 use crate::error::error_chain;
 use crate::kinds::vocabulary::{Endpoint, ProbeError, ProbeSuccess, ProvisionError, ProvisionReport};
@@ -113,6 +114,7 @@ fn region(endpoint: &Endpoint, keys: &Keys<'_>) -> Region {
 pub(super) async fn ensure(
     endpoint: &Endpoint,
     keys: &Keys<'_>,
+    backend: &Backend,
     buckets: &[spec::Bucket],
 ) -> Result<ProvisionReport, ProvisionError> {
     let store = Store::new(endpoint, keys)?;
@@ -128,7 +130,7 @@ pub(super) async fn ensure(
                 .map_err(failure(format!("creating bucket `{}`", declared.name)))?;
             created += 1;
         }
-        let wanted = bucket_policy::document(&declared.name, declared.policy, declared.prefix.as_deref());
+        let wanted = (backend.policy_document)(&declared.name, declared.policy, declared.prefix.as_deref());
         let current = bucket_policy_of(&bucket)
             .await
             .map_err(failure(format!("reading the policy of bucket `{}`", declared.name)))?;
@@ -165,6 +167,7 @@ pub(super) async fn ensure(
 pub(super) async fn differences(
     endpoint: &Endpoint,
     keys: &Keys<'_>,
+    backend: &Backend,
     buckets: &[spec::Bucket],
 ) -> Result<Vec<String>, ProvisionError> {
     let store = Store::new(endpoint, keys)?;
@@ -176,7 +179,7 @@ pub(super) async fn differences(
             continue;
         }
         let bucket = store.bucket(&declared.name)?;
-        let wanted = bucket_policy::document(&declared.name, declared.policy, declared.prefix.as_deref());
+        let wanted = (backend.policy_document)(&declared.name, declared.policy, declared.prefix.as_deref());
         let current = bucket_policy_of(&bucket)
             .await
             .map_err(failure(format!("reading the policy of bucket `{}`", declared.name)))?;

@@ -1,9 +1,11 @@
-//! The S3 kind (MinIO or a compatible server). Credentials:
-//! `MINIO_ROOT_USER`/`MINIO_ROOT_PASSWORD`, signing for [`S3_REGION`].
-//! Readiness: a signed `ListBuckets` succeeds. Provisioning: the spec's
-//! buckets exist with their anonymous-access policies ([`buckets`], with
-//! the documents from [`bucket_policy`]); `check` verifies both.
+//! The S3 kind, on any server of [`backends`] (MinIO's contract, RustFS).
+//! Credentials: the backend's root-key variables, signing for
+//! [`S3_REGION`]. Readiness: a signed `ListBuckets` succeeds. Provisioning:
+//! the spec's buckets exist with their anonymous-access policies
+//! ([`buckets`], with the backend's policy documents), and a policy the
+//! server cannot do fails `up`; `check` verifies both.
 
+pub mod backends;
 pub mod bucket_policy;
 mod buckets;
 
@@ -13,10 +15,11 @@ use futures_util::future::BoxFuture;
 
 use super::{
     ConsumerAddress, Credentials, Endpoint, KindPlugin, ProbeError, ProbeSuccess, ProvisionError, Target, Verdict,
-    Verification, variable, wrong_credentials,
+    Verification, wrong_credentials,
 };
 use crate::events::{Event, EventSink};
 use crate::spec::{Kind, KindSettings, S3Settings, Service};
+use backends::Backend;
 
 /// The region S3 requests are signed for; MinIO's default.
 pub const S3_REGION: &str = "us-east-1";
@@ -30,9 +33,10 @@ impl KindPlugin for S3 {
     }
 
     fn credentials(&self, service: &Service) -> Option<Credentials> {
+        let backend = backends::of_service(service);
         Some(Credentials::S3 {
-            access_key: variable(service, "MINIO_ROOT_USER")?,
-            secret_key: variable(service, "MINIO_ROOT_PASSWORD")?,
+            access_key: Backend::first_set(service, backend.access_key)?,
+            secret_key: Backend::first_set(service, backend.secret_key)?,
             region: S3_REGION.into(),
         })
     }
@@ -57,7 +61,12 @@ impl KindPlugin for S3 {
             if settings.buckets.is_empty() {
                 return Ok(());
             }
-            let report = buckets::ensure(&target.endpoint, &keys(&target.credentials), &settings.buckets).await?;
+            let backend = backends::of_service(target.service);
+            if let Some((description, hint)) = backends::unsupported(backend, &settings.buckets) {
+                return Err(ProvisionError::Conflict { description, hint });
+            }
+            let report =
+                buckets::ensure(&target.endpoint, &keys(&target.credentials), backend, &settings.buckets).await?;
             events.emit(Event::Provisioned {
                 service: target.service.name.clone(),
                 report,
@@ -68,13 +77,14 @@ impl KindPlugin for S3 {
 
     fn verifications(&self, target: &Target<'_>) -> Vec<Verification> {
         let declared = settings(target.service).buckets;
+        let backend = backends::of_service(target.service);
         let endpoint = target.endpoint.clone();
         let credentials = target.credentials.clone();
         let body = async move {
             if declared.is_empty() {
                 return Verdict::skipped("nothing declared");
             }
-            match buckets::differences(&endpoint, &keys(&credentials), &declared).await {
+            match buckets::differences(&endpoint, &keys(&credentials), backend, &declared).await {
                 Ok(differences) if differences.is_empty() => {
                     Verdict::ok(format!("{} buckets with their policies present", declared.len()))
                 }
@@ -100,6 +110,7 @@ impl KindPlugin for S3 {
             ("MINIO_ACCESS_KEY", keys.access_key.to_string()),
             ("MINIO_SECRET_KEY", keys.secret_key.to_string()),
             ("AWS_REGION", keys.region.to_string()),
+            ("S3_BACKEND", backends::of_service(service).name.to_string()),
         ];
         let declared = settings(service).buckets;
         if !declared.is_empty() {
@@ -112,7 +123,7 @@ impl KindPlugin for S3 {
 
 /// The service's `x-flowinfra` S3 settings (none declared when absent).
 fn settings(service: &Service) -> S3Settings {
-    match service.flowinfra.as_ref().map(|x| &x.settings) {
+    match service.flowinfra.as_ref().and_then(|x| x.settings.as_ref()) {
         Some(KindSettings::S3(settings)) => settings.clone(),
         _ => S3Settings::default(),
     }

@@ -5,7 +5,7 @@
 //! variant in [`Kind`] and [`KindSettings`]).
 
 mod mysql;
-mod rabbitmq;
+pub(crate) mod rabbitmq;
 mod redis;
 mod s3;
 
@@ -31,6 +31,9 @@ pub(crate) struct KindRules {
 /// What reading settings needs besides the tree.
 pub(crate) struct SettingsContext<'a> {
     pub project_dir: &'a Path,
+    /// The service's image reference (after merging files), when it has one:
+    /// some rules depend on the server's version or vendor.
+    pub image: Option<&'a str>,
 }
 
 /// Every kind, in the order errors list them.
@@ -38,6 +41,8 @@ const KINDS: &[&KindRules] = &[&mysql::RULES, &rabbitmq::RULES, &redis::RULES, &
 
 /// Fields every kind takes.
 const COMMON_FIELDS: &[&str] = &["kind", "ready_timeout"];
+/// Fields of a job's `x-flowinfra`.
+const JOB_FIELDS: &[&str] = &["job", "ready_timeout"];
 
 fn kind_names() -> Vec<&'static str> {
     KINDS.iter().map(|rules| rules.kind.as_str()).collect()
@@ -50,16 +55,45 @@ fn rules_of(kind: Kind) -> &'static KindRules {
         .expect("every kind is registered in KINDS")
 }
 
-/// Reads a service's `x-flowinfra` mapping.
+/// Reads a service's `x-flowinfra` mapping: a kind and its settings, or
+/// `job: true` for a one-shot job (which has no kind).
 pub(crate) fn read_flowinfra(r: &mut Reader, node: &Node, context: &SettingsContext<'_>) -> Option<Flowinfra> {
     let entries = r.mapping(node, "`x-flowinfra`")?;
+    let job = match node.get("job") {
+        Some(job_node) => r.bool(job_node, "`job`")?,
+        None => false,
+    };
+    let ready_timeout = |r: &mut Reader| {
+        node.get("ready_timeout")
+            .and_then(|n| read_duration(r, n, "`ready_timeout`"))
+    };
     let Some(kind_node) = node.get("kind") else {
+        if job {
+            r.check_keys(entries, &Fields::new("x-flowinfra (job)", JOB_FIELDS));
+            return Some(Flowinfra {
+                ready_timeout: ready_timeout(r),
+                job,
+                settings: None,
+            });
+        }
         r.push(
-            Diagnostic::at(&node.position, "`x-flowinfra` needs a `kind`")
-                .with_hint(format!("kind is one of: {}", kind_names().join(", "))),
+            Diagnostic::at(&node.position, "`x-flowinfra` needs a `kind`").with_hint(format!(
+                "kind is one of: {}; or `job: true` for a one-shot job",
+                kind_names().join(", ")
+            )),
         );
         return None;
     };
+    if job {
+        let position = node.get("job").map_or(&node.position, |n| &n.position);
+        r.push(
+            Diagnostic::at(position, "a service of a kind cannot be a job").with_hint(
+                "a kind is a server flowinfra waits for and provisions; a job runs once and exits: \
+                 drop `job: true`, or `kind`",
+            ),
+        );
+        return None;
+    }
     let kind_text = r.string(kind_node, "`kind`")?;
     let Some(rules) = KINDS.iter().find(|rules| rules.kind.as_str() == kind_text) else {
         let names = kind_names();
@@ -71,20 +105,39 @@ pub(crate) fn read_flowinfra(r: &mut Reader, node: &Node, context: &SettingsCont
     };
     let allowed: Vec<&str> = COMMON_FIELDS.iter().chain(rules.settings).copied().collect();
     r.check_keys(entries, &Fields::new(&format!("x-flowinfra ({kind_text})"), &allowed));
-    let ready_timeout = node
-        .get("ready_timeout")
-        .and_then(|n| read_duration(r, n, "`ready_timeout`"));
+    let ready_timeout = ready_timeout(r);
     let settings = (rules.read_settings)(r, node, context);
     Some(Flowinfra {
         ready_timeout,
-        settings,
+        job: false,
+        settings: Some(settings),
     })
+}
+
+/// A job runs once: `restart: always` (or `unless-stopped`, `on-failure`)
+/// would have the engine run it again behind flowinfra's back.
+pub(crate) fn check_job(r: &mut Reader, service: &Service, node: &Node) {
+    let restarts = service
+        .restart
+        .is_some_and(|policy| policy != super::model::RestartPolicy::No);
+    if service.is_marked_job() && restarts {
+        let position = node.get("restart").map_or(&node.position, |n| &n.position);
+        r.push(
+            Diagnostic::at(
+                position,
+                format!("job `{}` must not be restarted by the engine", service.name),
+            )
+            .with_hint("a job runs once and exits; set `restart: \"no\"` or leave `restart` out"),
+        );
+    }
 }
 
 /// What a kind needs from its service for flowinfra to reach and provision it.
 /// `node` is the service's mapping.
 pub(crate) fn check_service(r: &mut Reader, service: &Service, flowinfra: &Flowinfra, node: &Node) {
-    let kind = flowinfra.settings.kind();
+    let Some(kind) = flowinfra.settings.as_ref().map(KindSettings::kind) else {
+        return;
+    };
     let position = node.get("x-flowinfra").map_or(&node.position, |n| &n.position);
     (rules_of(kind).check_service)(r, service, position);
     let port = kind.default_port();

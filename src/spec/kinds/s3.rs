@@ -1,7 +1,9 @@
 //! `kind: s3`: the buckets to create and their anonymous-access policies,
-//! and the credentials flowinfra signs requests with.
+//! the server's backend, and the credentials flowinfra signs requests with
+//! (the backend's root-key variables).
 
 use super::{KindRules, SettingsContext, require_environment};
+use crate::kinds::s3_backends;
 use crate::spec::error::{Diagnostic, hint_for};
 use crate::spec::model::{Bucket, BucketPolicy, Kind, KindSettings, S3Settings, Service};
 use crate::spec::reader::{Fields, Reader};
@@ -9,7 +11,7 @@ use crate::spec::yaml::{Node, Position, Value};
 
 pub(super) const RULES: KindRules = KindRules {
     kind: Kind::S3,
-    settings: &["buckets"],
+    settings: &["buckets", "backend"],
     read_settings,
     check_service,
 };
@@ -19,16 +21,51 @@ const BUCKET_FIELDS: Fields<'static> = Fields::new("bucket", &["name", "policy",
 fn read_settings(r: &mut Reader, node: &Node, _: &SettingsContext<'_>) -> KindSettings {
     KindSettings::S3(S3Settings {
         buckets: node.get("buckets").map(|n| read_buckets(r, n)).unwrap_or_default(),
+        backend: node.get("backend").and_then(|n| read_backend(r, n)),
     })
 }
 
+/// A registered backend's name.
+fn read_backend(r: &mut Reader, node: &Node) -> Option<String> {
+    let name = r.non_empty_string(node, "`backend`")?;
+    if s3_backends::named(&name).is_some() {
+        return Some(name);
+    }
+    let names: Vec<&str> = s3_backends::BACKENDS.iter().map(|backend| backend.name).collect();
+    let hint = hint_for(&name, names.iter().copied(), || {
+        format!("backend is one of: {}", names.join(", "))
+    });
+    r.push(Diagnostic::at(&node.position, format!("unknown S3 backend `{name}`")).with_hint(hint));
+    None
+}
+
+/// The backend's root keys must be in the environment: each from one of
+/// the variables the server reads (`RUSTFS_ACCESS_KEY` or its legacy alias
+/// `MINIO_ROOT_USER`, …).
 fn check_service(r: &mut Reader, service: &Service, position: &Position) {
+    let backend = s3_backends::of_service(service);
+    let set = |variables: &[&str]| {
+        variables
+            .iter()
+            .any(|name| service.environment.get(*name).is_some_and(|value| !value.is_empty()))
+    };
+    let missing: Vec<&str> = [backend.access_key, backend.secret_key]
+        .into_iter()
+        .filter(|variables| !set(variables))
+        .map(|variables| variables[0])
+        .collect();
+    if missing.is_empty() {
+        return;
+    }
     require_environment(
         r,
         service,
         position,
-        &["MINIO_ROOT_USER", "MINIO_ROOT_PASSWORD"],
-        "flowinfra signs S3 requests with these credentials",
+        &missing,
+        &format!(
+            "flowinfra signs S3 requests with the root keys {} (backend `{}`) reads",
+            backend.server, backend.name
+        ),
     );
 }
 

@@ -196,6 +196,7 @@ impl ServiceReader<'_, '_> {
 
         let settings_context = SettingsContext {
             project_dir: self.context.project_dir,
+            image: image.as_deref(),
         };
         let flowinfra = node
             .get("x-flowinfra")
@@ -234,6 +235,7 @@ impl ServiceReader<'_, '_> {
         };
         if let Some(x) = &service.flowinfra {
             kinds::check_service(self.r, &service, x, node);
+            kinds::check_job(self.r, &service, node);
         }
         Some(service)
     }

@@ -11,7 +11,9 @@
 //!   stored under `DIR/.minio.sys/buckets/<bucket>/policy.json`, and evaluated
 //!   for anonymous requests (a public-read policy lets anyone GET objects).
 //! * `DeleteBucket` refuses a non-empty bucket (`BucketNotEmpty`), as MinIO does.
-//! * `/minio/health/{live,ready,cluster,cluster/read}` answer 200 without auth.
+//! * `/minio/health/{live,ready,cluster,cluster/read}` answer 200 without auth;
+//!   with `STANDIN_S3_CONTRACT=rustfs` (the entrypoint's `rustfs` mode) also
+//!   RustFS's `/health` and `/health/ready`.
 //! * A placeholder HTTP page on the console address (there is no console).
 //! * Clean shutdown on SIGTERM/SIGINT (it runs as PID 1 in the container).
 
@@ -388,16 +390,21 @@ impl S3Auth for RootUser {
 // Health endpoints
 // ---------------------------------------------------------------------------
 
-struct Health;
+/// Health routes; `rustfs` adds RustFS's `/health` and `/health/ready`.
+struct Health {
+    rustfs: bool,
+}
 
 #[async_trait::async_trait]
 impl S3Route for Health {
     fn is_match(&self, method: &Method, uri: &Uri, _: &HeaderMap, _: &mut Extensions) -> bool {
-        (method == Method::GET || method == Method::HEAD)
-            && matches!(
-                uri.path(),
-                "/minio/health/live" | "/minio/health/ready" | "/minio/health/cluster" | "/minio/health/cluster/read"
-            )
+        let minio = matches!(
+            uri.path(),
+            "/minio/health/live" | "/minio/health/ready" | "/minio/health/cluster" | "/minio/health/cluster/read"
+        );
+        // RustFS's own routes, only under its contract (the entrypoint's `rustfs` mode).
+        let rustfs = self.rustfs && matches!(uri.path(), "/health" | "/health/ready");
+        (method == Method::GET || method == Method::HEAD) && (minio || rustfs)
     }
 
     async fn check_access(&self, _req: &mut S3Request<Body>) -> S3Result<()> {
@@ -542,7 +549,9 @@ async fn main() {
         let mut b = S3ServiceBuilder::new(Server { fs, policies: policies.clone() });
         b.set_auth(RootUser { access_key: user, secret_key: SecretKey::from(pass) });
         b.set_access(Access { policies });
-        b.set_route(Health);
+        b.set_route(Health {
+            rustfs: std::env::var("STANDIN_S3_CONTRACT").is_ok_and(|v| v == "rustfs"),
+        });
         b.build()
     };
 
