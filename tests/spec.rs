@@ -1003,3 +1003,17 @@ fn compose_runtime_fields_load_in_compose_units() {
         ]
     );
 }
+
+#[test]
+fn network_creation_options_load() {
+    let loaded = Project::new()
+        .file(
+            "spec.yaml",
+            "services:\n  a:\n    image: busybox\n    networks: [back]\nnetworks:\n  back:\n    internal: true\n    \
+             driver_opts: {com.docker.network.bridge.name: br-back}\n",
+        )
+        .ok();
+    let back = &loaded.spec.networks["back"];
+    assert!(back.internal);
+    assert_eq!(back.driver_opts["com.docker.network.bridge.name"], "br-back");
+}

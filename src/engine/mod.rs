@@ -36,6 +36,7 @@ use bollard::Docker;
 pub use error::{EngineError, PortHolder};
 pub use forward::{FORWARD_HELPER_IMAGE, Forwarder};
 pub use lock::{EngineLock, LockHolder};
+pub use networks::NetworkOptions;
 pub use types::{
     BuildRequest, ContainerDetails, ContainerOptions, ContainerSpec, ContainerState, Health, HealthProbe,
     HealthcheckSpec, ImageInfo, LogLine, LogStream, MountSource, MountSpec, PortBinding, Protocol, PublishedPort,

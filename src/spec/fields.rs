@@ -27,7 +27,7 @@ pub const TOP_LEVEL: &[FieldRow] = &[
     },
     FieldRow {
         names: &["networks"],
-        accepted: "networks: `{name, external, driver: bridge, labels}`; `default` (`<project>_default`) always exists",
+        accepted: "networks: `{name, external, driver: bridge, labels, internal, enable_ipv6, attachable, driver_opts}` (passed to the engine when flowinfra creates the network); `default` (`<project>_default`) always exists",
     },
     FieldRow {
         names: &["version"],

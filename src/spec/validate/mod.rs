@@ -27,7 +27,16 @@ use super::yaml::{Node, Position, Value};
 pub(crate) use values::{read_duration, read_existing_dir};
 
 const VOLUME_FIELDS: &[&str] = &["name", "external", "driver", "labels"];
-const NETWORK_FIELDS: &[&str] = &["name", "external", "driver", "labels"];
+const NETWORK_FIELDS: &[&str] = &[
+    "name",
+    "external",
+    "driver",
+    "labels",
+    "internal",
+    "enable_ipv6",
+    "attachable",
+    "driver_opts",
+];
 
 /// Inputs validation needs besides the tree.
 pub struct Context<'a> {
@@ -82,7 +91,28 @@ fn read_spec(r: &mut Reader, root: &Node, context: &Context<'_>) -> Spec {
     let mut networks: BTreeMap<String, NetworkSpec> = match root.get("networks") {
         Some(node) => named_objects(r, node, &name, "network", NETWORK_FIELDS, "bridge")
             .into_iter()
-            .map(|(key, (name, external, labels))| (key, NetworkSpec { name, external, labels }))
+            .map(|(key, (name, external, labels))| {
+                let network = &node.get(&key).expect("a declared network");
+                let flag = |r: &mut Reader, field: &str| {
+                    network
+                        .get(field)
+                        .and_then(|n| r.bool(n, &format!("`{field}`")))
+                        .unwrap_or(false)
+                };
+                let spec = NetworkSpec {
+                    name,
+                    external,
+                    labels,
+                    internal: flag(r, "internal"),
+                    enable_ipv6: flag(r, "enable_ipv6"),
+                    attachable: flag(r, "attachable"),
+                    driver_opts: network
+                        .get("driver_opts")
+                        .map(|n| r.string_map(n, "network driver option"))
+                        .unwrap_or_default(),
+                };
+                (key, spec)
+            })
             .collect(),
         None => BTreeMap::new(),
     };
@@ -90,6 +120,10 @@ fn read_spec(r: &mut Reader, root: &Node, context: &Context<'_>) -> Spec {
         name: format!("{name}_default"),
         external: false,
         labels: BTreeMap::new(),
+        internal: false,
+        enable_ipv6: false,
+        attachable: false,
+        driver_opts: BTreeMap::new(),
     });
 
     let services_node = root.get("services").unwrap_or(&empty);
