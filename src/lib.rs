@@ -9,8 +9,9 @@
 //! - [`container_spec`]: a spec service as the engine's container, and its config hash. Pure.
 //! - [`build_context`]: files, content hash and tar of `build:` contexts.
 //! - [`engine`]: the Docker adapter, the only module that talks to the engine.
-//! - [`kinds`]: one plugin per kind (mysql, rabbitmq, redis, s3): credentials, probe, provisioning, checks, consumer settings.
-//! - [`mysql`]: the database library of the mysql kind, the only sqlx user: readiness login, migrations (run time) and the versioned, checksummed seed.
+//! - [`kinds`]: one plugin per kind (mysql, postgres, rabbitmq, redis, s3): credentials, probe, provisioning, checks, consumer settings.
+//! - [`mysql`]: the database library of the mysql kind (sqlx's MySQL driver), whose seed manifest and rows the postgres kind shares: readiness login, migrations (run time) and the versioned, checksummed seed.
+//! - [`postgres`]: the database library of the postgres kind (sqlx's PostgreSQL driver): TCP login probe, migrations under sqlx's advisory lock, the seed by `COPY FROM STDIN`, databases created when missing.
 //! - [`check`]: the checks of `check`, run concurrently with timeouts.
 //! - [`render`]: the stack as Kubernetes manifests (typed objects, translation report), and what they run in the cluster (`wait`, `provision`).
 //! - [`consumer_env`]: connection settings for consumer services (`env`). Pure.
@@ -41,6 +42,7 @@ pub mod lock;
 pub mod logging;
 pub mod mysql;
 pub mod plan;
+pub mod postgres;
 pub mod render;
 pub mod report;
 pub mod spec;

@@ -1,10 +1,11 @@
 //! `flowinfra migrate run | revert [--target V] | info [--json]`: the
-//! mysql-kind service's sqlx migrations, against its running container.
+//! database service's sqlx migrations (kind mysql, or kind postgres: each
+//! of its databases in turn), against its running container.
 
 use crate::cli::{GlobalArgs, MigrateAction, MigrateArgs};
 use crate::error::{EXIT_OK, UsageError};
 use crate::lock::ProjectLock;
-use crate::mysql::migrate::MigrationChange;
+use crate::mysql::migrate::{MigrationChange, MigrationStatus};
 use crate::mysql::{Database, MigrationState, Migrations};
 use crate::report::{Printer, render_table};
 use crate::spec::{Kind, Service, Spec};
@@ -12,7 +13,10 @@ use crate::spec::{Kind, Service, Spec};
 pub async fn run(global: &GlobalArgs, args: &MigrateArgs, printer: &Printer) -> anyhow::Result<u8> {
     let loaded = super::load_spec(global, printer)?;
     let spec = loaded.spec;
-    let service = mysql_service(&spec)?;
+    let service = database_service(&spec)?;
+    if service.kind() == Some(Kind::Postgres) {
+        return run_postgres(&spec, service, args, printer).await;
+    }
     let (Some(dir), _) = crate::mysql::directories(service) else {
         return Err(UsageError {
             message: format!("service `{}` declares no migrations directory", service.name),
@@ -40,44 +44,114 @@ pub async fn run(global: &GlobalArgs, args: &MigrateArgs, printer: &Printer) -> 
         }
         MigrateAction::Info { json } => {
             let statuses = migrations.status(&mut database).await?;
-            if *json {
-                printer.data(&serde_json::to_string_pretty(&statuses)?);
-            } else {
-                let rows: Vec<Vec<String>> = statuses
-                    .iter()
-                    .map(|status| {
-                        vec![
-                            status.version.to_string(),
-                            status.description.clone(),
-                            status.state.as_str().to_string(),
-                            status.installed_on.clone().unwrap_or_else(|| "-".into()),
-                            status.file.clone().unwrap_or_else(|| "-".into()),
-                        ]
-                    })
-                    .collect();
-                printer.data(&render_table(
-                    &["VERSION", "DESCRIPTION", "STATE", "INSTALLED ON", "FILE"],
-                    &rows,
-                ));
-                let attention = statuses
-                    .iter()
-                    .filter(|s| {
-                        !matches!(
-                            s.state,
-                            MigrationState::Applied | MigrationState::Pending | MigrationState::Interrupted
-                        )
-                    })
-                    .count();
-                if attention > 0 {
-                    printer.warn(&format!(
-                        "{attention} migration(s) need attention: `flowinfra migrate run` says what to do"
-                    ));
-                }
-            }
+            print_info(printer, &statuses, *json)?;
         }
     }
     database.close().await;
     Ok(EXIT_OK)
+}
+
+/// `migrate` on a postgres-kind service: every declared database in turn
+/// (`POSTGRES_DB`, or each of `databases:`), each under sqlx's advisory lock.
+async fn run_postgres(spec: &Spec, service: &Service, args: &MigrateArgs, printer: &Printer) -> anyhow::Result<u8> {
+    let container = running_container(spec, service).await?;
+    let (endpoint, credentials, plans) = crate::kinds::open_postgres_databases(service, &container).await?;
+    let plans: Vec<_> = plans.into_iter().filter(|plan| plan.migrations.is_some()).collect();
+    if plans.is_empty() {
+        return Err(UsageError {
+            message: format!("service `{}` declares no migrations directory", service.name),
+            hint: Some("add `migrations: DIR` to its `x-flowinfra` (or to an entry of its `databases:`)".into()),
+        }
+        .into());
+    }
+    let _lock = match &args.action {
+        MigrateAction::Info { .. } => None,
+        _ => Some(ProjectLock::acquire(&spec.name, printer).await?),
+    };
+    let several = plans.len() > 1;
+    let mut infos = serde_json::Map::new();
+    for plan in &plans {
+        let dir = plan.migrations.as_ref().expect("filtered above");
+        let migrations = crate::postgres::Migrations::load(dir).await?;
+        let mut database =
+            crate::postgres::Database::connect(&endpoint, &credentials, Some(&plan.name), plan.owner.as_deref())
+                .await?;
+        let outcome: anyhow::Result<()> = async {
+            if several && !matches!(args.action, MigrateAction::Info { json: true }) {
+                printer.info(&format!("database {}:", plan.name));
+            }
+            match &args.action {
+                MigrateAction::Run => {
+                    let applied = migrations.run(&mut database).await?;
+                    report_changes(printer, &applied, "applied", "migrations: all applied, nothing to do");
+                }
+                MigrateAction::Revert { target } => {
+                    let reverted = migrations.revert(&mut database, *target).await?;
+                    report_changes(printer, &reverted, "reverted", "migrations: nothing to revert");
+                    if !reverted.is_empty() && crate::postgres::seed::forget(&mut database).await? {
+                        printer.info(
+                            "the seed record was cleared: the next `flowinfra up` or `flowinfra seed` loads it again",
+                        );
+                    }
+                }
+                MigrateAction::Info { json } => {
+                    let statuses = migrations.status(&mut database).await?;
+                    if *json && several {
+                        infos.insert(plan.name.clone(), serde_json::to_value(&statuses)?);
+                    } else {
+                        print_info(printer, &statuses, *json)?;
+                    }
+                }
+            }
+            Ok(())
+        }
+        .await;
+        database.close().await;
+        outcome?;
+    }
+    if !infos.is_empty() {
+        printer.data(&serde_json::to_string_pretty(&infos)?);
+    }
+    Ok(EXIT_OK)
+}
+
+/// `migrate info`: a table (or JSON) of the migrations and their states.
+fn print_info(printer: &Printer, statuses: &[MigrationStatus], json: bool) -> anyhow::Result<()> {
+    if json {
+        printer.data(&serde_json::to_string_pretty(statuses)?);
+        return Ok(());
+    }
+    let rows: Vec<Vec<String>> = statuses
+        .iter()
+        .map(|status| {
+            vec![
+                status.version.to_string(),
+                status.description.clone(),
+                status.state.as_str().to_string(),
+                status.installed_on.clone().unwrap_or_else(|| "-".into()),
+                status.file.clone().unwrap_or_else(|| "-".into()),
+            ]
+        })
+        .collect();
+    printer.data(&render_table(
+        &["VERSION", "DESCRIPTION", "STATE", "INSTALLED ON", "FILE"],
+        &rows,
+    ));
+    let attention = statuses
+        .iter()
+        .filter(|s| {
+            !matches!(
+                s.state,
+                MigrationState::Applied | MigrationState::Pending | MigrationState::Interrupted
+            )
+        })
+        .count();
+    if attention > 0 {
+        printer.warn(&format!(
+            "{attention} migration(s) need attention: `flowinfra migrate run` says what to do"
+        ));
+    }
+    Ok(())
 }
 
 /// One line per migration applied or reverted (`verb`), or `none` when there was nothing to do.
@@ -95,26 +169,30 @@ fn report_changes(printer: &Printer, changes: &[MigrationChange], verb: &str, no
     }
 }
 
-/// The spec's one mysql-kind service.
-pub(super) fn mysql_service(spec: &Spec) -> anyhow::Result<&Service> {
+/// The spec's one database service (kind mysql or postgres).
+pub(super) fn database_service(spec: &Spec) -> anyhow::Result<&Service> {
     let services: Vec<&Service> = spec
         .services
         .values()
-        .filter(|service| service.kind() == Some(Kind::Mysql))
+        .filter(|service| matches!(service.kind(), Some(Kind::Mysql | Kind::Postgres)))
         .collect();
     match services.as_slice() {
         [service] => Ok(service),
         [] => Err(UsageError {
-            message: "the spec has no service of kind mysql".into(),
-            hint: Some("give the database service `x-flowinfra: { kind: mysql, migrations: DIR, seed: DIR }`".into()),
+            message: "the spec has no service of kind mysql or postgres".into(),
+            hint: Some(
+                "give the database service `x-flowinfra: { kind: mysql, migrations: DIR, seed: DIR }` \
+                 (or kind: postgres)"
+                    .into(),
+            ),
         }
         .into()),
         several => Err(UsageError {
             message: format!(
-                "the spec has several services of kind mysql ({}); flowinfra migrates and seeds one",
+                "the spec has several database services ({}); flowinfra migrates and seeds one",
                 several.iter().map(|s| s.name.as_str()).collect::<Vec<_>>().join(", ")
             ),
-            hint: Some("keep `x-flowinfra.kind: mysql` on one of them".into()),
+            hint: Some("keep `x-flowinfra.kind: mysql` or `postgres` on one of them".into()),
         }
         .into()),
     }
@@ -122,6 +200,12 @@ pub(super) fn mysql_service(spec: &Spec) -> anyhow::Result<&Service> {
 
 /// Connects to `service`'s running container as its application user.
 pub(super) async fn open_database(spec: &Spec, service: &Service) -> anyhow::Result<Database> {
+    let container = running_container(spec, service).await?;
+    crate::kinds::open_database(service, &container).await
+}
+
+/// `service`'s running container.
+pub(super) async fn running_container(spec: &Spec, service: &Service) -> anyhow::Result<crate::engine::ContainerState> {
     let engine = super::connect().await?;
     let container =
         engine.list_containers(&spec.name).await?.into_iter().find(|c| {
@@ -134,5 +218,5 @@ pub(super) async fn open_database(spec: &Spec, service: &Service) -> anyhow::Res
             spec.name
         );
     };
-    crate::kinds::open_database(service, &container).await
+    Ok(container)
 }

@@ -1,17 +1,25 @@
-//! `flowinfra seed [--clean] [--allow-remote]`: load the mysql-kind
-//! service's seed when it is outdated, or wipe the seeded tables and reload.
+//! `flowinfra seed [--clean] [--allow-remote]`: load the database
+//! service's seed when it is outdated, or wipe the seeded tables and reload
+//! (kind mysql, or kind postgres: each of its databases with a seed).
 
 use crate::cli::{GlobalArgs, SeedArgs};
 use crate::error::{EXIT_OK, UsageError};
 use crate::lock::ProjectLock;
 use crate::mysql::seed::{self, SeedEvent};
-use crate::mysql::{SeedAction, SeedOptions};
+use crate::mysql::{SeedAction, SeedOptions, SeedReport};
 use crate::report::Printer;
 
 pub async fn run(global: &GlobalArgs, args: &SeedArgs, printer: &Printer) -> anyhow::Result<u8> {
     let loaded = super::load_spec(global, printer)?;
     let spec = loaded.spec;
-    let service = super::migrate::mysql_service(&spec)?;
+    let service = super::migrate::database_service(&spec)?;
+    let options = SeedOptions {
+        clean: args.clean,
+        allow_remote: args.allow_remote,
+    };
+    if service.kind() == Some(crate::spec::Kind::Postgres) {
+        return run_postgres(&spec, service, args, &options, printer).await;
+    }
     let (_, Some(dir)) = crate::mysql::directories(service) else {
         return Err(UsageError {
             message: format!("service `{}` declares no seed directory", service.name),
@@ -21,11 +29,53 @@ pub async fn run(global: &GlobalArgs, args: &SeedArgs, printer: &Printer) -> any
     };
     let _lock = ProjectLock::acquire(&spec.name, printer).await?;
     let mut database = super::migrate::open_database(&spec, service).await?;
-    let options = SeedOptions {
-        clean: args.clean,
-        allow_remote: args.allow_remote,
-    };
-    let report = seed::apply(&mut database, &dir, &options, &mut |event| match event {
+    let report = seed::apply(&mut database, &dir, &options, &mut |event| {
+        on_event(printer, args, event)
+    })
+    .await?;
+    database.close().await;
+    print_report(printer, &report);
+    Ok(EXIT_OK)
+}
+
+/// `seed` on a postgres-kind service: each declared database with a seed, in turn.
+async fn run_postgres(
+    spec: &crate::spec::Spec,
+    service: &crate::spec::Service,
+    args: &SeedArgs,
+    options: &SeedOptions,
+    printer: &Printer,
+) -> anyhow::Result<u8> {
+    let container = super::migrate::running_container(spec, service).await?;
+    let (endpoint, credentials, plans) = crate::kinds::open_postgres_databases(service, &container).await?;
+    let plans: Vec<_> = plans.into_iter().filter(|plan| plan.seed.is_some()).collect();
+    if plans.is_empty() {
+        return Err(UsageError {
+            message: format!("service `{}` declares no seed directory", service.name),
+            hint: Some("add `seed: DIR` (a directory with manifest.yaml) to its `x-flowinfra` or a database".into()),
+        }
+        .into());
+    }
+    let _lock = ProjectLock::acquire(&spec.name, printer).await?;
+    for plan in &plans {
+        if plans.len() > 1 {
+            printer.info(&format!("database {}:", plan.name));
+        }
+        let dir = plan.seed.as_ref().expect("filtered above");
+        let mut database =
+            crate::postgres::Database::connect(&endpoint, &credentials, Some(&plan.name), plan.owner.as_deref())
+                .await?;
+        let report =
+            crate::postgres::seed::apply(&mut database, dir, options, &mut |event| on_event(printer, args, event))
+                .await;
+        database.close().await;
+        print_report(printer, &report?);
+    }
+    Ok(EXIT_OK)
+}
+
+fn on_event(printer: &Printer, args: &SeedArgs, event: SeedEvent) {
+    match event {
         SeedEvent::Loading { version } if args.clean => {
             printer.info(&format!(
                 "seed: deleting the seeded tables' rows and loading version {version}"
@@ -33,9 +83,10 @@ pub async fn run(global: &GlobalArgs, args: &SeedArgs, printer: &Printer) -> any
         }
         SeedEvent::Loading { version } => printer.info(&format!("seed: loading version {version}")),
         SeedEvent::Warning(text) => printer.warn(&text),
-    })
-    .await?;
-    database.close().await;
+    }
+}
+
+fn print_report(printer: &Printer, report: &SeedReport) {
     match &report.action {
         SeedAction::Current { applied_at } => printer.info(&format!(
             "seed {} is current (applied {applied_at}); nothing to do. `flowinfra seed --clean` reloads it",
@@ -62,5 +113,4 @@ pub async fn run(global: &GlobalArgs, args: &SeedArgs, printer: &Printer) -> any
             }
         }
     }
-    Ok(EXIT_OK)
 }

@@ -1,5 +1,5 @@
 //! Kinds: the services flowinfra speaks to in their own protocol — MySQL,
-//! RabbitMQ, Redis and S3. Each kind is one folder that knows, for a spec
+//! PostgreSQL, RabbitMQ, Redis and S3. Each kind is one folder that knows, for a spec
 //! [`Service`] of its kind, everything flowinfra does with it: its
 //! credentials, its readiness probe, what `up` provisions in it, what
 //! `check` verifies, and the settings `env` gives its consumers. This
@@ -14,15 +14,17 @@
 //! Each kind's client crate is imported by its folder only: `rabbitmq/`
 //! (lapin, and reqwest for the management API), `redis/` (redis), `s3/`
 //! (rust-s3). MySQL's kind drives [`crate::mysql`], the database library
-//! that holds sqlx.
+//! that holds sqlx's MySQL driver; PostgreSQL's drives [`crate::postgres`].
 
 mod mysql;
+mod postgres;
 mod rabbitmq;
 mod redis;
 mod s3;
 pub mod vocabulary;
 
 pub use mysql::open_database;
+pub use postgres::open_databases as open_postgres_databases;
 pub use rabbitmq::RABBITMQ_MANAGEMENT_PORT;
 pub use s3::{S3_REGION, backends as s3_backends, bucket_policy};
 pub use vocabulary::{
@@ -84,7 +86,13 @@ pub trait KindPlugin: Send + Sync {
 
 /// Every kind flowinfra supports. A new kind is a folder under `kinds/`
 /// and one line here.
-pub const PLUGINS: &[&dyn KindPlugin] = &[&mysql::Mysql, &rabbitmq::Rabbitmq, &redis::Redis, &s3::S3];
+pub const PLUGINS: &[&dyn KindPlugin] = &[
+    &mysql::Mysql,
+    &postgres::Postgres,
+    &rabbitmq::Rabbitmq,
+    &redis::Redis,
+    &s3::S3,
+];
 
 /// The plugin serving `kind`.
 pub fn plugin(kind: Kind) -> &'static dyn KindPlugin {

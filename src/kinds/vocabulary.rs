@@ -83,6 +83,14 @@ pub enum Credentials {
         password: String,
         database: String,
     },
+    /// `POSTGRES_USER` (default `postgres`) with `POSTGRES_PASSWORD` on
+    /// `POSTGRES_DB` (default the user): the image creates them on its
+    /// socket-only first-start server, so a TCP login is the readiness signal.
+    Postgres {
+        user: String,
+        password: String,
+        database: String,
+    },
     /// `RABBITMQ_DEFAULT_USER`/`_PASS` (the image's `guest`/`guest` when
     /// unset) on the `x-flowinfra` vhost.
     Rabbitmq {
@@ -106,6 +114,12 @@ impl fmt::Debug for Credentials {
         match self {
             Credentials::Mysql { user, database, .. } => f
                 .debug_struct("Mysql")
+                .field("user", user)
+                .field("password", &HIDDEN)
+                .field("database", database)
+                .finish(),
+            Credentials::Postgres { user, database, .. } => f
+                .debug_struct("Postgres")
                 .field("user", user)
                 .field("password", &HIDDEN)
                 .field("database", database)

@@ -228,7 +228,7 @@ pub struct Migrations {
     dir: PathBuf,
     migrator: Migrator,
     /// Version → (up or simple file, down file), for messages.
-    files: BTreeMap<i64, (Option<String>, Option<String>)>,
+    files: MigrationFiles,
 }
 
 impl Migrations {
@@ -248,23 +248,7 @@ impl Migrations {
             .map_err(|error| load_error(error.to_string()))?;
         // sqlx's lock is a no-op on MariaDB; callers hold the project lock.
         migrator.set_locking(false);
-        let mut files: BTreeMap<i64, (Option<String>, Option<String>)> = BTreeMap::new();
-        let entries = std::fs::read_dir(dir).map_err(|error| load_error(error.to_string()))?;
-        for entry in entries.flatten() {
-            let name = entry.file_name().to_string_lossy().into_owned();
-            let Some((version, rest)) = name.split_once('_') else {
-                continue;
-            };
-            let (Ok(version), true) = (version.parse::<i64>(), rest.ends_with(".sql")) else {
-                continue;
-            };
-            let slot = files.entry(version).or_default();
-            if rest.ends_with(".down.sql") {
-                slot.1 = Some(name);
-            } else {
-                slot.0 = Some(name);
-            }
-        }
+        let files = migration_files(dir).map_err(load_error)?;
         Ok(Migrations {
             dir: dir.to_path_buf(),
             migrator,
@@ -289,12 +273,7 @@ impl Migrations {
 
     /// The file of `version` as a user finds it: `<dir>/<file>`.
     fn file(&self, version: i64, down: bool) -> String {
-        let name = self
-            .files
-            .get(&version)
-            .and_then(|(up, down_file)| if down { down_file.clone() } else { up.clone() })
-            .unwrap_or_else(|| format!("{version}_*.sql"));
-        self.dir.join(name).display().to_string()
+        file_path(&self.dir, &self.files, version, down)
     }
 
     /// Every migration with its state: the files' migrations in version
@@ -625,6 +604,41 @@ fn already_applied(error: &sqlx::Error) -> bool {
     database_error
         .try_downcast_ref::<sqlx::mysql::MySqlDatabaseError>()
         .is_some_and(|mysql| ALREADY_THERE.contains(&mysql.number()))
+}
+
+/// Version → (up or simple file, down file) of the migration files in
+/// `dir`, named as sqlx names them, for messages; for either database.
+pub type MigrationFiles = BTreeMap<i64, (Option<String>, Option<String>)>;
+
+/// Lists the migration files of `dir` by version.
+pub fn migration_files(dir: &Path) -> Result<MigrationFiles, String> {
+    let mut files = MigrationFiles::new();
+    let entries = std::fs::read_dir(dir).map_err(|error| error.to_string())?;
+    for entry in entries.flatten() {
+        let name = entry.file_name().to_string_lossy().into_owned();
+        let Some((version, rest)) = name.split_once('_') else {
+            continue;
+        };
+        let (Ok(version), true) = (version.parse::<i64>(), rest.ends_with(".sql")) else {
+            continue;
+        };
+        let slot = files.entry(version).or_default();
+        if rest.ends_with(".down.sql") {
+            slot.1 = Some(name);
+        } else {
+            slot.0 = Some(name);
+        }
+    }
+    Ok(files)
+}
+
+/// The file of `version` (its down file with `down`) as a user finds it: `<dir>/<file>`.
+pub fn file_path(dir: &Path, files: &MigrationFiles, version: i64, down: bool) -> String {
+    let name = files
+        .get(&version)
+        .and_then(|(up, down_file)| if down { down_file.clone() } else { up.clone() })
+        .unwrap_or_else(|| format!("{version}_*.sql"));
+    dir.join(name).display().to_string()
 }
 
 fn db_error(error: sqlx::Error) -> MigrationError {

@@ -133,43 +133,24 @@ pub async fn apply(
     options: &SeedOptions,
     on_event: &mut (dyn FnMut(SeedEvent) + Send),
 ) -> Result<SeedReport, SeedError> {
-    let invalid = |source: SeedFileError| SeedError::Invalid {
-        dir: dir.to_path_buf(),
-        source,
-    };
-    let source = rows::read_source(dir).map_err(invalid)?;
-    let host = database.endpoint().host.clone();
-    if options.clean && !options.allow_remote && !is_loopback(&host) {
-        return Err(SeedError::RemoteClean { host });
-    }
-    let version = source.manifest.version.clone();
+    let source = read_for_run(dir, &database.endpoint().host, options)?;
     let connection = database.connection();
     sqlx::raw_sql(CREATE_SEED_TABLE)
         .execute(&mut *connection)
         .await
         .map_err(record_error)?;
     let previous = latest_record(connection).await?;
-    let same_version = previous.as_ref().is_some_and(|p| p.version == version);
-    let same_content = previous.as_ref().is_some_and(|p| p.checksum == source.checksum);
-    if same_version && same_content && !options.clean {
-        return Ok(SeedReport {
-            action: SeedAction::Current {
-                applied_at: previous.map(|p| p.applied_at).unwrap_or_default(),
-            },
-            version,
-            checksum: source.checksum,
-            rows: Vec::new(),
-            duration: Duration::ZERO,
-        });
-    }
-    let changed_without_version = same_version && !same_content;
-    if changed_without_version {
-        on_event(SeedEvent::Warning(format!(
-            "the seed's content changed but its version ({version}) did not: applying it anyway; \
-             bump `version` in {} so everyone sees the seed changed",
-            dir.join(super::manifest::MANIFEST_FILE).display()
-        )));
-    }
+    let changed_without_version = match decide(dir, &source, previous.as_ref(), options, on_event) {
+        Decision::Current(report) => return Ok(report),
+        Decision::Load {
+            changed_without_version,
+        } => changed_without_version,
+    };
+    let version = source.manifest.version.clone();
+    let invalid = |source: SeedFileError| SeedError::Invalid {
+        dir: dir.to_path_buf(),
+        source,
+    };
     let tables = rows::resolve(&source).map_err(invalid)?;
     on_event(SeedEvent::Loading {
         version: version.clone(),
@@ -228,6 +209,65 @@ pub async fn apply(
         rows: counts,
         duration: started.elapsed(),
     })
+}
+
+/// The first step of a seed run on any server: read the seed in `dir`, and
+/// refuse `--clean` against a host that is not this machine.
+pub fn read_for_run(dir: &Path, host: &str, options: &SeedOptions) -> Result<rows::SeedSource, SeedError> {
+    let source = rows::read_source(dir).map_err(|source| SeedError::Invalid {
+        dir: dir.to_path_buf(),
+        source,
+    })?;
+    if options.clean && !options.allow_remote && !is_loopback(host) {
+        return Err(SeedError::RemoteClean { host: host.to_string() });
+    }
+    Ok(source)
+}
+
+/// What a seed run does, given the seed recorded last.
+#[derive(Debug)]
+pub enum Decision {
+    /// The recorded seed has this version and checksum (and no `--clean`): nothing to do.
+    Current(SeedReport),
+    Load {
+        changed_without_version: bool,
+    },
+}
+
+/// Decides whether `source` is loaded; warns through `on_event` when its
+/// content changed but its version did not. Pure.
+pub fn decide(
+    dir: &Path,
+    source: &rows::SeedSource,
+    previous: Option<&SeedRecord>,
+    options: &SeedOptions,
+    on_event: &mut (dyn FnMut(SeedEvent) + Send),
+) -> Decision {
+    let version = &source.manifest.version;
+    let same_version = previous.is_some_and(|p| &p.version == version);
+    let same_content = previous.is_some_and(|p| p.checksum == source.checksum);
+    if same_version && same_content && !options.clean {
+        return Decision::Current(SeedReport {
+            action: SeedAction::Current {
+                applied_at: previous.map(|p| p.applied_at.clone()).unwrap_or_default(),
+            },
+            version: version.clone(),
+            checksum: source.checksum.clone(),
+            rows: Vec::new(),
+            duration: Duration::ZERO,
+        });
+    }
+    let changed_without_version = same_version && !same_content;
+    if changed_without_version {
+        on_event(SeedEvent::Warning(format!(
+            "the seed's content changed but its version ({version}) did not: applying it anyway; \
+             bump `version` in {} so everyone sees the seed changed",
+            dir.join(super::manifest::MANIFEST_FILE).display()
+        )));
+    }
+    Decision::Load {
+        changed_without_version,
+    }
 }
 
 /// The most recently applied seed, if any.

@@ -7,7 +7,7 @@ use std::path::Path;
 use sqlx::AssertSqlSafe;
 
 use super::Database;
-use super::migrate::{MigrationState, Migrations};
+use super::migrate::{MigrationState, MigrationStatus, Migrations};
 use super::rows::read_source;
 use super::seed::{SeedError, SeedRecord, quote, recorded};
 
@@ -87,6 +87,12 @@ pub async fn seed_status(database: &mut Database, dir: &Path) -> Result<SeedStat
 pub async fn migrations_verdict(database: &mut Database, dir: &Path) -> Result<Option<i64>, String> {
     let migrations = Migrations::load(dir).await.map_err(|e| e.to_string())?;
     let status = migrations.status(database).await.map_err(|e| e.to_string())?;
+    verdict_of(&status)
+}
+
+/// `check`'s reading of migration statuses, for either database: the
+/// latest version when all are applied and unchanged; otherwise why not. Pure.
+pub fn verdict_of(status: &[MigrationStatus]) -> Result<Option<i64>, String> {
     let problems: Vec<String> = status
         .iter()
         .filter(|m| m.state != MigrationState::Applied)

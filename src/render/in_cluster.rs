@@ -43,6 +43,16 @@ impl From<&Credentials> for CredentialFields {
                 database: Some(database),
                 vhost: None,
             },
+            Credentials::Postgres {
+                user,
+                password,
+                database,
+            } => CredentialFields {
+                user: Some(user),
+                password: Some(password),
+                database: Some(database),
+                vhost: None,
+            },
             Credentials::Rabbitmq { user, password, vhost } => CredentialFields {
                 user: Some(user),
                 password: Some(password),
@@ -77,6 +87,15 @@ impl CredentialFields {
                 password: required(self.password, "--password (FLOWINFRA_PASSWORD)")?,
                 database: required(self.database, "--database (FLOWINFRA_DATABASE)")?,
             },
+            Kind::Postgres => {
+                // The image's defaults: user `postgres`, database named after the user.
+                let user = self.user.unwrap_or_else(|| "postgres".into());
+                Credentials::Postgres {
+                    database: self.database.unwrap_or_else(|| user.clone()),
+                    password: self.password.unwrap_or_default(),
+                    user,
+                }
+            }
             Kind::Rabbitmq => Credentials::Rabbitmq {
                 user: self.user.unwrap_or_else(|| "guest".into()),
                 password: self.password.unwrap_or_else(|| "guest".into()),

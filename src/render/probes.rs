@@ -57,6 +57,17 @@ pub fn kind_probes(service: &Service, kind: Kind, environment: &ServiceEnvironme
              listens on no TCP port); `flowinfra wait` logs in the same way with its own client"
                 .to_string(),
         ),
+        (Kind::Postgres, Credentials::Postgres { user, database, .. }) => (
+            exec_shell(format!(
+                "pg_isready -h 127.0.0.1 -U {} -d {}",
+                variable(user),
+                variable(database)
+            )),
+            5,
+            "exec `pg_isready` over TCP (the temporary first-start server listens on its socket only); it does \
+             not log in, `flowinfra wait` logs in as the user and runs `SELECT 1`"
+                .to_string(),
+        ),
         (Kind::Rabbitmq, Credentials::Rabbitmq { .. }) => (
             exec_shell("rabbitmq-diagnostics -q check_port_connectivity".to_string()),
             15,

@@ -43,6 +43,14 @@ const FOLDER_SETTINGS: &[&str] = &["migrations", "seed"];
 pub fn has_provisioning(service: &Service) -> bool {
     match service.flowinfra.as_ref().and_then(|x| x.settings.as_ref()) {
         Some(KindSettings::Mysql(settings)) => settings.migrations.is_some() || settings.seed.is_some(),
+        Some(KindSettings::Postgres(settings)) => {
+            settings.migrations.is_some()
+                || settings.seed.is_some()
+                || settings
+                    .databases
+                    .iter()
+                    .any(|d| d.migrations.is_some() || d.seed.is_some())
+        }
         Some(KindSettings::Rabbitmq(settings)) => {
             !(settings.exchanges.is_empty() && settings.queues.is_empty() && settings.bindings.is_empty())
         }
@@ -100,6 +108,28 @@ pub fn render(context: &Context, report: &mut TranslationReport) -> Result<Optio
                 });
             }
             folders.push((folder, target));
+        }
+        // A postgres service's `databases:` name folders per database.
+        if let Some(KindSettings::Postgres(postgres)) = service.flowinfra.as_ref().and_then(|x| x.settings.as_ref()) {
+            for (index, database) in postgres.databases.iter().enumerate() {
+                for (setting, folder) in [("migrations", &database.migrations), ("seed", &database.seed)] {
+                    let Some(folder) = folder else { continue };
+                    let target = format!("{IMAGE_ROOT}/{name}/{}/{setting}", database.name);
+                    settings["databases"][index][setting] = Value::String(target.clone());
+                    if !folder.is_dir() {
+                        refusals.push(Refusal {
+                            service: service.name.clone(),
+                            problem: format!(
+                                "the {setting} folder {} of database `{}` does not exist",
+                                folder.display(),
+                                database.name
+                            ),
+                            hint: format!("create it, or remove `{setting}:` from that database"),
+                        });
+                    }
+                    folders.push((folder.clone(), target));
+                }
+            }
         }
         let environment_json: Map<String, Value> = service
             .environment
@@ -239,6 +269,8 @@ fn service_folder(service: &Service, setting: &str) -> Option<PathBuf> {
     match (service.flowinfra.as_ref().and_then(|x| x.settings.as_ref()), setting) {
         (Some(KindSettings::Mysql(settings)), "migrations") => settings.migrations.clone(),
         (Some(KindSettings::Mysql(settings)), "seed") => settings.seed.clone(),
+        (Some(KindSettings::Postgres(settings)), "migrations") => settings.migrations.clone(),
+        (Some(KindSettings::Postgres(settings)), "seed") => settings.seed.clone(),
         _ => None,
     }
 }

@@ -249,17 +249,19 @@ pub struct Flowinfra {
 #[serde(rename_all = "lowercase")]
 pub enum Kind {
     Mysql,
+    Postgres,
     Rabbitmq,
     Redis,
     S3,
 }
 
 impl Kind {
-    pub const ALL: [Kind; 4] = [Kind::Mysql, Kind::Rabbitmq, Kind::Redis, Kind::S3];
+    pub const ALL: [Kind; 5] = [Kind::Mysql, Kind::Postgres, Kind::Rabbitmq, Kind::Redis, Kind::S3];
 
     pub fn as_str(self) -> &'static str {
         match self {
             Kind::Mysql => "mysql",
+            Kind::Postgres => "postgres",
             Kind::Rabbitmq => "rabbitmq",
             Kind::Redis => "redis",
             Kind::S3 => "s3",
@@ -270,6 +272,7 @@ impl Kind {
     pub fn default_port(self) -> u16 {
         match self {
             Kind::Mysql => 3306,
+            Kind::Postgres => 5432,
             Kind::Rabbitmq => 5672,
             Kind::Redis => 6379,
             Kind::S3 => 9000,
@@ -281,6 +284,7 @@ impl Kind {
 #[serde(tag = "kind", rename_all = "lowercase")]
 pub enum KindSettings {
     Mysql(MysqlSettings),
+    Postgres(PostgresSettings),
     Rabbitmq(RabbitmqSettings),
     Redis(RedisSettings),
     S3(S3Settings),
@@ -290,6 +294,7 @@ impl KindSettings {
     pub fn kind(&self) -> Kind {
         match self {
             KindSettings::Mysql(_) => Kind::Mysql,
+            KindSettings::Postgres(_) => Kind::Postgres,
             KindSettings::Rabbitmq(_) => Kind::Rabbitmq,
             KindSettings::Redis(_) => Kind::Redis,
             KindSettings::S3(_) => Kind::S3,
@@ -303,6 +308,34 @@ pub struct MysqlSettings {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub migrations: Option<PathBuf>,
     /// The seed directory holding `manifest.yaml`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub seed: Option<PathBuf>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct PostgresSettings {
+    /// sqlx migrations for `POSTGRES_DB`, read at run time.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub migrations: Option<PathBuf>,
+    /// The seed directory (holding `manifest.yaml`) for `POSTGRES_DB`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub seed: Option<PathBuf>,
+    /// Further databases in the same server, each created when missing and
+    /// migrated and seeded on its own.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub databases: Vec<PostgresDatabase>,
+}
+
+/// One entry of a postgres service's `databases:`.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct PostgresDatabase {
+    pub name: String,
+    /// The role that owns the database when flowinfra creates it (and
+    /// that migrates and seeds it); `POSTGRES_USER` when absent.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub owner: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub migrations: Option<PathBuf>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub seed: Option<PathBuf>,
 }

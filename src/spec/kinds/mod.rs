@@ -5,6 +5,7 @@
 //! variant in [`Kind`] and [`KindSettings`]).
 
 mod mysql;
+mod postgres;
 pub(crate) mod rabbitmq;
 mod redis;
 mod s3;
@@ -37,7 +38,13 @@ pub(crate) struct SettingsContext<'a> {
 }
 
 /// Every kind, in the order errors list them.
-const KINDS: &[&KindRules] = &[&mysql::RULES, &rabbitmq::RULES, &redis::RULES, &s3::RULES];
+const KINDS: &[&KindRules] = &[
+    &mysql::RULES,
+    &postgres::RULES,
+    &rabbitmq::RULES,
+    &redis::RULES,
+    &s3::RULES,
+];
 
 /// Fields every kind takes.
 const COMMON_FIELDS: &[&str] = &["kind", "ready_timeout"];

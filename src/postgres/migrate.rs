@@ -1,0 +1,453 @@
+//! Versioned migrations on PostgreSQL: the same files as the MySQL kind
+//! (`<VERSION>_<DESCRIPTION>.sql`, reversible `.up.sql`/`.down.sql`),
+//! loaded at run time with sqlx's `Migrator::new`, applied with sqlx's own
+//! PostgreSQL `Migrate` implementation under its advisory lock
+//! (`pg_advisory_lock`, as sqlx-cli takes it), and recorded in
+//! `_sqlx_migrations` exactly as sqlx does: `sqlx migrate info` and
+//! flowinfra agree on what is applied.
+//!
+//! PostgreSQL runs DDL inside transactions, and sqlx applies each
+//! migration and its `_sqlx_migrations` row in one: a migration that fails
+//! leaves nothing behind, so there is no "dirty" state to repair (only a
+//! file marked `-- no-transaction` can leave one). Failure messages say so.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use sqlx::AssertSqlSafe;
+use sqlx::migrate::{Migrate, MigrateError, Migration, Migrator};
+use sqlx::postgres::{PgDatabaseError, PgErrorPosition};
+
+use super::{Database, server_error};
+pub use crate::mysql::migrate::{MIGRATIONS_TABLE, MigrationChange, MigrationState, MigrationStatus};
+use crate::mysql::migrate::{MigrationFiles, file_path, migration_files};
+
+/// Why migrating failed or was refused. Every message names the migration
+/// and says what to do.
+#[derive(Debug, thiserror::Error)]
+pub enum MigrationError {
+    #[error("cannot read the migrations in {dir}: {reason}")]
+    Load { dir: PathBuf, reason: String },
+
+    #[error("reading the migration state from {MIGRATIONS_TABLE} failed: {0}")]
+    Database(String),
+
+    #[error(
+        "migration {version} ({description}) was applied, but its file {file} has changed since; \
+         refusing to migrate: an applied migration never runs again, so the database would not match the file. \
+         Restore the file (e.g. `git checkout -- {file}`) and put the change in a new migration; \
+         on a throwaway local database, `flowinfra down -v` then `flowinfra up` rebuilds it from the files"
+    )]
+    Changed {
+        version: i64,
+        description: String,
+        file: String,
+    },
+
+    #[error(
+        "migration {version} ({description}) is recorded as applied, but no file in {dir} has that version; \
+         restore the file (e.g. from git), or on a throwaway local database run `flowinfra down -v` then `flowinfra up`"
+    )]
+    Missing {
+        version: i64,
+        description: String,
+        dir: String,
+    },
+
+    #[error(
+        "migration {version} ({description}) is marked failed (success = false) in {MIGRATIONS_TABLE}: \
+         it runs outside a transaction (`-- no-transaction`), so part of it may be applied. Undo it by hand, \
+         fix {file}, delete its row (`DELETE FROM {MIGRATIONS_TABLE} WHERE version = {version}`) and run \
+         `flowinfra migrate run`"
+    )]
+    Dirty {
+        version: i64,
+        description: String,
+        file: String,
+    },
+
+    #[error(
+        "migration {version} ({description}) failed at {file}:{line}: {server_error}. PostgreSQL ran it in one \
+         transaction, which was rolled back: nothing of it was applied (no table, no row in {MIGRATIONS_TABLE}). \
+         Fix the file and run `flowinfra migrate run` again"
+    )]
+    Failed {
+        version: i64,
+        description: String,
+        file: String,
+        line: usize,
+        server_error: String,
+    },
+
+    #[error(
+        "cannot revert migration {version} ({description}): it has no down file \
+         ({version}_<description>.down.sql next to an .up.sql); revert by hand, or with --target {version} stop before it"
+    )]
+    Irreversible { version: i64, description: String },
+
+    #[error(
+        "cannot revert migration {version} ({description}) with {file}:{line}: {server_error}; the revert ran in \
+         one transaction and was rolled back, so the migration stays applied. Fix the down file and run again"
+    )]
+    RevertFailed {
+        version: i64,
+        description: String,
+        file: String,
+        line: usize,
+        server_error: String,
+    },
+}
+
+/// A row of `_sqlx_migrations`.
+#[derive(Debug, Clone)]
+struct AppliedRow {
+    version: i64,
+    description: String,
+    installed_on: String,
+    success: bool,
+    checksum: Vec<u8>,
+    execution_time: i64,
+}
+
+/// The migrations of one directory, as sqlx resolves them.
+#[derive(Debug)]
+pub struct Migrations {
+    dir: PathBuf,
+    migrator: Migrator,
+    files: MigrationFiles,
+}
+
+impl Migrations {
+    /// Reads the migration files of `dir` (sqlx's `Migrator::new`).
+    pub async fn load(dir: &Path) -> Result<Migrations, MigrationError> {
+        let load_error = |reason: String| MigrationError::Load {
+            dir: dir.to_path_buf(),
+            reason,
+        };
+        if !dir.is_dir() {
+            return Err(load_error(
+                "no such directory; create it, or fix `x-flowinfra.migrations` in the spec".into(),
+            ));
+        }
+        let migrator = Migrator::new(dir.to_path_buf())
+            .await
+            .map_err(|error| load_error(error.to_string()))?;
+        let files = migration_files(dir).map_err(load_error)?;
+        Ok(Migrations {
+            dir: dir.to_path_buf(),
+            migrator,
+            files,
+        })
+    }
+
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+
+    fn ups(&self) -> impl Iterator<Item = &Migration> {
+        self.migrator.iter().filter(|m| m.migration_type.is_up_migration())
+    }
+
+    fn down(&self, version: i64) -> Option<&Migration> {
+        self.migrator
+            .iter()
+            .find(|m| m.version == version && m.migration_type.is_down_migration())
+    }
+
+    /// The file of `version` as a user finds it: `<dir>/<file>`.
+    fn file(&self, version: i64, down: bool) -> String {
+        file_path(&self.dir, &self.files, version, down)
+    }
+
+    /// Every migration with its state: the files' migrations in version
+    /// order, and applied ones whose file is gone.
+    pub async fn status(&self, database: &mut Database) -> Result<Vec<MigrationStatus>, MigrationError> {
+        let applied = read_applied(database).await?;
+        let mut statuses: Vec<MigrationStatus> = self
+            .ups()
+            .map(|migration| {
+                let row = applied.get(&migration.version);
+                let state = match row {
+                    None => MigrationState::Pending,
+                    Some(row) if !row.success => MigrationState::Failed,
+                    Some(row) if row.checksum != *migration.checksum => MigrationState::Changed,
+                    Some(_) => MigrationState::Applied,
+                };
+                MigrationStatus {
+                    version: migration.version,
+                    description: migration.description.to_string(),
+                    state,
+                    file: self.files.get(&migration.version).and_then(|(up, _)| up.clone()),
+                    reversible: migration.migration_type.is_reversible(),
+                    installed_on: row.map(|r| r.installed_on.clone()),
+                    execution_ms: row
+                        .filter(|r| r.execution_time >= 0)
+                        .map(|r| r.execution_time / 1_000_000),
+                }
+            })
+            .collect();
+        for row in applied.values() {
+            if !self.ups().any(|m| m.version == row.version) {
+                statuses.push(MigrationStatus {
+                    version: row.version,
+                    description: row.description.clone(),
+                    state: if row.success {
+                        MigrationState::Missing
+                    } else {
+                        MigrationState::Failed
+                    },
+                    file: None,
+                    reversible: false,
+                    installed_on: Some(row.installed_on.clone()),
+                    execution_ms: (row.execution_time >= 0).then_some(row.execution_time / 1_000_000),
+                });
+            }
+        }
+        statuses.sort_by_key(|s| s.version);
+        Ok(statuses)
+    }
+
+    /// The versions `run` would apply, after the same checks `run` makes.
+    pub async fn pending(&self, database: &mut Database) -> Result<Vec<i64>, MigrationError> {
+        let statuses = self.status(database).await?;
+        self.refuse_inconsistent(&statuses)?;
+        Ok(statuses
+            .iter()
+            .filter(|s| s.state == MigrationState::Pending)
+            .map(|s| s.version)
+            .collect())
+    }
+
+    fn refuse_inconsistent(&self, statuses: &[MigrationStatus]) -> Result<(), MigrationError> {
+        // The order sqlx checks in: dirty first, then missing, then changed.
+        if let Some(failed) = statuses.iter().find(|s| s.state == MigrationState::Failed) {
+            return Err(MigrationError::Dirty {
+                version: failed.version,
+                description: failed.description.clone(),
+                file: self.file(failed.version, false),
+            });
+        }
+        if let Some(missing) = statuses.iter().find(|s| s.state == MigrationState::Missing) {
+            return Err(MigrationError::Missing {
+                version: missing.version,
+                description: missing.description.clone(),
+                dir: self.dir.display().to_string(),
+            });
+        }
+        if let Some(changed) = statuses.iter().find(|s| s.state == MigrationState::Changed) {
+            return Err(MigrationError::Changed {
+                version: changed.version,
+                description: changed.description.clone(),
+                file: self.file(changed.version, false),
+            });
+        }
+        Ok(())
+    }
+
+    /// Applies every pending migration in version order under sqlx's
+    /// advisory lock; stops at the first failure.
+    pub async fn run(&self, database: &mut Database) -> Result<Vec<MigrationChange>, MigrationError> {
+        lock(database).await?;
+        let outcome = self.run_locked(database).await;
+        unlock(database).await;
+        outcome
+    }
+
+    async fn run_locked(&self, database: &mut Database) -> Result<Vec<MigrationChange>, MigrationError> {
+        let pending = self.pending(database).await?;
+        let mut applied = Vec::new();
+        for migration in self.ups().filter(|m| pending.contains(&m.version)) {
+            let duration = database
+                .connection()
+                .apply(MIGRATIONS_TABLE, migration)
+                .await
+                .map_err(|error| {
+                    let (line, server_error) = located(&error, migration);
+                    MigrationError::Failed {
+                        version: migration.version,
+                        description: migration.description.to_string(),
+                        file: self.file(migration.version, false),
+                        line,
+                        server_error,
+                    }
+                })?;
+            applied.push(MigrationChange {
+                version: migration.version,
+                description: migration.description.to_string(),
+                duration,
+            });
+        }
+        Ok(applied)
+    }
+
+    /// Reverts applied migrations newest first: the latest one, or every one
+    /// newer than `target`. Each needs a down file.
+    pub async fn revert(
+        &self,
+        database: &mut Database,
+        target: Option<i64>,
+    ) -> Result<Vec<MigrationChange>, MigrationError> {
+        lock(database).await?;
+        let outcome = self.revert_locked(database, target).await;
+        unlock(database).await;
+        outcome
+    }
+
+    async fn revert_locked(
+        &self,
+        database: &mut Database,
+        target: Option<i64>,
+    ) -> Result<Vec<MigrationChange>, MigrationError> {
+        let statuses = self.status(database).await?;
+        self.refuse_inconsistent(&statuses)?;
+        let applied: Vec<&MigrationStatus> = statuses
+            .iter()
+            .rev()
+            .filter(|s| s.state == MigrationState::Applied)
+            .collect();
+        let to_revert: Vec<&MigrationStatus> = match target {
+            Some(target) => applied.into_iter().filter(|s| s.version > target).collect(),
+            None => applied.into_iter().take(1).collect(),
+        };
+        for status in &to_revert {
+            if self.down(status.version).is_none() {
+                return Err(MigrationError::Irreversible {
+                    version: status.version,
+                    description: status.description.clone(),
+                });
+            }
+        }
+        let mut reverted = Vec::new();
+        for status in to_revert {
+            let down = self.down(status.version).expect("checked above");
+            let duration = database
+                .connection()
+                .revert(MIGRATIONS_TABLE, down)
+                .await
+                .map_err(|error| {
+                    let (line, server_error) = located(&error, down);
+                    MigrationError::RevertFailed {
+                        version: status.version,
+                        description: status.description.clone(),
+                        file: self.file(status.version, true),
+                        line,
+                        server_error,
+                    }
+                })?;
+            reverted.push(MigrationChange {
+                version: status.version,
+                description: status.description.clone(),
+                duration,
+            });
+        }
+        Ok(reverted)
+    }
+}
+
+/// sqlx's advisory lock on the current database, as sqlx-cli takes it.
+async fn lock(database: &mut Database) -> Result<(), MigrationError> {
+    database
+        .connection()
+        .lock()
+        .await
+        .map_err(|error| MigrationError::Database(format!("taking the migration lock failed: {error}")))
+}
+
+async fn unlock(database: &mut Database) {
+    // Session-level: closing the connection releases it too.
+    let _ = database.connection().unlock().await;
+}
+
+/// The line of the migration file where the server located the error (1
+/// when it did not), and the server's error.
+fn located(error: &MigrateError, migration: &Migration) -> (usize, String) {
+    let sqlx_error = match error {
+        MigrateError::Execute(error) | MigrateError::ExecuteMigration(error, _) => error,
+        other => return (1, other.to_string()),
+    };
+    let line = match sqlx_error {
+        sqlx::Error::Database(database_error) => database_error
+            .try_downcast_ref::<PgDatabaseError>()
+            .and_then(PgDatabaseError::position)
+            .and_then(|position| match position {
+                PgErrorPosition::Original(at) => Some(line_of(migration.sql.as_str(), at)),
+                PgErrorPosition::Internal { .. } => None,
+            })
+            .unwrap_or(1),
+        _ => 1,
+    };
+    (line, server_error(sqlx_error))
+}
+
+/// The 1-based line holding the 1-based character `position` of `sql`.
+pub fn line_of(sql: &str, position: usize) -> usize {
+    1 + sql
+        .chars()
+        .take(position.saturating_sub(1))
+        .filter(|c| *c == '\n')
+        .count()
+}
+
+/// The rows of `_sqlx_migrations`, creating the table as sqlx does when absent.
+async fn read_applied(database: &mut Database) -> Result<BTreeMap<i64, AppliedRow>, MigrationError> {
+    let connection = database.connection();
+    connection
+        .ensure_migrations_table(MIGRATIONS_TABLE)
+        .await
+        .map_err(|error| MigrationError::Database(error.to_string()))?;
+    let rows: Vec<(i64, String, String, bool, Vec<u8>, i64)> = sqlx::query_as(AssertSqlSafe(format!(
+        "SELECT version, description, to_char(installed_on, 'YYYY-MM-DD HH24:MI:SS'), success, checksum, \
+         execution_time FROM {MIGRATIONS_TABLE} ORDER BY version"
+    )))
+    .fetch_all(&mut *connection)
+    .await
+    .map_err(|error| MigrationError::Database(server_error(&error)))?;
+    Ok(rows
+        .into_iter()
+        .map(
+            |(version, description, installed_on, success, checksum, execution_time)| {
+                (
+                    version,
+                    AppliedRow {
+                        version,
+                        description,
+                        installed_on,
+                        success,
+                        checksum,
+                        execution_time,
+                    },
+                )
+            },
+        )
+        .collect())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn error_positions_become_file_lines() {
+        let sql = "CREATE TABLE a (id INT);\nCREATE TABLE b (\n  id INTT\n);";
+        let at = sql.find("INTT").unwrap() + 1;
+        assert_eq!(line_of(sql, at), 3);
+        assert_eq!(line_of(sql, 1), 1);
+    }
+
+    #[test]
+    fn a_failure_says_nothing_was_applied() {
+        let error = MigrationError::Failed {
+            version: 2,
+            description: "broken".into(),
+            file: "migrations/2_broken.sql".into(),
+            line: 3,
+            server_error: "type \"intt\" does not exist (SQLSTATE 42704)".into(),
+        };
+        let text = error.to_string();
+        assert!(
+            text.contains("migration 2 (broken) failed at migrations/2_broken.sql:3"),
+            "{text}"
+        );
+        assert!(text.contains("nothing of it was applied"), "{text}");
+    }
+}
