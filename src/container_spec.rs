@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 
 use sha2::{Digest, Sha256};
 
-use crate::engine::{self, ContainerSpec, HealthcheckSpec, MountSpec, PortBinding};
+use crate::engine::{self, ContainerOptions, ContainerSpec, HealthcheckSpec, MountSpec, PortBinding};
 use crate::spec::{self, Service, Spec};
 
 /// Container label holding a short hash per config field, so a plan can say
@@ -104,6 +104,71 @@ pub fn container_spec(spec: &Spec, service: &Service) -> ContainerSpec {
         network: primary_network(spec, service),
         aliases,
         hostname: service.hostname.clone(),
+        options: container_options(spec, service),
+    }
+}
+
+/// The service's [`spec::RuntimeOptions`] in the engine's terms: links name
+/// containers, sizes are bytes, the grace period is seconds.
+fn container_options(spec: &Spec, service: &Service) -> ContainerOptions {
+    let runtime = &service.runtime;
+    let links = runtime
+        .links
+        .iter()
+        .map(|link| {
+            let (target, alias) = link.split_once(':').unwrap_or((link, link));
+            let container = spec
+                .services
+                .get(target)
+                .map(|linked| container_name(spec, linked))
+                .unwrap_or_else(|| format!("{}-{target}-1", spec.name));
+            format!("{container}:{alias}")
+        })
+        .collect();
+    ContainerOptions {
+        user: runtime.user.clone(),
+        working_dir: runtime.working_dir.clone(),
+        domainname: runtime.domainname.clone(),
+        expose: runtime.expose.clone(),
+        tty: runtime.tty,
+        stdin_open: runtime.stdin_open,
+        init: runtime.init,
+        privileged: runtime.privileged,
+        read_only: runtime.read_only,
+        stop_signal: runtime.stop_signal.clone(),
+        stop_timeout: runtime.stop_grace_period,
+        shm_size: runtime.shm_size,
+        memory: runtime.mem_limit,
+        memory_reservation: runtime.mem_reservation,
+        nano_cpus: runtime.nano_cpus,
+        pids_limit: runtime.pids_limit,
+        oom_score_adj: runtime.oom_score_adj,
+        cap_add: runtime.cap_add.clone(),
+        cap_drop: runtime.cap_drop.clone(),
+        security_opt: runtime.security_opt.clone(),
+        dns: runtime.dns.clone(),
+        dns_search: runtime.dns_search.clone(),
+        extra_hosts: runtime.extra_hosts.clone(),
+        group_add: runtime.group_add.clone(),
+        sysctls: runtime.sysctls.clone(),
+        ulimits: runtime
+            .ulimits
+            .iter()
+            .map(|(name, limit)| (name.clone(), (limit.soft, limit.hard)))
+            .collect(),
+        tmpfs: runtime.tmpfs.clone(),
+        links,
+        ipc_mode: runtime.ipc.clone(),
+        pid_mode: runtime.pid.clone(),
+        cgroup_parent: runtime.cgroup_parent.clone(),
+        runtime: runtime.runtime.clone(),
+        userns_mode: runtime.userns_mode.clone(),
+        log_driver: runtime.logging.as_ref().and_then(|logging| logging.driver.clone()),
+        log_options: runtime
+            .logging
+            .as_ref()
+            .map(|logging| logging.options.clone())
+            .unwrap_or_default(),
     }
 }
 
@@ -124,7 +189,7 @@ pub fn runtime_config(spec: &Spec, service: &Service) -> serde_json::Value {
         .iter()
         .map(|(key, joined)| (key, (spec.networks.get(key), joined)))
         .collect();
-    serde_json::json!({
+    let mut config = serde_json::json!({
         "image": service.image,
         "container_name": container_name(spec, service),
         "hostname": service.hostname,
@@ -141,7 +206,16 @@ pub fn runtime_config(spec: &Spec, service: &Service) -> serde_json::Value {
         "restart": service.restart,
         "labels": service.labels,
         "kind": service.kind(),
-    })
+    });
+    // Each runtime field the service sets is a field of its own (so `plan`
+    // names it); unset ones are absent, so older containers keep their hash.
+    if let (Some(fields), serde_json::Value::Object(runtime)) = (
+        config.as_object_mut(),
+        serde_json::to_value(&service.runtime).expect("runtime options serialise"),
+    ) {
+        fields.extend(runtime);
+    }
+    config
 }
 
 /// SHA-256 of [`runtime_config`], hex-encoded.

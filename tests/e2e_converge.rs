@@ -420,3 +420,121 @@ async fn a_completed_job_is_not_run_again_and_check_says_it_completed() {
     let plan = case.run(&["plan", "--json"]).success().json();
     assert_eq!(planned(&plan, "export")["action"], "start", "{plan:#}");
 }
+
+/// Issue 15: the Compose runtime fields reach the engine as Compose v2 sets
+/// them (read back through the engine's own inspect), and a second `up`
+/// keeps every container.
+#[tokio::test]
+async fn compose_runtime_fields_reach_the_engine_and_a_second_up_keeps_the_containers() {
+    let engine = support::engine().await;
+    let image = busybox_image(&engine).await;
+    let case = Case::new("runtime-fields");
+    case.spec(&format!(
+        "services:
+  b:
+    image: {image}
+    pull_policy: never
+    command: [sleep, '3600']
+  a:
+    image: {image}
+    pull_policy: never
+    command: [sleep, '3600']
+    user: '1000:1000'
+    working_dir: /tmp
+    domainname: example.test
+    tty: true
+    stdin_open: true
+    expose: ['3000', '4000/udp']
+    init: true
+    read_only: true
+    stop_signal: SIGINT
+    stop_grace_period: 3s
+    shm_size: 64m
+    mem_limit: 64m
+    cpus: 0.5
+    pids_limit: 100
+    oom_score_adj: 100
+    cap_add: [NET_ADMIN]
+    cap_drop: [MKNOD]
+    security_opt: ['no-new-privileges:true']
+    dns: [10.0.0.53]
+    dns_search: [example.test]
+    extra_hosts: ['gateway:10.0.0.1']
+    group_add: ['100']
+    sysctls: {{net.core.somaxconn: '1024'}}
+    ulimits:
+      nofile: {{soft: 1024, hard: 2048}}
+    tmpfs: ['/scratch:size=1m']
+    links: ['b:bee']
+    ipc: private
+    logging: {{driver: json-file, options: {{max-size: 1m}}}}
+    develop: {{watch: []}}
+"
+    ));
+    let first = case.run(&["up"]).success();
+    assert!(
+        first.stderr().contains("`develop` (compose watch) is ignored"),
+        "{}",
+        first.stderr()
+    );
+    let before = container_ids(&case.project.name).await;
+    assert_eq!(before.len(), 2);
+
+    let docker = bollard::Docker::connect_with_local_defaults().unwrap();
+    let inspect = docker
+        .inspect_container(&case.project.container_name("a"), None)
+        .await
+        .unwrap();
+    let config = inspect.config.unwrap();
+    let host = inspect.host_config.unwrap();
+    assert_eq!(config.user.as_deref(), Some("1000:1000"));
+    assert_eq!(config.working_dir.as_deref(), Some("/tmp"));
+    assert_eq!(config.domainname.as_deref(), Some("example.test"));
+    assert_eq!(config.tty, Some(true));
+    assert_eq!(config.open_stdin, Some(true));
+    assert_eq!(config.stop_signal.as_deref(), Some("SIGINT"));
+    assert_eq!(config.stop_timeout, Some(3));
+    let exposed = config.exposed_ports.unwrap();
+    assert!(
+        exposed.contains(&"3000/tcp".to_string()) && exposed.contains(&"4000/udp".to_string()),
+        "{exposed:?}"
+    );
+    assert_eq!(host.init, Some(true));
+    assert_eq!(host.readonly_rootfs, Some(true));
+    assert_eq!(host.shm_size, Some(64 << 20));
+    assert_eq!(host.memory, Some(64 << 20));
+    assert_eq!(host.nano_cpus, Some(500_000_000));
+    assert_eq!(host.pids_limit, Some(100));
+    assert_eq!(host.oom_score_adj, Some(100));
+    assert_eq!(host.cap_add, Some(vec!["NET_ADMIN".to_string()]));
+    assert_eq!(host.cap_drop, Some(vec!["MKNOD".to_string()]));
+    assert_eq!(host.security_opt, Some(vec!["no-new-privileges:true".to_string()]));
+    assert_eq!(host.dns, Some(vec!["10.0.0.53".to_string()]));
+    assert_eq!(host.dns_search, Some(vec!["example.test".to_string()]));
+    assert_eq!(host.extra_hosts, Some(vec!["gateway:10.0.0.1".to_string()]));
+    assert_eq!(host.group_add, Some(vec!["100".to_string()]));
+    assert_eq!(host.sysctls.unwrap()["net.core.somaxconn"], "1024");
+    let ulimits = host.ulimits.unwrap();
+    assert_eq!(
+        (ulimits[0].name.as_deref(), ulimits[0].soft, ulimits[0].hard),
+        (Some("nofile"), Some(1024), Some(2048))
+    );
+    assert_eq!(host.tmpfs.unwrap()["/scratch"], "size=1m");
+    // On a user-defined network the engine keeps links on the network endpoint.
+    let endpoint = &inspect.network_settings.unwrap().networks.unwrap()[&case.project.network()];
+    let links = endpoint.links.clone().unwrap_or_default();
+    assert_eq!(links, [format!("{}:bee", case.project.container_name("b"))]);
+    assert_eq!(host.ipc_mode.as_deref(), Some("private"));
+    let log = host.log_config.unwrap();
+    assert_eq!(log.typ.as_deref(), Some("json-file"));
+    assert_eq!(log.config.unwrap()["max-size"], "1m");
+
+    let second = case.run(&["up"]).success();
+    assert_eq!(container_ids(&case.project.name).await, before, "{}", second.stderr());
+
+    // A changed field recreates the container, and `plan` names it.
+    let spec = std::fs::read_to_string(case.dir.path().join("spec.yaml")).unwrap();
+    case.spec(&spec.replace("shm_size: 64m", "shm_size: 32m"));
+    let plan = case.run(&["plan"]).success();
+    assert!(plan.stdout().contains("shm_size"), "{}", plan.transcript());
+}

@@ -257,6 +257,7 @@ async fn a_published_port_with_nothing_listening_inside_is_not_ready_for_any_kin
         network: project.network(),
         aliases: vec!["idle".into()],
         hostname: None,
+        options: Default::default(),
     };
     let id = create(&engine, &project, &spec).await;
     engine.start_container(&id).await.expect("start the idle container");

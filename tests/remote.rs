@@ -665,6 +665,7 @@ async fn child_create() {
         network: "none".into(),
         aliases: Vec::new(),
         hostname: None,
+        options: Default::default(),
     };
     let id = engine.create_container(&spec).await.unwrap();
     println!("created={id}");

@@ -380,10 +380,10 @@ fn a_misspelled_service_field_suggests_the_right_one() {
 
 #[test]
 fn an_unsupported_compose_field_is_named_as_such() {
-    let project = one_service("    image: busybox\n    working_dir: /srv\n");
+    let project = one_service("    image: busybox\n    configs: [x]\n");
     assert_eq!(
         project.error().0,
-        "`working_dir` is a Compose field that flowinfra does not support"
+        "`configs` is a Compose field that flowinfra does not support"
     );
 }
 
@@ -867,4 +867,153 @@ fn redacted_json_hides_every_secret() {
     let text = loaded.redacted_json().to_string();
     assert!(!text.contains("hunter2-very-secret"), "{text}");
     assert!(text.contains("\"MYSQL_USER\":\"app\""), "{text}");
+}
+
+// ---- issue 15: messages ----------------------------------------------------
+
+#[test]
+fn redaction_never_alters_values_that_merely_contain_a_secret() {
+    let project = Project::new().dir("mysql-init").file(
+        "spec.yaml",
+        "services:\n  db:\n    image: mysql:8\n    environment:\n      MYSQL_ROOT_PASSWORD: mysql\n      \
+             MYSQL_DATABASE: mysql_app\n    volumes: ['./mysql-init:/docker-entrypoint-initdb.d']\n    \
+             healthcheck:\n      test: ['CMD-SHELL', 'mysqladmin ping -pmysql']\n",
+    );
+    let json = project.ok().redacted_json();
+    let db = &json["services"]["db"];
+    assert_eq!(db["image"], "mysql:8");
+    assert_eq!(db["environment"]["MYSQL_DATABASE"], "mysql_app");
+    assert_eq!(db["environment"]["MYSQL_ROOT_PASSWORD"], "********");
+    let source = db["volumes"][0]["source"]["path"].as_str().unwrap();
+    assert!(source.ends_with("/mysql-init"), "{source}");
+    assert_eq!(db["healthcheck"]["test"][1], "mysqladmin ping -p********");
+}
+
+#[test]
+fn unset_variables_are_warned_about_once_each() {
+    let loaded = one_service("    image: busybox\n    environment:\n      A: ${UNSET_ONE}\n      B: $UNSET_ONE\n").ok();
+    assert_eq!(
+        loaded.warnings,
+        ["The UNSET_ONE variable is not set. Defaulting to a blank string."]
+    );
+}
+
+#[test]
+fn an_image_made_invalid_by_an_unset_variable_names_the_variable() {
+    let (message, line, _) = one_service("    image: app:${TAG}\n").error();
+    assert_eq!(
+        message,
+        "invalid image reference `app:` (the value uses `TAG`, which is not set and became a blank string)"
+    );
+    assert_eq!(line, 3);
+}
+
+#[test]
+fn a_compose_v1_file_is_named_as_such_with_how_to_convert() {
+    let project = Project::new().file("spec.yaml", "db:\n  image: postgres\nweb:\n  build: .\n  links: [db]\n");
+    let (message, line, _) = project.error();
+    assert!(
+        message.starts_with("this is a Compose file format v1 file"),
+        "{message}"
+    );
+    assert!(message.contains("`db`"), "{message}");
+    assert_eq!(line, 1);
+    assert!(project.hint().contains("under a top-level `services:` key"));
+}
+
+#[test]
+fn a_service_refused_for_a_bad_value_does_not_make_its_dependents_fail_too() {
+    let project = Project::new().file(
+        "spec.yaml",
+        "services:\n  db:\n    image: busybox\n    restart: sometimes\n  app:\n    image: busybox\n    \
+         depends_on: [db]\n",
+    );
+    let (message, line, _) = project.error();
+    assert!(message.contains("sometimes"), "{message}");
+    assert_eq!(line, 4);
+}
+
+#[test]
+fn a_closing_bracket_at_its_keys_indentation_gets_a_hint_saying_how_to_indent_it() {
+    // saphyr-parser (0.3.4, the newest) follows YAML 1.2 here where go-yaml
+    // and PyYAML do not; see docs/decisions.md.
+    let project = one_service("    image: busybox\n    command: [\n      \"sleep\"\n    ]\n");
+    let (message, line, _) = project.error();
+    assert_eq!(message, "invalid YAML: invalid indentation");
+    assert_eq!(line, 6);
+    assert!(
+        project.hint().contains("indent the closing bracket"),
+        "{}",
+        project.hint()
+    );
+    let indented = one_service("    image: busybox\n    command: [\n      \"sleep\"\n      ]\n");
+    assert_eq!(
+        indented.ok().spec.services["app"].command,
+        Some(vec!["sleep".to_string()])
+    );
+}
+
+#[test]
+fn the_supported_field_list_is_given_once_however_many_fields_are_refused() {
+    let project = Project::new().file(
+        "spec.yaml",
+        "services:\n  a:\n    image: busybox\n    configs: [x]\n  b:\n    image: busybox\n    configs: [x]\n",
+    );
+    let error = project.load().expect_err("refused");
+    let hints: Vec<String> = error.diagnostics.iter().filter_map(|d| d.hint.clone()).collect();
+    assert_eq!(hints.len(), 2, "{error}");
+    assert_eq!(
+        hints.iter().filter(|h| h.contains("supported service fields")).count(),
+        1,
+        "{error}"
+    );
+}
+
+#[test]
+fn compose_runtime_fields_load_in_compose_units() {
+    let loaded = one_service(
+        "    image: busybox\n    user: '1000:1000'\n    working_dir: /srv\n    tty: true\n    stdin_open: true\n    \
+         expose: ['3000', '5000-5001/udp']\n    shm_size: 64m\n    stop_grace_period: 1m30s\n    cpus: 0.5\n    \
+         ulimits:\n      nproc: 65535\n      nofile: {soft: 1024, hard: 2048}\n    extra_hosts: ['gw:host-gateway']\n    \
+         sysctls: ['net.core.somaxconn=1024']\n    tmpfs: ['/run:size=1m']\n    logging: {driver: json-file, options: {max-size: 1m}}\n    \
+         deploy: {replicas: 2, resources: {limits: {memory: 128m}}, restart_policy: {condition: on-failure, max_attempts: 3}}\n    \
+         develop: {watch: []}\n",
+    )
+    .ok();
+    let runtime = &loaded.spec.services["app"].runtime;
+    assert_eq!(runtime.user.as_deref(), Some("1000:1000"));
+    assert_eq!(runtime.expose, ["3000/tcp", "5000/udp", "5001/udp"]);
+    assert_eq!(runtime.shm_size, Some(64 << 20));
+    assert_eq!(runtime.mem_limit, Some(128 << 20));
+    assert_eq!(runtime.stop_grace_period, Some(90));
+    assert_eq!(runtime.nano_cpus, Some(500_000_000));
+    assert_eq!(runtime.ulimits["nofile"].hard, 2048);
+    assert_eq!(runtime.ulimits["nproc"].soft, 65535);
+    assert_eq!(runtime.extra_hosts, ["gw:host-gateway"]);
+    assert_eq!(runtime.tmpfs["/run"], "size=1m");
+    assert_eq!(
+        loaded.spec.services["app"].restart,
+        Some(spec::RestartPolicy::OnFailure { max_retries: Some(3) })
+    );
+    assert_eq!(
+        loaded.warnings,
+        [
+            "service `app`: `deploy.replicas` ignored: flowinfra runs one container per service, without Swarm",
+            "service `app`: `develop` (compose watch) is ignored; flowinfra does not watch files",
+        ]
+    );
+}
+
+#[test]
+fn network_creation_options_load() {
+    let loaded = Project::new()
+        .file(
+            "spec.yaml",
+            "services:\n  a:\n    image: busybox\n    networks: [back]\nnetworks:\n  back:\n    internal: true\n    \
+             driver_opts: {com.docker.network.bridge.name: br-back}\n",
+        )
+        .ok();
+    let back = &loaded.spec.networks["back"];
+    assert!(back.internal);
+    assert_eq!(back.driver_opts["com.docker.network.bridge.name"], "br-back");
 }

@@ -10,7 +10,7 @@ use crate::reach::Reach;
 use crate::report::{Printer, check_table};
 
 pub async fn run(global: &GlobalArgs, args: &CheckArgs, printer: &Printer) -> anyhow::Result<u8> {
-    let loaded = super::load_spec(global)?;
+    let loaded = super::load_spec(global, printer)?;
     let spec = Arc::new(loaded.spec);
     // An unreachable engine is exit code 3, before any other check; with
     // --json the verdict still goes to stdout (the engine check failed), so

@@ -10,7 +10,7 @@ use crate::error::EXIT_OK;
 use crate::report::Printer;
 
 pub async fn run(global: &GlobalArgs, args: &DownArgs, printer: &Printer) -> anyhow::Result<u8> {
-    let loaded = super::load_spec(global)?;
+    let loaded = super::load_spec(global, printer)?;
     let spec = loaded.spec;
     let engine = super::connect(global).await?;
     let lock = crate::lock::ProjectLock::acquire(&spec.name, &engine, printer).await?;

@@ -7,7 +7,7 @@ use crate::error::EXIT_OK;
 use crate::report::Printer;
 
 pub fn run(global: &GlobalArgs, args: &EnvArgs, printer: &Printer) -> anyhow::Result<u8> {
-    let loaded = super::load_spec(global)?;
+    let loaded = super::load_spec(global, printer)?;
     let settings = settings(&loaded.spec);
     let text = match args.format {
         EnvFormat::Dotenv => to_dotenv(&settings),

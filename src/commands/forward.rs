@@ -13,7 +13,7 @@ use crate::reach::Reach;
 use crate::report::{Printer, render_table};
 
 pub async fn run(global: &GlobalArgs, args: &ForwardArgs, printer: &Printer) -> anyhow::Result<u8> {
-    let loaded = super::load_spec(global)?;
+    let loaded = super::load_spec(global, printer)?;
     let spec = Arc::new(loaded.spec);
     let selected = crate::stack::select_services(&spec, &args.services)?;
     let engine = super::connect(global).await?;

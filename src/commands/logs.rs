@@ -8,7 +8,7 @@ use crate::error::{EXIT_OK, UsageError};
 use crate::report::Printer;
 
 pub async fn run(global: &GlobalArgs, args: &LogsArgs, printer: &Printer) -> anyhow::Result<u8> {
-    let loaded = super::load_spec(global)?;
+    let loaded = super::load_spec(global, printer)?;
     let spec = loaded.spec;
     if let Some(service) = &args.service {
         crate::stack::select_services(&spec, std::slice::from_ref(service))?;

@@ -13,7 +13,7 @@ use crate::report::{Printer, render_table};
 use crate::spec::{Kind, Service, Spec};
 
 pub async fn run(global: &GlobalArgs, args: &MigrateArgs, printer: &Printer) -> anyhow::Result<u8> {
-    let loaded = super::load_spec(global)?;
+    let loaded = super::load_spec(global, printer)?;
     let spec = std::sync::Arc::new(loaded.spec);
     let service = database_service(&spec)?;
     let engine = super::connect(global).await?;

@@ -49,8 +49,8 @@ pub async fn dispatch(cli: Cli, printer: &Printer) -> anyhow::Result<u8> {
     }
 }
 
-/// Loads the spec named by the global flags.
-pub fn load_spec(global: &GlobalArgs) -> anyhow::Result<crate::spec::Loaded> {
+/// Loads the spec named by the global flags, printing its warnings.
+pub fn load_spec(global: &GlobalArgs, printer: &crate::report::Printer) -> anyhow::Result<crate::spec::Loaded> {
     let options = crate::spec::LoadOptions::from_process(
         global.files.clone(),
         global.project_name.clone(),
@@ -58,6 +58,9 @@ pub fn load_spec(global: &GlobalArgs) -> anyhow::Result<crate::spec::Loaded> {
     )
     .context("cannot read the current directory")?;
     let loaded = crate::spec::load(&options)?;
+    for warning in &loaded.warnings {
+        printer.warn(warning);
+    }
     crate::logging::register_secrets(loaded.secret_values());
     Ok(loaded)
 }

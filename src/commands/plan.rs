@@ -22,7 +22,7 @@ struct PlanEntry {
 }
 
 pub async fn run(global: &GlobalArgs, args: &PlanArgs, printer: &Printer) -> anyhow::Result<u8> {
-    let loaded = super::load_spec(global)?;
+    let loaded = super::load_spec(global, printer)?;
     let spec = loaded.spec;
     let engine = super::connect(global).await?;
     let selected = select_services(&spec, &[])?;

@@ -13,7 +13,7 @@ use crate::render::in_cluster::provision;
 use crate::report::Printer;
 
 pub async fn run(global: &GlobalArgs, args: &ProvisionArgs, printer: &Printer) -> anyhow::Result<u8> {
-    let loaded = super::load_spec(global)?;
+    let loaded = super::load_spec(global, printer)?;
     let outcomes = provision(&loaded.spec, Duration::from_secs(args.timeout), printer).await;
     let mut failed = 0;
     for outcome in &outcomes {

@@ -6,7 +6,7 @@ use crate::plan::Action;
 use crate::report::{Printer, ServiceRow};
 
 pub async fn run(global: &GlobalArgs, args: &PsArgs, printer: &Printer) -> anyhow::Result<u8> {
-    let loaded = super::load_spec(global)?;
+    let loaded = super::load_spec(global, printer)?;
     let spec = loaded.spec;
     let engine = super::connect(global).await?;
     if engine.is_chosen() {

@@ -17,7 +17,7 @@ pub fn run(global: &GlobalArgs, args: &RenderArgs, printer: &Printer) -> anyhow:
 }
 
 fn kubernetes(global: &GlobalArgs, args: &KubernetesArgs, printer: &Printer) -> anyhow::Result<u8> {
-    let loaded = super::load_spec(global)?;
+    let loaded = super::load_spec(global, printer)?;
     let options = RenderOptions {
         namespace: args.namespace.clone(),
         flowinfra_image: args.image.clone(),

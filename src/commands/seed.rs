@@ -11,7 +11,7 @@ use crate::reach::Reach;
 use crate::report::Printer;
 
 pub async fn run(global: &GlobalArgs, args: &SeedArgs, printer: &Printer) -> anyhow::Result<u8> {
-    let loaded = super::load_spec(global)?;
+    let loaded = super::load_spec(global, printer)?;
     let spec = loaded.spec;
     let service = super::migrate::database_service(&spec)?;
     let engine = super::connect(global).await?;

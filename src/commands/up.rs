@@ -11,7 +11,7 @@ use crate::report::Printer;
 use crate::spec::PullPolicy;
 
 pub async fn run(global: &GlobalArgs, args: &UpArgs, printer: &Printer) -> anyhow::Result<u8> {
-    let loaded = super::load_spec(global)?;
+    let loaded = super::load_spec(global, printer)?;
     let spec = Arc::new(loaded.spec);
     let engine = Arc::new(super::connect(global).await?);
     if engine.is_remote() {

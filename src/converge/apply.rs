@@ -25,7 +25,7 @@ pub(super) async fn ensure_networks_and_volumes(
     spec: &Spec,
     selected: &BTreeSet<String>,
 ) -> Result<(), EngineError> {
-    let mut networks = BTreeSet::new();
+    let mut networks = std::collections::BTreeMap::new();
     let mut volumes = BTreeSet::new();
     for name in selected {
         let service = &spec.services[name];
@@ -35,7 +35,15 @@ pub(super) async fn ensure_networks_and_volumes(
                 .keys()
                 .filter_map(|key| spec.networks.get(key))
                 .filter(|n| !n.external)
-                .map(|n| n.name.clone()),
+                .map(|n| {
+                    let options = crate::engine::NetworkOptions {
+                        internal: n.internal,
+                        enable_ipv6: n.enable_ipv6,
+                        attachable: n.attachable,
+                        driver_opts: n.driver_opts.clone(),
+                    };
+                    (n.name.clone(), options)
+                }),
         );
         volumes.extend(
             service
@@ -49,8 +57,8 @@ pub(super) async fn ensure_networks_and_volumes(
                 .map(|volume| volume.name.clone()),
         );
     }
-    for network in &networks {
-        engine.ensure_network(network, &spec.name).await?;
+    for (network, options) in &networks {
+        engine.ensure_network_with(network, &spec.name, options).await?;
     }
     let results = join_all(volumes.iter().map(|volume| engine.ensure_volume(volume, &spec.name))).await;
     results.into_iter().collect()

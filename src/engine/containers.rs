@@ -9,7 +9,8 @@ use std::time::Duration;
 use bollard::models::{
     ContainerCreateBody, ContainerInspectResponse, ContainerStateStatusEnum, ContainerSummary,
     ContainerSummaryHealthStatusEnum, ContainerSummaryStateEnum, EndpointSettings, HealthConfig, HealthStatusEnum,
-    HostConfig, Mount, MountType, MountVolumeOptions, NetworkingConfig, PortSummaryTypeEnum, RestartPolicyNameEnum,
+    HostConfig, HostConfigLogConfig, Mount, MountType, MountVolumeOptions, NetworkingConfig, PortSummaryTypeEnum,
+    ResourcesUlimits, RestartPolicyNameEnum,
 };
 use bollard::query_parameters::{
     CreateContainerOptionsBuilder, ListContainersOptionsBuilder, RemoveContainerOptionsBuilder,
@@ -269,7 +270,9 @@ fn container_body(spec: &ContainerSpec, supports_start_interval: bool) -> Contai
             });
     }
     let mut exposed_ports: Vec<String> = port_bindings.keys().cloned().collect();
+    exposed_ports.extend(spec.options.expose.iter().cloned());
     exposed_ports.sort();
+    exposed_ports.dedup();
 
     let mounts = spec
         .mounts
@@ -298,11 +301,54 @@ fn container_body(spec: &ContainerSpec, supports_start_interval: bool) -> Contai
         })
         .collect();
 
+    let options = &spec.options;
+    let list = |items: &Vec<String>| (!items.is_empty()).then(|| items.clone());
+    let map = |items: &BTreeMap<String, String>| {
+        (!items.is_empty()).then(|| items.clone().into_iter().collect::<HashMap<_, _>>())
+    };
     let host_config = HostConfig {
         port_bindings: Some(port_bindings),
         mounts: Some(mounts),
         restart_policy: spec.restart.map(restart_policy),
         network_mode: Some(spec.network.clone()),
+        init: options.init,
+        privileged: options.privileged.then_some(true),
+        readonly_rootfs: options.read_only.then_some(true),
+        shm_size: options.shm_size,
+        memory: options.memory,
+        memory_reservation: options.memory_reservation,
+        nano_cpus: options.nano_cpus,
+        pids_limit: options.pids_limit,
+        oom_score_adj: options.oom_score_adj,
+        cap_add: list(&options.cap_add),
+        cap_drop: list(&options.cap_drop),
+        security_opt: list(&options.security_opt),
+        dns: list(&options.dns),
+        dns_search: list(&options.dns_search),
+        extra_hosts: list(&options.extra_hosts),
+        group_add: list(&options.group_add),
+        sysctls: map(&options.sysctls),
+        tmpfs: map(&options.tmpfs),
+        ulimits: (!options.ulimits.is_empty()).then(|| {
+            options
+                .ulimits
+                .iter()
+                .map(|(name, (soft, hard))| ResourcesUlimits {
+                    name: Some(name.clone()),
+                    soft: Some(*soft),
+                    hard: Some(*hard),
+                })
+                .collect()
+        }),
+        ipc_mode: options.ipc_mode.clone(),
+        pid_mode: options.pid_mode.clone(),
+        cgroup_parent: options.cgroup_parent.clone(),
+        runtime: options.runtime.clone(),
+        userns_mode: options.userns_mode.clone(),
+        log_config: (options.log_driver.is_some() || !options.log_options.is_empty()).then(|| HostConfigLogConfig {
+            typ: options.log_driver.clone(),
+            config: map(&options.log_options),
+        }),
         ..Default::default()
     };
     let networking_config = NetworkingConfig {
@@ -310,6 +356,9 @@ fn container_body(spec: &ContainerSpec, supports_start_interval: bool) -> Contai
             spec.network.clone(),
             EndpointSettings {
                 aliases: Some(spec.aliases.clone()),
+                // On a user-defined network the engine keeps links on the
+                // endpoint (as the docker CLI and Compose send them).
+                links: (!spec.options.links.is_empty()).then(|| spec.options.links.clone()),
                 ..Default::default()
             },
         )])),
@@ -318,6 +367,13 @@ fn container_body(spec: &ContainerSpec, supports_start_interval: bool) -> Contai
     ContainerCreateBody {
         image: Some(spec.image.clone()),
         hostname: spec.hostname.clone(),
+        domainname: options.domainname.clone(),
+        user: options.user.clone(),
+        working_dir: options.working_dir.clone(),
+        tty: options.tty.then_some(true),
+        open_stdin: options.stdin_open.then_some(true),
+        stop_signal: options.stop_signal.clone(),
+        stop_timeout: options.stop_timeout,
         env: Some(spec.env.iter().map(|(name, value)| format!("{name}={value}")).collect()),
         cmd: spec.command.clone(),
         entrypoint: spec.entrypoint.clone(),
@@ -700,6 +756,7 @@ mod tests {
             network: "demo_default".into(),
             aliases: vec!["mysql".into()],
             hostname: None,
+            options: Default::default(),
         }
     }
 

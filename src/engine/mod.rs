@@ -36,10 +36,11 @@ use bollard::Docker;
 pub use error::{EngineError, PortHolder};
 pub use forward::{FORWARD_HELPER_IMAGE, Forwarder};
 pub use lock::{EngineLock, LockHolder};
+pub use networks::NetworkOptions;
 pub use types::{
-    BuildRequest, ContainerDetails, ContainerSpec, ContainerState, Health, HealthProbe, HealthcheckSpec, ImageInfo,
-    LogLine, LogStream, MountSource, MountSpec, PortBinding, Protocol, PublishedPort, PullProgress, RestartPolicy,
-    RunState,
+    BuildRequest, ContainerDetails, ContainerOptions, ContainerSpec, ContainerState, Health, HealthProbe,
+    HealthcheckSpec, ImageInfo, LogLine, LogStream, MountSource, MountSpec, PortBinding, Protocol, PublishedPort,
+    PullProgress, RestartPolicy, RunState,
 };
 
 /// Label naming the project a container, network, volume or image belongs to.

@@ -7,14 +7,35 @@ use bollard::models::NetworkCreateRequest;
 
 use super::{Engine, EngineError, LABEL_PROJECT, is_not_found};
 
+/// How a project network is created (Compose's `internal`, `enable_ipv6`,
+/// `attachable`, `driver_opts`); the default is a plain bridge network.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct NetworkOptions {
+    pub internal: bool,
+    pub enable_ipv6: bool,
+    pub attachable: bool,
+    pub driver_opts: std::collections::BTreeMap<String, String>,
+}
+
 impl Engine {
+    /// [`Engine::ensure_network_with`] a plain bridge network.
+    pub async fn ensure_network(&self, name: &str, project: &str) -> Result<(), EngineError> {
+        self.ensure_network_with(name, project, &NetworkOptions::default())
+            .await
+    }
+
     /// Creates the bridge network `name`, labelled with `project`, unless a
     /// network of that name exists already.
     ///
     /// Engines before API 1.44 accept two networks with the same name when
     /// created concurrently; callers serialise `up` with the project lock, so
     /// this checks and creates without further locking.
-    pub async fn ensure_network(&self, name: &str, project: &str) -> Result<(), EngineError> {
+    pub async fn ensure_network_with(
+        &self,
+        name: &str,
+        project: &str,
+        options: &NetworkOptions,
+    ) -> Result<(), EngineError> {
         match self.docker.inspect_network(name, None).await {
             Ok(network) => {
                 let owner = network.labels.as_ref().and_then(|labels| labels.get(LABEL_PROJECT));
@@ -37,6 +58,10 @@ impl Engine {
             name: name.to_string(),
             driver: Some("bridge".to_string()),
             labels: Some(HashMap::from([(LABEL_PROJECT.to_string(), project.to_string())])),
+            internal: options.internal.then_some(true),
+            enable_ipv6: options.enable_ipv6.then_some(true),
+            attachable: options.attachable.then_some(true),
+            options: (!options.driver_opts.is_empty()).then(|| options.driver_opts.clone().into_iter().collect()),
             ..Default::default()
         };
         self.docker

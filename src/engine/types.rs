@@ -39,6 +39,57 @@ pub struct ContainerSpec {
     /// Names other containers on `network` reach this one by (the service name).
     pub aliases: Vec<String>,
     pub hostname: Option<String>,
+    /// The rest of what Compose sets on a container (user, tty, resources…).
+    pub options: ContainerOptions,
+}
+
+/// Container settings passed through to the engine as Compose v2 passes
+/// them; each `None`/empty leaves the engine's default.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ContainerOptions {
+    pub user: Option<String>,
+    pub working_dir: Option<String>,
+    pub domainname: Option<String>,
+    /// `8080/tcp` keys, exposed besides the published ports.
+    pub expose: Vec<String>,
+    pub tty: bool,
+    pub stdin_open: bool,
+    pub init: Option<bool>,
+    pub privileged: bool,
+    pub read_only: bool,
+    pub stop_signal: Option<String>,
+    /// Seconds.
+    pub stop_timeout: Option<i64>,
+    /// Bytes.
+    pub shm_size: Option<i64>,
+    /// Bytes.
+    pub memory: Option<i64>,
+    /// Bytes.
+    pub memory_reservation: Option<i64>,
+    pub nano_cpus: Option<i64>,
+    pub pids_limit: Option<i64>,
+    pub oom_score_adj: Option<i64>,
+    pub cap_add: Vec<String>,
+    pub cap_drop: Vec<String>,
+    pub security_opt: Vec<String>,
+    pub dns: Vec<String>,
+    pub dns_search: Vec<String>,
+    pub extra_hosts: Vec<String>,
+    pub group_add: Vec<String>,
+    pub sysctls: BTreeMap<String, String>,
+    /// Name → (soft, hard).
+    pub ulimits: BTreeMap<String, (i64, i64)>,
+    pub tmpfs: BTreeMap<String, String>,
+    /// `container:alias`.
+    pub links: Vec<String>,
+    pub ipc_mode: Option<String>,
+    pub pid_mode: Option<String>,
+    pub cgroup_parent: Option<String>,
+    pub runtime: Option<String>,
+    pub userns_mode: Option<String>,
+    /// Log driver and its options.
+    pub log_driver: Option<String>,
+    pub log_options: BTreeMap<String, String>,
 }
 
 /// A container port published on the host.

@@ -27,7 +27,7 @@ pub const TOP_LEVEL: &[FieldRow] = &[
     },
     FieldRow {
         names: &["networks"],
-        accepted: "networks: `{name, external, driver: bridge, labels}`; `default` (`<project>_default`) always exists",
+        accepted: "networks: `{name, external, driver: bridge, labels, internal, enable_ipv6, attachable, driver_opts}` (passed to the engine when flowinfra creates the network); `default` (`<project>_default`) always exists",
     },
     FieldRow {
         names: &["version"],
@@ -103,6 +103,76 @@ pub const SERVICE: &[FieldRow] = &[
         accepted: "list of declared networks, or map with `aliases`",
     },
     FieldRow {
+        names: &["user", "working_dir", "domainname", "stop_signal", "tty", "stdin_open"],
+        accepted: "as in Compose → the container's `User`, `WorkingDir`, `Domainname`, `StopSignal`, `Tty`, `OpenStdin`",
+    },
+    FieldRow {
+        names: &["expose"],
+        accepted: "container ports exposed, not published: `PORT`, `PORT/udp`, `START-END` → `ExposedPorts`",
+    },
+    FieldRow {
+        names: &["stop_grace_period"],
+        accepted: "a duration → `StopTimeout` (whole seconds)",
+    },
+    FieldRow {
+        names: &["init", "privileged", "read_only"],
+        accepted: "booleans → `HostConfig.Init`, `Privileged`, `ReadonlyRootfs`",
+    },
+    FieldRow {
+        names: &[
+            "shm_size",
+            "mem_limit",
+            "mem_reservation",
+            "cpus",
+            "pids_limit",
+            "oom_score_adj",
+        ],
+        accepted: "sizes `64m`/`1g`/bytes, CPUs `0.5`, integers → `HostConfig.ShmSize`, `Memory`, \
+                   `MemoryReservation`, `NanoCpus`, `PidsLimit`, `OomScoreAdj`",
+    },
+    FieldRow {
+        names: &["cap_add", "cap_drop", "security_opt", "dns", "dns_search", "group_add"],
+        accepted: "lists → the `HostConfig` fields of the same names",
+    },
+    FieldRow {
+        names: &["extra_hosts"],
+        accepted: "list of `HOST:ADDRESS` (or `HOST=ADDRESS`), or a map → `HostConfig.ExtraHosts`",
+    },
+    FieldRow {
+        names: &["sysctls"],
+        accepted: "map or `KEY=VALUE` list → `HostConfig.Sysctls`",
+    },
+    FieldRow {
+        names: &["ulimits"],
+        accepted: "`NAME: LIMIT` or `NAME: {soft, hard}` → `HostConfig.Ulimits`",
+    },
+    FieldRow {
+        names: &["tmpfs"],
+        accepted: "a path or list of `PATH[:OPTIONS]` → `HostConfig.Tmpfs`",
+    },
+    FieldRow {
+        names: &["links"],
+        accepted: "`SERVICE[:ALIAS]` → the network endpoint's `Links`; the linked service becomes a dependency, as in Compose",
+    },
+    FieldRow {
+        names: &["ipc", "pid", "cgroup_parent", "runtime", "userns_mode"],
+        accepted: "strings → `HostConfig.IpcMode`, `PidMode`, `CgroupParent`, `Runtime`, `UsernsMode`",
+    },
+    FieldRow {
+        names: &["logging"],
+        accepted: "`{driver, options}` → `HostConfig.LogConfig`",
+    },
+    FieldRow {
+        names: &["deploy"],
+        accepted: "without Swarm, as Compose v2: `resources.limits.{memory,cpus,pids}`, \
+                   `resources.reservations.memory`, `restart_policy` (when `restart` is unset); \
+                   the rest (`replicas`, `mode`, `placement`…) is named in a warning and ignored",
+    },
+    FieldRow {
+        names: &["develop", "platform"],
+        accepted: "accepted and ignored with a one-line warning (no file watching; the engine runs the image it has)",
+    },
+    FieldRow {
         names: &["x-flowinfra"],
         accepted: "what flowinfra provisions, below",
     },
@@ -110,39 +180,8 @@ pub const SERVICE: &[FieldRow] = &[
 
 /// Valid Compose service fields that flowinfra does not implement: named as
 /// such rather than as typos.
-pub const UNSUPPORTED_COMPOSE_SERVICE_FIELDS: &[&str] = &[
-    "cap_add",
-    "cap_drop",
-    "configs",
-    "cpus",
-    "deploy",
-    "devices",
-    "dns",
-    "expose",
-    "extends",
-    "extra_hosts",
-    "init",
-    "ipc",
-    "links",
-    "logging",
-    "mem_limit",
-    "network_mode",
-    "platform",
-    "privileged",
-    "scale",
-    "secrets",
-    "security_opt",
-    "shm_size",
-    "stdin_open",
-    "stop_grace_period",
-    "stop_signal",
-    "sysctls",
-    "tmpfs",
-    "tty",
-    "ulimits",
-    "user",
-    "working_dir",
-];
+pub const UNSUPPORTED_COMPOSE_SERVICE_FIELDS: &[&str] =
+    &["configs", "devices", "extends", "network_mode", "scale", "secrets"];
 
 /// Every field name of `table`, in table order.
 pub fn names(table: &[FieldRow]) -> Vec<&'static str> {

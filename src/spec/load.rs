@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use super::error::{Diagnostic, SpecError};
-use super::interpolate::{VariableSource, interpolate};
+use super::interpolate::{VariableSource, interpolate_recording_unset};
 use super::model::Spec;
 use super::yaml::{Node, Position, Value};
 use super::{merge, validate, yaml};
@@ -51,6 +51,9 @@ impl LoadOptions {
 pub struct Loaded {
     pub spec: Spec,
     pub variables: BTreeMap<String, String>,
+    /// What the user should know although the spec loaded: unset variables
+    /// that became blank, fields accepted but not honoured. One line each.
+    pub warnings: Vec<String>,
 }
 
 /// Loads, interpolates, merges and validates the spec.
@@ -61,13 +64,14 @@ pub fn load(options: &LoadOptions) -> Result<Loaded, SpecError> {
 
     let mut merged: Option<Node> = None;
     let mut texts: BTreeMap<PathBuf, String> = BTreeMap::new();
+    let mut unset = UnsetVariables::default();
     for (path, text) in &sources {
         // Absolute, so relative paths inside the file resolve against its directory.
         let file: Arc<Path> = Arc::from(absolute_spec_path(options, path).as_path());
         texts.insert(file.to_path_buf(), text.clone());
         let tree = yaml::parse(text, &file).map_err(|d| with_source_lines(SpecError::single(d), &texts))?;
-        let tree =
-            interpolate_tree(tree, &variables).map_err(|d| with_source_lines(SpecError { diagnostics: d }, &texts))?;
+        let tree = interpolate_tree(tree, &variables, &mut unset)
+            .map_err(|d| with_source_lines(SpecError { diagnostics: d }, &texts))?;
         let tree = merge::normalize_file(tree);
         merged = Some(match merged {
             None => tree,
@@ -95,15 +99,28 @@ pub fn load(options: &LoadOptions) -> Result<Loaded, SpecError> {
         project_dir: &project_dir,
         variables: &variables,
         active_profiles,
+        blanked_values: unset.used_at.iter().map(|(position, _)| position.clone()).collect(),
     };
-    let mut spec =
-        validate::validate(&root, &context).map_err(|d| with_source_lines(SpecError { diagnostics: d }, &texts))?;
+    let (spec, mut warnings) = validate::validate(&root, &context).map_err(|d| {
+        with_source_lines(
+            SpecError {
+                diagnostics: unset.explain(d),
+            },
+            &texts,
+        )
+    })?;
+    let mut spec = spec;
+    warnings.splice(0..0, unset.warnings());
     spec.files = sources
         .into_iter()
         .map(|(path, _)| path)
         .filter(|p| p.as_os_str() != EMBEDDED_SPEC_NAME)
         .collect();
-    Ok(Loaded { spec, variables })
+    Ok(Loaded {
+        spec,
+        variables,
+        warnings,
+    })
 }
 
 /// The spec files in merge order with their text; the embedded stack when there are none.
@@ -236,9 +253,60 @@ fn read_env_file(path: &Path, variables: &mut BTreeMap<String, String>) -> Resul
 }
 
 /// Interpolates every scalar value (not keys) of one file, as Compose does before merging.
-fn interpolate_tree(mut node: Node, variables: &BTreeMap<String, String>) -> Result<Node, Vec<Diagnostic>> {
+/// The variables that were unset where the spec used them without a default
+/// (so they became blank, as in Compose), and the values that used each.
+#[derive(Default)]
+struct UnsetVariables {
+    /// Every unset name, for one warning each.
+    names: BTreeSet<String>,
+    /// The position of each value that used unset names, and those names.
+    used_at: Vec<(Position, BTreeSet<String>)>,
+}
+
+impl UnsetVariables {
+    /// Compose's warning, once per variable.
+    fn warnings(&self) -> Vec<String> {
+        self.names
+            .iter()
+            .map(|name| format!("The {name} variable is not set. Defaulting to a blank string."))
+            .collect()
+    }
+
+    /// `diagnostics`, each about a value that used an unset variable saying
+    /// so: the blank is the likely cause of the error.
+    fn explain(&self, mut diagnostics: Vec<Diagnostic>) -> Vec<Diagnostic> {
+        for diagnostic in &mut diagnostics {
+            let Some(position) = &diagnostic.position else { continue };
+            let Some((_, names)) = self
+                .used_at
+                .iter()
+                .find(|(at, _)| at.file == position.file && at.line == position.line)
+            else {
+                continue;
+            };
+            let names: Vec<String> = names.iter().map(|name| format!("`{name}`")).collect();
+            let verb = if names.len() == 1 { "is" } else { "are" };
+            diagnostic.message = format!(
+                "{} (the value uses {}, which {verb} not set and became a blank string)",
+                diagnostic.message,
+                names.join(", ")
+            );
+            if diagnostic.hint.is_none() {
+                diagnostic.hint =
+                    Some("set the variable in `.env` or the environment, or give a default: `${NAME:-default}`".into());
+            }
+        }
+        diagnostics
+    }
+}
+
+fn interpolate_tree(
+    mut node: Node,
+    variables: &BTreeMap<String, String>,
+    unset: &mut UnsetVariables,
+) -> Result<Node, Vec<Diagnostic>> {
     let mut diagnostics = Vec::new();
-    interpolate_node(&mut node, variables, &mut diagnostics);
+    interpolate_node(&mut node, variables, &mut diagnostics, unset);
     if diagnostics.is_empty() {
         Ok(node)
     } else {
@@ -246,29 +314,42 @@ fn interpolate_tree(mut node: Node, variables: &BTreeMap<String, String>) -> Res
     }
 }
 
-fn interpolate_node(node: &mut Node, variables: &dyn VariableSource, diagnostics: &mut Vec<Diagnostic>) {
+fn interpolate_node(
+    node: &mut Node,
+    variables: &dyn VariableSource,
+    diagnostics: &mut Vec<Diagnostic>,
+    unset: &mut UnsetVariables,
+) {
     match &mut node.value {
-        Value::Scalar { text, quoted } => match interpolate(text, variables) {
-            Ok(std::borrow::Cow::Borrowed(_)) => {}
-            Ok(std::borrow::Cow::Owned(value)) => *text = value,
-            Err(err) => {
-                let prefix = &text[..err.offset.min(text.len())];
-                let column = node.position.column + prefix.chars().count() + usize::from(*quoted);
-                let position = Position {
-                    column,
-                    ..node.position.clone()
-                };
-                let diagnostic =
-                    Diagnostic::at(&position, err.to_string()).with_optional_hint(err.hint().map(str::to_string));
-                diagnostics.push(diagnostic);
+        Value::Scalar { text, quoted } => {
+            let mut names = BTreeSet::new();
+            let result = interpolate_recording_unset(text, variables, &mut names);
+            if !names.is_empty() {
+                unset.names.extend(names.iter().cloned());
+                unset.used_at.push((node.position.clone(), names));
             }
-        },
+            match result {
+                Ok(std::borrow::Cow::Borrowed(_)) => {}
+                Ok(std::borrow::Cow::Owned(value)) => *text = value,
+                Err(err) => {
+                    let prefix = &text[..err.offset.min(text.len())];
+                    let column = node.position.column + prefix.chars().count() + usize::from(*quoted);
+                    let position = Position {
+                        column,
+                        ..node.position.clone()
+                    };
+                    let diagnostic =
+                        Diagnostic::at(&position, err.to_string()).with_optional_hint(err.hint().map(str::to_string));
+                    diagnostics.push(diagnostic);
+                }
+            }
+        }
         Value::Sequence(items) => items
             .iter_mut()
-            .for_each(|item| interpolate_node(item, variables, diagnostics)),
+            .for_each(|item| interpolate_node(item, variables, diagnostics, unset)),
         Value::Mapping(entries) => entries
             .iter_mut()
-            .for_each(|(_, value)| interpolate_node(value, variables, diagnostics)),
+            .for_each(|(_, value)| interpolate_node(value, variables, diagnostics, unset)),
         Value::Null => {}
     }
 }

@@ -63,10 +63,18 @@ impl Loaded {
         values
     }
 
-    /// The spec as JSON with every secret replaced by [`redact::REDACTED`].
+    /// The spec as JSON with its secrets replaced by [`redact::REDACTED`]:
+    /// values of secret-named fields (`MYSQL_PASSWORD`), secret flags in
+    /// argument lists and command strings (`--requirepass x`, `-pX`), and
+    /// passwords in URLs. Nothing else changes: a secret value that happens to
+    /// occur inside another value (`mysql` in `image: mysql:8`) is not masked
+    /// there, because masking must never alter a value that is not a secret.
+    ///
+    /// One exception knows the values: a known secret glued to a short flag
+    /// (`mysqladmin -p${MYSQL_ROOT_PASSWORD}`) is masked as a whole word, since
+    /// `-p` alone cannot say it takes a password.
     pub fn redacted_json(&self) -> serde_json::Value {
         let secrets = self.secret_values();
-        let secrets: Vec<&str> = secrets.iter().map(String::as_str).collect();
         let mut value = serde_json::to_value(&self.spec).expect("the spec model serialises");
         redact_json(&mut value, None, &secrets);
         value
@@ -93,12 +101,47 @@ fn secret_arguments(arguments: &[String]) -> Vec<String> {
         .collect()
 }
 
-fn redact_json(value: &mut serde_json::Value, key: Option<&str>, secrets: &[&str]) {
+/// `text` with every whitespace-separated word that is a short flag glued to
+/// a known secret (`-psecret`) masked after the flag.
+fn redact_glued_short_flags(text: &str, secrets: &[String]) -> String {
+    let glued = |word: &str| {
+        let mut characters = word.chars();
+        characters.next() == Some('-')
+            && characters.next().is_some_and(|c| c.is_ascii_alphabetic())
+            && secrets.iter().any(|secret| !secret.is_empty() && &word[2..] == secret)
+    };
+    if !text.split_whitespace().any(glued) {
+        return text.to_string();
+    }
+    let mut output = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(start) = rest.find(|c: char| !c.is_whitespace()) {
+        output.push_str(&rest[..start]);
+        let word_end = rest[start..]
+            .find(char::is_whitespace)
+            .map_or(rest.len(), |end| start + end);
+        let word = &rest[start..word_end];
+        if glued(word) {
+            output.push_str(&word[..2]);
+            output.push_str(redact::REDACTED);
+        } else {
+            output.push_str(word);
+        }
+        rest = &rest[word_end..];
+    }
+    output.push_str(rest);
+    output
+}
+
+fn redact_json(value: &mut serde_json::Value, key: Option<&str>, secrets: &[String]) {
     match value {
         serde_json::Value::String(text) => {
             *text = match key {
                 Some(name) if redact::is_secret_name(name) && !text.is_empty() => redact::REDACTED.to_string(),
-                _ => redact::redact_known_values(&redact::redact_url_credentials(text), secrets),
+                _ => redact_glued_short_flags(
+                    &redact::redact_command_line(&redact::redact_url_credentials(text)),
+                    secrets,
+                ),
             };
         }
         serde_json::Value::Array(items) => {

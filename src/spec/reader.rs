@@ -49,6 +49,10 @@ impl<'a> Fields<'a> {
 #[derive(Debug, Default)]
 pub struct Reader {
     diagnostics: Vec<Diagnostic>,
+    /// One-line warnings (a field accepted but not honoured), each once.
+    warnings: Vec<String>,
+    /// Long explanations already given once (a list of supported fields).
+    explained: std::collections::BTreeSet<&'static str>,
 }
 
 impl Reader {
@@ -58,6 +62,25 @@ impl Reader {
 
     pub fn error(&mut self, position: &Position, message: impl Into<String>) {
         self.diagnostics.push(Diagnostic::at(position, message));
+    }
+
+    /// Records a warning; the same text twice is said once.
+    pub fn warn(&mut self, message: impl Into<String>) {
+        let message = message.into();
+        if !self.warnings.contains(&message) {
+            self.warnings.push(message);
+        }
+    }
+
+    /// True the first time it is asked about `topic`: a long explanation
+    /// (every supported field) is given with the first error, not with each.
+    pub fn first_time(&mut self, topic: &'static str) -> bool {
+        self.explained.insert(topic)
+    }
+
+    /// The warnings recorded so far, leaving none.
+    pub fn take_warnings(&mut self) -> Vec<String> {
+        std::mem::take(&mut self.warnings)
     }
 
     pub fn push(&mut self, diagnostic: Diagnostic) {

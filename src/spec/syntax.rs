@@ -1,6 +1,6 @@
 //! The small languages inside Compose values: durations (`1m30s`), port
 //! mappings (`127.0.0.1:8000-8001:80-81/udp`), paths relative to the file
-//! that names them, service and project names. Pure text in, value out;
+//! that names them, service and project names, image references. Pure text in, value out;
 //! callers attach the position.
 
 use std::net::IpAddr;
@@ -9,6 +9,54 @@ use std::time::Duration;
 
 use super::model::{Port, Protocol};
 use super::yaml::Position;
+
+/// Whether `reference` is an image reference as the engine's reference
+/// grammar (distribution/reference) reads it: `[host[:port]/]path[:tag][@digest]`,
+/// path components lowercase. `app:` (a tag variable that was blank) is not.
+pub fn is_valid_image_reference(reference: &str) -> bool {
+    static GRAMMAR: std::sync::LazyLock<regex::Regex> = std::sync::LazyLock::new(|| {
+        let label = r"(?:[a-zA-Z0-9]|[a-zA-Z0-9][a-zA-Z0-9-]*[a-zA-Z0-9])";
+        let domain = format!(r"(?:{label}(?:\.{label})*|\[[0-9a-fA-F:]+\])(?::[0-9]+)?");
+        let component = r"[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*";
+        let tag = r"[\w][\w.-]{0,127}";
+        let digest = r"[A-Za-z][A-Za-z0-9]*(?:[-_+.][A-Za-z][A-Za-z0-9]*)*:[0-9a-fA-F]{32,}";
+        regex::Regex::new(&format!(
+            r"^(?:{domain}/)?{component}(?:/{component})*(?::{tag})?(?:@{digest})?$"
+        ))
+        .expect("the reference grammar compiles")
+    });
+    GRAMMAR.is_match(reference)
+}
+
+/// Parses a size as Compose does (go-units' RAMInBytes): bytes, or a number
+/// with a binary unit `b`, `k`, `m`, `g`, `t`, `p` (optionally followed by
+/// `b`, any case): `64m`, `1.5g`, `512mb`, `1048576`.
+pub fn parse_byte_size(text: &str) -> Result<i64, String> {
+    let trimmed = text.trim();
+    let lower = trimmed.to_ascii_lowercase();
+    let number_end = lower
+        .find(|c: char| !(c.is_ascii_digit() || c == '.'))
+        .unwrap_or(lower.len());
+    let (number, unit) = lower.split_at(number_end);
+    let number: f64 = number
+        .parse()
+        .map_err(|_| "it does not start with a number".to_string())?;
+    let unit = unit.trim();
+    let unit = unit
+        .strip_suffix("ib")
+        .or_else(|| unit.strip_suffix('b').filter(|u| !u.is_empty()))
+        .unwrap_or(unit);
+    let multiplier: f64 = match unit {
+        "" | "b" => 1.0,
+        "k" => 1024.0,
+        "m" => 1024.0 * 1024.0,
+        "g" => 1024.0 * 1024.0 * 1024.0,
+        "t" => 1024f64.powi(4),
+        "p" => 1024f64.powi(5),
+        other => return Err(format!("unknown unit `{other}`")),
+    };
+    Ok((number * multiplier) as i64)
+}
 
 /// Parses a Compose/Go duration: `1h`, `1m30s`, `500ms`, `1.5s`, `10us`.
 pub fn parse_duration(text: &str) -> Result<Duration, String> {
@@ -76,6 +124,8 @@ pub fn parse_port(text: &str) -> Result<Vec<Port>, String> {
         let parts: Vec<&str> = mapping.split(':').collect();
         match parts.len() {
             1 | 2 => (None, mapping),
+            // An empty address (`${HOST_IP:-}:443:443`) is no address, as in Compose.
+            3 if parts[0].is_empty() => (None, &mapping[1..]),
             3 => (Some(parts[0]), &mapping[parts[0].len() + 1..]),
             _ => return Err(format!("`{text}`: too many `:`")),
         }
@@ -202,6 +252,43 @@ pub fn normalize_project_name(name: &str) -> Option<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn an_empty_host_address_is_the_default_address() {
+        let ports = parse_port(":2283:2283").unwrap();
+        assert_eq!(ports[0].host_ip, "127.0.0.1");
+        assert_eq!(ports[0].host_port, Some(2283));
+    }
+
+    #[test]
+    fn sizes_parse_like_compose() {
+        assert_eq!(parse_byte_size("1048576"), Ok(1 << 20));
+        assert_eq!(parse_byte_size("64m"), Ok(64 << 20));
+        assert_eq!(parse_byte_size("64M"), Ok(64 << 20));
+        assert_eq!(parse_byte_size("2gb"), Ok(2 << 30));
+        assert_eq!(parse_byte_size("1.5g"), Ok(3 << 29));
+        assert_eq!(parse_byte_size("10b"), Ok(10));
+        assert!(parse_byte_size("lots").is_err());
+        assert!(parse_byte_size("5q").is_err());
+    }
+
+    #[test]
+    fn image_references_follow_the_engine_grammar() {
+        for valid in [
+            "busybox",
+            "mysql:8.4",
+            "library/mysql:8",
+            "registry.example:5000/team/app:1.0-rc_1",
+            "localhost/app",
+            "app@sha256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef",
+            "app:v1@sha256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef",
+        ] {
+            assert!(is_valid_image_reference(valid), "{valid}");
+        }
+        for invalid in ["app:", ":1", "App", "app:/x", "app@", "a//b", "app:tag:more"] {
+            assert!(!is_valid_image_reference(invalid), "{invalid}");
+        }
+    }
 
     #[test]
     fn durations_parse_like_compose() {

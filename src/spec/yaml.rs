@@ -109,6 +109,15 @@ impl Node {
     }
 }
 
+/// Whether line `line` (1-based) of `source` starts, after its indentation,
+/// with the closing bracket of a flow collection.
+fn closes_flow_collection(source: &str, line: usize) -> bool {
+    source
+        .lines()
+        .nth(line.saturating_sub(1))
+        .is_some_and(|text| text.trim_start().starts_with([']', '}']))
+}
+
 /// Parses one spec file. An empty document yields a null node.
 pub fn parse(source: &str, file: &Arc<Path>) -> Result<Node, Diagnostic> {
     let mut builder = TreeBuilder {
@@ -130,14 +139,23 @@ pub fn parse(source: &str, file: &Arc<Path>) -> Result<Node, Diagnostic> {
             {
                 (line, column) = tab;
             }
-            Diagnostic::new(
+            let diagnostic = Diagnostic::new(
                 Some(Position {
                     file: file.clone(),
                     line,
                     column,
                 }),
                 format!("invalid YAML: {}", err.info()),
-            )
+            );
+            if err.info() == "invalid indentation" && closes_flow_collection(source, line) {
+                diagnostic.with_hint(
+                    "a flow sequence or mapping must stay indented deeper than its key, closing `]`/`}` \
+                     included (YAML 1.2; go-yaml and PyYAML let it through): indent the closing bracket \
+                     by two more spaces, or put it at the end of the last item's line",
+                )
+            } else {
+                diagnostic
+            }
         })?;
         builder.on_event(event, span)?;
     }

@@ -56,6 +56,12 @@ impl Flowinfra {
         self
     }
 
+    /// Runs without `name` in the environment, whatever the test process has.
+    pub fn env_remove(mut self, name: impl AsRef<OsStr>) -> Self {
+        self.command.env_remove(name);
+        self
+    }
+
     pub fn current_dir(mut self, dir: impl AsRef<Path>) -> Self {
         self.command.current_dir(dir);
         self

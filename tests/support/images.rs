@@ -88,6 +88,7 @@ pub fn sleeping_container(project: &TestProject, service: &str, image: &str) -> 
         network: project.network(),
         aliases: Vec::new(),
         hostname: None,
+        options: Default::default(),
     }
 }
 

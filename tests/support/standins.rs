@@ -67,6 +67,7 @@ pub async fn standin_container(
         network: project.network(),
         aliases: vec![service.to_string()],
         hostname: None,
+        options: Default::default(),
     }
 }
 

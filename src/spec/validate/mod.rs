@@ -9,6 +9,7 @@
 //! "did you mean"), never ignored, so nothing reaches Docker unvalidated.
 
 mod rules;
+mod runtime;
 mod service;
 mod values;
 
@@ -26,7 +27,16 @@ use super::yaml::{Node, Position, Value};
 pub(crate) use values::{read_duration, read_existing_dir};
 
 const VOLUME_FIELDS: &[&str] = &["name", "external", "driver", "labels"];
-const NETWORK_FIELDS: &[&str] = &["name", "external", "driver", "labels"];
+const NETWORK_FIELDS: &[&str] = &[
+    "name",
+    "external",
+    "driver",
+    "labels",
+    "internal",
+    "enable_ipv6",
+    "attachable",
+    "driver_opts",
+];
 
 /// Inputs validation needs besides the tree.
 pub struct Context<'a> {
@@ -35,17 +45,38 @@ pub struct Context<'a> {
     pub variables: &'a dyn VariableSource,
     /// Profiles enabled through `COMPOSE_PROFILES`.
     pub active_profiles: BTreeSet<String>,
+    /// Where a value used an unset variable (which became blank).
+    pub blanked_values: Vec<Position>,
 }
 
-pub fn validate(root: &Node, context: &Context<'_>) -> Result<Spec, Vec<Diagnostic>> {
+/// The typed spec and its warnings, or every error found.
+pub fn validate(root: &Node, context: &Context<'_>) -> Result<(Spec, Vec<String>), Vec<Diagnostic>> {
     let mut reader = Reader::new();
     let spec = read_spec(&mut reader, root, context);
-    reader.finish(spec)
+    let warnings = reader.take_warnings();
+    reader.finish(spec).map(|spec| (spec, warnings))
 }
 
 fn read_spec(r: &mut Reader, root: &Node, context: &Context<'_>) -> Spec {
     let empty = Node::new(Value::Null, root.position.clone());
     let entries = r.mapping(root, "the spec").unwrap_or_default();
+    if let Some(first) = compose_v1_services(root, entries) {
+        r.push(
+            Diagnostic::at(
+                &first.position,
+                format!(
+                    "this is a Compose file format v1 file: services such as `{}` sit at the top level, \
+                     with no `services:` key; Compose v2 and flowinfra read only the Compose Specification",
+                    first.name
+                ),
+            )
+            .with_hint(
+                "convert it: put every service under a top-level `services:` key (indent them one level), \
+                 and replace `links` with the service names, which every service on the network can reach",
+            ),
+        );
+        return empty_spec(context, root, r);
+    }
     let top_level = fields::names(fields::TOP_LEVEL);
     r.check_keys(entries, &Fields::new("top-level", &top_level).with_extensions());
 
@@ -60,7 +91,28 @@ fn read_spec(r: &mut Reader, root: &Node, context: &Context<'_>) -> Spec {
     let mut networks: BTreeMap<String, NetworkSpec> = match root.get("networks") {
         Some(node) => named_objects(r, node, &name, "network", NETWORK_FIELDS, "bridge")
             .into_iter()
-            .map(|(key, (name, external, labels))| (key, NetworkSpec { name, external, labels }))
+            .map(|(key, (name, external, labels))| {
+                let network = &node.get(&key).expect("a declared network");
+                let flag = |r: &mut Reader, field: &str| {
+                    network
+                        .get(field)
+                        .and_then(|n| r.bool(n, &format!("`{field}`")))
+                        .unwrap_or(false)
+                };
+                let spec = NetworkSpec {
+                    name,
+                    external,
+                    labels,
+                    internal: flag(r, "internal"),
+                    enable_ipv6: flag(r, "enable_ipv6"),
+                    attachable: flag(r, "attachable"),
+                    driver_opts: network
+                        .get("driver_opts")
+                        .map(|n| r.string_map(n, "network driver option"))
+                        .unwrap_or_default(),
+                };
+                (key, spec)
+            })
             .collect(),
         None => BTreeMap::new(),
     };
@@ -68,6 +120,10 @@ fn read_spec(r: &mut Reader, root: &Node, context: &Context<'_>) -> Spec {
         name: format!("{name}_default"),
         external: false,
         labels: BTreeMap::new(),
+        internal: false,
+        enable_ipv6: false,
+        attachable: false,
+        driver_opts: BTreeMap::new(),
     });
 
     let services_node = root.get("services").unwrap_or(&empty);
@@ -85,8 +141,10 @@ fn read_spec(r: &mut Reader, root: &Node, context: &Context<'_>) -> Spec {
                 networks: &networks,
             };
             for (key, node) in entries {
+                // Every declared service is a node, even one dropped for a bad
+                // value: its dependents then report nothing more about it.
+                service_nodes.insert(key.name.clone(), (key, node));
                 if let Some(service) = service::read_service(r, context, &declared, key, node) {
-                    service_nodes.insert(key.name.clone(), (key, node));
                     services.insert(key.name.clone(), service);
                 }
             }
@@ -105,6 +163,31 @@ fn read_spec(r: &mut Reader, root: &Node, context: &Context<'_>) -> Spec {
         services,
         volumes,
         networks,
+    }
+}
+
+/// The first top-level key of a Compose format v1 file (services at the top
+/// level: no `services:`, and a top-level mapping with `image` or `build`).
+fn compose_v1_services<'n>(root: &Node, entries: &'n [(super::yaml::Key, Node)]) -> Option<&'n super::yaml::Key> {
+    if root.get("services").is_some() {
+        return None;
+    }
+    entries
+        .iter()
+        .find(|(key, value)| {
+            !key.name.starts_with("x-") && (value.get("image").is_some() || value.get("build").is_some())
+        })
+        .map(|(key, _)| key)
+}
+
+fn empty_spec(context: &Context<'_>, root: &Node, r: &mut Reader) -> Spec {
+    Spec {
+        name: project_name(r, root, context),
+        project_dir: context.project_dir.to_path_buf(),
+        files: Vec::new(),
+        services: BTreeMap::new(),
+        volumes: BTreeMap::new(),
+        networks: BTreeMap::new(),
     }
 }
 

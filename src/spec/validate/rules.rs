@@ -40,6 +40,21 @@ pub(super) fn check_dependencies(r: &mut Reader, services: &BTreeMap<String, Ser
             }
         }
     }
+    for service in services.values() {
+        for link in &service.runtime.links {
+            let target = link.split_once(':').map_or(link.as_str(), |(target, _)| target);
+            if !services.contains_key(target) && !nodes.contains_key(target) {
+                let position = nodes
+                    .get(&service.name)
+                    .and_then(|(_, node)| node.get("links"))
+                    .map(|n| n.position.clone());
+                r.push(Diagnostic::new(
+                    position,
+                    format!("service `{}` links to unknown service `{target}`", service.name),
+                ));
+            }
+        }
+    }
     if let Some(cycle) = find_cycle(services) {
         let first = &cycle[0];
         let position = nodes

@@ -12,7 +12,7 @@ use crate::spec::fields::{self, UNSUPPORTED_COMPOSE_SERVICE_FIELDS};
 use crate::spec::kinds::{self, SettingsContext};
 use crate::spec::model::*;
 use crate::spec::reader::{Fields, Reader};
-use crate::spec::syntax::{is_path_like, is_valid_service_name, parse_port, resolve_path};
+use crate::spec::syntax::{self, is_path_like, is_valid_service_name, parse_port, resolve_path};
 use crate::spec::yaml::{Key, Node, Value};
 
 const HEALTHCHECK_FIELDS: Fields<'static> = Fields::new(
@@ -69,15 +69,20 @@ impl ServiceReader<'_, '_> {
         let service_fields = Fields::new("service", &supported).with_extensions();
         for key in Reader::unknown_keys(entries, &service_fields) {
             if UNSUPPORTED_COMPOSE_SERVICE_FIELDS.contains(&key.name.as_str()) {
+                let first = self.r.first_time("supported service fields");
                 self.r.push(
                     Diagnostic::at(
                         &key.position,
                         format!("`{}` is a Compose field that flowinfra does not support", key.name),
                     )
-                    .with_hint(format!(
-                        "remove it, or keep it in a file used only with docker compose; supported service fields: {}",
-                        supported.join(", ")
-                    )),
+                    .with_hint(if first {
+                        format!(
+                            "remove it, or keep it in a file used only with docker compose; supported service fields: {}",
+                            supported.join(", ")
+                        )
+                    } else {
+                        "remove it, or keep it in a file used only with docker compose".to_string()
+                    }),
                 );
             } else {
                 self.r.unknown_field(key, &service_fields);
@@ -150,7 +155,8 @@ impl ServiceReader<'_, '_> {
         let mounts = node.get("volumes").map(|n| self.mounts(n)).unwrap_or_default();
         let healthcheck = node.get("healthcheck").and_then(|n| self.healthcheck(n));
         let depends_on = node.get("depends_on").map(|n| self.depends_on(n)).unwrap_or_default();
-        let restart = node.get("restart").and_then(|n| self.restart(n));
+        let mut restart = node.get("restart").and_then(|n| self.restart(n));
+        let runtime = super::runtime::read_runtime_options(self.r, &name, node, &mut restart);
         let labels = node
             .get("labels")
             .map(|n| self.r.string_map(n, "label"))
@@ -182,9 +188,11 @@ impl ServiceReader<'_, '_> {
         let container_name = node
             .get("container_name")
             .and_then(|n| self.r.non_empty_string(n, "`container_name`"));
+        // An empty hostname (`hostname: ${HOSTNAME:-}`) is no hostname, as in Compose.
         let hostname = node
             .get("hostname")
-            .and_then(|n| self.r.non_empty_string(n, "`hostname`"));
+            .and_then(|n| self.r.string(n, "`hostname`"))
+            .filter(|hostname| !hostname.is_empty());
 
         let settings_context = SettingsContext {
             project_dir: self.context.project_dir,
@@ -194,7 +202,18 @@ impl ServiceReader<'_, '_> {
             .get("x-flowinfra")
             .and_then(|n| kinds::read_flowinfra(self.r, n, &settings_context));
 
+        let mut depends_on = depends_on;
+        // A linked service is a dependency, as in Compose: it must exist when the link is made.
+        for link in &runtime.links {
+            let target = link.split_once(':').map_or(link.as_str(), |(service, _)| service);
+            depends_on.entry(target.to_string()).or_insert(Dependency {
+                condition: DependencyCondition::ServiceStarted,
+                restart: false,
+                required: true,
+            });
+        }
         let service = Service {
+            runtime,
             name,
             image: image?,
             build,
@@ -227,6 +246,22 @@ impl ServiceReader<'_, '_> {
             self.r.error(
                 &node.position,
                 format!("invalid image reference `{image}`: it contains whitespace"),
+            );
+            return None;
+        }
+        // An invalid reference is an error when a blank variable made it so
+        // (the error names the variable); otherwise, as `docker compose
+        // config` does, it loads, with a warning: only pulling it fails.
+        let blanked = self.context.blanked_values.contains(&node.position);
+        if !syntax::is_valid_image_reference(&image) && !blanked {
+            self.r.warn(format!(
+                "image reference `{image}` is not valid; `up` cannot pull or run it"
+            ));
+        } else if !syntax::is_valid_image_reference(&image) {
+            self.r.push(
+                Diagnostic::at(&node.position, format!("invalid image reference `{image}`")).with_hint(
+                    "an image is `[HOST[:PORT]/]NAME[:TAG][@DIGEST]`, the name in lowercase (e.g. `mysql:8.4`)",
+                ),
             );
             return None;
         }
@@ -269,10 +304,32 @@ impl ServiceReader<'_, '_> {
         })
     }
 
+    /// One `env_file` entry: a path, or `{path, required, format}` (Compose
+    /// 2.24); a missing file with `required: false` adds nothing.
     fn env_file(&mut self, node: &Node, environment: &mut BTreeMap<String, String>) {
-        let Some(path) = read_path(self.r, node, "`env_file`", self.context.project_dir) else {
+        let (path_node, required) = match &node.value {
+            Value::Mapping(entries) => {
+                self.r
+                    .check_keys(entries, &Fields::new("env_file", &["path", "required", "format"]));
+                let Some(path_node) = node.get("path") else {
+                    self.r.error(&node.position, "an `env_file` entry needs `path`");
+                    return;
+                };
+                let required = node
+                    .get("required")
+                    .and_then(|n| self.r.bool(n, "`required`"))
+                    .unwrap_or(true);
+                (path_node, required)
+            }
+            _ => (node, true),
+        };
+        let Some(path) = read_path(self.r, path_node, "`env_file`", self.context.project_dir) else {
             return;
         };
+        if !required && !path.exists() {
+            return;
+        }
+        let node = path_node;
         match dotenvy::from_path_iter(&path) {
             Ok(iter) => {
                 for item in iter {
@@ -531,6 +588,8 @@ impl ServiceReader<'_, '_> {
                     }
                 }
             }
+            // `disable: false` alone overrides nothing: the image's healthcheck stays, as in Compose.
+            None if fields.iter().all(|(key, _)| key.name == "disable") => return None,
             None => {
                 self.r
                     .error(&node.position, "healthcheck needs `test` (or `disable: true`)");

@@ -1,0 +1,360 @@
+//! A service's runtime fields (issue 15): user, tty, resources, capabilities,
+//! DNS, ulimits, tmpfs, logging, `deploy` without Swarm… read into
+//! [`RuntimeOptions`] with Compose v2's forms and units. Fields flowinfra
+//! accepts without honouring (`develop`, most of `deploy`, `platform`) are
+//! one-line warnings.
+
+use std::collections::BTreeMap;
+
+use super::values::read_duration;
+use crate::spec::error::Diagnostic;
+use crate::spec::model::{Logging, RestartPolicy, RuntimeOptions, Ulimit};
+use crate::spec::reader::{Fields, Reader};
+use crate::spec::syntax::parse_byte_size;
+use crate::spec::yaml::{Node, Value};
+
+/// Reads every runtime field of the service `service` (its mapping `node`).
+/// `restart` is the service's own `restart:`; `deploy.restart_policy` fills
+/// it when unset, as Compose does without Swarm.
+pub(super) fn read_runtime_options(
+    r: &mut Reader,
+    service: &str,
+    node: &Node,
+    restart: &mut Option<RestartPolicy>,
+) -> RuntimeOptions {
+    let text = |r: &mut Reader, field: &str| node.get(field).and_then(|n| r.string(n, &format!("`{field}`")));
+    let flag = |r: &mut Reader, field: &str| {
+        node.get(field)
+            .and_then(|n| r.bool(n, &format!("`{field}`")))
+            .unwrap_or(false)
+    };
+    let list = |r: &mut Reader, field: &str| {
+        node.get(field)
+            .map(|n| r.string_list(n, &format!("`{field}`")))
+            .unwrap_or_default()
+    };
+    let size = |r: &mut Reader, field: &str| node.get(field).and_then(|n| byte_size(r, n, field));
+    let integer = |r: &mut Reader, field: &str| node.get(field).and_then(|n| read_integer(r, n, field));
+
+    let mut options = RuntimeOptions {
+        user: text(r, "user"),
+        working_dir: text(r, "working_dir"),
+        domainname: text(r, "domainname"),
+        expose: node.get("expose").map(|n| expose(r, n)).unwrap_or_default(),
+        tty: flag(r, "tty"),
+        stdin_open: flag(r, "stdin_open"),
+        init: node.get("init").and_then(|n| r.bool(n, "`init`")),
+        privileged: flag(r, "privileged"),
+        read_only: flag(r, "read_only"),
+        stop_signal: text(r, "stop_signal"),
+        stop_grace_period: node
+            .get("stop_grace_period")
+            .and_then(|n| read_duration(r, n, "`stop_grace_period`"))
+            .map(|duration| duration.as_secs() as i64),
+        shm_size: size(r, "shm_size"),
+        mem_limit: size(r, "mem_limit"),
+        mem_reservation: size(r, "mem_reservation"),
+        nano_cpus: node.get("cpus").and_then(|n| cpus(r, n, "`cpus`")),
+        pids_limit: integer(r, "pids_limit"),
+        oom_score_adj: integer(r, "oom_score_adj"),
+        cap_add: list(r, "cap_add"),
+        cap_drop: list(r, "cap_drop"),
+        security_opt: list(r, "security_opt"),
+        dns: list(r, "dns"),
+        dns_search: list(r, "dns_search"),
+        extra_hosts: node.get("extra_hosts").map(|n| extra_hosts(r, n)).unwrap_or_default(),
+        group_add: list(r, "group_add"),
+        sysctls: node
+            .get("sysctls")
+            .map(|n| key_values(r, n, "`sysctls`", '='))
+            .unwrap_or_default(),
+        ulimits: node.get("ulimits").map(|n| ulimits(r, n)).unwrap_or_default(),
+        tmpfs: node.get("tmpfs").map(|n| tmpfs(r, n)).unwrap_or_default(),
+        links: list(r, "links"),
+        ipc: text(r, "ipc"),
+        pid: text(r, "pid"),
+        cgroup_parent: text(r, "cgroup_parent"),
+        runtime: text(r, "runtime"),
+        userns_mode: text(r, "userns_mode"),
+        logging: node.get("logging").and_then(|n| logging(r, n)),
+    };
+    if let Some(deploy_node) = node.get("deploy") {
+        deploy(r, service, deploy_node, &mut options, restart);
+    }
+    if node.get("develop").is_some() {
+        r.warn(format!(
+            "service `{service}`: `develop` (compose watch) is ignored; flowinfra does not watch files"
+        ));
+    }
+    if let Some(platform) = node.get("platform").and_then(|n| r.string(n, "`platform`"))
+        && !platform.is_empty()
+    {
+        r.warn(format!(
+            "service `{service}`: `platform: {platform}` is ignored; the engine runs the image it has for its own platform"
+        ));
+    }
+    options
+}
+
+fn read_integer(r: &mut Reader, node: &Node, field: &str) -> Option<i64> {
+    let text = r.string(node, &format!("`{field}`"))?;
+    match text.trim().parse::<i64>() {
+        Ok(value) => Some(value),
+        Err(_) => {
+            r.error(
+                &node.position,
+                format!("`{field}` must be a whole number, found `{text}`"),
+            );
+            None
+        }
+    }
+}
+
+fn byte_size(r: &mut Reader, node: &Node, field: &str) -> Option<i64> {
+    let text = r.string(node, &format!("`{field}`"))?;
+    match parse_byte_size(&text) {
+        Ok(bytes) => Some(bytes),
+        Err(reason) => {
+            r.push(
+                Diagnostic::at(&node.position, format!("invalid size `{text}` for `{field}`: {reason}"))
+                    .with_hint("write sizes as Compose does: bytes, or a number with b, k, m or g (e.g. 64m, 1g)"),
+            );
+            None
+        }
+    }
+}
+
+/// `cpus: 0.5` → 500 000 000 billionths of a CPU.
+fn cpus(r: &mut Reader, node: &Node, what: &str) -> Option<i64> {
+    let text = r.string(node, what)?;
+    match text.trim().parse::<f64>() {
+        Ok(value) if value >= 0.0 && value.is_finite() => Some((value * 1e9).round() as i64),
+        _ => {
+            r.error(
+                &node.position,
+                format!("{what} must be a number of CPUs (e.g. 0.5), found `{text}`"),
+            );
+            None
+        }
+    }
+}
+
+/// `expose` entries as the engine keys them: `8080/tcp`; ranges expanded.
+fn expose(r: &mut Reader, node: &Node) -> Vec<String> {
+    let mut ports = Vec::new();
+    for entry in r.string_list(node, "`expose`") {
+        let (range, protocol) = entry.split_once('/').unwrap_or((&entry, "tcp"));
+        let bounds = range.split_once('-').unwrap_or((range, range));
+        match (bounds.0.parse::<u16>(), bounds.1.parse::<u16>(), protocol) {
+            (Ok(start), Ok(end), "tcp" | "udp") if start <= end && start > 0 => {
+                ports.extend((start..=end).map(|port| format!("{port}/{protocol}")));
+            }
+            _ => r.error(
+                &node.position,
+                format!("invalid `expose` entry `{entry}`: write PORT, PORT/udp or START-END"),
+            ),
+        }
+    }
+    ports
+}
+
+/// A mapping, or a list of `KEY<separator>VALUE`.
+fn key_values(r: &mut Reader, node: &Node, what: &str, separator: char) -> BTreeMap<String, String> {
+    match &node.value {
+        Value::Sequence(_) => {
+            let mut map = BTreeMap::new();
+            for entry in r.string_list(node, what) {
+                match entry.split_once(separator) {
+                    Some((key, value)) => {
+                        map.insert(key.trim().to_string(), value.trim().to_string());
+                    }
+                    None => r.error(
+                        &node.position,
+                        format!("{what} entry `{entry}` must be KEY{separator}VALUE"),
+                    ),
+                }
+            }
+            map
+        }
+        _ => r.string_map(node, what),
+    }
+}
+
+/// `host:address` entries (Compose also takes `host=address` and a mapping).
+fn extra_hosts(r: &mut Reader, node: &Node) -> Vec<String> {
+    let entries: Vec<(String, String)> = match &node.value {
+        Value::Sequence(_) => r
+            .string_list(node, "`extra_hosts`")
+            .into_iter()
+            .filter_map(|entry| {
+                let split = entry.split_once('=').or_else(|| entry.split_once(':'));
+                match split {
+                    Some((host, address)) => Some((host.to_string(), address.to_string())),
+                    None => {
+                        r.error(
+                            &node.position,
+                            format!("`extra_hosts` entry `{entry}` must be HOST:ADDRESS"),
+                        );
+                        None
+                    }
+                }
+            })
+            .collect(),
+        _ => r.string_map(node, "`extra_hosts`").into_iter().collect(),
+    };
+    entries
+        .into_iter()
+        .map(|(host, address)| {
+            // `[::1]` is how Compose writes an IPv6 address here; the engine takes it bare.
+            let address = address.trim_start_matches('[').trim_end_matches(']');
+            format!("{host}:{address}")
+        })
+        .collect()
+}
+
+fn ulimits(r: &mut Reader, node: &Node) -> BTreeMap<String, Ulimit> {
+    let mut limits = BTreeMap::new();
+    for (key, value) in r.mapping(node, "`ulimits`").unwrap_or_default() {
+        let what = format!("ulimit `{}`", key.name);
+        let limit = match &value.value {
+            Value::Scalar { .. } => read_integer(r, value, &key.name).map(|limit| Ulimit {
+                soft: limit,
+                hard: limit,
+            }),
+            Value::Mapping(entries) => {
+                r.check_keys(entries, &Fields::new(&what, &["soft", "hard"]));
+                let soft = value.get("soft").and_then(|n| read_integer(r, n, "soft"));
+                let hard = value.get("hard").and_then(|n| read_integer(r, n, "hard"));
+                match (soft, hard) {
+                    (Some(soft), Some(hard)) => Some(Ulimit { soft, hard }),
+                    _ => {
+                        r.error(&value.position, format!("{what} needs `soft` and `hard`"));
+                        None
+                    }
+                }
+            }
+            _ => {
+                r.error(&value.position, format!("{what} must be a number or `{{soft, hard}}`"));
+                None
+            }
+        };
+        if let Some(limit) = limit {
+            limits.insert(key.name.clone(), limit);
+        }
+    }
+    limits
+}
+
+/// `tmpfs: /run` or a list of `PATH[:OPTIONS]`.
+fn tmpfs(r: &mut Reader, node: &Node) -> BTreeMap<String, String> {
+    r.string_list(node, "`tmpfs`")
+        .into_iter()
+        .map(|entry| match entry.split_once(':') {
+            Some((path, options)) => (path.to_string(), options.to_string()),
+            None => (entry, String::new()),
+        })
+        .collect()
+}
+
+fn logging(r: &mut Reader, node: &Node) -> Option<Logging> {
+    let entries = r.mapping(node, "`logging`")?;
+    r.check_keys(
+        entries,
+        &Fields::new("logging", &["driver", "options"]).with_extensions(),
+    );
+    Some(Logging {
+        driver: node
+            .get("driver")
+            .and_then(|n| r.non_empty_string(n, "`logging.driver`")),
+        options: node
+            .get("options")
+            .map(|n| r.string_map(n, "logging option"))
+            .unwrap_or_default(),
+    })
+}
+
+/// `deploy` as Compose v2 reads it without Swarm: resource limits and
+/// reservations (memory, cpus, pids) and `restart_policy`; the rest is
+/// Swarm's and is named in one warning.
+fn deploy(
+    r: &mut Reader,
+    service: &str,
+    node: &Node,
+    options: &mut RuntimeOptions,
+    restart: &mut Option<RestartPolicy>,
+) {
+    let Some(entries) = r.mapping(node, "`deploy`") else {
+        return;
+    };
+    let mut ignored = Vec::new();
+    for (key, value) in entries {
+        match key.name.as_str() {
+            "resources" => {
+                let Some(resources) = r.mapping(value, "`deploy.resources`") else {
+                    continue;
+                };
+                for (kind, limits) in resources {
+                    let Some(fields) = r.mapping(limits, &format!("`deploy.resources.{}`", kind.name)) else {
+                        continue;
+                    };
+                    for (field, field_value) in fields {
+                        let path = format!("deploy.resources.{}.{}", kind.name, field.name);
+                        match (kind.name.as_str(), field.name.as_str()) {
+                            ("limits", "memory") => {
+                                options.mem_limit = options.mem_limit.or(byte_size(r, field_value, &path));
+                            }
+                            ("limits", "cpus") => {
+                                options.nano_cpus = options.nano_cpus.or(cpus(r, field_value, &format!("`{path}`")));
+                            }
+                            ("limits", "pids") => {
+                                options.pids_limit = options.pids_limit.or(read_integer(r, field_value, &path));
+                            }
+                            ("reservations", "memory") => {
+                                options.mem_reservation = options.mem_reservation.or(byte_size(r, field_value, &path));
+                            }
+                            _ => ignored.push(path),
+                        }
+                    }
+                }
+            }
+            "restart_policy" => {
+                let condition = value
+                    .get("condition")
+                    .and_then(|n| r.string(n, "`deploy.restart_policy.condition`"));
+                let attempts = value
+                    .get("max_attempts")
+                    .and_then(|n| read_integer(r, n, "deploy.restart_policy.max_attempts"));
+                let policy = match condition.as_deref() {
+                    Some("none") => Some(RestartPolicy::No),
+                    Some("on-failure") => Some(RestartPolicy::OnFailure {
+                        max_retries: attempts.and_then(|n| u32::try_from(n).ok()),
+                    }),
+                    Some("any") | None => Some(RestartPolicy::Always),
+                    Some(other) => {
+                        r.error(
+                            &value.position,
+                            format!("invalid `deploy.restart_policy.condition` `{other}`: use none, on-failure or any"),
+                        );
+                        None
+                    }
+                };
+                if restart.is_none() {
+                    *restart = policy;
+                }
+                for (field, _) in r.mapping(value, "`deploy.restart_policy`").unwrap_or_default() {
+                    if !matches!(field.name.as_str(), "condition" | "max_attempts") {
+                        ignored.push(format!("deploy.restart_policy.{}", field.name));
+                    }
+                }
+            }
+            "replicas" if value.as_scalar() == Some("1") => {}
+            other => ignored.push(format!("deploy.{other}")),
+        }
+    }
+    if !ignored.is_empty() {
+        r.warn(format!(
+            "service `{service}`: {} ignored: flowinfra runs one container per service, without Swarm",
+            ignored.iter().map(|f| format!("`{f}`")).collect::<Vec<_>>().join(", ")
+        ));
+    }
+}
