@@ -28,6 +28,13 @@ if [ ! -x /bin/busybox ]; then
     apt-get update -qq && apt-get install -y -qq busybox-static >/dev/null
 fi
 
+# Tests that check with Python libraries (bcrypt, psycopg, kubernetes-validate)
+# install them from PyPI into venvs of their own.
+if ! python3 -c 'import ensurepip, venv' >/dev/null 2>&1; then
+    echo "test.sh: installing python3-venv for the tests' Python checks" >&2
+    apt-get update -qq && apt-get install -y -qq python3-venv >/dev/null
+fi
+
 bash scripts/build-test-images.sh
 
 cargo test --all-targets "$@" -- --test-threads="${FLOWINFRA_TEST_THREADS:-2}"
