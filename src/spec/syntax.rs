@@ -18,7 +18,9 @@ pub fn is_valid_image_reference(reference: &str) -> bool {
         let label = r"(?:[a-zA-Z0-9]|[a-zA-Z0-9][a-zA-Z0-9-]*[a-zA-Z0-9])";
         let domain = format!(r"(?:{label}(?:\.{label})*|\[[0-9a-fA-F:]+\])(?::[0-9]+)?");
         let component = r"[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*";
-        let tag = r"[\w][\w.-]{0,127}";
+        // Go's `\w` is ASCII; the regex crate's is Unicode, and 127
+        // repetitions of that class took tens of milliseconds to compile.
+        let tag = r"[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}";
         let digest = r"[A-Za-z][A-Za-z0-9]*(?:[-_+.][A-Za-z][A-Za-z0-9]*)*:[0-9a-fA-F]{32,}";
         regex::Regex::new(&format!(
             r"^(?:{domain}/)?{component}(?:/{component})*(?::{tag})?(?:@{digest})?$"
