@@ -10,6 +10,7 @@
 //! - [`build_context`]: files, content hash and tar of `build:` contexts.
 //! - [`engine`]: the Docker adapter, the only module that talks to the engine.
 //! - [`kinds`]: one plugin per kind (mysql, postgres, rabbitmq, redis, s3): credentials, probe, provisioning, checks, consumer settings.
+//! - [`database`]: what the two database libraries share, written once: the seed's run and per-row drift check (with its fingerprint shortcut), `check`'s reading, migration states; each library implements its `Session`. No driver.
 //! - [`mysql`]: the database library of the mysql kind (sqlx's MySQL driver), whose seed manifest and rows the postgres kind shares: readiness login, migrations (run time) and the versioned, checksummed seed.
 //! - [`postgres`]: the database library of the postgres kind (sqlx's PostgreSQL driver): TCP login probe, migrations under sqlx's advisory lock, the seed by `COPY FROM STDIN`, databases created when missing.
 //! - [`check`]: the checks of `check`, run concurrently with timeouts.
@@ -34,6 +35,7 @@ pub mod commands;
 pub mod consumer_env;
 pub mod container_spec;
 pub mod converge;
+pub mod database;
 pub mod engine;
 pub mod error;
 pub mod events;

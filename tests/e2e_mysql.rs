@@ -470,6 +470,20 @@ async fn check_holds_in_daily_use_and_up_restores_seeded_rows_changed_by_hand() 
     let (stack, _files) = flowlite_on_copies("mysql-daily-use");
     assert_success(&stack.flowinfra(&["up", "mysql"]), "up mysql");
     let mut mysql = stack.mysql().await;
+    // A warm `up` compares row by row once and records the fingerprints it
+    // found (issue 12): later runs compare those, and rows again only when one differs.
+    assert_success(&stack.flowinfra(&["up", "mysql"]), "warm up mysql");
+    let verified = || async {
+        let mut mysql = stack.mysql().await;
+        sqlx::query_scalar::<_, String>("SELECT CAST(tables AS CHAR) FROM _flowinfra_seed_verified")
+            .fetch_all(&mut mysql)
+            .await
+            .unwrap()
+    };
+    let recorded = verified().await;
+    assert_eq!(recorded.len(), 1, "{recorded:?}");
+    let (code, seed) = seed_check(&stack);
+    assert_eq!((code, &seed["status"]), (Some(0), &"ok".into()), "{seed:#}");
 
     // The application signs up a user: not a breach of the seed.
     sqlx::query(
@@ -487,6 +501,25 @@ async fn check_holds_in_daily_use_and_up_restores_seeded_rows_changed_by_hand() 
         reason.contains("rows added since seeding") && reason.contains("1 User"),
         "{seed:#}"
     );
+    // `check` writes nothing; `up` records the new fingerprints, with the
+    // added row, and `check` reads the same verdict from them.
+    assert_eq!(verified().await, recorded, "check wrote a verification");
+    assert_success(&stack.flowinfra(&["up", "mysql"]), "up mysql with an added row");
+    let recorded_again = verified().await;
+    assert_ne!(recorded_again, recorded, "up did not record the new contents");
+    let (code, seed) = seed_check(&stack);
+    assert_eq!(code, Some(0), "{seed:#}");
+    assert_eq!(
+        seed["reason"], reason,
+        "the fingerprints' verdict differs from the comparison's"
+    );
+    // A non-seeded column changed by the application is no breach either.
+    sqlx::query("UPDATE `User` SET password = 'rehashed' WHERE email = 'admin@flowlite.com'")
+        .execute(&mut mysql)
+        .await
+        .unwrap();
+    let (code, seed) = seed_check(&stack);
+    assert_eq!(code, Some(0), "a changed bcrypt column fails check: {seed:#}");
 
     // A seeded user deleted and another's name changed by hand: both named.
     sqlx::raw_sql(

@@ -28,15 +28,22 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
-use serde::Serialize;
 use sqlx::migrate::{Migrate, Migration, Migrator};
 use sqlx::{AssertSqlSafe, Connection};
 
 use super::statements::{Statement, split_statements};
 use super::{Database, server_error};
+use crate::database::migrate::{
+    AppliedRow, FileMigration, applied_query, applied_rows, pending_versions, progress_mark, refuse_inconsistent,
+    statements_done, statuses, to_revert,
+};
+pub use crate::database::migrate::{
+    MIGRATIONS_TABLE, MigrationChange, MigrationFiles, MigrationState, MigrationStatus, Refusal, file_path,
+    migration_files,
+};
 
-/// sqlx's bookkeeping table; sqlx-cli reads and writes the same.
-pub const MIGRATIONS_TABLE: &str = "_sqlx_migrations";
+/// Why a failed migration may be partly applied on MySQL ([`Refusal::Dirty`]).
+const DIRTY_BECAUSE: &str = "it failed part-way in an earlier run, and MySQL does not roll back DDL";
 
 /// How much of a failing statement a message quotes.
 const STATEMENT_SUMMARY_CHARS: usize = 160;
@@ -51,49 +58,11 @@ pub enum MigrationError {
     #[error("reading the migration state from {MIGRATIONS_TABLE} failed: {0}")]
     Database(String),
 
-    #[error(
-        "migration {version} ({description}) was applied, but its file {file} has changed since; \
-         refusing to migrate: an applied migration never runs again, so the database would not match the file. \
-         Restore the file (e.g. `git checkout -- {file}`) and put the change in a new migration; \
-         on a throwaway local database, `flowinfra down -v` then `flowinfra up` rebuilds it from the files"
-    )]
-    Changed {
-        version: i64,
-        description: String,
-        file: String,
-    },
-
-    #[error(
-        "migration {version} ({description}) is recorded as applied, but no file in {dir} has that version; \
-         restore the file (e.g. from git), or on a throwaway local database run `flowinfra down -v` then `flowinfra up`"
-    )]
-    Missing {
-        version: i64,
-        description: String,
-        dir: String,
-    },
-
-    #[error(
-        "migration {version} ({description}) failed part-way in an earlier run and is marked failed \
-         (success = false) in {MIGRATIONS_TABLE}; MySQL does not roll back DDL, so some of its statements may be \
-         applied. Undo them by hand, fix {file}, delete its row \
-         (`DELETE FROM {MIGRATIONS_TABLE} WHERE version = {version}`) and run `flowinfra migrate run`; \
-         on a throwaway local database, `flowinfra down -v` then `flowinfra up` starts over"
-    )]
-    Dirty {
-        version: i64,
-        description: String,
-        file: String,
-    },
+    #[error(transparent)]
+    Refused(#[from] Refusal),
 
     #[error("{0}")]
     Failed(Box<FailedMigration>),
-
-    #[error(
-        "cannot revert migration {version} ({description}): it has no down file \
-         ({version}_<description>.down.sql next to an .up.sql); revert by hand, or with --target {version} stop before it"
-    )]
-    Irreversible { version: i64, description: String },
 
     #[error(
         "cannot revert migration {} ({}) in {}: statement {} (line {}) `{}` failed: {}; the migration stays \
@@ -159,69 +128,6 @@ impl std::fmt::Display for FailedMigration {
     }
 }
 
-/// Where a migration stands.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "lowercase")]
-pub enum MigrationState {
-    Applied,
-    Pending,
-    /// Failed part-way: its row has `success = false`.
-    Failed,
-    /// A run was killed part-way: the next `migrate run` or `up` resumes it.
-    Interrupted,
-    /// Applied, but its file has changed since.
-    Changed,
-    /// Applied, but no file has its version any more.
-    Missing,
-}
-
-impl MigrationState {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            MigrationState::Applied => "applied",
-            MigrationState::Pending => "pending",
-            MigrationState::Failed => "failed",
-            MigrationState::Interrupted => "interrupted",
-            MigrationState::Changed => "changed",
-            MigrationState::Missing => "missing",
-        }
-    }
-}
-
-/// One line of `migrate info`, also its JSON schema.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct MigrationStatus {
-    pub version: i64,
-    pub description: String,
-    pub state: MigrationState,
-    /// The up (or only) file, relative to the migrations directory.
-    pub file: Option<String>,
-    pub reversible: bool,
-    /// `YYYY-MM-DD HH:MM:SS` (server time) when applied.
-    pub installed_on: Option<String>,
-    /// How long applying took, in milliseconds.
-    pub execution_ms: Option<i64>,
-}
-
-/// A migration applied or reverted now.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct MigrationChange {
-    pub version: i64,
-    pub description: String,
-    pub duration: Duration,
-}
-
-/// A row of `_sqlx_migrations`.
-#[derive(Debug, Clone)]
-struct AppliedRow {
-    version: i64,
-    description: String,
-    installed_on: String,
-    success: bool,
-    checksum: Vec<u8>,
-    execution_time: i64,
-}
-
 /// The migrations of one directory, as sqlx resolves them.
 #[derive(Debug)]
 pub struct Migrations {
@@ -238,17 +144,12 @@ impl Migrations {
             dir: dir.to_path_buf(),
             reason,
         };
-        if !dir.is_dir() {
-            return Err(load_error(
-                "no such directory; create it, or fix `x-flowinfra.migrations` in the spec".into(),
-            ));
-        }
+        let files = migration_files(dir).map_err(load_error)?;
         let mut migrator = Migrator::new(dir.to_path_buf())
             .await
             .map_err(|error| load_error(error.to_string()))?;
         // sqlx's lock is a no-op on MariaDB; callers hold the project lock.
         migrator.set_locking(false);
-        let files = migration_files(dir).map_err(load_error)?;
         Ok(Migrations {
             dir: dir.to_path_buf(),
             migrator,
@@ -280,93 +181,15 @@ impl Migrations {
     /// order, and applied ones whose file is gone.
     pub async fn status(&self, database: &mut Database) -> Result<Vec<MigrationStatus>, MigrationError> {
         let applied = read_applied(database).await?;
-        let mut statuses: Vec<MigrationStatus> = self
-            .ups()
-            .map(|migration| {
-                let row = applied.get(&migration.version);
-                let state = match row {
-                    None => MigrationState::Pending,
-                    Some(row)
-                        if !row.success
-                            && statements_done(row.execution_time).is_some()
-                            && row.checksum == *migration.checksum =>
-                    {
-                        MigrationState::Interrupted
-                    }
-                    Some(row) if !row.success => MigrationState::Failed,
-                    Some(row) if row.checksum != *migration.checksum => MigrationState::Changed,
-                    Some(_) => MigrationState::Applied,
-                };
-                MigrationStatus {
-                    version: migration.version,
-                    description: migration.description.to_string(),
-                    state,
-                    file: self.files.get(&migration.version).and_then(|(up, _)| up.clone()),
-                    reversible: migration.migration_type.is_reversible(),
-                    installed_on: row.map(|r| r.installed_on.clone()),
-                    execution_ms: row
-                        .filter(|r| r.execution_time >= 0)
-                        .map(|r| r.execution_time / 1_000_000),
-                }
-            })
-            .collect();
-        for row in applied.values() {
-            if !self.ups().any(|m| m.version == row.version) {
-                statuses.push(MigrationStatus {
-                    version: row.version,
-                    description: row.description.clone(),
-                    state: if row.success {
-                        MigrationState::Missing
-                    } else {
-                        MigrationState::Failed
-                    },
-                    file: None,
-                    reversible: false,
-                    installed_on: Some(row.installed_on.clone()),
-                    execution_ms: (row.execution_time >= 0).then_some(row.execution_time / 1_000_000),
-                });
-            }
-        }
-        statuses.sort_by_key(|s| s.version);
-        Ok(statuses)
+        Ok(statuses(self.ups().map(file_migration), &self.files, &applied))
     }
 
     /// The versions `run` would apply, after the same checks `run` makes:
     /// refuses when a migration failed part-way, changed or went missing.
     pub async fn pending(&self, database: &mut Database) -> Result<Vec<i64>, MigrationError> {
         let statuses = self.status(database).await?;
-        self.refuse_inconsistent(&statuses)?;
-        Ok(statuses
-            .iter()
-            .filter(|s| matches!(s.state, MigrationState::Pending | MigrationState::Interrupted))
-            .map(|s| s.version)
-            .collect())
-    }
-
-    fn refuse_inconsistent(&self, statuses: &[MigrationStatus]) -> Result<(), MigrationError> {
-        // The order sqlx checks in: dirty first, then missing, then changed.
-        if let Some(failed) = statuses.iter().find(|s| s.state == MigrationState::Failed) {
-            return Err(MigrationError::Dirty {
-                version: failed.version,
-                description: failed.description.clone(),
-                file: self.file(failed.version, false),
-            });
-        }
-        if let Some(missing) = statuses.iter().find(|s| s.state == MigrationState::Missing) {
-            return Err(MigrationError::Missing {
-                version: missing.version,
-                description: missing.description.clone(),
-                dir: self.dir.display().to_string(),
-            });
-        }
-        if let Some(changed) = statuses.iter().find(|s| s.state == MigrationState::Changed) {
-            return Err(MigrationError::Changed {
-                version: changed.version,
-                description: changed.description.clone(),
-                file: self.file(changed.version, false),
-            });
-        }
-        Ok(())
+        refuse_inconsistent(&statuses, &self.dir, &self.files, DIRTY_BECAUSE)?;
+        Ok(pending_versions(&statuses))
     }
 
     /// Applies every pending migration in version order, resuming an
@@ -400,25 +223,8 @@ impl Migrations {
         target: Option<i64>,
     ) -> Result<Vec<MigrationChange>, MigrationError> {
         let statuses = self.status(database).await?;
-        self.refuse_inconsistent(&statuses)?;
-        let applied: Vec<&MigrationStatus> = statuses
-            .iter()
-            .rev()
-            .filter(|s| s.state == MigrationState::Applied)
-            .collect();
-        let to_revert: Vec<&MigrationStatus> = match target {
-            Some(target) => applied.into_iter().filter(|s| s.version > target).collect(),
-            None => applied.into_iter().take(1).collect(),
-        };
-        // Check every one before reverting any.
-        for status in &to_revert {
-            if self.down(status.version).is_none() {
-                return Err(MigrationError::Irreversible {
-                    version: status.version,
-                    description: status.description.clone(),
-                });
-            }
-        }
+        refuse_inconsistent(&statuses, &self.dir, &self.files, DIRTY_BECAUSE)?;
+        let to_revert = to_revert(&statuses, target, |version| self.down(version).is_some())?;
         let mut reverted = Vec::new();
         for status in to_revert {
             let down = self.down(status.version).expect("checked above");
@@ -579,19 +385,6 @@ impl Migrations {
     }
 }
 
-/// `execution_time` of a row while flowinfra applies its migration: `-2 - N`
-/// once its first N statements are committed. sqlx writes -1 while it
-/// applies one, and flowinfra -1 for one that failed: both are refused as
-/// dirty, never resumed.
-fn progress_mark(statements_done: usize) -> i64 {
-    -2 - i64::try_from(statements_done).unwrap_or(i64::MAX - 2)
-}
-
-/// How many statements of an interrupted run are committed, from its row's `execution_time`.
-fn statements_done(execution_time: i64) -> Option<usize> {
-    (execution_time <= -2).then(|| usize::try_from(-2 - execution_time).unwrap_or(usize::MAX))
-}
-
 /// Whether a server error says the statement's effect is already there:
 /// what a DDL statement that committed before its progress mark answers
 /// when run again (table, column, key, foreign key, database, trigger or
@@ -606,41 +399,6 @@ fn already_applied(error: &sqlx::Error) -> bool {
         .is_some_and(|mysql| ALREADY_THERE.contains(&mysql.number()))
 }
 
-/// Version → (up or simple file, down file) of the migration files in
-/// `dir`, named as sqlx names them, for messages; for either database.
-pub type MigrationFiles = BTreeMap<i64, (Option<String>, Option<String>)>;
-
-/// Lists the migration files of `dir` by version.
-pub fn migration_files(dir: &Path) -> Result<MigrationFiles, String> {
-    let mut files = MigrationFiles::new();
-    let entries = std::fs::read_dir(dir).map_err(|error| error.to_string())?;
-    for entry in entries.flatten() {
-        let name = entry.file_name().to_string_lossy().into_owned();
-        let Some((version, rest)) = name.split_once('_') else {
-            continue;
-        };
-        let (Ok(version), true) = (version.parse::<i64>(), rest.ends_with(".sql")) else {
-            continue;
-        };
-        let slot = files.entry(version).or_default();
-        if rest.ends_with(".down.sql") {
-            slot.1 = Some(name);
-        } else {
-            slot.0 = Some(name);
-        }
-    }
-    Ok(files)
-}
-
-/// The file of `version` (its down file with `down`) as a user finds it: `<dir>/<file>`.
-pub fn file_path(dir: &Path, files: &MigrationFiles, version: i64, down: bool) -> String {
-    let name = files
-        .get(&version)
-        .and_then(|(up, down_file)| if down { down_file.clone() } else { up.clone() })
-        .unwrap_or_else(|| format!("{version}_*.sql"));
-    dir.join(name).display().to_string()
-}
-
 fn db_error(error: sqlx::Error) -> MigrationError {
     MigrationError::Database(server_error(&error))
 }
@@ -652,31 +410,23 @@ async fn read_applied(database: &mut Database) -> Result<BTreeMap<i64, AppliedRo
         .ensure_migrations_table(MIGRATIONS_TABLE)
         .await
         .map_err(|error| MigrationError::Database(error.to_string()))?;
-    let rows: Vec<(i64, String, String, bool, Vec<u8>, i64)> = sqlx::query_as(AssertSqlSafe(format!(
-        "SELECT version, description, DATE_FORMAT(installed_on, '%Y-%m-%d %H:%i:%s'), success, checksum, \
-         execution_time FROM {MIGRATIONS_TABLE} ORDER BY version"
+    let rows = sqlx::query_as(AssertSqlSafe(applied_query(
+        "DATE_FORMAT(installed_on, '%Y-%m-%d %H:%i:%s')",
     )))
     .fetch_all(&mut *connection)
     .await
     .map_err(db_error)?;
-    Ok(rows
-        .into_iter()
-        .map(
-            |(version, description, installed_on, success, checksum, execution_time)| {
-                (
-                    version,
-                    AppliedRow {
-                        version,
-                        description,
-                        installed_on,
-                        success,
-                        checksum,
-                        execution_time,
-                    },
-                )
-            },
-        )
-        .collect())
+    Ok(applied_rows(rows))
+}
+
+/// The shared view of one of sqlx's migrations (either database's).
+pub(crate) fn file_migration(migration: &Migration) -> FileMigration<'_> {
+    FileMigration {
+        version: migration.version,
+        description: &migration.description,
+        checksum: &migration.checksum,
+        reversible: migration.migration_type.is_reversible(),
+    }
 }
 
 /// `success` of a migration's row, `None` when it has none.
@@ -722,17 +472,6 @@ mod tests {
             text.contains("DELETE FROM _sqlx_migrations WHERE version = 20251105000002"),
             "{text}"
         );
-    }
-
-    #[test]
-    fn progress_marks_count_committed_statements_and_never_read_as_dirty_or_done() {
-        assert_eq!(progress_mark(0), -2);
-        assert_eq!(statements_done(progress_mark(0)), Some(0));
-        assert_eq!(statements_done(progress_mark(7)), Some(7));
-        // sqlx's "applying" and flowinfra's "failed" mark, and a finished run's duration.
-        assert_eq!(statements_done(-1), None);
-        assert_eq!(statements_done(0), None);
-        assert_eq!(statements_done(1_500_000), None);
     }
 
     #[test]

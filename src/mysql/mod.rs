@@ -9,8 +9,11 @@
 //!   migration files into statements. Tested without a database.
 //! - [`probe`]: readiness, one login and `SELECT 1`.
 //! - [`migrate`], [`seed`]: talk to the server over one connection.
-//! - [`status`]: what `check` reads — migrations in order, seed current;
-//!   [`drift`]: every seeded row still there with its seeded values.
+//! - [`status`]: what `check` reads — migrations in order, seed current,
+//!   every seeded row still there with its seeded values.
+//! - The seed's run, its drift check and the migration states are
+//!   [`crate::database`]'s, shared with PostgreSQL; [`session`] is this
+//!   server's side of them.
 //!
 //! Concurrency: sqlx's migration lock (`GET_LOCK(name, -1)`) silently locks
 //! nothing on MariaDB, so callers hold the project lock
@@ -18,14 +21,17 @@
 //!
 //! The only module that imports sqlx.
 
-pub mod drift;
 pub mod manifest;
 pub mod migrate;
 mod probe;
 pub mod rows;
 pub mod seed;
+mod session;
 pub mod statements;
 pub mod status;
+
+/// The per-row seed comparison, shared with PostgreSQL.
+pub use crate::database::drift;
 
 pub(crate) use probe::{login, probe};
 
@@ -44,6 +50,8 @@ use crate::spec::{KindSettings, Service};
 pub struct Database {
     connection: MySqlConnection,
     endpoint: Endpoint,
+    /// `@@max_allowed_packet`, read once when rows are first inserted.
+    max_allowed_packet: Option<usize>,
 }
 
 impl std::fmt::Debug for Database {
@@ -84,6 +92,7 @@ impl Database {
         Ok(Database {
             connection,
             endpoint: endpoint.clone(),
+            max_allowed_packet: None,
         })
     }
 
@@ -93,6 +102,20 @@ impl Database {
 
     pub(crate) fn connection(&mut self) -> &mut MySqlConnection {
         &mut self.connection
+    }
+
+    /// The largest statement the server takes, asked once per connection.
+    pub(crate) async fn max_allowed_packet(&mut self) -> Result<usize, String> {
+        if let Some(bytes) = self.max_allowed_packet {
+            return Ok(bytes);
+        }
+        let bytes: u64 = sqlx::query_scalar("SELECT @@max_allowed_packet")
+            .fetch_one(&mut self.connection)
+            .await
+            .map_err(|error| server_error(&error))?;
+        let bytes = usize::try_from(bytes).unwrap_or(usize::MAX);
+        self.max_allowed_packet = Some(bytes);
+        Ok(bytes)
     }
 
     /// Says goodbye to the server (keeps "Aborted connection" out of its log).

@@ -1,9 +1,10 @@
-//! The seed, applied: `_flowinfra_seed` records what was loaded (version,
-//! content checksum, time, duration, rows per table), so `up` loads the
-//! seed only when none is recorded or it changed, and says when the content
-//! changed but the version did not.
+//! The seed on MySQL (and MariaDB): the shared run ([`crate::database::seed`]:
+//! `_flowinfra_seed` records what was loaded — version, content checksum,
+//! time, duration, rows per table —, so `up` loads the seed only when none is
+//! recorded, it changed, or a seeded row was deleted or changed) with this
+//! server's load.
 //!
-//! Every run is one transaction: the rows of every table and the record
+//! Every load is one transaction: the rows of every table and the record
 //! commit together or not at all, so a server killed mid-load leaves the
 //! previous state. Rows go in as multi-row INSERTs sized under
 //! `max_allowed_packet` and MySQL's 65,535 placeholders, each shape prepared
@@ -12,22 +13,22 @@
 //! first deletes every row of the seeded tables, children before parents.
 
 use std::collections::BTreeMap;
-use std::net::IpAddr;
-use std::path::{Path, PathBuf};
-use std::time::{Duration, Instant};
+use std::path::Path;
+use std::time::Instant;
 
-use serde::Serialize;
 use sqlx::{AssertSqlSafe, Connection, MySqlConnection};
 
-use super::drift;
-use super::manifest::{SeedFileError, rows_per_statement};
-use super::rows::{self, TableRows};
+use super::manifest::rows_per_statement;
+use super::rows::{self, SeedSource, TableRows};
 use super::{Database, server_error};
+use crate::database::seed as shared;
+pub use crate::database::seed::{
+    Decision, SEED_TABLE, SeedAction, SeedError, SeedEvent, SeedOptions, SeedRecord, SeedReport, VERIFIED_TABLE,
+    decide, is_loopback, read_for_run,
+};
 
-/// flowinfra's record of applied seeds, one row per run.
-pub const SEED_TABLE: &str = "_flowinfra_seed";
-
-const CREATE_SEED_TABLE: &str = "CREATE TABLE IF NOT EXISTS _flowinfra_seed (
+/// The seed record and its verification, created when missing.
+pub(super) const CREATE_RECORD_TABLES: &str = "CREATE TABLE IF NOT EXISTS _flowinfra_seed (
     id BIGINT NOT NULL AUTO_INCREMENT PRIMARY KEY,
     version VARCHAR(255) NOT NULL,
     checksum CHAR(64) NOT NULL,
@@ -35,117 +36,11 @@ const CREATE_SEED_TABLE: &str = "CREATE TABLE IF NOT EXISTS _flowinfra_seed (
     duration_ms BIGINT NOT NULL,
     row_counts TEXT NOT NULL,
     clean BOOLEAN NOT NULL
+) DEFAULT CHARSET = utf8mb4 COLLATE = utf8mb4_unicode_ci;
+CREATE TABLE IF NOT EXISTS _flowinfra_seed_verified (
+    seed_id BIGINT NOT NULL PRIMARY KEY,
+    tables MEDIUMTEXT NOT NULL
 ) DEFAULT CHARSET = utf8mb4 COLLATE = utf8mb4_unicode_ci";
-
-#[derive(Debug, Clone, Default)]
-pub struct SeedOptions {
-    /// Delete the seeded tables' rows and reload, even when the seed is current.
-    pub clean: bool,
-    /// Allow `clean` against a host that is not loopback.
-    pub allow_remote: bool,
-    /// The remote engine's address when the database runs on one: `clean`
-    /// then counts as remote whatever address it is reached on (a forward
-    /// listens on this machine's loopback).
-    pub remote_engine: Option<String>,
-}
-
-/// What happens while a seed runs, for the caller to report.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum SeedEvent {
-    /// Rows are about to be loaded.
-    Loading {
-        version: String,
-    },
-    Warning(String),
-}
-
-/// A seed that was applied, as `_flowinfra_seed` records it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct SeedRecord {
-    pub version: String,
-    pub checksum: String,
-    /// `YYYY-MM-DD HH:MM:SS`, server time.
-    pub applied_at: String,
-    pub duration_ms: i64,
-    pub rows: BTreeMap<String, u64>,
-}
-
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum SeedAction {
-    /// The recorded seed has this version and checksum: nothing done.
-    Current { applied_at: String },
-    Applied {
-        previous: Option<SeedRecord>,
-        cleaned: bool,
-        /// The content differs from the recorded seed of the same version.
-        changed_without_version: bool,
-    },
-}
-
-/// What a seed run did.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct SeedReport {
-    pub action: SeedAction,
-    pub version: String,
-    pub checksum: String,
-    /// Rows loaded per table, in load order (empty when nothing was done).
-    pub rows: Vec<(String, u64)>,
-    pub duration: Duration,
-}
-
-impl SeedReport {
-    pub fn total_rows(&self) -> u64 {
-        self.rows.iter().map(|(_, count)| count).sum()
-    }
-}
-
-/// Why a seed run failed. After any failure the database holds what it held before.
-#[derive(Debug, thiserror::Error)]
-pub enum SeedError {
-    #[error("the seed in {dir} cannot be loaded; fix the file and run again")]
-    Invalid {
-        dir: PathBuf,
-        #[source]
-        source: SeedFileError,
-    },
-
-    #[error(
-        "refusing `seed --clean` against {host}, which is not this machine: it deletes every row of the seeded tables; \
-         pass --allow-remote if that database is yours to wipe"
-    )]
-    RemoteClean { host: String },
-
-    #[error("reading or writing the seed record ({SEED_TABLE}) failed: {0}")]
-    Record(String),
-
-    #[error("comparing the database's seeded rows with the seed failed: {0}")]
-    Compare(String),
-
-    #[error(
-        "{location}: column `{column}` is not a column of table `{table}` ({hint}); nothing was loaded. \
-         Fix the name, or add the column with a migration"
-    )]
-    UnknownColumn {
-        /// `file:line` of a CSV header, the file for YAML, the manifest for a derived id or generated column.
-        location: String,
-        table: String,
-        column: String,
-        /// "did you mean `x`?", or the table's columns.
-        hint: String,
-    },
-
-    #[error(
-        "--clean could not delete the rows of table `{table}`: {reason}; nothing was changed (one transaction). \
-         If another table's rows refer to them, delete those first or add that table to the seed"
-    )]
-    Delete { table: String, reason: String },
-
-    #[error(
-        "loading table `{table}` failed: {reason}; nothing was changed (the seed loads in one transaction). \
-         Check the table's data file against the schema (are all migrations applied? `flowinfra migrate info`)"
-    )]
-    Load { table: String, reason: String },
-}
 
 /// Applies the seed in `dir` when it is outdated (or always, with `clean`).
 pub async fn apply(
@@ -154,52 +49,33 @@ pub async fn apply(
     options: &SeedOptions,
     on_event: &mut (dyn FnMut(SeedEvent) + Send),
 ) -> Result<SeedReport, SeedError> {
-    let source = read_for_run(dir, &database.endpoint().host, options)?;
-    let connection = database.connection();
-    sqlx::raw_sql(CREATE_SEED_TABLE)
-        .execute(&mut *connection)
-        .await
-        .map_err(record_error)?;
-    let previous = latest_record(connection).await?;
-    let version = source.manifest.version.clone();
-    let invalid = |source: SeedFileError| SeedError::Invalid {
-        dir: dir.to_path_buf(),
-        source,
-    };
-    let max_allowed_packet: u64 = sqlx::query_scalar("SELECT @@max_allowed_packet")
-        .fetch_one(&mut *connection)
-        .await
-        .map_err(record_error)?;
-    let max_allowed_packet = usize::try_from(max_allowed_packet).unwrap_or(usize::MAX);
-    let changed_without_version = match decide(dir, &source, previous.as_ref(), options, on_event) {
-        Decision::Current(report) => {
-            // Recorded as applied: is every seeded row still there as seeded?
-            // A row deleted or changed by hand is restored (the load upserts on
-            // stable keys), so `up` and `check` agree; added rows are left alone.
-            let tables = rows::resolve_unhashed(&source).map_err(invalid)?;
-            let drifts = drift::compare(connection, &source.manifest.tables, &tables, max_allowed_packet)
-                .await
-                .map_err(|error| SeedError::Compare(server_error(&error)))?;
-            match drift::breaches(&drifts) {
-                None => return Ok(report),
-                Some(breaches) => on_event(SeedEvent::Warning(format!(
-                    "seeded rows changed since seed {version} was applied: {breaches}; loading the seed again \
-                     to restore them"
-                ))),
-            }
-            false
-        }
-        Decision::Load {
-            changed_without_version,
-        } => changed_without_version,
-    };
-    let tables = rows::resolve(&source).map_err(invalid)?;
-    check_columns(connection, &source, &tables).await?;
-    on_event(SeedEvent::Loading {
-        version: version.clone(),
-    });
-    let started = Instant::now();
+    shared::apply(database, dir, options, on_event).await
+}
 
+/// The most recently applied seed, if any.
+pub async fn recorded(database: &mut Database) -> Result<Option<SeedRecord>, SeedError> {
+    shared::recorded(database).await
+}
+
+/// Clears the seed record, so the next run loads the seed again (after a
+/// migration revert, the seeded tables may be gone). Returns whether there
+/// was one.
+pub async fn forget(database: &mut Database) -> Result<bool, SeedError> {
+    shared::forget(database).await
+}
+
+/// Loads `tables` and records the run, in one transaction ([`crate::database::Session::load`]).
+pub(super) async fn load(
+    database: &mut Database,
+    source: &SeedSource,
+    tables: &[TableRows],
+    options: &SeedOptions,
+    started: Instant,
+) -> Result<Vec<(String, u64)>, SeedError> {
+    let max_allowed_packet = database.max_allowed_packet().await.map_err(SeedError::Record)?;
+    let connection = database.connection();
+    check_columns(connection, source, tables).await?;
+    let version = &source.manifest.version;
     let mut transaction = connection.begin().await.map_err(record_error)?;
     if options.clean {
         for table in tables.iter().rev() {
@@ -213,7 +89,7 @@ pub async fn apply(
         }
     }
     let mut counts = Vec::new();
-    for table in &tables {
+    for table in tables {
         insert_rows(&mut transaction, table, max_allowed_packet, !options.clean)
             .await
             .map_err(|error| SeedError::Load {
@@ -227,7 +103,7 @@ pub async fn apply(
     sqlx::query(
         "INSERT INTO _flowinfra_seed (version, checksum, duration_ms, row_counts, clean) VALUES (?, ?, ?, ?, ?)",
     )
-    .bind(&version)
+    .bind(version)
     .bind(&source.checksum)
     .bind(i64::try_from(duration.as_millis()).unwrap_or(i64::MAX))
     .bind(serde_json::to_string(&row_counts).expect("counts serialise"))
@@ -236,84 +112,7 @@ pub async fn apply(
     .await
     .map_err(record_error)?;
     transaction.commit().await.map_err(record_error)?;
-    Ok(SeedReport {
-        action: SeedAction::Applied {
-            previous,
-            cleaned: options.clean,
-            changed_without_version,
-        },
-        version,
-        checksum: source.checksum,
-        rows: counts,
-        duration: started.elapsed(),
-    })
-}
-
-/// The first step of a seed run on any server: read the seed in `dir`, and
-/// refuse `--clean` against a host that is not this machine.
-pub fn read_for_run(dir: &Path, host: &str, options: &SeedOptions) -> Result<rows::SeedSource, SeedError> {
-    let source = rows::read_source(dir).map_err(|source| SeedError::Invalid {
-        dir: dir.to_path_buf(),
-        source,
-    })?;
-    if options.clean && !options.allow_remote {
-        // A forward's address is 127.0.0.1, but the data is the remote engine's.
-        if let Some(engine) = &options.remote_engine {
-            return Err(SeedError::RemoteClean {
-                host: format!("the database on the remote engine {engine}"),
-            });
-        }
-        if !is_loopback(host) {
-            return Err(SeedError::RemoteClean { host: host.to_string() });
-        }
-    }
-    Ok(source)
-}
-
-/// What a seed run does, given the seed recorded last.
-#[derive(Debug)]
-pub enum Decision {
-    /// The recorded seed has this version and checksum (and no `--clean`): nothing to do.
-    Current(SeedReport),
-    Load {
-        changed_without_version: bool,
-    },
-}
-
-/// Decides whether `source` is loaded; warns through `on_event` when its
-/// content changed but its version did not. Pure.
-pub fn decide(
-    dir: &Path,
-    source: &rows::SeedSource,
-    previous: Option<&SeedRecord>,
-    options: &SeedOptions,
-    on_event: &mut (dyn FnMut(SeedEvent) + Send),
-) -> Decision {
-    let version = &source.manifest.version;
-    let same_version = previous.is_some_and(|p| &p.version == version);
-    let same_content = previous.is_some_and(|p| p.checksum == source.checksum);
-    if same_version && same_content && !options.clean {
-        return Decision::Current(SeedReport {
-            action: SeedAction::Current {
-                applied_at: previous.map(|p| p.applied_at.clone()).unwrap_or_default(),
-            },
-            version: version.clone(),
-            checksum: source.checksum.clone(),
-            rows: Vec::new(),
-            duration: Duration::ZERO,
-        });
-    }
-    let changed_without_version = same_version && !same_content;
-    if changed_without_version {
-        on_event(SeedEvent::Warning(format!(
-            "the seed's content changed but its version ({version}) did not: applying it anyway; \
-             bump `version` in {} so everyone sees the seed changed",
-            dir.join(super::manifest::MANIFEST_FILE).display()
-        )));
-    }
-    Decision::Load {
-        changed_without_version,
-    }
+    Ok(counts)
 }
 
 /// Checks every column the seed writes against the table's columns
@@ -378,55 +177,6 @@ async fn check_columns(
     Ok(())
 }
 
-/// The most recently applied seed, if any.
-pub async fn recorded(database: &mut Database) -> Result<Option<SeedRecord>, SeedError> {
-    let connection = database.connection();
-    let exists: i64 = sqlx::query_scalar(
-        "SELECT COUNT(*) FROM information_schema.TABLES WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME = ?",
-    )
-    .bind(SEED_TABLE)
-    .fetch_one(&mut *connection)
-    .await
-    .map_err(record_error)?;
-    if exists == 0 {
-        return Ok(None);
-    }
-    latest_record(connection).await
-}
-
-/// Clears the seed record, so the next run loads the seed again (after a
-/// migration revert, the seeded tables may be gone). Returns whether there
-/// was one.
-pub async fn forget(database: &mut Database) -> Result<bool, SeedError> {
-    if recorded(database).await?.is_none() {
-        return Ok(false);
-    }
-    sqlx::raw_sql("DELETE FROM _flowinfra_seed")
-        .execute(database.connection())
-        .await
-        .map_err(record_error)?;
-    Ok(true)
-}
-
-async fn latest_record(connection: &mut MySqlConnection) -> Result<Option<SeedRecord>, SeedError> {
-    let row: Option<(String, String, String, i64, String)> = sqlx::query_as(
-        "SELECT version, checksum, DATE_FORMAT(applied_at, '%Y-%m-%d %H:%i:%s'), duration_ms, row_counts \
-         FROM _flowinfra_seed ORDER BY id DESC LIMIT 1",
-    )
-    .fetch_optional(connection)
-    .await
-    .map_err(record_error)?;
-    Ok(
-        row.map(|(version, checksum, applied_at, duration_ms, row_counts)| SeedRecord {
-            version,
-            checksum,
-            applied_at,
-            duration_ms,
-            rows: serde_json::from_str(&row_counts).unwrap_or_default(),
-        }),
-    )
-}
-
 /// Inserts `table`'s rows in multi-row batches; with `upsert`, a row whose
 /// key exists updates it instead (`VALUES(col)` works on MySQL and MariaDB;
 /// MySQL's row alias does not exist on MariaDB).
@@ -489,16 +239,6 @@ pub fn quote(identifier: &str) -> String {
     format!("`{}`", identifier.replace('`', "``"))
 }
 
-/// Whether `host` is this machine: a loopback address or `localhost`.
-pub fn is_loopback(host: &str) -> bool {
-    host.eq_ignore_ascii_case("localhost")
-        || host
-            .trim_start_matches('[')
-            .trim_end_matches(']')
-            .parse::<IpAddr>()
-            .is_ok_and(|ip| ip.is_loopback())
-}
-
 fn record_error(error: sqlx::Error) -> SeedError {
     SeedError::Record(server_error(&error))
 }
@@ -537,15 +277,5 @@ mod tests {
     #[test]
     fn identifiers_with_backquotes_are_escaped() {
         assert_eq!(quote("odd`name"), "`odd``name`");
-    }
-
-    #[test]
-    fn only_loopback_hosts_count_as_this_machine() {
-        for host in ["127.0.0.1", "127.0.0.2", "::1", "[::1]", "localhost", "LOCALHOST"] {
-            assert!(is_loopback(host), "{host}");
-        }
-        for host in ["10.0.0.5", "192.168.1.10", "db.example.com", "::", "0.0.0.0"] {
-            assert!(!is_loopback(host), "{host}");
-        }
     }
 }

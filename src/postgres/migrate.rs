@@ -19,8 +19,16 @@ use sqlx::migrate::{Migrate, MigrateError, Migration, Migrator};
 use sqlx::postgres::{PgDatabaseError, PgErrorPosition};
 
 use super::{Database, server_error};
-pub use crate::mysql::migrate::{MIGRATIONS_TABLE, MigrationChange, MigrationState, MigrationStatus};
-use crate::mysql::migrate::{MigrationFiles, file_path, migration_files};
+use crate::database::migrate::{
+    AppliedRow, MigrationFiles, applied_query, applied_rows, file_path, migration_files, pending_versions,
+    refuse_inconsistent, statuses, to_revert,
+};
+pub use crate::database::migrate::{MIGRATIONS_TABLE, MigrationChange, MigrationState, MigrationStatus, Refusal};
+use crate::mysql::migrate::file_migration;
+
+/// Why a failed migration may be partly applied on PostgreSQL ([`Refusal::Dirty`]):
+/// sqlx runs every other migration in one transaction.
+const DIRTY_BECAUSE: &str = "it runs outside a transaction (`-- no-transaction`)";
 
 /// Why migrating failed or was refused. Every message names the migration
 /// and says what to do.
@@ -32,39 +40,8 @@ pub enum MigrationError {
     #[error("reading the migration state from {MIGRATIONS_TABLE} failed: {0}")]
     Database(String),
 
-    #[error(
-        "migration {version} ({description}) was applied, but its file {file} has changed since; \
-         refusing to migrate: an applied migration never runs again, so the database would not match the file. \
-         Restore the file (e.g. `git checkout -- {file}`) and put the change in a new migration; \
-         on a throwaway local database, `flowinfra down -v` then `flowinfra up` rebuilds it from the files"
-    )]
-    Changed {
-        version: i64,
-        description: String,
-        file: String,
-    },
-
-    #[error(
-        "migration {version} ({description}) is recorded as applied, but no file in {dir} has that version; \
-         restore the file (e.g. from git), or on a throwaway local database run `flowinfra down -v` then `flowinfra up`"
-    )]
-    Missing {
-        version: i64,
-        description: String,
-        dir: String,
-    },
-
-    #[error(
-        "migration {version} ({description}) is marked failed (success = false) in {MIGRATIONS_TABLE}: \
-         it runs outside a transaction (`-- no-transaction`), so part of it may be applied. Undo it by hand, \
-         fix {file}, delete its row (`DELETE FROM {MIGRATIONS_TABLE} WHERE version = {version}`) and run \
-         `flowinfra migrate run`"
-    )]
-    Dirty {
-        version: i64,
-        description: String,
-        file: String,
-    },
+    #[error(transparent)]
+    Refused(#[from] Refusal),
 
     #[error(
         "migration {version} ({description}) failed at {file}:{line}: {server_error}. PostgreSQL ran it in one \
@@ -80,12 +57,6 @@ pub enum MigrationError {
     },
 
     #[error(
-        "cannot revert migration {version} ({description}): it has no down file \
-         ({version}_<description>.down.sql next to an .up.sql); revert by hand, or with --target {version} stop before it"
-    )]
-    Irreversible { version: i64, description: String },
-
-    #[error(
         "cannot revert migration {version} ({description}) with {file}:{line}: {server_error}; the revert ran in \
          one transaction and was rolled back, so the migration stays applied. Fix the down file and run again"
     )]
@@ -96,17 +67,6 @@ pub enum MigrationError {
         line: usize,
         server_error: String,
     },
-}
-
-/// A row of `_sqlx_migrations`.
-#[derive(Debug, Clone)]
-struct AppliedRow {
-    version: i64,
-    description: String,
-    installed_on: String,
-    success: bool,
-    checksum: Vec<u8>,
-    execution_time: i64,
 }
 
 /// The migrations of one directory, as sqlx resolves them.
@@ -124,15 +84,10 @@ impl Migrations {
             dir: dir.to_path_buf(),
             reason,
         };
-        if !dir.is_dir() {
-            return Err(load_error(
-                "no such directory; create it, or fix `x-flowinfra.migrations` in the spec".into(),
-            ));
-        }
+        let files = migration_files(dir).map_err(load_error)?;
         let migrator = Migrator::new(dir.to_path_buf())
             .await
             .map_err(|error| load_error(error.to_string()))?;
-        let files = migration_files(dir).map_err(load_error)?;
         Ok(Migrations {
             dir: dir.to_path_buf(),
             migrator,
@@ -163,85 +118,14 @@ impl Migrations {
     /// order, and applied ones whose file is gone.
     pub async fn status(&self, database: &mut Database) -> Result<Vec<MigrationStatus>, MigrationError> {
         let applied = read_applied(database).await?;
-        let mut statuses: Vec<MigrationStatus> = self
-            .ups()
-            .map(|migration| {
-                let row = applied.get(&migration.version);
-                let state = match row {
-                    None => MigrationState::Pending,
-                    Some(row) if !row.success => MigrationState::Failed,
-                    Some(row) if row.checksum != *migration.checksum => MigrationState::Changed,
-                    Some(_) => MigrationState::Applied,
-                };
-                MigrationStatus {
-                    version: migration.version,
-                    description: migration.description.to_string(),
-                    state,
-                    file: self.files.get(&migration.version).and_then(|(up, _)| up.clone()),
-                    reversible: migration.migration_type.is_reversible(),
-                    installed_on: row.map(|r| r.installed_on.clone()),
-                    execution_ms: row
-                        .filter(|r| r.execution_time >= 0)
-                        .map(|r| r.execution_time / 1_000_000),
-                }
-            })
-            .collect();
-        for row in applied.values() {
-            if !self.ups().any(|m| m.version == row.version) {
-                statuses.push(MigrationStatus {
-                    version: row.version,
-                    description: row.description.clone(),
-                    state: if row.success {
-                        MigrationState::Missing
-                    } else {
-                        MigrationState::Failed
-                    },
-                    file: None,
-                    reversible: false,
-                    installed_on: Some(row.installed_on.clone()),
-                    execution_ms: (row.execution_time >= 0).then_some(row.execution_time / 1_000_000),
-                });
-            }
-        }
-        statuses.sort_by_key(|s| s.version);
-        Ok(statuses)
+        Ok(statuses(self.ups().map(file_migration), &self.files, &applied))
     }
 
     /// The versions `run` would apply, after the same checks `run` makes.
     pub async fn pending(&self, database: &mut Database) -> Result<Vec<i64>, MigrationError> {
         let statuses = self.status(database).await?;
-        self.refuse_inconsistent(&statuses)?;
-        Ok(statuses
-            .iter()
-            .filter(|s| s.state == MigrationState::Pending)
-            .map(|s| s.version)
-            .collect())
-    }
-
-    fn refuse_inconsistent(&self, statuses: &[MigrationStatus]) -> Result<(), MigrationError> {
-        // The order sqlx checks in: dirty first, then missing, then changed.
-        if let Some(failed) = statuses.iter().find(|s| s.state == MigrationState::Failed) {
-            return Err(MigrationError::Dirty {
-                version: failed.version,
-                description: failed.description.clone(),
-                file: self.file(failed.version, false),
-            });
-        }
-        if let Some(missing) = statuses.iter().find(|s| s.state == MigrationState::Missing) {
-            return Err(MigrationError::Missing {
-                version: missing.version,
-                description: missing.description.clone(),
-                dir: self.dir.display().to_string(),
-            });
-        }
-        if let Some(changed) = statuses.iter().find(|s| s.state == MigrationState::Changed) {
-            return Err(MigrationError::Changed {
-                version: changed.version,
-                description: changed.description.clone(),
-                file: self.file(changed.version, false),
-            });
-        }
-        Ok(())
+        refuse_inconsistent(&statuses, &self.dir, &self.files, DIRTY_BECAUSE)?;
+        Ok(pending_versions(&statuses))
     }
 
     /// Applies every pending migration in version order under sqlx's
@@ -299,24 +183,8 @@ impl Migrations {
         target: Option<i64>,
     ) -> Result<Vec<MigrationChange>, MigrationError> {
         let statuses = self.status(database).await?;
-        self.refuse_inconsistent(&statuses)?;
-        let applied: Vec<&MigrationStatus> = statuses
-            .iter()
-            .rev()
-            .filter(|s| s.state == MigrationState::Applied)
-            .collect();
-        let to_revert: Vec<&MigrationStatus> = match target {
-            Some(target) => applied.into_iter().filter(|s| s.version > target).collect(),
-            None => applied.into_iter().take(1).collect(),
-        };
-        for status in &to_revert {
-            if self.down(status.version).is_none() {
-                return Err(MigrationError::Irreversible {
-                    version: status.version,
-                    description: status.description.clone(),
-                });
-            }
-        }
+        refuse_inconsistent(&statuses, &self.dir, &self.files, DIRTY_BECAUSE)?;
+        let to_revert = to_revert(&statuses, target, |version| self.down(version).is_some())?;
         let mut reverted = Vec::new();
         for status in to_revert {
             let down = self.down(status.version).expect("checked above");
@@ -395,31 +263,13 @@ async fn read_applied(database: &mut Database) -> Result<BTreeMap<i64, AppliedRo
         .ensure_migrations_table(MIGRATIONS_TABLE)
         .await
         .map_err(|error| MigrationError::Database(error.to_string()))?;
-    let rows: Vec<(i64, String, String, bool, Vec<u8>, i64)> = sqlx::query_as(AssertSqlSafe(format!(
-        "SELECT version, description, to_char(installed_on, 'YYYY-MM-DD HH24:MI:SS'), success, checksum, \
-         execution_time FROM {MIGRATIONS_TABLE} ORDER BY version"
+    let rows = sqlx::query_as(AssertSqlSafe(applied_query(
+        "to_char(installed_on, 'YYYY-MM-DD HH24:MI:SS')",
     )))
     .fetch_all(&mut *connection)
     .await
     .map_err(|error| MigrationError::Database(server_error(&error)))?;
-    Ok(rows
-        .into_iter()
-        .map(
-            |(version, description, installed_on, success, checksum, execution_time)| {
-                (
-                    version,
-                    AppliedRow {
-                        version,
-                        description,
-                        installed_on,
-                        success,
-                        checksum,
-                        execution_time,
-                    },
-                )
-            },
-        )
-        .collect())
+    Ok(applied_rows(rows))
 }
 
 #[cfg(test)]

@@ -5,11 +5,11 @@
 //! recorded in `_flowinfra_seed`). It reports through return values and
 //! [`SeedEvent`]s, and prints nothing.
 //!
-//! What does not depend on the server is shared with [`crate::mysql`]
-//! rather than copied: the seed manifest and its rows ([`crate::mysql::manifest`],
+//! What does not depend on the server is shared rather than copied: the
+//! seed manifest and its rows ([`crate::mysql::manifest`],
 //! [`crate::mysql::rows`]: stable UUIDv5 ids, bcrypt, generated tables),
-//! the seed's options, events, record and report types, the staleness rule
-//! ([`crate::mysql::status::SeedStatus`]) and the migration status types.
+//! and [`crate::database`]'s seed run, per-row drift check, `check`
+//! reading and migration states, which [`session`] drives on this server.
 //!
 //! - [`probe`]: readiness, one TCP login and `SELECT 1`.
 //! - [`migrate`], [`seed`]: talk to the server over one connection.
@@ -20,6 +20,7 @@
 pub mod migrate;
 mod probe;
 pub mod seed;
+mod session;
 pub mod status;
 
 pub(crate) use probe::{login, probe};
@@ -29,7 +30,7 @@ use std::path::PathBuf;
 use sqlx::postgres::PgConnection;
 use sqlx::{ConnectOptions, Connection};
 
-pub use crate::mysql::seed::{SeedAction, SeedEvent, SeedOptions, SeedReport};
+pub use crate::database::seed::{SeedAction, SeedEvent, SeedOptions, SeedReport};
 pub use migrate::Migrations;
 
 use crate::kinds::vocabulary::{Credentials, Endpoint};

@@ -1,8 +1,8 @@
-//! The seed on PostgreSQL: the same manifest, rows and record as the MySQL
-//! kind's ([`crate::mysql::rows`] resolves them; [`crate::mysql::seed`]'s
-//! options, events, record and errors), loaded with `COPY … FROM STDIN`.
+//! The seed on PostgreSQL: the shared run ([`crate::database::seed`]: the
+//! same manifest, rows, record, decision and per-row drift check as the
+//! MySQL kind's) with this server's load, `COPY … FROM STDIN`.
 //!
-//! Every run is one transaction: the rows of every table and the
+//! Every load is one transaction: the rows of every table and the
 //! `_flowinfra_seed` record commit together or not at all. Rows stream to
 //! the server in COPY's text format, in chunks, never as INSERTs; the server
 //! casts each text value to its column's type (uuid, boolean — `1`/`0` as
@@ -21,12 +21,12 @@ use sqlx::postgres::PgConnection;
 use sqlx::{AssertSqlSafe, Connection};
 
 use super::{Database, quote, server_error};
-use crate::mysql::manifest::SeedFileError;
-use crate::mysql::rows::{self, TableRows};
-use crate::mysql::seed::{Decision, decide, read_for_run};
-pub use crate::mysql::seed::{SEED_TABLE, SeedAction, SeedError, SeedEvent, SeedOptions, SeedRecord, SeedReport};
+use crate::database::seed as shared;
+pub use crate::database::seed::{SEED_TABLE, SeedAction, SeedError, SeedEvent, SeedOptions, SeedRecord, SeedReport};
+use crate::mysql::rows::{SeedSource, TableRows};
 
-const CREATE_SEED_TABLE: &str = "CREATE TABLE IF NOT EXISTS _flowinfra_seed (
+/// The seed record and its verification, created when missing.
+pub(super) const CREATE_RECORD_TABLES: &str = "CREATE TABLE IF NOT EXISTS _flowinfra_seed (
     id BIGSERIAL PRIMARY KEY,
     version VARCHAR(255) NOT NULL,
     checksum CHAR(64) NOT NULL,
@@ -34,6 +34,10 @@ const CREATE_SEED_TABLE: &str = "CREATE TABLE IF NOT EXISTS _flowinfra_seed (
     duration_ms BIGINT NOT NULL,
     row_counts TEXT NOT NULL,
     clean BOOLEAN NOT NULL
+);
+CREATE TABLE IF NOT EXISTS _flowinfra_seed_verified (
+    seed_id BIGINT NOT NULL PRIMARY KEY,
+    tables TEXT NOT NULL
 )";
 
 /// The temporary table an upsert copies into.
@@ -49,29 +53,29 @@ pub async fn apply(
     options: &SeedOptions,
     on_event: &mut (dyn FnMut(SeedEvent) + Send),
 ) -> Result<SeedReport, SeedError> {
-    let source = read_for_run(dir, &database.endpoint().host, options)?;
-    let connection = database.connection();
-    sqlx::raw_sql(CREATE_SEED_TABLE)
-        .execute(&mut *connection)
-        .await
-        .map_err(record_error)?;
-    let previous = latest_record(connection).await?;
-    let changed_without_version = match decide(dir, &source, previous.as_ref(), options, on_event) {
-        Decision::Current(report) => return Ok(report),
-        Decision::Load {
-            changed_without_version,
-        } => changed_without_version,
-    };
-    let version = source.manifest.version.clone();
-    let invalid = |source: SeedFileError| SeedError::Invalid {
-        dir: dir.to_path_buf(),
-        source,
-    };
-    let tables = rows::resolve(&source).map_err(invalid)?;
-    on_event(SeedEvent::Loading {
-        version: version.clone(),
-    });
-    let started = Instant::now();
+    shared::apply(database, dir, options, on_event).await
+}
+
+/// The most recently applied seed, if any.
+pub async fn recorded(database: &mut Database) -> Result<Option<SeedRecord>, SeedError> {
+    shared::recorded(database).await
+}
+
+/// Clears the seed record, so the next run loads the seed again. Returns
+/// whether there was one.
+pub async fn forget(database: &mut Database) -> Result<bool, SeedError> {
+    shared::forget(database).await
+}
+
+/// Loads `tables` and records the run, in one transaction ([`crate::database::Session::load`]).
+pub(super) async fn load(
+    connection: &mut PgConnection,
+    source: &SeedSource,
+    tables: &[TableRows],
+    options: &SeedOptions,
+    started: Instant,
+) -> Result<Vec<(String, u64)>, SeedError> {
+    let version = &source.manifest.version;
     let mut transaction = connection.begin().await.map_err(record_error)?;
     if options.clean {
         for table in tables.iter().rev() {
@@ -85,7 +89,7 @@ pub async fn apply(
         }
     }
     let mut counts = Vec::new();
-    for table in &tables {
+    for table in tables {
         load_table(&mut transaction, table, !options.clean)
             .await
             .map_err(|error| SeedError::Load {
@@ -99,7 +103,7 @@ pub async fn apply(
     sqlx::query(
         "INSERT INTO _flowinfra_seed (version, checksum, duration_ms, row_counts, clean) VALUES ($1, $2, $3, $4, $5)",
     )
-    .bind(&version)
+    .bind(version)
     .bind(&source.checksum)
     .bind(i64::try_from(duration.as_millis()).unwrap_or(i64::MAX))
     .bind(serde_json::to_string(&row_counts).expect("counts serialise"))
@@ -108,62 +112,7 @@ pub async fn apply(
     .await
     .map_err(record_error)?;
     transaction.commit().await.map_err(record_error)?;
-    Ok(SeedReport {
-        action: SeedAction::Applied {
-            previous,
-            cleaned: options.clean,
-            changed_without_version,
-        },
-        version,
-        checksum: source.checksum,
-        rows: counts,
-        duration: started.elapsed(),
-    })
-}
-
-/// The most recently applied seed, if any.
-pub async fn recorded(database: &mut Database) -> Result<Option<SeedRecord>, SeedError> {
-    let connection = database.connection();
-    let exists: bool = sqlx::query_scalar("SELECT to_regclass('_flowinfra_seed') IS NOT NULL")
-        .fetch_one(&mut *connection)
-        .await
-        .map_err(record_error)?;
-    if !exists {
-        return Ok(None);
-    }
-    latest_record(connection).await
-}
-
-/// Clears the seed record, so the next run loads the seed again. Returns
-/// whether there was one.
-pub async fn forget(database: &mut Database) -> Result<bool, SeedError> {
-    if recorded(database).await?.is_none() {
-        return Ok(false);
-    }
-    sqlx::raw_sql("DELETE FROM _flowinfra_seed")
-        .execute(database.connection())
-        .await
-        .map_err(record_error)?;
-    Ok(true)
-}
-
-async fn latest_record(connection: &mut PgConnection) -> Result<Option<SeedRecord>, SeedError> {
-    let row: Option<(String, String, String, i64, String)> = sqlx::query_as(
-        "SELECT version, checksum, to_char(applied_at, 'YYYY-MM-DD HH24:MI:SS'), duration_ms, row_counts \
-         FROM _flowinfra_seed ORDER BY id DESC LIMIT 1",
-    )
-    .fetch_optional(connection)
-    .await
-    .map_err(record_error)?;
-    Ok(
-        row.map(|(version, checksum, applied_at, duration_ms, row_counts)| SeedRecord {
-            version,
-            checksum,
-            applied_at,
-            duration_ms,
-            rows: serde_json::from_str(&row_counts).unwrap_or_default(),
-        }),
-    )
+    Ok(counts)
 }
 
 /// Copies `table`'s rows in; with `upsert`, through a staging table so
@@ -203,7 +152,7 @@ pub fn copy_statement(table: &str, column_list: &str) -> String {
 }
 
 /// Streams `rows` in COPY's text format, a chunk at a time.
-async fn copy_rows(
+pub(super) async fn copy_rows(
     connection: &mut PgConnection,
     statement: &str,
     rows: &[Vec<Option<String>>],

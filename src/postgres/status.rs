@@ -1,71 +1,23 @@
 //! One database's state as `check` reports it: are all migrations applied
-//! and unchanged, and does it hold the seed in the working tree? The
-//! staleness rule is the MySQL kind's ([`SeedStatus`]).
+//! and unchanged, and does it hold the seed in the working tree — every
+//! seeded row with its seeded values? The reading is
+//! [`crate::database`]'s, the same as the MySQL kind's.
 
-use std::collections::BTreeMap;
 use std::path::Path;
 
-use sqlx::AssertSqlSafe;
-
+use super::Database;
 use super::migrate::Migrations;
-use super::seed::{SeedError, recorded};
-use super::{Database, quote};
-use crate::mysql::drift::TableDrift;
-use crate::mysql::rows::read_source;
-pub use crate::mysql::status::SeedStatus;
+use super::seed::SeedError;
+pub use crate::database::seed::SeedStatus;
 
-/// Reads the seed record and counts the seeded tables' rows.
+/// Reads the seed record, counts the seeded tables' rows and compares them with the seed.
 pub async fn seed_status(database: &mut Database, dir: &Path) -> Result<SeedStatus, SeedError> {
-    let source = read_source(dir).map_err(|source| SeedError::Invalid {
-        dir: dir.to_path_buf(),
-        source,
-    })?;
-    let recorded = recorded(database).await?;
-    let mut counts = BTreeMap::new();
-    for table in &source.manifest.tables {
-        // The name comes from the manifest and is quoted as an identifier.
-        let sql = AssertSqlSafe(format!("SELECT COUNT(*) FROM {}", quote(&table.table)));
-        if let Ok(count) = sqlx::query_scalar::<_, i64>(sql).fetch_one(database.connection()).await {
-            counts.insert(table.table.clone(), count.max(0) as u64);
-        }
-    }
-    // Per-row comparison (naming each row) is the MySQL kind's; here the
-    // counts against the recorded load tell missing rows from added ones.
-    let drift = recorded
-        .as_ref()
-        .map(|record| count_drift(&record.rows, &counts))
-        .unwrap_or_default();
-    Ok(SeedStatus {
-        expected_version: source.manifest.version.clone(),
-        expected_checksum: source.checksum.clone(),
-        recorded,
-        counts,
-        drift,
-    })
-}
-
-/// Seeded tables holding fewer rows than the seed loaded (rows missing) or
-/// more (rows the application added, information only).
-fn count_drift(seeded: &BTreeMap<String, u64>, now: &BTreeMap<String, u64>) -> Vec<TableDrift> {
-    seeded
-        .iter()
-        .filter_map(|(table, &rows)| {
-            let present = now.get(table).copied().unwrap_or(0);
-            (present != rows).then(|| TableDrift {
-                table: table.clone(),
-                missing: Vec::new(),
-                missing_count: rows.saturating_sub(present),
-                changed: Vec::new(),
-                changed_count: 0,
-                added: present.saturating_sub(rows),
-            })
-        })
-        .collect()
+    crate::database::seed::seed_status(database, dir).await
 }
 
 /// The latest applied version when every migration is applied and unchanged; otherwise why not.
 pub async fn migrations_verdict(database: &mut Database, dir: &Path) -> Result<Option<i64>, String> {
     let migrations = Migrations::load(dir).await.map_err(|e| e.to_string())?;
     let status = migrations.status(database).await.map_err(|e| e.to_string())?;
-    crate::mysql::status::verdict_of(&status)
+    crate::database::migrate::verdict_of(&status)
 }

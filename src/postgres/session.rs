@@ -1,0 +1,138 @@
+//! The PostgreSQL side of the shared seed logic ([`crate::database::Session`]):
+//! this server's SQL spelling and its primitives, over the library's one
+//! connection.
+
+use sqlx::{AssertSqlSafe, Row};
+
+use super::seed::{CREATE_RECORD_TABLES, SeedError, SeedOptions, copy_rows, copy_statement};
+use super::{Database, quote, server_error};
+use crate::database::{Session, TextRows};
+use crate::mysql::rows::{SeedSource, TableRows};
+
+impl Session for Database {
+    fn host(&self) -> &str {
+        &self.endpoint().host
+    }
+
+    async fn execute(&mut self, sql: String) -> Result<(), String> {
+        sqlx::raw_sql(AssertSqlSafe(sql))
+            .execute(self.connection())
+            .await
+            .map(|_| ())
+            .map_err(|error| server_error(&error))
+    }
+
+    async fn texts(&mut self, sql: String) -> Result<TextRows, String> {
+        // The simple query protocol: one round trip, nothing prepared for a statement run once.
+        let rows = sqlx::raw_sql(AssertSqlSafe(sql))
+            .fetch_all(self.connection())
+            .await
+            .map_err(|error| server_error(&error))?;
+        rows.iter()
+            .map(|row| {
+                (0..row.len())
+                    .map(|index| row.try_get::<Option<String>, _>(index))
+                    .collect::<Result<Vec<_>, _>>()
+                    .map_err(|error| server_error(&error))
+            })
+            .collect()
+    }
+
+    async fn existing_tables(&mut self, tables: &[&str]) -> Result<Vec<bool>, String> {
+        if tables.is_empty() {
+            return Ok(Vec::new());
+        }
+        let flags: Vec<String> = tables
+            .iter()
+            .map(|table| format!("(to_regclass(quote_ident({})) IS NOT NULL)::text", self.literal(table)))
+            .collect();
+        let rows = self.texts(format!("SELECT {}", flags.join(", "))).await?;
+        let row = rows.into_iter().next().unwrap_or_default();
+        Ok(row.iter().map(|flag| flag.as_deref() == Some("true")).collect())
+    }
+
+    async fn insert_rows(&mut self, table: &TableRows) -> Result<(), String> {
+        let columns: Vec<String> = table.columns.iter().map(|c| quote(c)).collect();
+        copy_rows(
+            self.connection(),
+            &copy_statement(&quote(&table.table), &columns.join(", ")),
+            &table.rows,
+        )
+        .await
+        .map_err(|error| server_error(&error))
+    }
+
+    async fn load(
+        &mut self,
+        source: &SeedSource,
+        tables: &[TableRows],
+        options: &SeedOptions,
+        started: std::time::Instant,
+    ) -> Result<Vec<(String, u64)>, SeedError> {
+        super::seed::load(self.connection(), source, tables, options, started).await
+    }
+
+    fn create_record_tables(&self) -> &'static str {
+        CREATE_RECORD_TABLES
+    }
+
+    fn quote(&self, identifier: &str) -> String {
+        quote(identifier)
+    }
+
+    /// Decoded from hex: no escaping rules involved.
+    fn literal(&self, text: &str) -> String {
+        let hex: String = text.bytes().map(|byte| format!("{byte:02x}")).collect();
+        format!("convert_from('\\x{hex}'::bytea, 'UTF8')")
+    }
+
+    fn text(&self, expression: &str) -> String {
+        format!("({expression})::text")
+    }
+
+    fn same(&self, left: &str, right: &str) -> String {
+        format!("{left} IS NOT DISTINCT FROM {right}")
+    }
+
+    fn time_text(&self, column: &str) -> String {
+        format!("to_char({column}, 'YYYY-MM-DD HH24:MI:SS')")
+    }
+
+    fn begin_snapshot(&self) -> &'static str {
+        "BEGIN ISOLATION LEVEL REPEATABLE READ"
+    }
+
+    /// Only the seed's columns, with their types and collations, and no
+    /// constraints or defaults: a serial column's default would draw from
+    /// the real table's sequence.
+    fn create_scratch(&self, scratch: &str, real: &str, columns: &[String]) -> String {
+        let columns: Vec<String> = columns.iter().map(|c| quote(c)).collect();
+        format!(
+            "DROP TABLE IF EXISTS pg_temp.{scratch}; CREATE TEMP TABLE {scratch} AS SELECT {} FROM {} WITH NO DATA",
+            columns.join(", "),
+            quote(real)
+        )
+    }
+
+    fn drop_scratch(&self, scratch: &[String]) -> String {
+        let names: Vec<String> = scratch.iter().map(|name| format!("pg_temp.{name}")).collect();
+        format!("DROP TABLE IF EXISTS {}", names.join(", "))
+    }
+
+    /// 60 bits of the MD5 of the row's values as a row literal (quoted, NULL apart).
+    fn row_hash(&self, columns: &[String]) -> String {
+        format!(
+            "('x' || left(md5(ROW({})::text), 15))::bit(60)::bigint",
+            columns.join(", ")
+        )
+    }
+
+    fn schema_hash(&self, table: &str) -> String {
+        format!(
+            "SELECT md5(string_agg(attname || ' ' || format_type(atttypid, atttypmod) || ' ' || attcollation::text, \
+             ',' ORDER BY attnum)) FROM pg_attribute \
+             WHERE attrelid = to_regclass(quote_ident({})) AND attnum > 0 AND NOT attisdropped",
+            self.literal(table)
+        )
+    }
+}
