@@ -934,23 +934,16 @@ fn a_service_refused_for_a_bad_value_does_not_make_its_dependents_fail_too() {
 }
 
 #[test]
-fn a_closing_bracket_at_its_keys_indentation_gets_a_hint_saying_how_to_indent_it() {
-    // saphyr-parser (0.3.4, the newest) follows YAML 1.2 here where go-yaml
-    // and PyYAML do not; see docs/decisions.md.
-    let project = one_service("    image: busybox\n    command: [\n      \"sleep\"\n    ]\n");
-    let (message, line, _) = project.error();
-    assert_eq!(message, "invalid YAML: invalid indentation");
-    assert_eq!(line, 6);
-    assert!(
-        project.hint().contains("indent the closing bracket"),
-        "{}",
-        project.hint()
-    );
-    let indented = one_service("    image: busybox\n    command: [\n      \"sleep\"\n      ]\n");
-    assert_eq!(
-        indented.ok().spec.services["app"].command,
-        Some(vec!["sleep".to_string()])
-    );
+fn a_closing_bracket_at_its_keys_indentation_loads_as_compose_reads_it() {
+    // Defect 1: go-yaml (Compose v2) and PyYAML accept it; saphyr-parser alone
+    // does not, so the loader re-reads the bracket line indented (docs/decisions.md).
+    let project = one_service("    image: busybox\n    command: [\n      \"sleep\", \"1\"\n    ]\n    tty: true\n");
+    let service = &project.ok().spec.services["app"];
+    assert_eq!(service.command, Some(vec!["sleep".to_string(), "1".to_string()]));
+    // Positions after the bracket are the file's own: an error on line 7 is on line 7.
+    let project = one_service("    image: busybox\n    command: [\n      \"sleep\"\n    ]\n    tty: maybe\n");
+    let (message, line, column) = project.error();
+    assert_eq!((message.as_str(), line, column), ("`tty` must be true or false", 7, 10));
 }
 
 #[test]
