@@ -129,6 +129,17 @@ impl Node {
             .map(|(_, node)| node)
     }
 
+    /// The value of `key` in a mapping, to change it.
+    pub fn value_mut(&mut self, key: &str) -> Option<&mut Value> {
+        match &mut self.value {
+            Value::Mapping(entries) => entries
+                .iter_mut()
+                .find(|(k, _)| k.name == key)
+                .map(|(_, node)| &mut node.value),
+            _ => None,
+        }
+    }
+
     /// A short name for the node's type, for "expected X, found Y" messages.
     pub fn type_name(&self) -> &'static str {
         match &self.value {

@@ -152,9 +152,11 @@ fn read_spec(r: &mut Reader, root: &Node, context: &Context<'_>) -> Spec {
         None => {}
     }
     rules::check_dependencies(r, &services, &service_nodes);
+    // Only services that run together can clash: a service no active profile
+    // enables takes no host port and no container name.
+    rules::drop_inactive_profiles(r, &mut services, &service_nodes, &context.active_profiles);
     rules::check_port_clashes(r, &services, &service_nodes);
     rules::check_container_name_clashes(r, &services, &service_nodes);
-    rules::drop_inactive_profiles(r, &mut services, &service_nodes, &context.active_profiles);
 
     Spec {
         name,
