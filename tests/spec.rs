@@ -1010,3 +1010,341 @@ fn network_creation_options_load() {
     assert!(back.internal);
     assert_eq!(back.driver_opts["com.docker.network.bridge.name"], "br-back");
 }
+
+// ---- extends, include, !reset and !override (issue 15) --------------------
+
+fn env_of(loaded: &Loaded, service: &str) -> BTreeMap<String, String> {
+    loaded.spec.services[service].environment.clone()
+}
+
+fn host_ports(loaded: &Loaded, service: &str) -> Vec<u16> {
+    loaded.spec.services[service]
+        .ports
+        .iter()
+        .filter_map(|port| port.host_port)
+        .collect()
+}
+
+#[test]
+fn extends_in_the_same_file_merges_the_service_on_its_base() {
+    let project = Project::new().file(
+        "spec.yaml",
+        "services:
+  base:
+    image: busybox:1
+    environment: {A: '1', B: '2'}
+    ports: ['80']
+    command: [sleep, '1']
+  mid:
+    extends: base
+    environment: {B: '3'}
+  app:
+    extends:
+      service: mid
+    environment: [C=4]
+    ports: ['127.0.0.1:8002:81']
+",
+    );
+    let loaded = project.ok();
+    let app = &loaded.spec.services["app"];
+    assert_eq!(app.image, "busybox:1");
+    assert_eq!(app.command, Some(vec!["sleep".to_string(), "1".to_string()]));
+    assert_eq!(
+        env_of(&loaded, "app"),
+        BTreeMap::from([
+            ("A".into(), "1".into()),
+            ("B".into(), "3".into()),
+            ("C".into(), "4".into())
+        ])
+    );
+    let container_ports: Vec<u16> = app.ports.iter().map(|port| port.container_port).collect();
+    assert_eq!(container_ports, [80, 81]);
+    assert_eq!(host_ports(&loaded, "app"), [8002]);
+    assert_eq!(env_of(&loaded, "base")["B"], "2", "the base itself is unchanged");
+}
+
+#[test]
+fn extends_from_another_file_resolves_its_paths_against_that_file() {
+    let project = Project::new()
+        .dir("common/init")
+        .file(
+            "common/base.yml",
+            "services:\n  root:\n    image: busybox:1\n    volumes: ['./init:/init:ro']\n  db:\n    extends: root\n    environment: {FROM: base}\n",
+        )
+        .file(
+            "spec.yaml",
+            "services:\n  app:\n    extends:\n      file: common/base.yml\n      service: db\n    tty: true\n",
+        );
+    let loaded = project.ok();
+    let app = &loaded.spec.services["app"];
+    assert_eq!(app.image, "busybox:1");
+    assert_eq!(env_of(&loaded, "app")["FROM"], "base");
+    match &app.volumes[0].source {
+        MountSource::Bind { path } => assert_eq!(path, &project.root().join("common/init")),
+        other => panic!("expected a bind mount, got {other:?}"),
+    }
+    assert_eq!(
+        loaded.spec.services.keys().collect::<Vec<_>>(),
+        ["app"],
+        "the extended file's services are not the project's"
+    );
+}
+
+#[test]
+fn an_error_in_an_extended_file_points_into_that_file() {
+    let project = Project::new()
+        .file(
+            "base.yml",
+            "services:\n  db:\n    image: busybox:1\n    restart: sometimes\n",
+        )
+        .file(
+            "spec.yaml",
+            "services:\n  app:\n    extends: {file: base.yml, service: db}\n",
+        );
+    let err = project.load().expect_err("refused");
+    let position = err.diagnostics[0].position.as_ref().unwrap();
+    assert!(position.file.ends_with("base.yml"), "{err}");
+    assert_eq!((position.line, position.column), (4, 14), "{err}");
+    assert_eq!(
+        err.diagnostics[0].source_line.as_deref(),
+        Some("    restart: sometimes")
+    );
+}
+
+#[test]
+fn an_extends_cycle_is_refused_naming_the_chain() {
+    let project = Project::new().file(
+        "spec.yaml",
+        "services:\n  a:\n    image: busybox\n    extends: b\n  b:\n    extends: c\n  c:\n    extends: a\n",
+    );
+    let (message, line, column) = project.error();
+    assert_eq!(
+        message,
+        "`extends` cycle: `a` extends `b`, which extends `c`, which extends `a`"
+    );
+    assert_eq!((line, column), (8, 14));
+    let itself = Project::new().file("spec.yaml", "services:\n  a:\n    image: busybox\n    extends: a\n");
+    assert_eq!(itself.error().0, "`extends` cycle: `a` extends `a`");
+}
+
+#[test]
+fn extending_an_unknown_service_suggests_one() {
+    let project = Project::new().file(
+        "spec.yaml",
+        "services:\n  base:\n    image: busybox\n  app:\n    extends: bsae\n",
+    );
+    let (message, line, column) = project.error();
+    assert_eq!(message, "cannot extend `bsae`: it is not a service of this file");
+    assert_eq!((line, column), (5, 14));
+    assert_eq!(project.hint(), "did you mean `base`?");
+    let other = Project::new()
+        .file("base.yml", "services:\n  db:\n    image: busybox\n")
+        .file(
+            "spec.yaml",
+            "services:\n  app:\n    extends: {file: base.yml, service: web}\n",
+        );
+    assert_eq!(
+        other.error().0,
+        "cannot extend `web`: it is not a service of `base.yml`"
+    );
+    let missing = Project::new().file(
+        "spec.yaml",
+        "services:\n  app:\n    extends: {file: nowhere.yml, service: web}\n",
+    );
+    let (message, line, _) = missing.error();
+    assert!(message.starts_with("cannot read extended file `"), "{message}");
+    assert_eq!(line, 3);
+}
+
+#[test]
+fn reset_and_override_drop_what_the_extended_service_set() {
+    let project = Project::new().file(
+        "spec.yaml",
+        "services:
+  base:
+    image: busybox
+    ports: ['127.0.0.1:8001:80']
+    environment: {A: '1', B: '2'}
+  app:
+    extends: base
+    ports: !reset []
+    environment: !override {C: '3'}
+",
+    );
+    let loaded = project.ok();
+    assert!(host_ports(&loaded, "app").is_empty());
+    assert_eq!(env_of(&loaded, "app"), BTreeMap::from([("C".into(), "3".into())]));
+    assert_eq!(host_ports(&loaded, "base"), [8001]);
+}
+
+#[test]
+fn reset_and_override_drop_what_earlier_files_set() {
+    let project = Project::new()
+        .file(
+            "spec.yaml",
+            "services:\n  app:\n    image: busybox\n    ports: ['127.0.0.1:8001:80']\n    environment: {A: '1'}\n    tty: true\n",
+        )
+        .file(
+            "override.yaml",
+            "services:\n  app:\n    ports: !override ['127.0.0.1:8002:80']\n    environment: !override\n      B: '2'\n    tty: !reset null\n",
+        );
+    let loaded = project.ok();
+    assert_eq!(host_ports(&loaded, "app"), [8002]);
+    assert_eq!(env_of(&loaded, "app"), BTreeMap::from([("B".into(), "2".into())]));
+    assert!(loaded.warnings.is_empty(), "{:?}", loaded.warnings);
+    // `!reset` with a value drops the value too, as Compose does, and says so.
+    let with_value = Project::new()
+        .file(
+            "spec.yaml",
+            "services:\n  app:\n    image: busybox\n    ports: ['127.0.0.1:8001:80']\n",
+        )
+        .file(
+            "override.yaml",
+            "services:\n  app:\n    ports: !reset ['127.0.0.1:8003:80']\n",
+        );
+    let loaded = with_value.ok();
+    assert!(host_ports(&loaded, "app").is_empty());
+    assert!(
+        loaded
+            .warnings
+            .iter()
+            .any(|w| w.contains("`services.app.ports: !reset` drops the value")),
+        "{:?}",
+        loaded.warnings
+    );
+}
+
+#[test]
+fn an_unknown_yaml_tag_is_an_error_at_its_position() {
+    let project = one_service("    image: busybox\n    environment: !env\n      A: '1'\n");
+    let (message, line, column) = project.error();
+    assert_eq!(
+        (message.as_str(), line, column),
+        ("YAML tag `!env` is not supported", 4, 18)
+    );
+    assert!(project.hint().contains("`!override`"), "{}", project.hint());
+}
+
+#[test]
+fn include_imports_a_model_loaded_on_its_own() {
+    let project = Project::new()
+        .dir("db/init")
+        .file("db/.env", "DB_IMAGE=mysql:8.4\nSHARED=from-included-env\n")
+        .file(
+            "db/compose.yml",
+            "services:\n  db:\n    image: ${DB_IMAGE}\n    environment: {SHARED: '${SHARED}'}\n    volumes: ['./init:/docker-entrypoint-initdb.d:ro', 'data:/var/lib/mysql']\nvolumes:\n  data:\n",
+        )
+        .file(
+            "spec.yaml",
+            "include:\n  - db/compose.yml\nservices:\n  app:\n    image: busybox\n    depends_on: [db]\n",
+        )
+        .env("SHARED", "from-process");
+    let loaded = project.ok();
+    let db = &loaded.spec.services["db"];
+    assert_eq!(db.image, "mysql:8.4", "the included project's .env fills what is unset");
+    assert_eq!(
+        env_of(&loaded, "db")["SHARED"],
+        "from-process",
+        "the including model's variables win"
+    );
+    match &db.volumes[0].source {
+        MountSource::Bind { path } => assert_eq!(path, &project.root().join("db/init")),
+        other => panic!("expected a bind mount, got {other:?}"),
+    }
+    assert!(loaded.spec.volumes.contains_key("data"));
+    assert!(loaded.spec.services["app"].depends_on.contains_key("db"));
+}
+
+#[test]
+fn include_long_form_takes_env_files_and_override_files() {
+    let project = Project::new()
+        .file("vars/db.env", "DB_TAG=8.4\n")
+        .file("db/compose.yml", "services:\n  db:\n    image: mysql:${DB_TAG}\n    tty: true\n")
+        .file("db/local.yml", "services:\n  db:\n    tty: false\n")
+        .file(
+            "spec.yaml",
+            "include:\n  - path: [db/compose.yml, db/local.yml]\n    env_file: vars/db.env\nservices:\n  app:\n    image: busybox\n",
+        );
+    let loaded = project.ok();
+    assert_eq!(loaded.spec.services["db"].image, "mysql:8.4");
+    assert!(!loaded.spec.services["db"].runtime.tty);
+    let typo = Project::new()
+        .file("db/compose.yml", "services:\n  db:\n    image: busybox\n")
+        .file(
+            "spec.yaml",
+            "include:\n  - path: db/compose.yml\n    env_files: x.env\nservices: {}\n",
+        );
+    let (message, line, column) = typo.error();
+    assert_eq!(
+        (message.as_str(), line, column),
+        ("unknown include field `env_files`", 3, 5)
+    );
+    assert_eq!(typo.hint(), "did you mean `env_file`?");
+}
+
+#[test]
+fn an_included_resource_the_including_file_redefines_is_a_conflict() {
+    let included = "services:\n  db:\n    image: mysql:8.4\nvolumes:\n  data: {}\n";
+    let project = Project::new().file("db.yml", included).file(
+        "spec.yaml",
+        "include: [db.yml]\nservices:\n  db:\n    image: mysql:9\nvolumes:\n  data: {}\n",
+    );
+    let (message, line, column) = project.error();
+    assert!(
+        message.starts_with("service `db` is also defined by the included file `")
+            && message.ends_with("db.yml` (line 2); Compose refuses such a conflict"),
+        "{message}"
+    );
+    assert_eq!((line, column), (3, 3));
+    assert!(project.hint().contains("override file"), "{}", project.hint());
+    // The same definition twice (a model included by two files) is no conflict.
+    let same = Project::new().file("db.yml", included).file(
+        "spec.yaml",
+        "include: [db.yml]\nservices:\n  db:\n    image: mysql:8.4\n",
+    );
+    same.ok();
+}
+
+#[test]
+fn an_include_cycle_is_refused() {
+    let project = Project::new()
+        .file("b.yml", "include: [spec.yaml]\nservices:\n  b:\n    image: busybox\n")
+        .file("spec.yaml", "include: [b.yml]\nservices:\n  a:\n    image: busybox\n");
+    let err = project.load().expect_err("refused");
+    let d = &err.diagnostics[0];
+    assert!(d.message.starts_with("include cycle: `"), "{err}");
+    assert!(
+        d.message.contains("spec.yaml` includes `") && d.message.contains("b.yml` includes `"),
+        "{err}"
+    );
+    let position = d.position.as_ref().unwrap();
+    assert!(position.file.ends_with("b.yml"), "{err}");
+    assert_eq!(position.line, 1);
+}
+
+#[test]
+fn services_no_active_profile_enables_need_no_image_and_clash_with_nothing() {
+    // As Compose: what matters only when a service runs is not asked of one that will not run.
+    let spec = "services:
+  cpu:
+    image: app:1
+    profiles: [cpu]
+    ports: ['127.0.0.1:8080:80']
+  gpu:
+    image: ${GPU_IMAGE}
+    profiles: [gpu]
+    ports: ['127.0.0.1:8080:80']
+  web:
+    image: busybox
+";
+    let loaded = Project::new().file("spec.yaml", spec).ok();
+    assert_eq!(loaded.spec.services.keys().collect::<Vec<_>>(), ["web"]);
+    let both = Project::new()
+        .file("spec.yaml", spec)
+        .env("COMPOSE_PROFILES", "cpu,gpu")
+        .env("GPU_IMAGE", "app:1-gpu");
+    assert_eq!(
+        both.error().0,
+        "services `cpu` and `gpu` both publish host port 8080/tcp"
+    );
+}
