@@ -1348,3 +1348,60 @@ fn services_no_active_profile_enables_need_no_image_and_clash_with_nothing() {
         "services `cpu` and `gpu` both publish host port 8080/tcp"
     );
 }
+
+#[test]
+fn an_error_in_an_anchor_several_services_use_is_reported_once_naming_them() {
+    // Defect 6: once, at the anchor's line, with the services that use it.
+    let project = Project::new().file(
+        "spec.yaml",
+        "x-defaults: &defaults
+  image: busybox
+  restart: sometimes
+services:
+  a:
+    <<: *defaults
+  b:
+    <<: *defaults
+  c:
+    <<: *defaults
+    tty: true
+  d:
+    image: busybox
+",
+    );
+    let err = project.load().expect_err("refused");
+    assert_eq!(err.diagnostics.len(), 1, "{err}");
+    let d = &err.diagnostics[0];
+    assert_eq!(
+        d.message,
+        "invalid restart policy `sometimes` (services `a`, `b` and `c` use this value)"
+    );
+    let position = d.position.as_ref().unwrap();
+    assert_eq!((position.line, position.column), (3, 12));
+    // One service using an anchor written above it is named too.
+    let one = Project::new().file(
+        "spec.yaml",
+        "x-defaults: &defaults\n  image: busybox\n  restart: sometimes\nservices:\n  a:\n    <<: *defaults\n",
+    );
+    assert_eq!(
+        one.error().0,
+        "invalid restart policy `sometimes` (service `a` uses this value)"
+    );
+    // An error in a service's own text is not.
+    let own = one_service("    image: busybox\n    restart: sometimes\n");
+    assert_eq!(own.error().0, "invalid restart policy `sometimes`");
+}
+
+#[test]
+fn an_error_in_an_extended_service_is_reported_once_naming_its_users() {
+    let project = Project::new().file(
+        "spec.yaml",
+        "services:\n  base:\n    image: busybox\n    restart: sometimes\n  app:\n    extends: base\n  worker:\n    extends: base\n",
+    );
+    let (message, line, column) = project.error();
+    assert_eq!(
+        message,
+        "invalid restart policy `sometimes` (services `base`, `app` and `worker` use this value)"
+    );
+    assert_eq!((line, column), (4, 14));
+}

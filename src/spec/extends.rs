@@ -112,7 +112,7 @@ impl Resolver<'_, '_> {
             .iter()
             .any(|(key, _)| key.name == target.service)
         {
-            return Err(not_found(&target, &file.path, &base_file).into());
+            return Err(not_found(&target, name, &file.path, &base_file).into());
         }
         self.chain
             .push((file.path.clone(), name.to_string(), extends.position.clone()));
@@ -237,10 +237,12 @@ fn read_extends(node: &Node) -> Result<Target, SpecError> {
     }
 }
 
-fn not_found(target: &Target, extending_file: &Path, base_file: &File) -> Diagnostic {
+fn not_found(target: &Target, extending: &str, extending_file: &Path, base_file: &File) -> Diagnostic {
+    // The extending service is no candidate: it cannot extend itself.
     let names: Vec<&str> = services(&base_file.tree)
         .iter()
         .map(|(key, _)| key.name.as_str())
+        .filter(|name| !(base_file.path.as_ref() == extending_file && *name == extending))
         .collect();
     let place = if base_file.path.as_ref() == extending_file {
         "this file".to_string()

@@ -16,7 +16,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use super::error::{Diagnostic, SpecError, hint_for};
-use super::load::{Loader, ParsedFile, read_env_file};
+use super::load::{Loader, ParsedFile, read_env_file, shown};
 use super::merge::same_value;
 use super::syntax::resolve_path;
 use super::yaml::{Key, Node, Position, Value};
@@ -192,7 +192,7 @@ fn load_entry(
             && let Some(position) = position
         {
             return Err(
-                Diagnostic::at(position, format!("env file `{}` does not exist", path.display()))
+                Diagnostic::at(position, format!("env file `{}` does not exist", shown(&path)))
                     .with_hint("an include's `env_file` is relative to the directory of the file that includes it")
                     .into(),
             );
@@ -276,15 +276,4 @@ fn conflict(here: &Key, imported: &Key, what: &str) -> Diagnostic {
          in the include's `path` (`path: [{}, override.yaml]`)",
         imported.position.file.file_name().unwrap_or_default().to_string_lossy()
     ))
-}
-
-/// A file as errors name it: relative to the current directory when inside it.
-fn shown(file: &Path) -> String {
-    let current = std::env::current_dir().ok();
-    current
-        .as_deref()
-        .and_then(|dir| file.strip_prefix(dir).ok())
-        .unwrap_or(file)
-        .display()
-        .to_string()
 }

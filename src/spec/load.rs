@@ -210,7 +210,7 @@ impl Loader {
             Ok(bytes) => String::from_utf8(bytes)
                 .map_err(|err| SpecError::single(not_text(path, err.utf8_error(), err.as_bytes()))),
             Err(err) => Err(SpecError::single(
-                Diagnostic::at(named_at, format!("cannot read {what} `{}`: {err}", path.display()))
+                Diagnostic::at(named_at, format!("cannot read {what} `{}`: {err}", shown(path)))
                     .with_hint("paths are relative to the directory of the file that names them"),
             )),
         }
@@ -446,6 +446,17 @@ fn interpolate_node(
             .for_each(|(_, value)| interpolate_node(value, variables, diagnostics, unset)),
         Value::Null => {}
     }
+}
+
+/// A file as errors name it: relative to the current directory when inside it.
+pub(super) fn shown(file: &Path) -> String {
+    let current = std::env::current_dir().ok();
+    current
+        .as_deref()
+        .and_then(|dir| file.strip_prefix(dir).ok())
+        .unwrap_or(file)
+        .display()
+        .to_string()
 }
 
 /// Attaches the offending line of each diagnostic, for display with a caret.

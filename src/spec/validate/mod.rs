@@ -11,6 +11,7 @@
 mod rules;
 mod runtime;
 mod service;
+mod shared;
 mod values;
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -140,14 +141,23 @@ fn read_spec(r: &mut Reader, root: &Node, context: &Context<'_>) -> Spec {
                 volumes: &volumes,
                 networks: &networks,
             };
+            let first = r.diagnostic_count();
+            let mut starts = Vec::new();
             for (key, node) in entries {
                 // Every declared service is a node, even one dropped for a bad
                 // value: its dependents then report nothing more about it.
                 service_nodes.insert(key.name.clone(), (key, node));
+                starts.push((r.diagnostic_count(), key));
                 if let Some(service) = service::read_service(r, context, &declared, key, node) {
                     services.insert(key.name.clone(), service);
                 }
             }
+            // A value several services share (a YAML anchor, an extended
+            // service) is wrong once, where it is written: say it once.
+            let found = r.take_diagnostics_from(first);
+            shared::say_once(found, first, &starts)
+                .into_iter()
+                .for_each(|diagnostic| r.push(diagnostic));
         }
         None => {}
     }
