@@ -1405,3 +1405,33 @@ fn an_error_in_an_extended_service_is_reported_once_naming_its_users() {
     );
     assert_eq!((line, column), (4, 14));
 }
+
+#[test]
+fn an_included_project_directory_is_where_its_paths_and_env_are_read() {
+    let project = Project::new()
+        .dir("app-root/init")
+        .file("app-root/ctx/Dockerfile", "FROM busybox\n")
+        .file("app-root/.env", "DB_TAG=8.4\n")
+        .file(
+            "stacks/db.yml",
+            "services:\n  db:\n    image: mysql:${DB_TAG}\n    build: ./ctx\n    volumes: ['./init:/init:ro', {type: bind, source: ./init, target: /again}, 'data:/var/lib/mysql']\nvolumes:\n  data:\n",
+        )
+        .file(
+            "spec.yaml",
+            "include:\n  - path: stacks/db.yml\n    project_directory: app-root\nservices:\n  app:\n    image: busybox\n",
+        );
+    let loaded = project.ok();
+    let db = &loaded.spec.services["db"];
+    assert_eq!(db.image, "mysql:8.4");
+    assert_eq!(db.build.as_ref().unwrap().context, project.root().join("app-root/ctx"));
+    let binds: Vec<&Path> = db
+        .volumes
+        .iter()
+        .filter_map(|mount| match &mount.source {
+            MountSource::Bind { path } => Some(path.as_path()),
+            _ => None,
+        })
+        .collect();
+    let init = project.root().join("app-root/init");
+    assert_eq!(binds, [init.as_path(), init.as_path()]);
+}

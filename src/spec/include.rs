@@ -6,8 +6,10 @@
 //! it is merged with the other `-f` files.
 //!
 //! Forms: `- path` (a string), or `- {path, project_directory, env_file}`
-//! where `path` and `env_file` are a string or a list. Paths are relative
-//! to the including file's directory. A resource the including file also
+//! where `path` and `env_file` are a string or a list. These paths are
+//! relative to the including file's directory; the paths inside an
+//! included model are relative to its project directory (the included
+//! file's directory, or `project_directory`). A resource the including file also
 //! defines is a conflict, refused as Compose refuses it, unless both define
 //! it identically (a model included twice).
 
@@ -18,7 +20,7 @@ use std::sync::Arc;
 use super::error::{Diagnostic, SpecError, hint_for};
 use super::load::{Loader, ParsedFile, read_env_file, shown};
 use super::merge::same_value;
-use super::syntax::resolve_path;
+use super::syntax::{normalize_lexically, resolve_path};
 use super::yaml::{Key, Node, Position, Value};
 
 const ENTRY_FIELDS: &[&str] = &["path", "project_directory", "env_file"];
@@ -208,7 +210,108 @@ fn load_entry(
         let text = loader.read_text(path, position, "included file")?;
         files.push((Arc::from(path.as_path()), text));
     }
-    loader.load_model(files, &included_variables, chain)
+    let mut model = loader.load_model(files, &included_variables, chain)?;
+    if let Some(directory) = &entry.project_directory {
+        rebase_relative_paths(&mut model, directory);
+    }
+    Ok(model)
+}
+
+/// Makes the relative paths of an included model relative to its explicit
+/// `project_directory` (written as absolute paths), as Compose resolves
+/// them; without one they stay relative to the files that hold them, which
+/// is the included file's directory. The fields are the ones that hold host
+/// paths: build contexts, env files, bind mounts, `label_file`, the `file`
+/// of secrets and configs, and `x-flowinfra`'s migrations and seed directories.
+fn rebase_relative_paths(model: &mut Node, directory: &Path) {
+    let Value::Mapping(sections) = &mut model.value else {
+        return;
+    };
+    for (section, node) in sections.iter_mut() {
+        let Value::Mapping(entries) = &mut node.value else {
+            continue;
+        };
+        for (_, resource) in entries.iter_mut() {
+            match section.name.as_str() {
+                "services" => rebase_service(resource, directory),
+                "secrets" | "configs" => rebase_field(resource, "file", directory),
+                _ => {}
+            }
+        }
+    }
+}
+
+fn rebase_service(service: &mut Node, directory: &Path) {
+    let Value::Mapping(fields) = &mut service.value else {
+        return;
+    };
+    for (key, value) in fields.iter_mut() {
+        match key.name.as_str() {
+            "build" => rebase_field(value, "context", directory),
+            "env_file" | "label_file" => for_each_item(value, |item| match &item.value {
+                Value::Mapping(_) => rebase_field(item, "path", directory),
+                _ => rebase_scalar(item, directory),
+            }),
+            "volumes" => for_each_item(value, |item| match &mut item.value {
+                Value::Scalar { text, .. } => {
+                    let (source, rest) = text.split_once(':').unwrap_or((text.as_str(), ""));
+                    if source.starts_with('.') && !rest.is_empty() {
+                        *text = format!("{}:{rest}", rebased(source, directory));
+                    }
+                }
+                Value::Mapping(_) => rebase_field(item, "source", directory),
+                _ => {}
+            }),
+            "x-flowinfra" => {
+                rebase_field(value, "migrations", directory);
+                rebase_field(value, "seed", directory);
+                if let Some(Value::Sequence(databases)) = value.value_mut("databases") {
+                    for database in databases {
+                        rebase_field(database, "migrations", directory);
+                        rebase_field(database, "seed", directory);
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
+}
+
+fn for_each_item(node: &mut Node, mut each: impl FnMut(&mut Node)) {
+    match &mut node.value {
+        Value::Sequence(items) => items.iter_mut().for_each(each),
+        _ => each(node),
+    }
+}
+
+/// Rebases the scalar at `field` of a mapping.
+fn rebase_field(node: &mut Node, field: &str, directory: &Path) {
+    if let Value::Mapping(entries) = &mut node.value
+        && let Some((_, value)) = entries.iter_mut().find(|(key, _)| key.name == field)
+    {
+        rebase_scalar(value, directory);
+    }
+}
+
+fn rebase_scalar(node: &mut Node, directory: &Path) {
+    if let Value::Scalar { text, .. } = &mut node.value
+        && is_relative_host_path(text)
+    {
+        *text = rebased(text, directory);
+    }
+}
+
+/// A relative host path: not absolute, not `~/…`, not a URL (a remote build context).
+fn is_relative_host_path(text: &str) -> bool {
+    !text.is_empty()
+        && Path::new(text).is_relative()
+        && !text.starts_with('~')
+        && !text.contains("://")
+        && !text.starts_with("git@")
+}
+
+fn rebased(text: &str, directory: &Path) -> String {
+    normalize_lexically(&directory.join(text)).display().to_string()
 }
 
 /// Copies `imported`'s resources into `tree`; a resource `tree` defines
