@@ -1435,3 +1435,22 @@ fn an_included_project_directory_is_where_its_paths_and_env_are_read() {
     let init = project.root().join("app-root/init");
     assert_eq!(binds, [init.as_path(), init.as_path()]);
 }
+
+#[test]
+fn an_include_or_extends_of_something_that_is_not_a_file_is_refused() {
+    let project = Project::new().dir("stacks").file(
+        "spec.yaml",
+        "include: [stacks]\nservices:\n  app:\n    image: busybox\n",
+    );
+    let (message, line, column) = project.error();
+    assert!(
+        message.starts_with("included file `") && message.ends_with("stacks` is not a file"),
+        "{message}"
+    );
+    assert_eq!((line, column), (1, 11));
+    let device = Project::new().file(
+        "spec.yaml",
+        "services:\n  app:\n    extends: {file: /dev/zero, service: x}\n",
+    );
+    assert_eq!(device.error().0, "extended file `/dev/zero` is not a file");
+}

@@ -158,7 +158,8 @@ fn load_entry(
     chain: &[Arc<Path>],
 ) -> Result<Node, SpecError> {
     let (main, main_position) = &entry.files[0];
-    if let Some(start) = chain.iter().position(|file| file.as_ref() == main.as_path()) {
+    let main = &normalize_lexically(main);
+    if let Some(start) = chain.iter().position(|file| normalize_lexically(file) == *main) {
         let names: Vec<String> = chain[start..]
             .iter()
             .chain(std::iter::once(&Arc::from(main.as_path())))

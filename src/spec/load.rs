@@ -206,6 +206,15 @@ impl Loader {
 
     /// The text of a file another one names, or an error at `named_at`.
     pub(super) fn read_text(&mut self, path: &Path, named_at: &Position, what: &str) -> Result<String, SpecError> {
+        // Only regular files: a device (`/dev/zero`) or a FIFO would never end.
+        if let Ok(metadata) = std::fs::metadata(path)
+            && !metadata.is_file()
+        {
+            return Err(SpecError::single(
+                Diagnostic::at(named_at, format!("{what} `{}` is not a file", shown(path)))
+                    .with_hint("name a Compose file; paths are relative to the directory of the file that names them"),
+            ));
+        }
         match std::fs::read(path) {
             Ok(bytes) => String::from_utf8(bytes)
                 .map_err(|err| SpecError::single(not_text(path, err.utf8_error(), err.as_bytes()))),
