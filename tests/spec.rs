@@ -1454,3 +1454,25 @@ fn an_include_or_extends_of_something_that_is_not_a_file_is_refused() {
     );
     assert_eq!(device.error().0, "extended file `/dev/zero` is not a file");
 }
+
+#[test]
+fn reset_drops_one_entry_and_a_reset_list_item_leaves_its_own_list() {
+    let project = Project::new()
+        .file(
+            "spec.yaml",
+            "services:\n  app:\n    image: busybox\n    environment: [A=1, B=2]\n    build:\n      context: .\n",
+        )
+        .file("Dockerfile", "FROM busybox\n")
+        .file(
+            "override.yaml",
+            "services:\n  app:\n    build: !reset\n    environment:\n      A: !reset\n      C: '3'\n    ports: ['127.0.0.1:8001:80', !reset '127.0.0.1:8009:80']\n",
+        );
+    let loaded = project.ok();
+    let app = &loaded.spec.services["app"];
+    assert!(app.build.is_none());
+    assert_eq!(
+        env_of(&loaded, "app"),
+        BTreeMap::from([("B".into(), "2".into()), ("C".into(), "3".into())])
+    );
+    assert_eq!(host_ports(&loaded, "app"), [8001]);
+}

@@ -179,8 +179,10 @@ impl Loader {
         self.texts.insert(file.to_path_buf(), text.to_string());
         let tree = yaml::parse(text, &file)?;
         let tree = interpolate_tree(tree, variables, &mut self.unset).map_err(|d| SpecError { diagnostics: d })?;
-        let mut tree = merge::normalize_file(tree);
+        // Tags first: a `!reset` list item goes before the list becomes a mapping.
+        let mut tree = tree;
         let tags = merge::take_merge_tags(&mut tree);
+        let tree = merge::normalize_file(tree);
         for (path, position) in &tags.reset_values {
             self.warnings.push(format!(
                 "{position}: `{}: !reset` drops the value written after it, as Compose does; \
