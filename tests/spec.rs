@@ -1414,7 +1414,7 @@ fn an_included_project_directory_is_where_its_paths_and_env_are_read() {
         .file("app-root/.env", "DB_TAG=8.4\n")
         .file(
             "stacks/db.yml",
-            "services:\n  db:\n    image: mysql:${DB_TAG}\n    build: ./ctx\n    volumes: ['./init:/init:ro', {type: bind, source: ./init, target: /again}, 'data:/var/lib/mysql']\nvolumes:\n  data:\n",
+            "services:\n  db:\n    image: mysql:${DB_TAG}\n    build: ./ctx\n    volumes: ['./init:/init:ro', {type: bind, source: ./init, target: /again}, 'data:/var/lib/mysql', {type: volume, source: data, target: /more}]\nvolumes:\n  data:\n",
         )
         .file(
             "spec.yaml",
@@ -1434,6 +1434,23 @@ fn an_included_project_directory_is_where_its_paths_and_env_are_read() {
         .collect();
     let init = project.root().join("app-root/init");
     assert_eq!(binds, [init.as_path(), init.as_path()]);
+    assert_eq!(db.volumes.len(), 4, "named volumes stay names");
+}
+
+#[test]
+fn an_included_models_extends_file_is_relative_to_its_project_directory() {
+    // compose-go's TestNestedIncludeAndExtends.
+    let project = Project::new()
+        .file("dir/extended.yml", "services:\n  extended:\n    image: alpine\n")
+        .file(
+            "dir/included.yml",
+            "services:\n  included:\n    extends:\n      file: dir/extended.yml\n      service: extended\n",
+        )
+        .file(
+            "spec.yaml",
+            "include:\n  - project_directory: .\n    path: dir/included.yml\n",
+        );
+    assert_eq!(project.ok().spec.services["included"].image, "alpine");
 }
 
 #[test]
@@ -1475,4 +1492,27 @@ fn reset_drops_one_entry_and_a_reset_list_item_leaves_its_own_list() {
         BTreeMap::from([("B".into(), "2".into()), ("C".into(), "3".into())])
     );
     assert_eq!(host_ports(&loaded, "app"), [8001]);
+}
+
+#[test]
+fn extends_into_a_file_follows_that_files_own_extends_and_paths() {
+    // compose-go's TestLoadExtendsSameFile, with a Dockerfile for flowinfra's check.
+    let project = Project::new()
+        .file("Dockerfile", "FROM busybox\nFROM busybox AS target\n")
+        .file(
+            "sub/compose.yml",
+            "services:\n  base:\n    build:\n      context: ..\n  service:\n    extends: base\n    build:\n      target: target\n",
+        )
+        .file(
+            "spec.yaml",
+            "services:\n  out-base:\n    extends: {file: sub/compose.yml, service: base}\n  out-service:\n    extends: {file: sub/compose.yml, service: service}\n",
+        );
+    let loaded = project.ok();
+    assert_eq!(loaded.spec.services.len(), 2);
+    let root = project.root().to_path_buf();
+    let out_base = loaded.spec.services["out-base"].build.as_ref().unwrap();
+    assert_eq!(out_base.context, root);
+    let out_service = loaded.spec.services["out-service"].build.as_ref().unwrap();
+    assert_eq!(out_service.context, root);
+    assert_eq!(out_service.target.as_deref(), Some("target"));
 }

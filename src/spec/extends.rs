@@ -44,6 +44,7 @@ pub(super) fn apply(
         tag_paths: parsed.tags.paths.clone(),
     });
     let mut resolver = Resolver {
+        model_file: parsed.file.clone(),
         loader,
         variables,
         files: BTreeMap::new(),
@@ -77,6 +78,8 @@ struct File {
 }
 
 struct Resolver<'l, 'v> {
+    /// The file whose services are being resolved (its model's own file).
+    model_file: Arc<Path>,
     loader: &'l mut Loader,
     variables: &'v BTreeMap<String, String>,
     /// The other files named by `extends.file`, each read once.
@@ -137,7 +140,13 @@ impl Resolver<'_, '_> {
 
     /// The file `extends.file` names, read once.
     fn file(&mut self, text: &str, position: &Position) -> Result<Rc<File>, SpecError> {
-        let path = resolve_path(text, position, &self.loader.project_dir);
+        // The model's own file names paths as its model does (relative to an
+        // included model's project directory); an extended file, relative to itself.
+        let path = if position.file == self.model_file {
+            self.loader.resolve(text, position)
+        } else {
+            resolve_path(text, position, &self.loader.project_dir)
+        };
         if let Some(file) = self.files.get(&path) {
             return Ok(file.clone());
         }

@@ -20,7 +20,7 @@ use std::sync::Arc;
 use super::error::{Diagnostic, SpecError, hint_for};
 use super::load::{Loader, ParsedFile, read_env_file, shown};
 use super::merge::same_value;
-use super::syntax::{normalize_lexically, resolve_path};
+use super::syntax::normalize_lexically;
 use super::yaml::{Key, Node, Position, Value};
 
 const ENTRY_FIELDS: &[&str] = &["path", "project_directory", "env_file"];
@@ -70,14 +70,14 @@ pub(super) fn apply(
     let mut chain: Vec<Arc<Path>> = including.to_vec();
     chain.push(parsed.file.clone());
     for item in items {
-        let entry = read_entry(item, &loader.project_dir)?;
+        let entry = read_entry(item, loader)?;
         let imported = load_entry(loader, &entry, variables, &chain)?;
         import(&mut parsed.tree, imported, &entry)?;
     }
     Ok(())
 }
 
-fn read_entry(item: &Node, project_dir: &Path) -> Result<Entry, SpecError> {
+fn read_entry(item: &Node, loader: &Loader) -> Result<Entry, SpecError> {
     let paths = |node: &Node, what: &str| -> Result<Vec<(PathBuf, Position)>, SpecError> {
         let items: Vec<&Node> = match &node.value {
             Value::Sequence(items) => items.iter().collect(),
@@ -86,7 +86,7 @@ fn read_entry(item: &Node, project_dir: &Path) -> Result<Entry, SpecError> {
         items
             .into_iter()
             .map(|item| match item.as_scalar().filter(|text| !text.trim().is_empty()) {
-                Some(text) => Ok((resolve_path(text, &item.position, project_dir), item.position.clone())),
+                Some(text) => Ok((loader.resolve(text, &item.position), item.position.clone())),
                 None => Err(SpecError::from(Diagnostic::at(
                     &item.position,
                     format!("an include's {what} must be a path"),
@@ -211,7 +211,10 @@ fn load_entry(
         let text = loader.read_text(path, position, "included file")?;
         files.push((Arc::from(path.as_path()), text));
     }
-    let mut model = loader.load_model(files, &included_variables, chain)?;
+    let outer = std::mem::replace(&mut loader.model_dir, entry.project_directory.clone());
+    let model = loader.load_model(files, &included_variables, chain);
+    loader.model_dir = outer;
+    let mut model = model?;
     if let Some(directory) = &entry.project_directory {
         rebase_relative_paths(&mut model, directory);
     }
@@ -253,15 +256,19 @@ fn rebase_service(service: &mut Node, directory: &Path) {
                 Value::Mapping(_) => rebase_field(item, "path", directory),
                 _ => rebase_scalar(item, directory),
             }),
-            "volumes" => for_each_item(value, |item| match &mut item.value {
-                Value::Scalar { text, .. } => {
-                    let (source, rest) = text.split_once(':').unwrap_or((text.as_str(), ""));
-                    if source.starts_with('.') && !rest.is_empty() {
-                        *text = format!("{}:{rest}", rebased(source, directory));
+            "volumes" => for_each_item(value, |item| {
+                // A named volume's `source` is a name, not a path.
+                let bind = item.get("type").and_then(Node::as_scalar) == Some("bind");
+                match &mut item.value {
+                    Value::Scalar { text, .. } => {
+                        let (source, rest) = text.split_once(':').unwrap_or((text.as_str(), ""));
+                        if source.starts_with('.') && !rest.is_empty() {
+                            *text = format!("{}:{rest}", rebased(source, directory));
+                        }
                     }
+                    Value::Mapping(_) if bind => rebase_field(item, "source", directory),
+                    _ => {}
                 }
-                Value::Mapping(_) => rebase_field(item, "source", directory),
-                _ => {}
             }),
             "x-flowinfra" => {
                 rebase_field(value, "migrations", directory);

@@ -65,6 +65,7 @@ pub fn load(options: &LoadOptions) -> Result<Loaded, SpecError> {
 
     let mut loader = Loader {
         project_dir: project_dir.clone(),
+        model_dir: None,
         texts: BTreeMap::new(),
         unset: UnsetVariables::default(),
         warnings: Vec::new(),
@@ -126,6 +127,9 @@ pub fn load(options: &LoadOptions) -> Result<Loaded, SpecError> {
 /// `include` — into one merged tree, and keeps every text read for errors.
 pub(super) struct Loader {
     pub(super) project_dir: PathBuf,
+    /// The explicit `project_directory` of the included model being loaded:
+    /// its files' `include` and `extends.file` paths are relative to it.
+    pub(super) model_dir: Option<PathBuf>,
     texts: BTreeMap<PathBuf, String>,
     unset: UnsetVariables,
     pub(super) warnings: Vec<String>,
@@ -204,6 +208,17 @@ impl Loader {
     ) -> Result<ParsedFile, SpecError> {
         let text = self.read_text(path, named_at, what)?;
         self.parse_file(Arc::from(path), &text, variables)
+    }
+
+    /// A path a model's own file names (`include`, `extends.file`): relative
+    /// to the model's explicit project directory, else to the file.
+    pub(super) fn resolve(&self, text: &str, position: &Position) -> PathBuf {
+        match &self.model_dir {
+            Some(dir) if !text.starts_with('~') && Path::new(text).is_relative() => {
+                super::syntax::normalize_lexically(&dir.join(text))
+            }
+            _ => super::syntax::resolve_path(text, position, &self.project_dir),
+        }
     }
 
     /// The text of a file another one names, or an error at `named_at`.
