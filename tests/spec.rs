@@ -1387,6 +1387,17 @@ services:
         one.error().0,
         "invalid restart policy `sometimes` (service `a` uses this value)"
     );
+    // A rule across services (an unknown dependency) is said once too.
+    let dependency = Project::new().file(
+        "spec.yaml",
+        "x-defaults: &defaults\n  image: busybox\n  depends_on: [dbb]\nservices:\n  a:\n    <<: *defaults\n  b:\n    <<: *defaults\n  db:\n    image: busybox\n",
+    );
+    let (message, line, column) = dependency.error();
+    assert_eq!(
+        message,
+        "service `a` depends on unknown service `dbb` (services `a` and `b` use this value)"
+    );
+    assert_eq!((line, column), (3, 16));
     // An error in a service's own text is not.
     let own = one_service("    image: busybox\n    restart: sometimes\n");
     assert_eq!(own.error().0, "invalid restart policy `sometimes`");

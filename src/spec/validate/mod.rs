@@ -130,6 +130,8 @@ fn read_spec(r: &mut Reader, root: &Node, context: &Context<'_>) -> Spec {
     let services_node = root.get("services").unwrap_or(&empty);
     let mut services = BTreeMap::new();
     let mut service_nodes = BTreeMap::new();
+    let first = r.diagnostic_count();
+    let mut starts = Vec::new();
     match r.mapping(services_node, "`services`") {
         Some([]) => r.push(
             Diagnostic::at(&services_node.position, "the spec declares no services")
@@ -141,8 +143,6 @@ fn read_spec(r: &mut Reader, root: &Node, context: &Context<'_>) -> Spec {
                 volumes: &volumes,
                 networks: &networks,
             };
-            let first = r.diagnostic_count();
-            let mut starts = Vec::new();
             for (key, node) in entries {
                 // Every declared service is a node, even one dropped for a bad
                 // value: its dependents then report nothing more about it.
@@ -152,21 +152,22 @@ fn read_spec(r: &mut Reader, root: &Node, context: &Context<'_>) -> Spec {
                     services.insert(key.name.clone(), service);
                 }
             }
-            // A value several services share (a YAML anchor, an extended
-            // service) is wrong once, where it is written: say it once.
-            let found = r.take_diagnostics_from(first);
-            shared::say_once(found, first, &starts)
-                .into_iter()
-                .for_each(|diagnostic| r.push(diagnostic));
         }
         None => {}
     }
+    let rules_start = r.diagnostic_count();
     rules::check_dependencies(r, &services, &service_nodes);
     // Only services that run together can clash: a service no active profile
     // enables takes no host port and no container name.
     rules::drop_inactive_profiles(r, &mut services, &service_nodes, &context.active_profiles);
     rules::check_port_clashes(r, &services, &service_nodes);
     rules::check_container_name_clashes(r, &services, &service_nodes);
+    // A value several services share (a YAML anchor, an extended service) is
+    // wrong once, where it is written: say it once.
+    let found = r.take_diagnostics_from(first);
+    shared::say_once(found, first, &starts, rules_start, &service_nodes)
+        .into_iter()
+        .for_each(|diagnostic| r.push(diagnostic));
 
     Spec {
         name,

@@ -3,32 +3,50 @@
 //! per service, all at the same place. They are said once, at that place,
 //! naming the services that use the value (issue 15, defect 6).
 
+use super::rules::ServiceNodes;
 use crate::spec::error::Diagnostic;
 use crate::spec::yaml::Key;
 
-/// `found` (the diagnostics recorded from index `first` on, while reading
-/// the services that start at each index of `starts`), each problem once.
-pub(super) fn say_once(found: Vec<Diagnostic>, first: usize, starts: &[(usize, &Key)]) -> Vec<Diagnostic> {
+/// `found` (the diagnostics recorded from index `first` on: while reading
+/// the services that start at each index of `starts`, then from
+/// `rules_start` on, by the rules across services), each problem once.
+pub(super) fn say_once(
+    found: Vec<Diagnostic>,
+    first: usize,
+    starts: &[(usize, &Key)],
+    rules_start: usize,
+    services: &ServiceNodes<'_>,
+) -> Vec<Diagnostic> {
     // Each problem, and the services it was found in.
     let mut problems: Vec<(Diagnostic, String, Vec<&Key>)> = Vec::new();
     for (offset, diagnostic) in found.into_iter().enumerate() {
         let index = first + offset;
-        let Some((_, key)) = starts.iter().rev().find(|(start, _)| *start <= index) else {
-            problems.push((diagnostic, String::new(), Vec::new()));
+        let owner = if index < rules_start {
+            starts
+                .iter()
+                .rev()
+                .find(|(start, _)| *start <= index)
+                .map(|(_, key)| *key)
+        } else {
+            // A rule's message starts with the service it is about.
+            diagnostic
+                .message
+                .strip_prefix("service `")
+                .and_then(|rest| rest.split_once('`'))
+                .and_then(|(name, _)| services.get(name))
+                .map(|(key, _)| *key)
+        };
+        let Some(key) = owner.filter(|_| diagnostic.position.is_some()) else {
+            problems.push((diagnostic, String::new(), owner.into_iter().collect()));
             continue;
         };
-        if diagnostic.position.is_none() {
-            problems.push((diagnostic, String::new(), vec![*key]));
-            continue;
-        }
         // The same problem in another service may name that service instead.
         let problem = diagnostic.message.replace(&format!("`{}`", key.name), "`\u{0}`");
-        match problems
-            .iter_mut()
-            .find(|(seen, seen_problem, _)| seen.position == diagnostic.position && *seen_problem == problem)
-        {
+        match problems.iter_mut().find(|(seen, seen_problem, services)| {
+            !services.is_empty() && seen.position == diagnostic.position && *seen_problem == problem
+        }) {
             Some((_, _, services)) => services.push(key),
-            None => problems.push((diagnostic, problem, vec![*key])),
+            None => problems.push((diagnostic, problem, vec![key])),
         }
     }
     problems
