@@ -1527,3 +1527,30 @@ fn extends_into_a_file_follows_that_files_own_extends_and_paths() {
     assert_eq!(out_service.context, root);
     assert_eq!(out_service.target.as_deref(), Some("target"));
 }
+
+#[test]
+fn a_remote_include_or_extends_is_refused_as_remote() {
+    let project = Project::new().file(
+        "spec.yaml",
+        "include:\n  - https://example.invalid/compose.yaml\nservices:\n  app:\n    image: busybox\n",
+    );
+    let (message, line, column) = project.error();
+    assert_eq!(
+        (message.as_str(), line, column),
+        (
+            "the include's `path` `https://example.invalid/compose.yaml` is remote; flowinfra reads local files only",
+            2,
+            5
+        )
+    );
+    let extends = Project::new().file(
+        "spec.yaml",
+        "services:\n  app:\n    extends: {file: 'git@example.invalid:team/stack.git', service: app}\n",
+    );
+    assert!(
+        extends
+            .error()
+            .0
+            .ends_with("is remote; flowinfra reads local files only")
+    );
+}

@@ -143,7 +143,7 @@ impl Resolver<'_, '_> {
         // The model's own file names paths as its model does (relative to an
         // included model's project directory); an extended file, relative to itself.
         let path = if position.file == self.model_file {
-            self.loader.resolve(text, position)
+            self.loader.resolve_local(text, position, "the extended file")?
         } else {
             resolve_path(text, position, &self.loader.project_dir)
         };

@@ -86,7 +86,10 @@ fn read_entry(item: &Node, loader: &Loader) -> Result<Entry, SpecError> {
         items
             .into_iter()
             .map(|item| match item.as_scalar().filter(|text| !text.trim().is_empty()) {
-                Some(text) => Ok((loader.resolve(text, &item.position), item.position.clone())),
+                Some(text) => Ok((
+                    loader.resolve_local(text, &item.position, &format!("the include's {what}"))?,
+                    item.position.clone(),
+                )),
                 None => Err(SpecError::from(Diagnostic::at(
                     &item.position,
                     format!("an include's {what} must be a path"),

@@ -212,7 +212,21 @@ impl Loader {
 
     /// A path a model's own file names (`include`, `extends.file`): relative
     /// to the model's explicit project directory, else to the file.
-    pub(super) fn resolve(&self, text: &str, position: &Position) -> PathBuf {
+    pub(super) fn resolve_local(&self, text: &str, position: &Position, what: &str) -> Result<PathBuf, SpecError> {
+        // Compose can fetch some from git or an OCI registry; flowinfra reads local files.
+        if text.contains("://") || text.starts_with("git@") {
+            return Err(SpecError::single(
+                Diagnostic::at(
+                    position,
+                    format!("{what} `{text}` is remote; flowinfra reads local files only"),
+                )
+                .with_hint("fetch it (git clone…) and name the local file"),
+            ));
+        }
+        Ok(self.resolve(text, position))
+    }
+
+    fn resolve(&self, text: &str, position: &Position) -> PathBuf {
         match &self.model_dir {
             Some(dir) if !text.starts_with('~') && Path::new(text).is_relative() => {
                 super::syntax::normalize_lexically(&dir.join(text))
