@@ -1554,3 +1554,15 @@ fn a_remote_include_or_extends_is_refused_as_remote() {
             .ends_with("is remote; flowinfra reads local files only")
     );
 }
+
+#[test]
+fn an_include_env_file_of_dev_null_reads_no_env_file() {
+    let project = Project::new()
+        .file("db/.env", "TAG=from-dotenv\n")
+        .file("db/compose.yml", "services:\n  db:\n    image: mysql:${TAG:-8.4}\n")
+        .file(
+            "spec.yaml",
+            "include:\n  - path: db/compose.yml\n    env_file: /dev/null\nservices:\n  app:\n    image: busybox\n",
+        );
+    assert_eq!(project.ok().spec.services["db"].image, "mysql:8.4");
+}

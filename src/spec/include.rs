@@ -179,8 +179,10 @@ fn load_entry(
         .clone()
         .unwrap_or_else(|| main.parent().map(Path::to_path_buf).unwrap_or_default());
     let env_files: Vec<(PathBuf, Option<&Position>)> = match &entry.env_files {
+        // `/dev/null` stands for "no env file", as in Compose.
         Some(files) => files
             .iter()
+            .filter(|(path, _)| path.as_path() != Path::new("/dev/null"))
             .map(|(path, position)| (path.clone(), Some(position)))
             .collect(),
         None => {
