@@ -74,6 +74,41 @@ fn config_on_a_broken_spec_exits_2_naming_file_line_and_column() {
 }
 
 #[test]
+fn config_json_shows_the_model_after_include_extends_and_merge_tags() {
+    let dir = tempfile::tempdir().unwrap();
+    let write = |name: &str, text: &str| {
+        let path = dir.path().join(name);
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(path, text).unwrap();
+    };
+    write(
+        "db/compose.yml",
+        "services:\n  db:\n    image: mysql:8.4\n    environment: {MYSQL_DATABASE: app}\n",
+    );
+    write(
+        "spec.yaml",
+        "include: [db/compose.yml]\nservices:\n  base:\n    image: busybox:1\n    environment: {A: '1', B: '2'}\n    ports: ['8080']\n  app:\n    extends: base\n    environment: !override {C: '3'}\n    command: [\n      sleep, '1'\n    ]\n",
+    );
+    write("override.yaml", "services:\n  base:\n    ports: !reset []\n");
+    let value = flowinfra(
+        dir.path(),
+        &["-f", "spec.yaml", "-f", "override.yaml", "config", "--json"],
+    )
+    .success()
+    .json();
+    let services = &value["services"];
+    assert_eq!(services["db"]["image"], "mysql:8.4", "{value}");
+    assert_eq!(services["app"]["image"], "busybox:1");
+    assert_eq!(services["app"]["environment"], serde_json::json!({"C": "3"}));
+    assert_eq!(services["app"]["command"], serde_json::json!(["sleep", "1"]));
+    assert_eq!(services["app"]["ports"].as_array().map(Vec::len), Some(1), "{value}");
+    assert!(
+        services["base"]["ports"].as_array().is_none_or(Vec::is_empty),
+        "the override file reset base's ports: {value}"
+    );
+}
+
+#[test]
 fn a_missing_spec_file_exits_2() {
     let dir = tempfile::tempdir().unwrap();
     let output = flowinfra(dir.path(), &["-f", "nope.yaml", "config"]).failure(2);

@@ -82,6 +82,71 @@ fn several_spec_errors_are_reported_at_once() {
 }
 
 #[test]
+fn errors_in_shared_values_are_said_once_where_they_are_written() {
+    // An anchor merged into three services, a service extended from another file.
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("base.yml"),
+        "services:\n  worker:\n    image: busybox\n    healthcheck:\n      test: [CMD, true]\n      interval: 5 sec\n",
+    )
+    .unwrap();
+    std::fs::write(
+        dir.path().join("spec.yaml"),
+        "x-defaults: &defaults\n  image: busybox\n  restart: sometimes\nservices:\n  a:\n    <<: *defaults\n  b:\n    <<: *defaults\n  c:\n    <<: *defaults\n  jobs:\n    extends: {file: base.yml, service: worker}\n  more-jobs:\n    extends: {file: base.yml, service: worker}\n",
+    )
+    .unwrap();
+    let output = Flowinfra::new()
+        .current_dir(dir.path())
+        .args(["-f", "spec.yaml", "config"])
+        .run()
+        .failure(2);
+    settings("-f spec.yaml config", None, &[]).bind(|| {
+        insta::assert_snapshot!("spec_shared_value_errors", output.transcript());
+    });
+}
+
+#[test]
+fn extends_and_include_errors_point_at_what_names_them() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("spec.yaml"),
+        "include:\n  - path: db.yml\n    env_file: db.env\nservices:\n  app:\n    extends: ap\n",
+    )
+    .unwrap();
+    std::fs::write(dir.path().join("db.yml"), "services:\n  db:\n    image: busybox\n").unwrap();
+    let missing_env = Flowinfra::new()
+        .current_dir(dir.path())
+        .args(["-f", "spec.yaml", "config"])
+        .run()
+        .failure(2);
+    std::fs::write(dir.path().join("db.env"), "A=1\n").unwrap();
+    let unknown_base = Flowinfra::new()
+        .current_dir(dir.path())
+        .args(["-f", "spec.yaml", "config"])
+        .run()
+        .failure(2);
+    std::fs::write(
+        dir.path().join("spec.yaml"),
+        "services:\n  app:\n    image: busybox\n    environment: !env\n      A: '1'\n",
+    )
+    .unwrap();
+    let tag = Flowinfra::new()
+        .current_dir(dir.path())
+        .args(["-f", "spec.yaml", "config"])
+        .run()
+        .failure(2);
+    let transcript = format!(
+        "{}\n{}\n{}",
+        missing_env.transcript(),
+        unknown_base.transcript(),
+        tag.transcript()
+    );
+    settings("-f spec.yaml config", None, &[]).bind(|| {
+        insta::assert_snapshot!("spec_extends_include_tag_errors", transcript);
+    });
+}
+
+#[test]
 fn an_unreachable_engine_shows_the_cause_and_a_hint() {
     let output = Flowinfra::new()
         .args(["-p", "unreachable", "up"])

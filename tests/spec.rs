@@ -934,23 +934,16 @@ fn a_service_refused_for_a_bad_value_does_not_make_its_dependents_fail_too() {
 }
 
 #[test]
-fn a_closing_bracket_at_its_keys_indentation_gets_a_hint_saying_how_to_indent_it() {
-    // saphyr-parser (0.3.4, the newest) follows YAML 1.2 here where go-yaml
-    // and PyYAML do not; see docs/decisions.md.
-    let project = one_service("    image: busybox\n    command: [\n      \"sleep\"\n    ]\n");
-    let (message, line, _) = project.error();
-    assert_eq!(message, "invalid YAML: invalid indentation");
-    assert_eq!(line, 6);
-    assert!(
-        project.hint().contains("indent the closing bracket"),
-        "{}",
-        project.hint()
-    );
-    let indented = one_service("    image: busybox\n    command: [\n      \"sleep\"\n      ]\n");
-    assert_eq!(
-        indented.ok().spec.services["app"].command,
-        Some(vec!["sleep".to_string()])
-    );
+fn a_closing_bracket_at_its_keys_indentation_loads_as_compose_reads_it() {
+    // Defect 1: go-yaml (Compose v2) and PyYAML accept it; saphyr-parser alone
+    // does not, so the loader re-reads the bracket line indented (docs/decisions.md).
+    let project = one_service("    image: busybox\n    command: [\n      \"sleep\", \"1\"\n    ]\n    tty: true\n");
+    let service = &project.ok().spec.services["app"];
+    assert_eq!(service.command, Some(vec!["sleep".to_string(), "1".to_string()]));
+    // Positions after the bracket are the file's own: an error on line 7 is on line 7.
+    let project = one_service("    image: busybox\n    command: [\n      \"sleep\"\n    ]\n    tty: maybe\n");
+    let (message, line, column) = project.error();
+    assert_eq!((message.as_str(), line, column), ("`tty` must be true or false", 7, 10));
 }
 
 #[test]
@@ -1016,4 +1009,560 @@ fn network_creation_options_load() {
     let back = &loaded.spec.networks["back"];
     assert!(back.internal);
     assert_eq!(back.driver_opts["com.docker.network.bridge.name"], "br-back");
+}
+
+// ---- extends, include, !reset and !override (issue 15) --------------------
+
+fn env_of(loaded: &Loaded, service: &str) -> BTreeMap<String, String> {
+    loaded.spec.services[service].environment.clone()
+}
+
+fn host_ports(loaded: &Loaded, service: &str) -> Vec<u16> {
+    loaded.spec.services[service]
+        .ports
+        .iter()
+        .filter_map(|port| port.host_port)
+        .collect()
+}
+
+#[test]
+fn extends_in_the_same_file_merges_the_service_on_its_base() {
+    let project = Project::new().file(
+        "spec.yaml",
+        "services:
+  base:
+    image: busybox:1
+    environment: {A: '1', B: '2'}
+    ports: ['80']
+    command: [sleep, '1']
+  mid:
+    extends: base
+    environment: {B: '3'}
+  app:
+    extends:
+      service: mid
+    environment: [C=4]
+    ports: ['127.0.0.1:8002:81']
+",
+    );
+    let loaded = project.ok();
+    let app = &loaded.spec.services["app"];
+    assert_eq!(app.image, "busybox:1");
+    assert_eq!(app.command, Some(vec!["sleep".to_string(), "1".to_string()]));
+    assert_eq!(
+        env_of(&loaded, "app"),
+        BTreeMap::from([
+            ("A".into(), "1".into()),
+            ("B".into(), "3".into()),
+            ("C".into(), "4".into())
+        ])
+    );
+    let container_ports: Vec<u16> = app.ports.iter().map(|port| port.container_port).collect();
+    assert_eq!(container_ports, [80, 81]);
+    assert_eq!(host_ports(&loaded, "app"), [8002]);
+    assert_eq!(env_of(&loaded, "base")["B"], "2", "the base itself is unchanged");
+}
+
+#[test]
+fn extends_from_another_file_resolves_its_paths_against_that_file() {
+    let project = Project::new()
+        .dir("common/init")
+        .file(
+            "common/base.yml",
+            "services:\n  root:\n    image: busybox:1\n    volumes: ['./init:/init:ro']\n  db:\n    extends: root\n    environment: {FROM: base}\n",
+        )
+        .file(
+            "spec.yaml",
+            "services:\n  app:\n    extends:\n      file: common/base.yml\n      service: db\n    tty: true\n",
+        );
+    let loaded = project.ok();
+    let app = &loaded.spec.services["app"];
+    assert_eq!(app.image, "busybox:1");
+    assert_eq!(env_of(&loaded, "app")["FROM"], "base");
+    match &app.volumes[0].source {
+        MountSource::Bind { path } => assert_eq!(path, &project.root().join("common/init")),
+        other => panic!("expected a bind mount, got {other:?}"),
+    }
+    assert_eq!(
+        loaded.spec.services.keys().collect::<Vec<_>>(),
+        ["app"],
+        "the extended file's services are not the project's"
+    );
+}
+
+#[test]
+fn an_error_in_an_extended_file_points_into_that_file() {
+    let project = Project::new()
+        .file(
+            "base.yml",
+            "services:\n  db:\n    image: busybox:1\n    restart: sometimes\n",
+        )
+        .file(
+            "spec.yaml",
+            "services:\n  app:\n    extends: {file: base.yml, service: db}\n",
+        );
+    let err = project.load().expect_err("refused");
+    let position = err.diagnostics[0].position.as_ref().unwrap();
+    assert!(position.file.ends_with("base.yml"), "{err}");
+    assert_eq!((position.line, position.column), (4, 14), "{err}");
+    assert_eq!(
+        err.diagnostics[0].source_line.as_deref(),
+        Some("    restart: sometimes")
+    );
+}
+
+#[test]
+fn an_extends_cycle_is_refused_naming_the_chain() {
+    let project = Project::new().file(
+        "spec.yaml",
+        "services:\n  a:\n    image: busybox\n    extends: b\n  b:\n    extends: c\n  c:\n    extends: a\n",
+    );
+    let (message, line, column) = project.error();
+    assert_eq!(
+        message,
+        "`extends` cycle: `a` extends `b`, which extends `c`, which extends `a`"
+    );
+    assert_eq!((line, column), (8, 14));
+    let itself = Project::new().file("spec.yaml", "services:\n  a:\n    image: busybox\n    extends: a\n");
+    assert_eq!(itself.error().0, "`extends` cycle: `a` extends `a`");
+}
+
+#[test]
+fn extending_an_unknown_service_suggests_one() {
+    let project = Project::new().file(
+        "spec.yaml",
+        "services:\n  base:\n    image: busybox\n  app:\n    extends: bsae\n",
+    );
+    let (message, line, column) = project.error();
+    assert_eq!(message, "cannot extend `bsae`: it is not a service of this file");
+    assert_eq!((line, column), (5, 14));
+    assert_eq!(project.hint(), "did you mean `base`?");
+    let other = Project::new()
+        .file("base.yml", "services:\n  db:\n    image: busybox\n")
+        .file(
+            "spec.yaml",
+            "services:\n  app:\n    extends: {file: base.yml, service: web}\n",
+        );
+    assert_eq!(
+        other.error().0,
+        "cannot extend `web`: it is not a service of `base.yml`"
+    );
+    let missing = Project::new().file(
+        "spec.yaml",
+        "services:\n  app:\n    extends: {file: nowhere.yml, service: web}\n",
+    );
+    let (message, line, _) = missing.error();
+    assert!(message.starts_with("cannot read extended file `"), "{message}");
+    assert_eq!(line, 3);
+}
+
+#[test]
+fn reset_and_override_drop_what_the_extended_service_set() {
+    let project = Project::new().file(
+        "spec.yaml",
+        "services:
+  base:
+    image: busybox
+    ports: ['127.0.0.1:8001:80']
+    environment: {A: '1', B: '2'}
+  app:
+    extends: base
+    ports: !reset []
+    environment: !override {C: '3'}
+",
+    );
+    let loaded = project.ok();
+    assert!(host_ports(&loaded, "app").is_empty());
+    assert_eq!(env_of(&loaded, "app"), BTreeMap::from([("C".into(), "3".into())]));
+    assert_eq!(host_ports(&loaded, "base"), [8001]);
+}
+
+#[test]
+fn reset_and_override_drop_what_earlier_files_set() {
+    let project = Project::new()
+        .file(
+            "spec.yaml",
+            "services:\n  app:\n    image: busybox\n    ports: ['127.0.0.1:8001:80']\n    environment: {A: '1'}\n    tty: true\n",
+        )
+        .file(
+            "override.yaml",
+            "services:\n  app:\n    ports: !override ['127.0.0.1:8002:80']\n    environment: !override\n      B: '2'\n    tty: !reset null\n",
+        );
+    let loaded = project.ok();
+    assert_eq!(host_ports(&loaded, "app"), [8002]);
+    assert_eq!(env_of(&loaded, "app"), BTreeMap::from([("B".into(), "2".into())]));
+    assert!(loaded.warnings.is_empty(), "{:?}", loaded.warnings);
+    // `!reset` with a value drops the value too, as Compose does, and says so.
+    let with_value = Project::new()
+        .file(
+            "spec.yaml",
+            "services:\n  app:\n    image: busybox\n    ports: ['127.0.0.1:8001:80']\n",
+        )
+        .file(
+            "override.yaml",
+            "services:\n  app:\n    ports: !reset ['127.0.0.1:8003:80']\n",
+        );
+    let loaded = with_value.ok();
+    assert!(host_ports(&loaded, "app").is_empty());
+    assert!(
+        loaded
+            .warnings
+            .iter()
+            .any(|w| w.contains("`services.app.ports: !reset` drops the value")),
+        "{:?}",
+        loaded.warnings
+    );
+}
+
+#[test]
+fn an_unknown_yaml_tag_is_an_error_at_its_position() {
+    let project = one_service("    image: busybox\n    environment: !env\n      A: '1'\n");
+    let (message, line, column) = project.error();
+    assert_eq!(
+        (message.as_str(), line, column),
+        ("YAML tag `!env` is not supported", 4, 18)
+    );
+    assert!(project.hint().contains("`!override`"), "{}", project.hint());
+}
+
+#[test]
+fn include_imports_a_model_loaded_on_its_own() {
+    let project = Project::new()
+        .dir("db/init")
+        .file("db/.env", "DB_IMAGE=mysql:8.4\nSHARED=from-included-env\n")
+        .file(
+            "db/compose.yml",
+            "services:\n  db:\n    image: ${DB_IMAGE}\n    environment: {SHARED: '${SHARED}'}\n    volumes: ['./init:/docker-entrypoint-initdb.d:ro', 'data:/var/lib/mysql']\nvolumes:\n  data:\n",
+        )
+        .file(
+            "spec.yaml",
+            "include:\n  - db/compose.yml\nservices:\n  app:\n    image: busybox\n    depends_on: [db]\n",
+        )
+        .env("SHARED", "from-process");
+    let loaded = project.ok();
+    let db = &loaded.spec.services["db"];
+    assert_eq!(db.image, "mysql:8.4", "the included project's .env fills what is unset");
+    assert_eq!(
+        env_of(&loaded, "db")["SHARED"],
+        "from-process",
+        "the including model's variables win"
+    );
+    match &db.volumes[0].source {
+        MountSource::Bind { path } => assert_eq!(path, &project.root().join("db/init")),
+        other => panic!("expected a bind mount, got {other:?}"),
+    }
+    assert!(loaded.spec.volumes.contains_key("data"));
+    assert!(loaded.spec.services["app"].depends_on.contains_key("db"));
+}
+
+#[test]
+fn include_long_form_takes_env_files_and_override_files() {
+    let project = Project::new()
+        .file("vars/db.env", "DB_TAG=8.4\n")
+        .file("db/compose.yml", "services:\n  db:\n    image: mysql:${DB_TAG}\n    tty: true\n")
+        .file("db/local.yml", "services:\n  db:\n    tty: false\n")
+        .file(
+            "spec.yaml",
+            "include:\n  - path: [db/compose.yml, db/local.yml]\n    env_file: vars/db.env\nservices:\n  app:\n    image: busybox\n",
+        );
+    let loaded = project.ok();
+    assert_eq!(loaded.spec.services["db"].image, "mysql:8.4");
+    assert!(!loaded.spec.services["db"].runtime.tty);
+    let typo = Project::new()
+        .file("db/compose.yml", "services:\n  db:\n    image: busybox\n")
+        .file(
+            "spec.yaml",
+            "include:\n  - path: db/compose.yml\n    env_files: x.env\nservices: {}\n",
+        );
+    let (message, line, column) = typo.error();
+    assert_eq!(
+        (message.as_str(), line, column),
+        ("unknown include field `env_files`", 3, 5)
+    );
+    assert_eq!(typo.hint(), "did you mean `env_file`?");
+}
+
+#[test]
+fn an_included_resource_the_including_file_redefines_is_a_conflict() {
+    let included = "services:\n  db:\n    image: mysql:8.4\nvolumes:\n  data: {}\n";
+    let project = Project::new().file("db.yml", included).file(
+        "spec.yaml",
+        "include: [db.yml]\nservices:\n  db:\n    image: mysql:9\nvolumes:\n  data: {}\n",
+    );
+    let (message, line, column) = project.error();
+    assert!(
+        message.starts_with("service `db` is also defined by the included file `")
+            && message.ends_with("db.yml` (line 2); Compose refuses such a conflict"),
+        "{message}"
+    );
+    assert_eq!((line, column), (3, 3));
+    assert!(project.hint().contains("override file"), "{}", project.hint());
+    // The same definition twice (a model included by two files) is no conflict.
+    let same = Project::new().file("db.yml", included).file(
+        "spec.yaml",
+        "include: [db.yml]\nservices:\n  db:\n    image: mysql:8.4\n",
+    );
+    same.ok();
+}
+
+#[test]
+fn an_include_cycle_is_refused() {
+    let project = Project::new()
+        .file("b.yml", "include: [spec.yaml]\nservices:\n  b:\n    image: busybox\n")
+        .file("spec.yaml", "include: [b.yml]\nservices:\n  a:\n    image: busybox\n");
+    let err = project.load().expect_err("refused");
+    let d = &err.diagnostics[0];
+    assert!(d.message.starts_with("include cycle: `"), "{err}");
+    assert!(
+        d.message.contains("spec.yaml` includes `") && d.message.contains("b.yml` includes `"),
+        "{err}"
+    );
+    let position = d.position.as_ref().unwrap();
+    assert!(position.file.ends_with("b.yml"), "{err}");
+    assert_eq!(position.line, 1);
+}
+
+#[test]
+fn services_no_active_profile_enables_need_no_image_and_clash_with_nothing() {
+    // As Compose: what matters only when a service runs is not asked of one that will not run.
+    let spec = "services:
+  cpu:
+    image: app:1
+    profiles: [cpu]
+    ports: ['127.0.0.1:8080:80']
+  gpu:
+    image: ${GPU_IMAGE}
+    profiles: [gpu]
+    ports: ['127.0.0.1:8080:80']
+  web:
+    image: busybox
+";
+    let loaded = Project::new().file("spec.yaml", spec).ok();
+    assert_eq!(loaded.spec.services.keys().collect::<Vec<_>>(), ["web"]);
+    let both = Project::new()
+        .file("spec.yaml", spec)
+        .env("COMPOSE_PROFILES", "cpu,gpu")
+        .env("GPU_IMAGE", "app:1-gpu");
+    assert_eq!(
+        both.error().0,
+        "services `cpu` and `gpu` both publish host port 8080/tcp"
+    );
+}
+
+#[test]
+fn an_error_in_an_anchor_several_services_use_is_reported_once_naming_them() {
+    // Defect 6: once, at the anchor's line, with the services that use it.
+    let project = Project::new().file(
+        "spec.yaml",
+        "x-defaults: &defaults
+  image: busybox
+  restart: sometimes
+services:
+  a:
+    <<: *defaults
+  b:
+    <<: *defaults
+  c:
+    <<: *defaults
+    tty: true
+  d:
+    image: busybox
+",
+    );
+    let err = project.load().expect_err("refused");
+    assert_eq!(err.diagnostics.len(), 1, "{err}");
+    let d = &err.diagnostics[0];
+    assert_eq!(
+        d.message,
+        "invalid restart policy `sometimes` (services `a`, `b` and `c` use this value)"
+    );
+    let position = d.position.as_ref().unwrap();
+    assert_eq!((position.line, position.column), (3, 12));
+    // One service using an anchor written above it is named too.
+    let one = Project::new().file(
+        "spec.yaml",
+        "x-defaults: &defaults\n  image: busybox\n  restart: sometimes\nservices:\n  a:\n    <<: *defaults\n",
+    );
+    assert_eq!(
+        one.error().0,
+        "invalid restart policy `sometimes` (service `a` uses this value)"
+    );
+    // A rule across services (an unknown dependency) is said once too.
+    let dependency = Project::new().file(
+        "spec.yaml",
+        "x-defaults: &defaults\n  image: busybox\n  depends_on: [dbb]\nservices:\n  a:\n    <<: *defaults\n  b:\n    <<: *defaults\n  db:\n    image: busybox\n",
+    );
+    let (message, line, column) = dependency.error();
+    assert_eq!(
+        message,
+        "service `a` depends on unknown service `dbb` (services `a` and `b` use this value)"
+    );
+    assert_eq!((line, column), (3, 16));
+    // An error in a service's own text is not.
+    let own = one_service("    image: busybox\n    restart: sometimes\n");
+    assert_eq!(own.error().0, "invalid restart policy `sometimes`");
+}
+
+#[test]
+fn an_error_in_an_extended_service_is_reported_once_naming_its_users() {
+    let project = Project::new().file(
+        "spec.yaml",
+        "services:\n  base:\n    image: busybox\n    restart: sometimes\n  app:\n    extends: base\n  worker:\n    extends: base\n",
+    );
+    let (message, line, column) = project.error();
+    assert_eq!(
+        message,
+        "invalid restart policy `sometimes` (services `base`, `app` and `worker` use this value)"
+    );
+    assert_eq!((line, column), (4, 14));
+}
+
+#[test]
+fn an_included_project_directory_is_where_its_paths_and_env_are_read() {
+    let project = Project::new()
+        .dir("app-root/init")
+        .file("app-root/ctx/Dockerfile", "FROM busybox\n")
+        .file("app-root/.env", "DB_TAG=8.4\n")
+        .file(
+            "stacks/db.yml",
+            "services:\n  db:\n    image: mysql:${DB_TAG}\n    build: ./ctx\n    volumes: ['./init:/init:ro', {type: bind, source: ./init, target: /again}, 'data:/var/lib/mysql', {type: volume, source: data, target: /more}]\nvolumes:\n  data:\n",
+        )
+        .file(
+            "spec.yaml",
+            "include:\n  - path: stacks/db.yml\n    project_directory: app-root\nservices:\n  app:\n    image: busybox\n",
+        );
+    let loaded = project.ok();
+    let db = &loaded.spec.services["db"];
+    assert_eq!(db.image, "mysql:8.4");
+    assert_eq!(db.build.as_ref().unwrap().context, project.root().join("app-root/ctx"));
+    let binds: Vec<&Path> = db
+        .volumes
+        .iter()
+        .filter_map(|mount| match &mount.source {
+            MountSource::Bind { path } => Some(path.as_path()),
+            _ => None,
+        })
+        .collect();
+    let init = project.root().join("app-root/init");
+    assert_eq!(binds, [init.as_path(), init.as_path()]);
+    assert_eq!(db.volumes.len(), 4, "named volumes stay names");
+}
+
+#[test]
+fn an_included_models_extends_file_is_relative_to_its_project_directory() {
+    // compose-go's TestNestedIncludeAndExtends.
+    let project = Project::new()
+        .file("dir/extended.yml", "services:\n  extended:\n    image: alpine\n")
+        .file(
+            "dir/included.yml",
+            "services:\n  included:\n    extends:\n      file: dir/extended.yml\n      service: extended\n",
+        )
+        .file(
+            "spec.yaml",
+            "include:\n  - project_directory: .\n    path: dir/included.yml\n",
+        );
+    assert_eq!(project.ok().spec.services["included"].image, "alpine");
+}
+
+#[test]
+fn an_include_or_extends_of_something_that_is_not_a_file_is_refused() {
+    let project = Project::new().dir("stacks").file(
+        "spec.yaml",
+        "include: [stacks]\nservices:\n  app:\n    image: busybox\n",
+    );
+    let (message, line, column) = project.error();
+    assert!(
+        message.starts_with("included file `") && message.ends_with("stacks` is not a file"),
+        "{message}"
+    );
+    assert_eq!((line, column), (1, 11));
+    let device = Project::new().file(
+        "spec.yaml",
+        "services:\n  app:\n    extends: {file: /dev/zero, service: x}\n",
+    );
+    assert_eq!(device.error().0, "extended file `/dev/zero` is not a file");
+}
+
+#[test]
+fn reset_drops_one_entry_and_a_reset_list_item_leaves_its_own_list() {
+    let project = Project::new()
+        .file(
+            "spec.yaml",
+            "services:\n  app:\n    image: busybox\n    environment: [A=1, B=2]\n    build:\n      context: .\n",
+        )
+        .file("Dockerfile", "FROM busybox\n")
+        .file(
+            "override.yaml",
+            "services:\n  app:\n    build: !reset\n    environment:\n      A: !reset\n      C: '3'\n    ports: ['127.0.0.1:8001:80', !reset '127.0.0.1:8009:80']\n",
+        );
+    let loaded = project.ok();
+    let app = &loaded.spec.services["app"];
+    assert!(app.build.is_none());
+    assert_eq!(
+        env_of(&loaded, "app"),
+        BTreeMap::from([("B".into(), "2".into()), ("C".into(), "3".into())])
+    );
+    assert_eq!(host_ports(&loaded, "app"), [8001]);
+}
+
+#[test]
+fn extends_into_a_file_follows_that_files_own_extends_and_paths() {
+    // compose-go's TestLoadExtendsSameFile, with a Dockerfile for flowinfra's check.
+    let project = Project::new()
+        .file("Dockerfile", "FROM busybox\nFROM busybox AS target\n")
+        .file(
+            "sub/compose.yml",
+            "services:\n  base:\n    build:\n      context: ..\n  service:\n    extends: base\n    build:\n      target: target\n",
+        )
+        .file(
+            "spec.yaml",
+            "services:\n  out-base:\n    extends: {file: sub/compose.yml, service: base}\n  out-service:\n    extends: {file: sub/compose.yml, service: service}\n",
+        );
+    let loaded = project.ok();
+    assert_eq!(loaded.spec.services.len(), 2);
+    let root = project.root().to_path_buf();
+    let out_base = loaded.spec.services["out-base"].build.as_ref().unwrap();
+    assert_eq!(out_base.context, root);
+    let out_service = loaded.spec.services["out-service"].build.as_ref().unwrap();
+    assert_eq!(out_service.context, root);
+    assert_eq!(out_service.target.as_deref(), Some("target"));
+}
+
+#[test]
+fn a_remote_include_or_extends_is_refused_as_remote() {
+    let project = Project::new().file(
+        "spec.yaml",
+        "include:\n  - https://example.invalid/compose.yaml\nservices:\n  app:\n    image: busybox\n",
+    );
+    let (message, line, column) = project.error();
+    assert_eq!(
+        (message.as_str(), line, column),
+        (
+            "the include's `path` `https://example.invalid/compose.yaml` is remote; flowinfra reads local files only",
+            2,
+            5
+        )
+    );
+    let extends = Project::new().file(
+        "spec.yaml",
+        "services:\n  app:\n    extends: {file: 'git@example.invalid:team/stack.git', service: app}\n",
+    );
+    assert!(
+        extends
+            .error()
+            .0
+            .ends_with("is remote; flowinfra reads local files only")
+    );
+}
+
+#[test]
+fn an_include_env_file_of_dev_null_reads_no_env_file() {
+    let project = Project::new()
+        .file("db/.env", "TAG=from-dotenv\n")
+        .file("db/compose.yml", "services:\n  db:\n    image: mysql:${TAG:-8.4}\n")
+        .file(
+            "spec.yaml",
+            "include:\n  - path: db/compose.yml\n    env_file: /dev/null\nservices:\n  app:\n    image: busybox\n",
+        );
+    assert_eq!(project.ok().spec.services["db"].image, "mysql:8.4");
 }

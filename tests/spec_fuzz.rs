@@ -1,7 +1,9 @@
 //! Fuzzing the spec loader with property tests: whatever bytes or YAML a
 //! spec file holds, the loader answers with a spec or an error, never a
 //! panic; alias-heavy documents (anchors of aliases of aliases, merge keys)
-//! stay within the alias bound instead of exhausting memory. Each test runs
+//! stay within the alias bound instead of exhausting memory; a flow
+//! collection closed at (or left of) its key's indentation reads exactly as
+//! the same text with the bracket indented, positions included. Each test runs
 //! `FLOWINFRA_FUZZ_CASES` cases (default 2048, what CI runs: a few seconds
 //! each in a debug build, the alias-heavy one longest as its documents
 //! expand to up to 100,000 nodes) and reports the count on stderr even when
@@ -208,6 +210,69 @@ fn alias_heavy_documents_never_panic_nor_blow_up() {
             // expansion of these documents takes minutes and gigabytes.
             let elapsed = started.elapsed();
             assert!(elapsed < std::time::Duration::from_secs(5), "took {elapsed:?}:\n{text}");
+        },
+    );
+}
+
+/// A flow collection under `depth` levels of keys, its items on their own
+/// lines, closed on a line of its own indented `close` spaces; a sibling key
+/// follows it.
+fn flow_document(depth: usize, items: &[String], mapping: bool, close: usize) -> String {
+    let mut text = String::new();
+    for level in 0..depth {
+        text.push_str(&format!("{}k{level}:\n", "  ".repeat(level)));
+    }
+    let indent = "  ".repeat(depth);
+    let (open, end) = if mapping { ('{', '}') } else { ('[', ']') };
+    text.push_str(&format!("{indent}flow: {open}\n"));
+    for (index, item) in items.iter().enumerate() {
+        let item = if mapping {
+            format!("m{index}: {item}")
+        } else {
+            item.clone()
+        };
+        text.push_str(&format!("{indent}    {item},\n"));
+    }
+    text.push_str(&format!("{}{end}\n{indent}after: x\n", " ".repeat(close)));
+    text
+}
+
+#[test]
+fn a_closing_bracket_at_its_keys_indentation_reads_as_one_indented_deeper() {
+    // Defect 1's re-indenting keeps every node where it was: the tree, with
+    // its positions, is the tree of the same text with the bracket indented.
+    // Valid flow items only (quoted text with brackets in it, words, nested
+    // flows), so that the deeper-indented document always loads.
+    let item = prop_oneof![
+        "[ -~]{0,12}".prop_map(|s| format!("{s:?}")),
+        "[a-z][a-z0-9]{0,6}",
+        Just("[a, ']', \"}\"]".to_string()),
+        Just("{x: ']'}".to_string()),
+    ];
+    let strategy = (
+        0..4usize,
+        prop::collection::vec(item, 1..5),
+        any::<bool>(),
+        any::<prop::sample::Index>(),
+    );
+    fuzz(
+        "a_closing_bracket_at_its_keys_indentation_reads_as_one_indented_deeper",
+        strategy,
+        |(depth, items, mapping, close)| {
+            let key_indent = 2 * depth;
+            let close = close.index(key_indent + 1);
+            let file = std::sync::Arc::from(std::path::Path::new("spec.yaml"));
+            let deeper = spec::yaml::parse(&flow_document(depth, &items, mapping, key_indent + 2), &file);
+            let at_key = spec::yaml::parse(&flow_document(depth, &items, mapping, close), &file);
+            let deeper = deeper.expect("the document with the bracket indented loads");
+            match at_key {
+                Ok(at_key) => assert_eq!(deeper, at_key),
+                Err(err) => panic!(
+                    "closed at column {}: {err}\n{}",
+                    close + 1,
+                    flow_document(depth, &items, mapping, close)
+                ),
+            }
         },
     );
 }

@@ -33,6 +33,13 @@ pub const TOP_LEVEL: &[FieldRow] = &[
         names: &["version"],
         accepted: "accepted and ignored, as Compose does",
     },
+    FieldRow {
+        names: &["include"],
+        accepted: "Compose models to import, as Compose v2: `- PATH` or `- {path: PATH or [PATH, OVERRIDE…], \
+                   project_directory, env_file}`, relative to the including file; each is loaded on its own (its \
+                   `.env`, its `include`s) and its services, volumes, networks, secrets and configs are added; \
+                   one the including file also defines differently is an error, as in Compose",
+    },
 ];
 
 /// Service fields flowinfra implements.
@@ -173,6 +180,12 @@ pub const SERVICE: &[FieldRow] = &[
         accepted: "accepted and ignored with a one-line warning (no file watching; the engine runs the image it has)",
     },
     FieldRow {
+        names: &["extends"],
+        accepted: "`SERVICE` (same file) or `{service, file}` (`file` relative to this file): the service is \
+                   merged on the one it extends, chains followed, as Compose v2 merges `-f` files; `!reset` and \
+                   `!override` drop what the base sets",
+    },
+    FieldRow {
         names: &["x-flowinfra"],
         accepted: "what flowinfra provisions, below",
     },
@@ -180,8 +193,7 @@ pub const SERVICE: &[FieldRow] = &[
 
 /// Valid Compose service fields that flowinfra does not implement: named as
 /// such rather than as typos.
-pub const UNSUPPORTED_COMPOSE_SERVICE_FIELDS: &[&str] =
-    &["configs", "devices", "extends", "network_mode", "scale", "secrets"];
+pub const UNSUPPORTED_COMPOSE_SERVICE_FIELDS: &[&str] = &["configs", "devices", "network_mode", "scale", "secrets"];
 
 /// Every field name of `table`, in table order.
 pub fn names(table: &[FieldRow]) -> Vec<&'static str> {

@@ -1,5 +1,6 @@
 //! Finding, reading and assembling the spec: which files, which variables,
-//! which project directory. The only part of `spec` that reads files.
+//! which project directory. With [`super::include`] and [`super::extends`]
+//! (the files a spec names), the only part of `spec` that reads files.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
@@ -62,27 +63,21 @@ pub fn load(options: &LoadOptions) -> Result<Loaded, SpecError> {
     let project_dir = project_dir(options, &sources);
     let variables = variables(options, &project_dir)?;
 
-    let mut merged: Option<Node> = None;
-    let mut texts: BTreeMap<PathBuf, String> = BTreeMap::new();
-    let mut unset = UnsetVariables::default();
-    for (path, text) in &sources {
+    let mut loader = Loader {
+        project_dir: project_dir.clone(),
+        model_dir: None,
+        texts: BTreeMap::new(),
+        unset: UnsetVariables::default(),
+        warnings: Vec::new(),
+    };
+    let files: Vec<(Arc<Path>, String)> = sources
+        .iter()
         // Absolute, so relative paths inside the file resolve against its directory.
-        let file: Arc<Path> = Arc::from(absolute_spec_path(options, path).as_path());
-        texts.insert(file.to_path_buf(), text.clone());
-        let tree = yaml::parse(text, &file).map_err(|d| with_source_lines(SpecError::single(d), &texts))?;
-        let tree = interpolate_tree(tree, &variables, &mut unset)
-            .map_err(|d| with_source_lines(SpecError { diagnostics: d }, &texts))?;
-        let tree = merge::normalize_file(tree);
-        merged = Some(match merged {
-            None => tree,
-            // An empty or comment-only file adds nothing, as in Compose; the
-            // merged spec must still declare services.
-            Some(base) if tree.is_null() => base,
-            Some(base) if base.is_null() => tree,
-            Some(base) => merge::merge_files(base, tree),
-        });
-    }
-    let root = merged.expect("at least one spec source");
+        .map(|(path, text)| (Arc::from(absolute_spec_path(options, path).as_path()), text.clone()))
+        .collect();
+    let root = loader
+        .load_model(files, &variables, &[])
+        .map_err(|error| with_source_lines(error, &loader.texts))?;
 
     let active_profiles: BTreeSet<String> = variables
         .get("COMPOSE_PROFILES")
@@ -99,18 +94,23 @@ pub fn load(options: &LoadOptions) -> Result<Loaded, SpecError> {
         project_dir: &project_dir,
         variables: &variables,
         active_profiles,
-        blanked_values: unset.used_at.iter().map(|(position, _)| position.clone()).collect(),
+        blanked_values: loader
+            .unset
+            .used_at
+            .iter()
+            .map(|(position, _)| position.clone())
+            .collect(),
     };
     let (spec, mut warnings) = validate::validate(&root, &context).map_err(|d| {
         with_source_lines(
             SpecError {
-                diagnostics: unset.explain(d),
+                diagnostics: loader.unset.explain(d),
             },
-            &texts,
+            &loader.texts,
         )
     })?;
     let mut spec = spec;
-    warnings.splice(0..0, unset.warnings());
+    warnings.splice(0..0, loader.unset.warnings().into_iter().chain(loader.warnings));
     spec.files = sources
         .into_iter()
         .map(|(path, _)| path)
@@ -121,6 +121,140 @@ pub fn load(options: &LoadOptions) -> Result<Loaded, SpecError> {
         variables,
         warnings,
     })
+}
+
+/// Reads the files of a Compose model — the `-f` files, or the files of an
+/// `include` — into one merged tree, and keeps every text read for errors.
+pub(super) struct Loader {
+    pub(super) project_dir: PathBuf,
+    /// The explicit `project_directory` of the included model being loaded:
+    /// its files' `include` and `extends.file` paths are relative to it.
+    pub(super) model_dir: Option<PathBuf>,
+    texts: BTreeMap<PathBuf, String>,
+    unset: UnsetVariables,
+    pub(super) warnings: Vec<String>,
+}
+
+/// One spec file, parsed, interpolated and normalised, its merge tags taken off.
+pub(super) struct ParsedFile {
+    pub file: Arc<Path>,
+    pub tree: Node,
+    pub tags: merge::MergeTags,
+}
+
+impl Loader {
+    /// Merges `files` in order, each with its `include`s imported and its
+    /// `extends` applied first, as Compose v2 does. `including` are the files
+    /// whose `include` led here (to refuse a cycle).
+    pub(super) fn load_model(
+        &mut self,
+        files: Vec<(Arc<Path>, String)>,
+        variables: &BTreeMap<String, String>,
+        including: &[Arc<Path>],
+    ) -> Result<Node, SpecError> {
+        let mut merged: Option<Node> = None;
+        for (file, text) in files {
+            let mut parsed = self.parse_file(file, &text, variables)?;
+            super::include::apply(self, &mut parsed, variables, including)?;
+            super::extends::apply(self, &mut parsed, variables)?;
+            let ParsedFile { tree, tags, .. } = parsed;
+            merged = Some(match merged {
+                None => tree,
+                // An empty or comment-only file adds nothing, as in Compose; the
+                // merged spec must still declare services.
+                Some(base) if tree.is_null() => base,
+                Some(base) if base.is_null() => tree,
+                Some(mut base) => {
+                    merge::remove_paths(&mut base, &tags.paths);
+                    merge::merge_files(base, tree)
+                }
+            });
+        }
+        Ok(merged.expect("at least one spec file"))
+    }
+
+    /// Parses, interpolates and normalises one file's text.
+    pub(super) fn parse_file(
+        &mut self,
+        file: Arc<Path>,
+        text: &str,
+        variables: &BTreeMap<String, String>,
+    ) -> Result<ParsedFile, SpecError> {
+        self.texts.insert(file.to_path_buf(), text.to_string());
+        let tree = yaml::parse(text, &file)?;
+        let tree = interpolate_tree(tree, variables, &mut self.unset).map_err(|d| SpecError { diagnostics: d })?;
+        // Tags first: a `!reset` list item goes before the list becomes a mapping.
+        let mut tree = tree;
+        let tags = merge::take_merge_tags(&mut tree);
+        let tree = merge::normalize_file(tree);
+        for (path, position) in &tags.reset_values {
+            self.warnings.push(format!(
+                "{position}: `{}: !reset` drops the value written after it, as Compose does; \
+                 write `!override` to replace what earlier files set",
+                path.join(".")
+            ));
+        }
+        Ok(ParsedFile { file, tree, tags })
+    }
+
+    /// Reads and parses a file another one names (`include`, `extends.file`);
+    /// a file that cannot be read is an error at `named_at`.
+    pub(super) fn read_file(
+        &mut self,
+        path: &Path,
+        named_at: &Position,
+        what: &str,
+        variables: &BTreeMap<String, String>,
+    ) -> Result<ParsedFile, SpecError> {
+        let text = self.read_text(path, named_at, what)?;
+        self.parse_file(Arc::from(path), &text, variables)
+    }
+
+    /// A path a model's own file names (`include`, `extends.file`): relative
+    /// to the model's explicit project directory, else to the file.
+    pub(super) fn resolve_local(&self, text: &str, position: &Position, what: &str) -> Result<PathBuf, SpecError> {
+        // Compose can fetch some from git or an OCI registry; flowinfra reads local files.
+        if text.contains("://") || text.starts_with("git@") {
+            return Err(SpecError::single(
+                Diagnostic::at(
+                    position,
+                    format!("{what} `{text}` is remote; flowinfra reads local files only"),
+                )
+                .with_hint("fetch it (git clone…) and name the local file"),
+            ));
+        }
+        Ok(self.resolve(text, position))
+    }
+
+    fn resolve(&self, text: &str, position: &Position) -> PathBuf {
+        match &self.model_dir {
+            Some(dir) if !text.starts_with('~') && Path::new(text).is_relative() => {
+                super::syntax::normalize_lexically(&dir.join(text))
+            }
+            _ => super::syntax::resolve_path(text, position, &self.project_dir),
+        }
+    }
+
+    /// The text of a file another one names, or an error at `named_at`.
+    pub(super) fn read_text(&mut self, path: &Path, named_at: &Position, what: &str) -> Result<String, SpecError> {
+        // Only regular files: a device (`/dev/zero`) or a FIFO would never end.
+        if let Ok(metadata) = std::fs::metadata(path)
+            && !metadata.is_file()
+        {
+            return Err(SpecError::single(
+                Diagnostic::at(named_at, format!("{what} `{}` is not a file", shown(path)))
+                    .with_hint("name a Compose file; paths are relative to the directory of the file that names them"),
+            ));
+        }
+        match std::fs::read(path) {
+            Ok(bytes) => String::from_utf8(bytes)
+                .map_err(|err| SpecError::single(not_text(path, err.utf8_error(), err.as_bytes()))),
+            Err(err) => Err(SpecError::single(
+                Diagnostic::at(named_at, format!("cannot read {what} `{}`: {err}", shown(path)))
+                    .with_hint("paths are relative to the directory of the file that names them"),
+            )),
+        }
+    }
 }
 
 /// The spec files in merge order with their text; the embedded stack when there are none.
@@ -222,7 +356,7 @@ fn variables(options: &LoadOptions, project_dir: &Path) -> Result<BTreeMap<Strin
     Ok(variables)
 }
 
-fn read_env_file(path: &Path, variables: &mut BTreeMap<String, String>) -> Result<(), SpecError> {
+pub(super) fn read_env_file(path: &Path, variables: &mut BTreeMap<String, String>) -> Result<(), SpecError> {
     let failure = |err: dotenvy::Error| {
         let (line, message) = match &err {
             dotenvy::Error::LineParse(line, index) => (
@@ -252,7 +386,6 @@ fn read_env_file(path: &Path, variables: &mut BTreeMap<String, String>) -> Resul
     Ok(())
 }
 
-/// Interpolates every scalar value (not keys) of one file, as Compose does before merging.
 /// The variables that were unset where the spec used them without a default
 /// (so they became blank, as in Compose), and the values that used each.
 #[derive(Default)]
@@ -300,6 +433,7 @@ impl UnsetVariables {
     }
 }
 
+/// Interpolates every scalar value (not keys) of one file, as Compose does before merging.
 fn interpolate_tree(
     mut node: Node,
     variables: &BTreeMap<String, String>,
@@ -352,6 +486,17 @@ fn interpolate_node(
             .for_each(|(_, value)| interpolate_node(value, variables, diagnostics, unset)),
         Value::Null => {}
     }
+}
+
+/// A file as errors name it: relative to the current directory when inside it.
+pub(super) fn shown(file: &Path) -> String {
+    let current = std::env::current_dir().ok();
+    current
+        .as_deref()
+        .and_then(|dir| file.strip_prefix(dir).ok())
+        .unwrap_or(file)
+        .display()
+        .to_string()
 }
 
 /// Attaches the offending line of each diagnostic, for display with a caret.

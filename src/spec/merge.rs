@@ -7,8 +7,136 @@
 //! and service `networks` are first normalised to mappings so that they
 //! merge entry by entry. Inside `x-flowinfra`, lists (queues, buckets, …)
 //! replace rather than append, so an override file states the whole list.
+//!
+//! Compose's merge tags work here as in Compose v2: a value tagged `!reset`
+//! or `!override` removes what the files before (or the extended service)
+//! set at its place; `!reset` then sets nothing, `!override` its own value
+//! whole. [`take_merge_tags`] takes them off one file's tree and
+//! [`remove_paths`] applies them. `extends` merges a service on its base
+//! with the same rules ([`merge_service`]).
 
-use super::yaml::{Key, Node, Value};
+use super::yaml::{Key, MergeTag, Node, Position, Value};
+
+/// A place in a spec tree: the mapping keys leading to it.
+pub type TreePath = Vec<String>;
+
+/// What [`take_merge_tags`] found in one file.
+#[derive(Debug, Default)]
+pub struct MergeTags {
+    /// Where `!reset` or `!override` was written: what earlier files set
+    /// there is dropped before this file is merged on them.
+    pub paths: Vec<TreePath>,
+    /// `!reset` written with a value, which Compose drops with the rest.
+    pub reset_values: Vec<(TreePath, Position)>,
+}
+
+/// Takes the merge tags off `root`: records where each is, removes the
+/// values tagged `!reset` (a `!reset` list item is removed from its list
+/// only, as Compose does), and leaves `!override` values as they are.
+pub fn take_merge_tags(root: &mut Node) -> MergeTags {
+    let mut tags = MergeTags::default();
+    let mut path = Vec::new();
+    take_tags(root, &mut path, &mut tags);
+    tags
+}
+
+fn take_tags(node: &mut Node, path: &mut TreePath, tags: &mut MergeTags) {
+    match &mut node.value {
+        Value::Mapping(entries) => {
+            entries.retain_mut(|(key, value)| {
+                path.push(key.name.clone());
+                let keep = match value.tag {
+                    MergeTag::Reset => {
+                        tags.paths.push(path.clone());
+                        if !is_empty_value(value) {
+                            tags.reset_values.push((path.clone(), value.position.clone()));
+                        }
+                        false
+                    }
+                    MergeTag::Override => {
+                        tags.paths.push(path.clone());
+                        value.tag = MergeTag::None;
+                        take_tags(value, path, tags);
+                        true
+                    }
+                    MergeTag::None => {
+                        take_tags(value, path, tags);
+                        true
+                    }
+                };
+                path.pop();
+                keep
+            });
+        }
+        Value::Sequence(items) => {
+            items.retain(|item| item.tag != MergeTag::Reset);
+            for item in items.iter_mut() {
+                item.tag = MergeTag::None;
+                take_tags(item, path, tags);
+            }
+        }
+        Value::Null | Value::Scalar { .. } => {}
+    }
+}
+
+fn is_empty_value(node: &Node) -> bool {
+    match &node.value {
+        Value::Null => true,
+        Value::Sequence(items) => items.is_empty(),
+        Value::Mapping(entries) => entries.is_empty(),
+        Value::Scalar { .. } => false,
+    }
+}
+
+/// Removes what `root` holds at each of `paths` (paths that lead nowhere are ignored).
+pub fn remove_paths(root: &mut Node, paths: &[TreePath]) {
+    for path in paths {
+        remove_path(root, path);
+    }
+}
+
+fn remove_path(node: &mut Node, path: &[String]) {
+    let Some((first, rest)) = path.split_first() else {
+        return;
+    };
+    let Value::Mapping(entries) = &mut node.value else {
+        return;
+    };
+    if rest.is_empty() {
+        entries.retain(|(key, _)| &key.name != first);
+    } else if let Some((_, child)) = entries.iter_mut().find(|(key, _)| &key.name == first) {
+        remove_path(child, rest);
+    }
+}
+
+/// Merges the service `over` (named `name`) on `base`, as `extends` does:
+/// by the rules files merge with, `over` winning. The result keeps `over`'s position.
+pub fn merge_service(base: Node, over: Node, name: &str) -> Node {
+    let position = over.position.clone();
+    let mut merged = merge(base, over, &["services", name]);
+    merged.position = position;
+    merged
+}
+
+/// Whether two trees hold the same values, wherever they were written.
+pub fn same_value(a: &Node, b: &Node) -> bool {
+    match (&a.value, &b.value) {
+        (Value::Null, Value::Null) => true,
+        (Value::Scalar { text: x, .. }, Value::Scalar { text: y, .. }) => x == y,
+        (Value::Sequence(x), Value::Sequence(y)) => {
+            x.len() == y.len() && x.iter().zip(y).all(|(a, b)| same_value(a, b))
+        }
+        (Value::Mapping(x), Value::Mapping(y)) => {
+            x.len() == y.len()
+                && x.iter().all(|(key, value)| {
+                    y.iter()
+                        .find(|(other, _)| other.name == key.name)
+                        .is_some_and(|(_, other)| same_value(value, other))
+                })
+        }
+        _ => false,
+    }
+}
 
 /// Merges `over` on top of `base` (both whole spec files, already interpolated).
 pub fn merge_files(base: Node, over: Node) -> Node {

@@ -4,8 +4,10 @@
 //! every node came from ([`yaml`]), interpolate variables in scalar values
 //! ([`interpolate`]), merge the files as Compose does ([`merge`]), then
 //! validate the merged tree into the typed model ([`model`], [`validate`]).
-//! [`load`] drives this and is the only part that reads files; [`redact`]
-//! keeps secrets out of anything printed.
+//! Before merging, each file imports the models it names in `include`
+//! ([`include`]) and applies its services' `extends` ([`extends`]), as
+//! Compose v2 does. [`load`] drives this and, with those two, is the only
+//! part that reads files; [`redact`] keeps secrets out of anything printed.
 //!
 //! Validation reads the tree through [`reader`] (typed reads with positions
 //! and "did you mean", shared with the seed manifest), takes field names
@@ -14,7 +16,9 @@
 //! module under [`kinds`].
 
 pub mod error;
+mod extends;
 pub mod fields;
+mod include;
 pub mod interpolate;
 pub(crate) mod kinds;
 pub mod load;

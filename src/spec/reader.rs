@@ -87,6 +87,16 @@ impl Reader {
         self.diagnostics.push(diagnostic);
     }
 
+    /// How many diagnostics were recorded so far: where the next one will be.
+    pub fn diagnostic_count(&self) -> usize {
+        self.diagnostics.len()
+    }
+
+    /// The diagnostics recorded from index `start` on, leaving the earlier ones.
+    pub fn take_diagnostics_from(&mut self, start: usize) -> Vec<Diagnostic> {
+        self.diagnostics.split_off(start.min(self.diagnostics.len()))
+    }
+
     /// `value` when nothing was wrong, every diagnostic otherwise.
     pub fn finish<T>(self, value: T) -> Result<T, Vec<Diagnostic>> {
         if self.diagnostics.is_empty() {

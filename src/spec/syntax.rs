@@ -218,7 +218,7 @@ pub(crate) fn resolve_path(text: &str, position: &Position, project_dir: &Path) 
 }
 
 /// Removes `.` and `..` without touching the filesystem.
-fn normalize_lexically(path: &Path) -> PathBuf {
+pub(crate) fn normalize_lexically(path: &Path) -> PathBuf {
     let mut out = PathBuf::new();
     for component in path.components() {
         match component {

@@ -5,6 +5,12 @@
 //! rather than on serde types. Built from `saphyr-parser` events; anchors,
 //! aliases and `<<` merge keys (common in Compose files) are resolved here,
 //! each alias a copy of its anchored value, within [`MAX_ALIAS_NODES`].
+//! Compose's `!reset` and `!override` tags are kept on their node
+//! ([`MergeTag`]) for [`super::merge`]; any other tag is an error.
+//!
+//! What go-yaml (Compose v2's parser) accepts must load: a flow collection
+//! whose closing bracket sits at its key's indentation is read as go-yaml
+//! reads it (see [`parse`]).
 
 use std::collections::HashMap;
 use std::path::Path;
@@ -45,6 +51,19 @@ impl std::fmt::Display for Position {
 pub struct Node {
     pub value: Value,
     pub position: Position,
+    /// A Compose merge tag written on the node (`!reset`, `!override`).
+    pub tag: MergeTag,
+}
+
+/// The tags Compose gives a meaning when files are merged.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum MergeTag {
+    #[default]
+    None,
+    /// `!reset`: drop what earlier files (or the extended service) set here.
+    Reset,
+    /// `!override`: replace what earlier files set here instead of merging.
+    Override,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -68,7 +87,11 @@ pub struct Key {
 
 impl Node {
     pub fn new(value: Value, position: Position) -> Self {
-        Self { value, position }
+        Self {
+            value,
+            position,
+            tag: MergeTag::None,
+        }
     }
 
     pub fn is_null(&self) -> bool {
@@ -79,6 +102,14 @@ impl Node {
     pub fn as_mapping(&self) -> Option<&[(Key, Node)]> {
         match &self.value {
             Value::Mapping(entries) => Some(entries),
+            _ => None,
+        }
+    }
+
+    /// The items of a sequence, or `None` for any other node.
+    pub fn as_sequence(&self) -> Option<&[Node]> {
+        match &self.value {
+            Value::Sequence(items) => Some(items),
             _ => None,
         }
     }
@@ -98,6 +129,17 @@ impl Node {
             .map(|(_, node)| node)
     }
 
+    /// The value of `key` in a mapping, to change it.
+    pub fn value_mut(&mut self, key: &str) -> Option<&mut Value> {
+        match &mut self.value {
+            Value::Mapping(entries) => entries
+                .iter_mut()
+                .find(|(k, _)| k.name == key)
+                .map(|(_, node)| &mut node.value),
+            _ => None,
+        }
+    }
+
     /// A short name for the node's type, for "expected X, found Y" messages.
     pub fn type_name(&self) -> &'static str {
         match &self.value {
@@ -109,17 +151,80 @@ impl Node {
     }
 }
 
-/// Whether line `line` (1-based) of `source` starts, after its indentation,
-/// with the closing bracket of a flow collection.
-fn closes_flow_collection(source: &str, line: usize) -> bool {
-    source
-        .lines()
-        .nth(line.saturating_sub(1))
-        .is_some_and(|text| text.trim_start().starts_with([']', '}']))
+/// How many closing-bracket lines [`parse`] re-indents in one file before
+/// it reports the parser's error instead: real files have a handful, and
+/// each one costs a parse of the file.
+const MAX_BRACKET_FIXES: usize = 64;
+
+/// Whether line `line` (1-based) of `source` holds only the closing
+/// bracket(s) of flow collections: `]`, `}`, commas, spaces, a comment.
+fn only_closes_flow_collections(source: &str, line: usize) -> bool {
+    let Some(text) = source.lines().nth(line.saturating_sub(1)) else {
+        return false;
+    };
+    let code = text.split_once(" #").map_or(text, |(code, _)| code).trim();
+    code.starts_with([']', '}']) && code.chars().all(|c| matches!(c, ']' | '}' | ',' | ' ' | '\t'))
+}
+
+/// `source` with line `line` (1-based) indented one more space.
+fn indent_line(source: &str, line: usize) -> String {
+    let mut text = String::with_capacity(source.len() + 1);
+    for (index, piece) in source.split_inclusive('\n').enumerate() {
+        if index + 1 == line {
+            text.push(' ');
+        }
+        text.push_str(piece);
+    }
+    text
 }
 
 /// Parses one spec file. An empty document yields a null node.
+///
+/// go-yaml (Compose v2) and PyYAML (docker-compose 1.x) accept a flow
+/// collection closed at its key's indentation (`command: [` … `]` with the
+/// `]` under the `c`); saphyr-parser follows YAML 1.2, which wants it
+/// deeper, and has no option. When the parser stops with "invalid
+/// indentation" on a line that holds only closing brackets, that line is
+/// indented one space more and the file parsed again: a closing-bracket
+/// line holds no node, so every node keeps its line and column.
 pub fn parse(source: &str, file: &Arc<Path>) -> Result<Node, Diagnostic> {
+    let mut text = std::borrow::Cow::Borrowed(source);
+    // Spaces added to each line, so that an error still reported points at the user's text.
+    let mut added: HashMap<usize, usize> = HashMap::new();
+    loop {
+        let diagnostic = match parse_once(&text, file) {
+            Ok(node) => return Ok(node),
+            Err(Failure::BracketIndentation(line, _)) if added.values().sum::<usize>() < MAX_BRACKET_FIXES => {
+                text = std::borrow::Cow::Owned(indent_line(&text, line));
+                *added.entry(line).or_default() += 1;
+                continue;
+            }
+            Err(Failure::BracketIndentation(_, diagnostic) | Failure::Other(diagnostic)) => diagnostic,
+        };
+        let mut diagnostic = diagnostic;
+        if let Some(position) = &mut diagnostic.position
+            && let Some(spaces) = added.get(&position.line)
+        {
+            position.column = position.column.saturating_sub(*spaces).max(1);
+        }
+        return Err(diagnostic);
+    }
+}
+
+/// Why one parse failed.
+enum Failure {
+    /// "invalid indentation" at this line (1-based), which holds only closing brackets.
+    BracketIndentation(usize, Diagnostic),
+    Other(Diagnostic),
+}
+
+impl From<Diagnostic> for Failure {
+    fn from(diagnostic: Diagnostic) -> Self {
+        Failure::Other(diagnostic)
+    }
+}
+
+fn parse_once(source: &str, file: &Arc<Path>) -> Result<Node, Failure> {
     let mut builder = TreeBuilder {
         file: file.clone(),
         stack: Vec::new(),
@@ -147,14 +252,10 @@ pub fn parse(source: &str, file: &Arc<Path>) -> Result<Node, Diagnostic> {
                 }),
                 format!("invalid YAML: {}", err.info()),
             );
-            if err.info() == "invalid indentation" && closes_flow_collection(source, line) {
-                diagnostic.with_hint(
-                    "a flow sequence or mapping must stay indented deeper than its key, closing `]`/`}` \
-                     included (YAML 1.2; go-yaml and PyYAML let it through): indent the closing bracket \
-                     by two more spaces, or put it at the end of the last item's line",
-                )
+            if err.info() == "invalid indentation" && only_closes_flow_collections(source, line) {
+                Failure::BracketIndentation(line, diagnostic)
             } else {
-                diagnostic
+                Failure::Other(diagnostic)
             }
         })?;
         builder.on_event(event, span)?;
@@ -174,7 +275,29 @@ pub fn parse(source: &str, file: &Arc<Path>) -> Result<Node, Diagnostic> {
             Some(documents[1].position.clone()),
             "a spec file holds one YAML document; found a second one".into(),
         )
-        .with_hint("split the documents into separate files and pass each with -f")),
+        .with_hint("split the documents into separate files and pass each with -f")
+        .into()),
+    }
+}
+
+/// The merge tag a YAML tag stands for; an error for any tag Compose does
+/// not know. Core-schema tags (`!!str`) pass without meaning anything here.
+fn merge_tag(tag: Option<&saphyr_parser::Tag>, position: &Position) -> Result<MergeTag, Diagnostic> {
+    let Some(tag) = tag else {
+        return Ok(MergeTag::None);
+    };
+    if tag.is_yaml_core_schema() {
+        return Ok(MergeTag::None);
+    }
+    match (tag.handle.as_str(), tag.suffix.as_str()) {
+        ("!", "reset") => Ok(MergeTag::Reset),
+        ("!", "override") => Ok(MergeTag::Override),
+        _ => Err(
+            Diagnostic::at(position, format!("YAML tag `{tag}` is not supported")).with_hint(
+                "Compose knows two tags: `!reset` (drop what an earlier file or the extended service set) \
+             and `!override` (replace it instead of merging); quote the value if the `!` is part of it",
+            ),
+        ),
     }
 }
 
@@ -183,6 +306,7 @@ enum Frame {
         items: Vec<Node>,
         position: Position,
         anchor: usize,
+        tag: MergeTag,
     },
     Mapping {
         entries: Vec<(Key, Node)>,
@@ -190,6 +314,7 @@ enum Frame {
         merges: Vec<Node>,
         position: Position,
         anchor: usize,
+        tag: MergeTag,
     },
 }
 
@@ -216,12 +341,7 @@ impl TreeBuilder {
         let position = self.position(&span);
         match event {
             Event::Scalar(text, style, anchor, tag) => {
-                if let Some(tag) = tag.filter(|tag| !tag.is_yaml_core_schema()) {
-                    return Err(Diagnostic::new(
-                        Some(position),
-                        format!("YAML tag `{}{}` is not supported", tag.handle, tag.suffix),
-                    ));
-                }
+                let tag = merge_tag(tag.as_deref(), &position)?;
                 let quoted = !matches!(style, ScalarStyle::Plain);
                 let value = if !quoted && is_null_text(&text) {
                     Value::Null
@@ -231,23 +351,27 @@ impl TreeBuilder {
                         quoted,
                     }
                 };
-                self.complete(Node::new(value, position), anchor)
+                self.complete(tagged(Node::new(value, position), tag), anchor)
             }
-            Event::SequenceStart(anchor, _) => {
+            Event::SequenceStart(anchor, tag) => {
+                let tag = merge_tag(tag.as_deref(), &position)?;
                 self.stack.push(Frame::Sequence {
                     items: Vec::new(),
                     position,
                     anchor,
+                    tag,
                 });
                 Ok(())
             }
-            Event::MappingStart(anchor, _) => {
+            Event::MappingStart(anchor, tag) => {
+                let tag = merge_tag(tag.as_deref(), &position)?;
                 self.stack.push(Frame::Mapping {
                     entries: Vec::new(),
                     pending_key: None,
                     merges: Vec::new(),
                     position,
                     anchor,
+                    tag,
                 });
                 Ok(())
             }
@@ -256,7 +380,8 @@ impl TreeBuilder {
                     items,
                     position,
                     anchor,
-                }) => self.complete(Node::new(Value::Sequence(items), position), anchor),
+                    tag,
+                }) => self.complete(tagged(Node::new(Value::Sequence(items), position), tag), anchor),
                 _ => Err(Diagnostic::new(
                     Some(position),
                     "invalid YAML: unbalanced sequence".into(),
@@ -268,6 +393,7 @@ impl TreeBuilder {
                     merges,
                     position,
                     anchor,
+                    tag,
                     ..
                 }) => {
                     // `<<` keys fill in what the mapping does not set itself;
@@ -279,7 +405,7 @@ impl TreeBuilder {
                             }
                         }
                     }
-                    self.complete(Node::new(Value::Mapping(entries), position), anchor)
+                    self.complete(tagged(Node::new(Value::Mapping(entries), position), tag), anchor)
                 }
                 _ => Err(Diagnostic::new(
                     Some(position),
@@ -328,6 +454,13 @@ impl TreeBuilder {
                 ..
             }) => match pending_key.take() {
                 None => {
+                    if node.tag != MergeTag::None {
+                        return Err(Diagnostic::new(
+                            Some(node.position),
+                            "a `!reset` or `!override` tag belongs on a value, not on a key".into(),
+                        )
+                        .with_hint("write it after the colon: `key: !reset []`"));
+                    }
                     let name = match &node.value {
                         Value::Scalar { text, .. } => text.clone(),
                         Value::Null => String::new(),
@@ -371,6 +504,11 @@ impl TreeBuilder {
         }
         Ok(())
     }
+}
+
+fn tagged(mut node: Node, tag: MergeTag) -> Node {
+    node.tag = tag;
+    node
 }
 
 /// Where the tab a tab error is about is, given where the scanner reported
@@ -421,6 +559,88 @@ mod tests {
         let image = node.get("services").unwrap().get("db").unwrap().get("image").unwrap();
         assert_eq!(image.as_scalar(), Some("mysql"));
         assert_eq!((image.position.line, image.position.column), (3, 12));
+    }
+
+    fn scalars(node: &Node) -> Vec<&str> {
+        match &node.value {
+            Value::Sequence(items) => items.iter().map(|item| item.as_scalar().unwrap_or("?")).collect(),
+            other => panic!("not a list: {other:?}"),
+        }
+    }
+
+    #[test]
+    fn a_flow_sequence_closed_at_its_keys_indentation_loads_as_go_yaml_reads_it() {
+        // The issue's example: the `]` sits under the `c` of `command`.
+        let source = "services:\n  db:\n    image: mysql:8\n    command: [\n      \"mysqld\"\n    ]\n    tty: true\n";
+        let node = parse_str(source).unwrap();
+        let db = node.get("services").unwrap().get("db").unwrap();
+        let command = db.get("command").unwrap();
+        assert_eq!(scalars(command), ["mysqld"]);
+        // Nothing moved: every node keeps its line and column.
+        assert_eq!((command.position.line, command.position.column), (4, 14));
+        let item = &command.as_sequence().unwrap()[0];
+        assert_eq!((item.position.line, item.position.column), (5, 7));
+        let tty = db.get("tty").unwrap();
+        assert_eq!((tty.position.line, tty.position.column), (7, 10));
+    }
+
+    #[test]
+    fn closing_brackets_with_a_comma_or_a_comment_and_nested_flows_load() {
+        let source = "a:\n  b: {\n    c: [\n      1, 2\n  ],\n    d: [x]\n  } # done\n  e: f\n";
+        let node = parse_str(source).unwrap();
+        let b = node.get("a").unwrap().get("b").unwrap();
+        assert_eq!(scalars(b.get("c").unwrap()), ["1", "2"]);
+        assert_eq!(scalars(b.get("d").unwrap()), ["x"]);
+        assert_eq!(node.get("a").unwrap().get("e").unwrap().as_scalar(), Some("f"));
+        // A closing brace further left than its key, in a list of flows.
+        let source = "x:\n  - {\n    k: v\n}\n  - [\n    w\n]\n";
+        let node = parse_str(source).unwrap();
+        let items = node.get("x").unwrap().as_sequence().unwrap();
+        assert_eq!(items[0].get("k").unwrap().as_scalar(), Some("v"));
+        assert_eq!(scalars(&items[1]), ["w"]);
+    }
+
+    #[test]
+    fn brackets_inside_strings_and_block_scalars_are_not_touched() {
+        // A `]` inside quotes is text, and a bracket line of a literal block is content.
+        let source = "a: [\n  \"echo ]\", ']'\n]\nb: |\n  x\n  ]\nc: \"p\n  ]\n  q\"\n";
+        let node = parse_str(source).unwrap();
+        assert_eq!(scalars(node.get("a").unwrap()), ["echo ]", "]"]);
+        assert_eq!(node.get("b").unwrap().as_scalar(), Some("x\n]\n"));
+        assert_eq!(node.get("c").unwrap().as_scalar(), Some("p ] q"));
+    }
+
+    #[test]
+    fn an_error_after_a_fixed_bracket_points_at_the_users_text() {
+        // The bracket is fixed; the real mistake (an unclosed mapping) is still reported where it is.
+        let err = parse_str("a: [\n  1\n]\nb: {c: 1\n").unwrap_err();
+        assert!(err.message.starts_with("invalid YAML"), "{}", err.message);
+        assert!(err.position.unwrap().line >= 4);
+        // A bracket line that no indentation fixes keeps its own column.
+        let err = parse_str("a:\n  b: 1\n  ]\n").unwrap_err();
+        let position = err.position.unwrap();
+        assert_eq!(position.line, 3);
+        assert!(position.column <= 3, "{position:?}");
+    }
+
+    #[test]
+    fn merge_tags_are_kept_and_other_tags_are_errors_at_their_position() {
+        let node = parse_str("a: !reset []\nb: !override {x: 1}\nc: !reset\nd: !!str 5\n").unwrap();
+        assert_eq!(node.get("a").unwrap().tag, MergeTag::Reset);
+        assert_eq!(node.get("b").unwrap().tag, MergeTag::Override);
+        assert_eq!(node.get("c").unwrap().tag, MergeTag::Reset);
+        assert_eq!(node.get("d").unwrap().tag, MergeTag::None);
+        for (source, shown, line, column) in [
+            ("a: 1\nb: !custom x\n", "!custom", 2, 4),
+            ("a:\n  b: !secret [x]\n", "!secret", 2, 6),
+            ("a: !foo\n  b: 1\n", "!foo", 1, 4),
+        ] {
+            let err = parse_str(source).unwrap_err();
+            assert_eq!(err.message, format!("YAML tag `{shown}` is not supported"), "{source}");
+            let position = err.position.unwrap();
+            assert_eq!((position.line, position.column), (line, column), "{source}");
+            assert!(err.hint.unwrap().contains("`!reset`"));
+        }
     }
 
     #[test]

@@ -11,6 +11,7 @@
 mod rules;
 mod runtime;
 mod service;
+mod shared;
 mod values;
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -129,6 +130,8 @@ fn read_spec(r: &mut Reader, root: &Node, context: &Context<'_>) -> Spec {
     let services_node = root.get("services").unwrap_or(&empty);
     let mut services = BTreeMap::new();
     let mut service_nodes = BTreeMap::new();
+    let first = r.diagnostic_count();
+    let mut starts = Vec::new();
     match r.mapping(services_node, "`services`") {
         Some([]) => r.push(
             Diagnostic::at(&services_node.position, "the spec declares no services")
@@ -144,6 +147,7 @@ fn read_spec(r: &mut Reader, root: &Node, context: &Context<'_>) -> Spec {
                 // Every declared service is a node, even one dropped for a bad
                 // value: its dependents then report nothing more about it.
                 service_nodes.insert(key.name.clone(), (key, node));
+                starts.push((r.diagnostic_count(), key));
                 if let Some(service) = service::read_service(r, context, &declared, key, node) {
                     services.insert(key.name.clone(), service);
                 }
@@ -151,10 +155,19 @@ fn read_spec(r: &mut Reader, root: &Node, context: &Context<'_>) -> Spec {
         }
         None => {}
     }
+    let rules_start = r.diagnostic_count();
     rules::check_dependencies(r, &services, &service_nodes);
+    // Only services that run together can clash: a service no active profile
+    // enables takes no host port and no container name.
+    rules::drop_inactive_profiles(r, &mut services, &service_nodes, &context.active_profiles);
     rules::check_port_clashes(r, &services, &service_nodes);
     rules::check_container_name_clashes(r, &services, &service_nodes);
-    rules::drop_inactive_profiles(r, &mut services, &service_nodes, &context.active_profiles);
+    // A value several services share (a YAML anchor, an extended service) is
+    // wrong once, where it is written: say it once.
+    let found = r.take_diagnostics_from(first);
+    shared::say_once(found, first, &starts, rules_start, &service_nodes)
+        .into_iter()
+        .for_each(|diagnostic| r.push(diagnostic));
 
     Spec {
         name,

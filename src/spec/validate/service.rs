@@ -53,13 +53,31 @@ pub(super) fn read_service(
     key: &Key,
     node: &Node,
 ) -> Option<Service> {
-    ServiceReader { r, context, declared }.service(key, node)
+    // As in Compose, what matters only when the service runs (an image to
+    // run) is not required of a service that no active profile enables.
+    let inactive = node.get("profiles").is_some_and(|profiles| {
+        let names: Vec<&str> = match &profiles.value {
+            Value::Sequence(items) => items.iter().filter_map(Node::as_scalar).collect(),
+            Value::Scalar { text, .. } => vec![text.as_str()],
+            _ => Vec::new(),
+        };
+        !names.is_empty() && !names.iter().any(|name| context.active_profiles.contains(*name))
+    });
+    ServiceReader {
+        r,
+        context,
+        declared,
+        inactive,
+    }
+    .service(key, node)
 }
 
 struct ServiceReader<'a, 'c> {
     r: &'a mut Reader,
     context: &'a Context<'c>,
     declared: &'a Declared<'a>,
+    /// Whether no active profile enables the service.
+    inactive: bool,
 }
 
 impl ServiceReader<'_, '_> {
@@ -105,6 +123,7 @@ impl ServiceReader<'_, '_> {
 
         let build = node.get("build").and_then(|n| self.build(n));
         let image = match node.get("image") {
+            Some(n) if self.inactive && n.as_scalar().is_some_and(|image| image.trim().is_empty()) => None,
             Some(n) => self.image(n),
             None if build.is_some() => Some(format!("{project}-{name}")),
             None => {
