@@ -8,9 +8,9 @@ use std::time::Duration;
 
 use bollard::models::{
     ContainerCreateBody, ContainerInspectResponse, ContainerStateStatusEnum, ContainerSummary,
-    ContainerSummaryHealthStatusEnum, ContainerSummaryStateEnum, EndpointSettings, HealthConfig, HealthStatusEnum,
-    HostConfig, HostConfigLogConfig, Mount, MountType, MountVolumeOptions, NetworkingConfig, PortSummaryTypeEnum,
-    ResourcesUlimits, RestartPolicyNameEnum,
+    ContainerSummaryHealthStatusEnum, ContainerSummaryStateEnum, DeviceMapping, EndpointIpamConfig, EndpointSettings,
+    HealthConfig, HealthStatusEnum, HostConfig, HostConfigLogConfig, Mount, MountType, MountVolumeOptions,
+    NetworkingConfig, PortSummaryTypeEnum, ResourcesUlimits, RestartPolicyNameEnum,
 };
 use bollard::query_parameters::{
     CreateContainerOptionsBuilder, ListContainersOptionsBuilder, RemoveContainerOptionsBuilder,
@@ -18,9 +18,9 @@ use bollard::query_parameters::{
 };
 
 use super::{
-    ContainerDetails, ContainerSpec, ContainerState, Engine, EngineError, Health, HealthProbe, HealthcheckSpec,
-    LABEL_PROJECT, LABEL_SERVICE, MountSource, PortHolder, Protocol, PublishedPort, RestartPolicy, RunState,
-    is_not_found, status_code,
+    ContainerDetails, ContainerFile, ContainerSpec, ContainerState, EndpointOptions, Engine, EngineError, Health,
+    HealthProbe, HealthcheckSpec, LABEL_PROJECT, LABEL_SERVICE, MountSource, PortHolder, Protocol, PublishedPort,
+    RestartPolicy, RunState, is_not_found, status_code,
 };
 
 /// The engine may take this long beyond the stop timeout to kill the
@@ -29,8 +29,22 @@ const STOP_GRACE: Duration = Duration::from_secs(30);
 
 /// Healthcheck `StartInterval` arrived with Engine API 1.44 (Docker 25).
 const START_INTERVAL_MIN_API: (usize, usize) = (1, 44);
+/// `HostConfig.Annotations` arrived with Engine API 1.43 (Docker 24).
+const ANNOTATIONS_MIN_API: (usize, usize) = (1, 43);
+/// An endpoint's own `MacAddress` is honoured from Engine API 1.44.
+const ENDPOINT_MAC_MIN_API: (usize, usize) = (1, 44);
 
 static START_INTERVAL_WARNING: Once = Once::new();
+static ANNOTATIONS_WARNING: Once = Once::new();
+static MAC_ADDRESS_WARNING: Once = Once::new();
+
+/// What the engine at hand takes of a container's settings.
+#[derive(Debug, Clone, Copy)]
+struct Supports {
+    start_interval: bool,
+    annotations: bool,
+    endpoint_mac: bool,
+}
 
 impl Engine {
     /// Creates (without starting) the container `spec` describes, labelled
@@ -53,15 +67,48 @@ impl Engine {
                 );
             });
         }
+        let supports = Supports {
+            start_interval: supports_start_interval,
+            annotations: self.api_at_least(ANNOTATIONS_MIN_API.0, ANNOTATIONS_MIN_API.1),
+            endpoint_mac: self.api_at_least(ENDPOINT_MAC_MIN_API.0, ENDPOINT_MAC_MIN_API.1),
+        };
+        if !supports.annotations && !spec.options.annotations.is_empty() {
+            ANNOTATIONS_WARNING.call_once(|| {
+                tracing::warn!(
+                    api = %self.api_version(),
+                    "this Docker engine is older than API 1.43: `annotations` are ignored"
+                );
+            });
+        }
+        let mac_requested = spec.options.mac_address.is_some()
+            || spec.options.endpoint.mac_address.is_some()
+            || spec
+                .options
+                .extra_networks
+                .iter()
+                .any(|n| n.endpoint.mac_address.is_some());
+        if !supports.endpoint_mac && mac_requested {
+            MAC_ADDRESS_WARNING.call_once(|| {
+                tracing::warn!(
+                    api = %self.api_version(),
+                    "this Docker engine is older than API 1.44: `mac_address` is ignored (the engine picks one)"
+                );
+            });
+        }
         let options = CreateContainerOptionsBuilder::new().name(&spec.name).build();
         match self
             .docker
-            .create_container(Some(options), container_body(spec, supports_start_interval))
+            .create_container(Some(options), container_body(spec, supports))
             .await
         {
             Ok(response) => {
                 for warning in response.warnings {
                     tracing::warn!(container = %spec.name, "engine: {warning}");
+                }
+                // The rest of the container's setup; a half-made container is removed.
+                if let Err(error) = self.finish_container(&response.id, spec).await {
+                    let _ = self.remove_container(&response.id).await;
+                    return Err(error);
                 }
                 Ok(response.id)
             }
@@ -70,6 +117,29 @@ impl Engine {
             }),
             Err(source) => Err(self.api_error("create container", spec.name.clone(), source)),
         }
+    }
+
+    /// What creation leaves to do before the container starts: join its
+    /// further networks, write its files (secrets and configs from variables
+    /// or inline content, as Compose copies them).
+    async fn finish_container(&self, id: &str, spec: &ContainerSpec) -> Result<(), EngineError> {
+        if spec.options.network_mode.is_none() {
+            for attachment in &spec.options.extra_networks {
+                self.connect_network(&attachment.network, id, &attachment.aliases, &attachment.endpoint)
+                    .await?;
+            }
+        }
+        if !spec.options.files.is_empty() {
+            let archive = files_archive(&spec.options.files);
+            let options = bollard::query_parameters::UploadToContainerOptionsBuilder::new()
+                .path("/")
+                .build();
+            self.docker
+                .upload_to_container(id, Some(options), bollard::body_full(archive.into()))
+                .await
+                .map_err(|source| self.api_error("write files into container", spec.name.clone(), source))?;
+        }
+        Ok(())
     }
 
     /// Starts container `id` (an ID or name). A host port that is taken is
@@ -246,8 +316,54 @@ impl Engine {
     }
 }
 
+/// A tar archive of `files`, each at its absolute path (the upload goes to `/`).
+fn files_archive(files: &[ContainerFile]) -> Vec<u8> {
+    let mut builder = tar::Builder::new(Vec::new());
+    for file in files {
+        let mut header = tar::Header::new_gnu();
+        header.set_size(file.content.len() as u64);
+        header.set_mode(file.mode);
+        header.set_uid(file.uid);
+        header.set_gid(file.gid);
+        header.set_mtime(
+            std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map_or(0, |elapsed| elapsed.as_secs()),
+        );
+        header.set_entry_type(tar::EntryType::Regular);
+        // Writing to memory cannot fail, and the spec refuses paths with `..`
+        // (the one thing `append_data` rejects).
+        builder
+            .append_data(&mut header, file.path.trim_start_matches('/'), file.content.as_slice())
+            .expect("a file of a container archive");
+    }
+    builder.into_inner().expect("an archive in memory")
+}
+
+/// The endpoint settings of one network: aliases, addresses, options.
+pub(super) fn endpoint_settings(
+    aliases: &[String],
+    endpoint: &EndpointOptions,
+    links: Option<Vec<String>>,
+) -> EndpointSettings {
+    let addressed =
+        endpoint.ipv4_address.is_some() || endpoint.ipv6_address.is_some() || !endpoint.link_local_ips.is_empty();
+    EndpointSettings {
+        aliases: (!aliases.is_empty()).then(|| aliases.to_vec()),
+        links,
+        ipam_config: addressed.then(|| EndpointIpamConfig {
+            ipv4_address: endpoint.ipv4_address.clone(),
+            ipv6_address: endpoint.ipv6_address.clone(),
+            link_local_ips: (!endpoint.link_local_ips.is_empty()).then(|| endpoint.link_local_ips.clone()),
+        }),
+        mac_address: endpoint.mac_address.clone(),
+        driver_opts: (!endpoint.driver_opts.is_empty()).then(|| endpoint.driver_opts.clone().into_iter().collect()),
+        ..Default::default()
+    }
+}
+
 /// The engine's request body for `spec`.
-fn container_body(spec: &ContainerSpec, supports_start_interval: bool) -> ContainerCreateBody {
+fn container_body(spec: &ContainerSpec, supports: Supports) -> ContainerCreateBody {
     let mut labels: HashMap<String, String> = spec.labels.clone().into_iter().collect();
     labels.insert(LABEL_PROJECT.to_string(), spec.project.clone());
     labels.insert(LABEL_SERVICE.to_string(), spec.service.clone());
@@ -310,7 +426,7 @@ fn container_body(spec: &ContainerSpec, supports_start_interval: bool) -> Contai
         port_bindings: Some(port_bindings),
         mounts: Some(mounts),
         restart_policy: spec.restart.map(restart_policy),
-        network_mode: Some(spec.network.clone()),
+        network_mode: Some(options.network_mode.clone().unwrap_or_else(|| spec.network.clone())),
         init: options.init,
         privileged: options.privileged.then_some(true),
         readonly_rootfs: options.read_only.then_some(true),
@@ -349,20 +465,41 @@ fn container_body(spec: &ContainerSpec, supports_start_interval: bool) -> Contai
             typ: options.log_driver.clone(),
             config: map(&options.log_options),
         }),
+        devices: (!options.devices.is_empty()).then(|| {
+            options
+                .devices
+                .iter()
+                .map(|device| DeviceMapping {
+                    path_on_host: Some(device.host_path.clone()),
+                    path_in_container: Some(device.container_path.clone()),
+                    cgroup_permissions: Some(device.permissions.clone()),
+                })
+                .collect()
+        }),
+        volumes_from: list(&options.volumes_from),
+        storage_opt: map(&options.storage_opt),
+        annotations: map(&options.annotations).filter(|_| supports.annotations),
         ..Default::default()
     };
-    let networking_config = NetworkingConfig {
-        endpoints_config: Some(HashMap::from([(
-            spec.network.clone(),
-            EndpointSettings {
-                aliases: Some(spec.aliases.clone()),
-                // On a user-defined network the engine keeps links on the
-                // endpoint (as the docker CLI and Compose send them).
-                links: (!spec.options.links.is_empty()).then(|| spec.options.links.clone()),
-                ..Default::default()
-            },
-        )])),
-    };
+    // With a `network_mode` the container joins no network of ours: no
+    // endpoint, no aliases (the engine refuses them on host or container modes).
+    let networking_config = options.network_mode.is_none().then(|| {
+        let mut endpoint = options.endpoint.clone();
+        // The container-wide `mac_address` is the primary network's, as Compose reads it.
+        endpoint.mac_address = endpoint.mac_address.or_else(|| options.mac_address.clone());
+        if !supports.endpoint_mac {
+            endpoint.mac_address = None;
+        }
+        // On a user-defined network the engine keeps links on the
+        // endpoint (as the docker CLI and Compose send them).
+        let links = (!spec.options.links.is_empty()).then(|| spec.options.links.clone());
+        NetworkingConfig {
+            endpoints_config: Some(HashMap::from([(
+                spec.network.clone(),
+                endpoint_settings(&spec.aliases, &endpoint, links),
+            )])),
+        }
+    });
 
     ContainerCreateBody {
         image: Some(spec.image.clone()),
@@ -382,9 +519,9 @@ fn container_body(spec: &ContainerSpec, supports_start_interval: bool) -> Contai
         healthcheck: spec
             .healthcheck
             .as_ref()
-            .map(|check| health_config(check, supports_start_interval)),
+            .map(|check| health_config(check, supports.start_interval)),
         host_config: Some(host_config),
-        networking_config: Some(networking_config),
+        networking_config,
         ..Default::default()
     }
 }
@@ -717,6 +854,17 @@ mod tests {
     use super::*;
     use crate::engine::{MountSpec, PortBinding};
 
+    const OLD_ENGINE: Supports = Supports {
+        start_interval: false,
+        annotations: false,
+        endpoint_mac: false,
+    };
+    const NEW_ENGINE: Supports = Supports {
+        start_interval: true,
+        annotations: true,
+        endpoint_mac: true,
+    };
+
     fn spec() -> ContainerSpec {
         ContainerSpec {
             name: "demo-mysql-1".into(),
@@ -762,7 +910,7 @@ mod tests {
 
     #[test]
     fn the_body_carries_our_labels_ports_and_network() {
-        let body = container_body(&spec(), false);
+        let body = container_body(&spec(), OLD_ENGINE);
         let labels = body.labels.unwrap();
         assert_eq!(labels[LABEL_PROJECT], "demo");
         assert_eq!(labels[LABEL_SERVICE], "mysql");
@@ -780,9 +928,12 @@ mod tests {
 
     #[test]
     fn start_interval_is_left_out_on_engines_before_api_1_44() {
-        assert_eq!(container_body(&spec(), false).healthcheck.unwrap().start_interval, None);
         assert_eq!(
-            container_body(&spec(), true).healthcheck.unwrap().start_interval,
+            container_body(&spec(), OLD_ENGINE).healthcheck.unwrap().start_interval,
+            None
+        );
+        assert_eq!(
+            container_body(&spec(), NEW_ENGINE).healthcheck.unwrap().start_interval,
             Some(100_000_000)
         );
     }

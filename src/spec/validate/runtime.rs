@@ -8,7 +8,7 @@ use std::collections::BTreeMap;
 
 use super::values::read_duration;
 use crate::spec::error::Diagnostic;
-use crate::spec::model::{Logging, RestartPolicy, RuntimeOptions, Ulimit};
+use crate::spec::model::{Device, Logging, RestartPolicy, RuntimeOptions, Ulimit, VolumesFrom, VolumesFromKind};
 use crate::spec::reader::{Fields, Reader};
 use crate::spec::syntax::parse_byte_size;
 use crate::spec::yaml::{Node, Value};
@@ -77,7 +77,30 @@ pub(super) fn read_runtime_options(
         runtime: text(r, "runtime"),
         userns_mode: text(r, "userns_mode"),
         logging: node.get("logging").and_then(|n| logging(r, n)),
+        devices: node.get("devices").map(|n| devices(r, n)).unwrap_or_default(),
+        volumes_from: node.get("volumes_from").map(|n| volumes_from(r, n)).unwrap_or_default(),
+        storage_opt: node
+            .get("storage_opt")
+            .map(|n| r.string_map(n, "storage option"))
+            .unwrap_or_default(),
+        annotations: node
+            .get("annotations")
+            .map(|n| key_values(r, n, "`annotations`", '='))
+            .unwrap_or_default(),
+        mac_address: text(r, "mac_address").filter(|mac| !mac.is_empty()),
     };
+    // `attach` only chooses whose logs `docker compose up` follows; `up` never follows logs.
+    if let Some(attach) = node.get("attach") {
+        r.bool(attach, "`attach`");
+    }
+    if let Some(scale) = node.get("scale")
+        && let Some(count) = read_integer(r, scale, "scale")
+        && count != 1
+    {
+        r.warn(format!(
+            "service `{service}`: `scale: {count}` is ignored: flowinfra runs one container per service"
+        ));
+    }
     if let Some(deploy_node) = node.get("deploy") {
         deploy(r, service, deploy_node, &mut options, restart);
     }
@@ -96,7 +119,7 @@ pub(super) fn read_runtime_options(
     options
 }
 
-fn read_integer(r: &mut Reader, node: &Node, field: &str) -> Option<i64> {
+pub(super) fn read_integer(r: &mut Reader, node: &Node, field: &str) -> Option<i64> {
     let text = r.string(node, &format!("`{field}`"))?;
     match text.trim().parse::<i64>() {
         Ok(value) => Some(value),
@@ -271,6 +294,105 @@ fn logging(r: &mut Reader, node: &Node) -> Option<Logging> {
             .map(|n| r.string_map(n, "logging option"))
             .unwrap_or_default(),
     })
+}
+
+/// `devices`: `HOST[:CONTAINER[:PERMISSIONS]]` or `{source, target, permissions}`;
+/// the container path defaults to the host path, permissions to `rwm`.
+fn devices(r: &mut Reader, node: &Node) -> Vec<Device> {
+    let mut devices = Vec::new();
+    for item in r.list(node, "`devices`") {
+        let device = match &item.value {
+            Value::Mapping(entries) => {
+                r.check_keys(entries, &Fields::new("device", &["source", "target", "permissions"]));
+                let field = |r: &mut Reader, name: &str| {
+                    item.get(name)
+                        .and_then(|n| r.non_empty_string(n, &format!("device `{name}`")))
+                };
+                let source = field(r, "source");
+                let target = field(r, "target");
+                let permissions = field(r, "permissions");
+                source.map(|source| (source.clone(), target.unwrap_or(source), permissions))
+            }
+            _ => r.string(item, "an item of `devices`").and_then(|text| {
+                let parts: Vec<&str> = text.split(':').collect();
+                match parts.as_slice() {
+                    [source] => Some((source.to_string(), source.to_string(), None)),
+                    [source, last] if is_cgroup_permissions(last) => {
+                        Some((source.to_string(), source.to_string(), Some(last.to_string())))
+                    }
+                    [source, target] => Some((source.to_string(), target.to_string(), None)),
+                    [source, target, permissions] => {
+                        Some((source.to_string(), target.to_string(), Some(permissions.to_string())))
+                    }
+                    _ => None,
+                }
+            }),
+        };
+        match device {
+            Some((source, target, permissions)) if source.starts_with('/') && target.starts_with('/') => {
+                let permissions = permissions.unwrap_or_else(|| "rwm".into());
+                if !is_cgroup_permissions(&permissions) {
+                    r.error(
+                        &item.position,
+                        format!("device permissions `{permissions}` must be letters of `rwm`"),
+                    );
+                    continue;
+                }
+                devices.push(Device {
+                    source,
+                    target,
+                    permissions,
+                });
+            }
+            Some((source, _, _)) if source.contains('=') => r.push(
+                Diagnostic::at(&item.position, format!("CDI device `{source}` is not supported")).with_hint(
+                    "flowinfra passes host device paths (`/dev/…:/dev/…[:rwm]`); CDI devices need Docker 25",
+                ),
+            ),
+            _ => {
+                r.push(Diagnostic::at(&item.position, "invalid device").with_hint(
+                    "write devices as HOST_PATH[:CONTAINER_PATH[:PERMISSIONS]], e.g. /dev/fuse:/dev/fuse:rwm",
+                ))
+            }
+        }
+    }
+    devices
+}
+
+fn is_cgroup_permissions(text: &str) -> bool {
+    !text.is_empty() && text.chars().all(|c| matches!(c, 'r' | 'w' | 'm'))
+}
+
+/// `volumes_from`: `SERVICE[:ro|rw]` or `container:NAME[:ro|rw]`.
+fn volumes_from(r: &mut Reader, node: &Node) -> Vec<VolumesFrom> {
+    let mut sources = Vec::new();
+    for item in r.list(node, "`volumes_from`") {
+        let Some(text) = r.non_empty_string(item, "an item of `volumes_from`") else {
+            continue;
+        };
+        let (kind, rest) = match text.strip_prefix("container:") {
+            Some(rest) => (VolumesFromKind::Container, rest),
+            None => (VolumesFromKind::Service, text.as_str()),
+        };
+        let (name, read_only) = match rest.rsplit_once(':') {
+            Some((name, "ro")) => (name, true),
+            Some((name, "rw")) => (name, false),
+            Some(_) => {
+                r.push(
+                    Diagnostic::at(&item.position, format!("invalid `volumes_from` entry `{text}`"))
+                        .with_hint("write SERVICE[:ro|rw] or container:NAME[:ro|rw]"),
+                );
+                continue;
+            }
+            None => (rest, false),
+        };
+        sources.push(VolumesFrom {
+            kind,
+            name: name.to_string(),
+            read_only,
+        });
+    }
+    sources
 }
 
 /// `deploy` as Compose v2 reads it without Swarm: resource limits and
