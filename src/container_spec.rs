@@ -494,3 +494,145 @@ pub fn parse_field_hashes(label: &str) -> BTreeMap<String, String> {
 fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|byte| format!("{byte:02x}")).collect()
 }
+
+#[cfg(test)]
+mod tests {
+    use std::path::PathBuf;
+
+    use super::*;
+    use crate::spec::{LoadOptions, load};
+
+    fn load_spec(text: &str, env: &[(&str, &str)]) -> Spec {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("spec.yaml"), text).unwrap();
+        std::fs::write(dir.path().join("password.txt"), "x").unwrap();
+        let options = LoadOptions {
+            files: vec![PathBuf::from("spec.yaml")],
+            project_name: Some("demo".into()),
+            env_files: Vec::new(),
+            working_dir: dir.path().to_path_buf(),
+            process_env: env.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect(),
+        };
+        load(&options).unwrap().spec
+    }
+
+    const SPEC: &str = "services:
+  db:
+    image: busybox
+    secrets: [password, {source: token, target: api, mode: 0400}]
+    configs: [{source: greeting, target: /etc/greeting}]
+    networks:
+      back: {aliases: [database]}
+      front: {priority: 5, ipv4_address: 10.9.0.5}
+  proxy:
+    image: busybox
+    network_mode: service:db
+    ipc: service:db
+    volumes_from: [db]
+networks:
+  front:
+  back:
+secrets:
+  password: {file: ./password.txt}
+  token: {environment: TOKEN}
+configs:
+  greeting: {content: hello}
+";
+
+    #[test]
+    fn file_secrets_are_read_only_binds_and_the_others_written_files() {
+        let spec = load_spec(SPEC, &[("TOKEN", "t0ken")]);
+        let container = container_spec(&spec, &spec.services["db"]);
+        let bind = container
+            .mounts
+            .iter()
+            .find(|m| m.target == "/run/secrets/password")
+            .unwrap();
+        assert!(bind.read_only);
+        assert!(matches!(&bind.source, engine::MountSource::Bind(path) if path.ends_with("password.txt")));
+        let files: Vec<(&str, &[u8], u32)> = container
+            .options
+            .files
+            .iter()
+            .map(|f| (f.path.as_str(), f.content.as_slice(), f.mode))
+            .collect();
+        assert_eq!(
+            files,
+            [
+                ("/run/secrets/api", b"t0ken".as_slice(), 0o400),
+                ("/etc/greeting", b"hello".as_slice(), 0o444)
+            ]
+        );
+    }
+
+    #[test]
+    fn the_highest_priority_network_is_primary_and_the_others_are_attached() {
+        let spec = load_spec(SPEC, &[("TOKEN", "t")]);
+        let container = container_spec(&spec, &spec.services["db"]);
+        assert_eq!(container.network, "demo_front");
+        assert_eq!(container.aliases, ["db"]);
+        assert_eq!(container.options.endpoint.ipv4_address.as_deref(), Some("10.9.0.5"));
+        let extra = &container.options.extra_networks;
+        assert_eq!(extra.len(), 1);
+        assert_eq!(extra[0].network, "demo_back");
+        assert_eq!(extra[0].aliases, ["db", "database"]);
+    }
+
+    #[test]
+    fn shared_namespaces_and_volumes_name_the_other_services_container() {
+        let spec = load_spec(SPEC, &[("TOKEN", "t")]);
+        let proxy = &spec.services["proxy"];
+        let container = container_spec(&spec, proxy);
+        assert_eq!(container.options.network_mode.as_deref(), Some("container:demo-db-1"));
+        assert_eq!(container.options.ipc_mode.as_deref(), Some("container:demo-db-1"));
+        assert_eq!(container.options.volumes_from, ["demo-db-1"]);
+        assert_eq!(shared_services(proxy), ["db"]);
+    }
+
+    #[test]
+    fn each_new_field_is_a_config_field_and_a_secret_value_counts_by_its_hash() {
+        let spec = load_spec(SPEC, &[("TOKEN", "t0ken")]);
+        let fields = field_hashes(&spec, &spec.services["proxy"]);
+        for field in ["network_mode", "ipc", "volumes_from"] {
+            assert!(fields.contains_key(field), "{field}: {fields:?}");
+        }
+        let db = &spec.services["db"];
+        let config = runtime_config(&spec, db).to_string();
+        assert!(!config.contains("t0ken"), "{config}");
+        let other = load_spec(SPEC, &[("TOKEN", "another")]);
+        let before = field_hashes(&spec, db);
+        let after = field_hashes(&other, &other.services["db"]);
+        let changed: Vec<&String> = before.keys().filter(|k| before.get(*k) != after.get(*k)).collect();
+        assert_eq!(changed, ["secrets"]);
+    }
+
+    #[test]
+    fn a_service_without_the_new_fields_keeps_its_config_fields() {
+        let spec = load_spec("services:\n  app:\n    image: busybox\n    networks: [default]\n", &[]);
+        let fields: Vec<String> = field_hashes(&spec, &spec.services["app"]).into_keys().collect();
+        assert_eq!(
+            fields,
+            [
+                "command",
+                "container_name",
+                "entrypoint",
+                "environment",
+                "healthcheck",
+                "hostname",
+                "image",
+                "kind",
+                "labels",
+                "networks",
+                "ports",
+                "restart",
+                "volume_names",
+                "volumes"
+            ]
+        );
+        let config = runtime_config(&spec, &spec.services["app"]);
+        assert_eq!(
+            config["networks"]["default"],
+            serde_json::json!({"name": "demo_default", "aliases": []})
+        );
+    }
+}

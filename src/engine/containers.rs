@@ -852,7 +852,7 @@ fn find_port_holder(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::engine::{MountSpec, PortBinding};
+    use crate::engine::{DeviceSpec, MountSpec, PortBinding};
 
     const OLD_ENGINE: Supports = Supports {
         start_interval: false,
@@ -924,6 +924,73 @@ mod tests {
         assert_eq!(host.restart_policy.unwrap().maximum_retry_count, Some(3));
         let endpoints = body.networking_config.unwrap().endpoints_config.unwrap();
         assert_eq!(endpoints["demo_default"].aliases, Some(vec!["mysql".to_string()]));
+    }
+
+    #[test]
+    fn the_body_carries_devices_volumes_from_storage_and_the_primary_endpoint() {
+        let mut spec = spec();
+        spec.options.devices = vec![DeviceSpec {
+            host_path: "/dev/zero".into(),
+            container_path: "/dev/myzero".into(),
+            permissions: "r".into(),
+        }];
+        spec.options.volumes_from = vec!["demo-data-1:ro".into()];
+        spec.options.storage_opt = BTreeMap::from([("size".to_string(), "1G".to_string())]);
+        spec.options.annotations = BTreeMap::from([("note".to_string(), "x".to_string())]);
+        spec.options.mac_address = Some("02:42:ac:11:00:99".into());
+        spec.options.endpoint.ipv4_address = Some("10.1.2.3".into());
+        let host = container_body(&spec, NEW_ENGINE).host_config.unwrap();
+        let device = &host.devices.unwrap()[0];
+        assert_eq!(device.path_in_container.as_deref(), Some("/dev/myzero"));
+        assert_eq!(device.cgroup_permissions.as_deref(), Some("r"));
+        assert_eq!(host.volumes_from, Some(vec!["demo-data-1:ro".to_string()]));
+        assert_eq!(host.storage_opt.unwrap()["size"], "1G");
+        assert_eq!(host.annotations.unwrap()["note"], "x");
+        let body = container_body(&spec, NEW_ENGINE);
+        let endpoint = &body.networking_config.unwrap().endpoints_config.unwrap()["demo_default"];
+        assert_eq!(endpoint.mac_address.as_deref(), Some("02:42:ac:11:00:99"));
+        assert_eq!(
+            endpoint.ipam_config.as_ref().unwrap().ipv4_address.as_deref(),
+            Some("10.1.2.3")
+        );
+        // Older engines ignore both: not sent.
+        let old = container_body(&spec, OLD_ENGINE);
+        assert_eq!(old.host_config.unwrap().annotations, None);
+        let endpoint = &old.networking_config.unwrap().endpoints_config.unwrap()["demo_default"];
+        assert_eq!(endpoint.mac_address, None);
+    }
+
+    #[test]
+    fn a_network_mode_replaces_the_network_and_its_endpoint() {
+        let mut spec = spec();
+        spec.options.network_mode = Some("container:demo-db-1".into());
+        let body = container_body(&spec, NEW_ENGINE);
+        assert_eq!(
+            body.host_config.unwrap().network_mode.as_deref(),
+            Some("container:demo-db-1")
+        );
+        assert!(body.networking_config.is_none());
+    }
+
+    #[test]
+    fn written_files_are_one_archive_at_their_paths_and_never_shown() {
+        let file = ContainerFile {
+            path: "/run/secrets/token".into(),
+            content: b"s3cret".to_vec(),
+            mode: 0o400,
+            uid: 1000,
+            gid: 0,
+        };
+        assert!(!format!("{file:?}").contains("s3cret"));
+        let archive = files_archive(&[file]);
+        let mut archive = tar::Archive::new(archive.as_slice());
+        let mut entry = archive.entries().unwrap().next().unwrap().unwrap();
+        assert_eq!(entry.path().unwrap().to_str(), Some("run/secrets/token"));
+        assert_eq!(entry.header().mode().unwrap(), 0o400);
+        assert_eq!(entry.header().uid().unwrap(), 1000);
+        let mut content = String::new();
+        std::io::Read::read_to_string(&mut entry, &mut content).unwrap();
+        assert_eq!(content, "s3cret");
     }
 
     #[test]
