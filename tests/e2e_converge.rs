@@ -716,8 +716,18 @@ configs:
     assert!(plan.stdout().contains("shm_size"), "{}", plan.transcript());
 
     // A changed config recreates `c`, and `n`, which shares its network, with it.
+    // Under `RUST_LOG=trace`, where the engine client logs what it sends.
     case.spec(&spec.replace("hello from a config", "hello again"));
-    let third = up(&case).success();
+    let third = Flowinfra::new()
+        .current_dir(case.dir.path())
+        .env("RUST_LOG", "trace")
+        .args(["-f", "spec.yaml", "-p", &case.project.name, "up"])
+        .run()
+        .success();
+    assert!(third.stderr().contains("bollard"), "no trace lines were logged");
+    for secret in ["file-secret-value", "env-secret-value"] {
+        assert!(!third.transcript().contains(secret), "{secret} was printed");
+    }
     let after = container_ids(&case.project.name).await;
     let changed: Vec<&str> = after
         .iter()
