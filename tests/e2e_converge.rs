@@ -429,7 +429,8 @@ async fn a_completed_job_is_not_run_again_and_check_says_it_completed() {
 /// on `h`; a volume with driver options. A second `up` keeps every
 /// container; a new container of `c` brings a new one of `n`, which shares
 /// its network. (`storage_opt` needs a storage driver with quotas, which
-/// this engine's fuse-overlayfs lacks: its request body is unit-tested.)
+/// this engine's fuse-overlayfs lacks, and `privileged` capabilities this
+/// engine may not grant: their request bodies are unit-tested.)
 #[tokio::test]
 async fn compose_runtime_fields_reach_the_engine_and_a_second_up_keeps_the_containers() {
     let engine = support::engine().await;
@@ -519,6 +520,16 @@ async fn compose_runtime_fields_reach_the_engine_and_a_second_up_keeps_the_conta
     pull_policy: never
     command: [sleep, '3600']
     network_mode: none
+    pid: service:b
+    userns_mode: host
+    runtime: runc
+    mem_reservation: 32m
+    env_file: [{{path: ./absent.env, required: false}}]
+    platform: linux/amd64
+    scale: 1
+    deploy:
+      resources: {{limits: {{pids: 50}}}}
+      restart_policy: {{condition: on-failure, max_attempts: 2}}
 volumes:
   bdata:
     driver_opts: {{type: tmpfs, device: tmpfs}}
@@ -705,7 +716,21 @@ configs:
         .inspect_container(&case.project.container_name("h"), None)
         .await
         .unwrap();
-    assert_eq!(h.host_config.unwrap().network_mode.as_deref(), Some("none"));
+    let h_host = h.host_config.unwrap();
+    assert_eq!(h_host.network_mode.as_deref(), Some("none"));
+    let pid_mode = h_host.pid_mode.unwrap();
+    assert!(pid_mode.starts_with("container:"), "{pid_mode}");
+    assert_eq!(h_host.userns_mode.as_deref(), Some("host"));
+    assert_eq!(h_host.runtime.as_deref(), Some("runc"));
+    assert_eq!(h_host.memory_reservation, Some(32 << 20));
+    assert_eq!(h_host.pids_limit, Some(50));
+    let restart = h_host.restart_policy.unwrap();
+    assert_eq!(restart.maximum_retry_count, Some(2));
+    assert!(
+        first.stderr().contains("`platform: linux/amd64` is ignored"),
+        "{}",
+        first.stderr()
+    );
 
     let second = up(&case).success();
     assert_eq!(container_ids(&case.project.name).await, before, "{}", second.stderr());
