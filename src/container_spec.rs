@@ -357,6 +357,20 @@ fn container_options(spec: &Spec, service: &Service) -> ContainerOptions {
         annotations: runtime.annotations.clone(),
         mac_address: runtime.mac_address.clone(),
         files: container_files(spec, service),
+        cpu_shares: runtime.cpu_shares,
+        cpuset_cpus: runtime.cpuset.clone(),
+        cpu_period: runtime.cpu_period,
+        cpu_quota: runtime.cpu_quota,
+        cpu_realtime_period: runtime.cpu_rt_period,
+        cpu_realtime_runtime: runtime.cpu_rt_runtime,
+        memory_swap: runtime.memswap_limit,
+        memory_swappiness: runtime.mem_swappiness,
+        oom_kill_disable: runtime.oom_kill_disable,
+        dns_options: runtime.dns_opt.clone(),
+        uts_mode: runtime.uts.clone(),
+        cgroupns_mode: runtime.cgroup.clone(),
+        device_cgroup_rules: runtime.device_cgroup_rules.clone(),
+        volume_driver: runtime.volume_driver.clone(),
     }
 }
 

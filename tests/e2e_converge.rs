@@ -499,6 +499,7 @@ async fn compose_runtime_fields_reach_the_engine_and_a_second_up_keeps_the_conta
         target: /etc/app.conf
       - greeting
     devices: ['/dev/zero:/dev/myzero:r']
+    dns_opt: ['ndots:2']
     volumes_from: ['b:ro']
     label_file: ./labels.env
     annotations: {{com.example.note: e2e}}
@@ -521,6 +522,14 @@ async fn compose_runtime_fields_reach_the_engine_and_a_second_up_keeps_the_conta
     command: [sleep, '3600']
     network_mode: none
     pid: service:b
+    cpu_shares: 512
+    cpuset: '0'
+    cpu_period: 100000
+    cpu_quota: 50000
+    uts: host
+    cgroup: host
+    device_cgroup_rules: ['c 1:5 r']
+    volume_driver: local
     userns_mode: host
     runtime: runc
     mem_reservation: 32m
@@ -651,6 +660,7 @@ configs:
         (greeting.0.as_str(), greeting.1 & 0o777),
         ("hello from a config", 0o444)
     );
+    assert_eq!(host.dns_options, Some(vec!["ndots:2".to_string()]));
     let device = &host.devices.clone().unwrap()[0];
     assert_eq!(
         (
@@ -724,6 +734,16 @@ configs:
     assert_eq!(h_host.runtime.as_deref(), Some("runc"));
     assert_eq!(h_host.memory_reservation, Some(32 << 20));
     assert_eq!(h_host.pids_limit, Some(50));
+    assert_eq!(h_host.cpu_shares, Some(512));
+    assert_eq!(h_host.cpuset_cpus.as_deref(), Some("0"));
+    assert_eq!((h_host.cpu_period, h_host.cpu_quota), (Some(100_000), Some(50_000)));
+    assert_eq!(h_host.uts_mode.as_deref(), Some("host"));
+    assert_eq!(
+        h_host.cgroupns_mode,
+        Some(bollard::models::HostConfigCgroupnsModeEnum::HOST)
+    );
+    assert_eq!(h_host.device_cgroup_rules, Some(vec!["c 1:5 r".to_string()]));
+    assert_eq!(h_host.volume_driver.as_deref(), Some("local"));
     let restart = h_host.restart_policy.unwrap();
     assert_eq!(restart.maximum_retry_count, Some(2));
     assert!(

@@ -1247,3 +1247,27 @@ fn devices_label_files_and_the_remaining_fields_load() {
         ["service `app`: `scale: 3` is ignored: flowinfra runs one container per service"]
     );
 }
+
+#[test]
+fn cpu_memory_and_namespace_fields_load_in_engine_units() {
+    let loaded = one_service(
+        "    image: busybox\n    cpu_shares: 512\n    cpuset: 0-1\n    cpu_period: 100ms\n    cpu_quota: 50000\n    \
+         cpu_rt_runtime: 400ms\n    memswap_limit: -1\n    mem_swappiness: 10\n    oom_kill_disable: true\n    \
+         dns_opt: [ndots:2]\n    uts: host\n    cgroup: host\n    device_cgroup_rules: ['c 1:3 mr']\n    volume_driver: local\n",
+    )
+    .ok();
+    let runtime = &loaded.spec.services["app"].runtime;
+    assert_eq!(runtime.cpu_shares, Some(512));
+    assert_eq!(runtime.cpuset.as_deref(), Some("0-1"));
+    assert_eq!(runtime.cpu_period, Some(100_000));
+    assert_eq!(runtime.cpu_quota, Some(50_000));
+    assert_eq!(runtime.cpu_rt_runtime, Some(400_000));
+    assert_eq!(runtime.memswap_limit, Some(-1));
+    assert_eq!(runtime.mem_swappiness, Some(10));
+    assert_eq!(runtime.oom_kill_disable, Some(true));
+    assert_eq!(runtime.dns_opt, ["ndots:2"]);
+    assert_eq!(runtime.cgroup.as_deref(), Some("host"));
+    assert_eq!(runtime.device_cgroup_rules, ["c 1:3 mr"]);
+    let bad = one_service("    image: busybox\n    cgroup: shared\n");
+    assert_eq!(bad.error().0, "`cgroup` must be host or private, found `shared`");
+}

@@ -9,8 +9,8 @@ use std::time::Duration;
 use bollard::models::{
     ContainerCreateBody, ContainerInspectResponse, ContainerStateStatusEnum, ContainerSummary,
     ContainerSummaryHealthStatusEnum, ContainerSummaryStateEnum, DeviceMapping, EndpointIpamConfig, EndpointSettings,
-    HealthConfig, HealthStatusEnum, HostConfig, HostConfigLogConfig, Mount, MountType, MountVolumeOptions,
-    NetworkingConfig, PortSummaryTypeEnum, ResourcesUlimits, RestartPolicyNameEnum,
+    HealthConfig, HealthStatusEnum, HostConfig, HostConfigCgroupnsModeEnum, HostConfigLogConfig, Mount, MountType,
+    MountVolumeOptions, NetworkingConfig, PortSummaryTypeEnum, ResourcesUlimits, RestartPolicyNameEnum,
 };
 use bollard::query_parameters::{
     CreateContainerOptionsBuilder, ListContainersOptionsBuilder, RemoveContainerOptionsBuilder,
@@ -477,8 +477,28 @@ fn container_body(spec: &ContainerSpec, supports: Supports) -> ContainerCreateBo
                 .collect()
         }),
         volumes_from: list(&options.volumes_from),
+        // Without an endpoint of ours (`network_mode: bridge`), links go where
+        // the default bridge keeps them.
+        links: options.network_mode.as_ref().and_then(|_| list(&options.links)),
         storage_opt: map(&options.storage_opt),
         annotations: map(&options.annotations).filter(|_| supports.annotations),
+        cpu_shares: options.cpu_shares,
+        cpuset_cpus: options.cpuset_cpus.clone(),
+        cpu_period: options.cpu_period,
+        cpu_quota: options.cpu_quota,
+        cpu_realtime_period: options.cpu_realtime_period,
+        cpu_realtime_runtime: options.cpu_realtime_runtime,
+        memory_swap: options.memory_swap,
+        memory_swappiness: options.memory_swappiness,
+        oom_kill_disable: options.oom_kill_disable,
+        dns_options: list(&options.dns_options),
+        uts_mode: options.uts_mode.clone(),
+        cgroupns_mode: options.cgroupns_mode.as_deref().map(|mode| match mode {
+            "host" => HostConfigCgroupnsModeEnum::HOST,
+            _ => HostConfigCgroupnsModeEnum::PRIVATE,
+        }),
+        device_cgroup_rules: list(&options.device_cgroup_rules),
+        volume_driver: options.volume_driver.clone(),
         ..Default::default()
     };
     // With a `network_mode` the container joins no network of ours: no
@@ -964,7 +984,12 @@ mod tests {
     fn a_network_mode_replaces_the_network_and_its_endpoint() {
         let mut spec = spec();
         spec.options.network_mode = Some("container:demo-db-1".into());
+        spec.options.links = vec!["demo-cache-1:cache".into()];
         let body = container_body(&spec, NEW_ENGINE);
+        assert_eq!(
+            body.host_config.as_ref().unwrap().links,
+            Some(vec!["demo-cache-1:cache".to_string()])
+        );
         assert_eq!(
             body.host_config.unwrap().network_mode.as_deref(),
             Some("container:demo-db-1")

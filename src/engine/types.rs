@@ -108,6 +108,23 @@ pub struct ContainerOptions {
     pub mac_address: Option<String>,
     /// Files written into the container after it is created, before it starts.
     pub files: Vec<ContainerFile>,
+    pub cpu_shares: Option<i64>,
+    pub cpuset_cpus: Option<String>,
+    /// Microseconds, as are the three below.
+    pub cpu_period: Option<i64>,
+    pub cpu_quota: Option<i64>,
+    pub cpu_realtime_period: Option<i64>,
+    pub cpu_realtime_runtime: Option<i64>,
+    /// Bytes; -1 for unlimited swap.
+    pub memory_swap: Option<i64>,
+    pub memory_swappiness: Option<i64>,
+    pub oom_kill_disable: Option<bool>,
+    pub dns_options: Vec<String>,
+    pub uts_mode: Option<String>,
+    /// `host` or `private`.
+    pub cgroupns_mode: Option<String>,
+    pub device_cgroup_rules: Vec<String>,
+    pub volume_driver: Option<String>,
 }
 
 /// A container's endpoint on one network beyond its aliases.

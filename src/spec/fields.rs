@@ -141,6 +141,27 @@ pub const SERVICE: &[FieldRow] = &[
         accepted: "`SERVICE[:ro\\|rw]` (a dependency) or `container:NAME[:ro\\|rw]` → `HostConfig.VolumesFrom`",
     },
     FieldRow {
+        names: &[
+            "cpu_shares",
+            "cpuset",
+            "cpu_period",
+            "cpu_quota",
+            "cpu_rt_period",
+            "cpu_rt_runtime",
+            "memswap_limit",
+            "mem_swappiness",
+            "oom_kill_disable",
+        ],
+        accepted: "integers (periods also as durations, e.g. `400ms`), `0-3`, sizes (`-1`: unlimited swap), a \
+                   boolean → `HostConfig.CpuShares`, `CpusetCpus`, `CpuPeriod`, `CpuQuota`, `CpuRealtimePeriod`, \
+                   `CpuRealtimeRuntime`, `MemorySwap`, `MemorySwappiness`, `OomKillDisable`",
+    },
+    FieldRow {
+        names: &["dns_opt", "device_cgroup_rules", "uts", "cgroup", "volume_driver"],
+        accepted: "a list, a list, `host`, `host\\|private`, a driver name → `HostConfig.DnsOptions`, \
+                   `DeviceCgroupRules`, `UTSMode`, `CgroupnsMode`, `VolumeDriver`",
+    },
+    FieldRow {
         names: &["storage_opt", "annotations"],
         accepted: "maps → `HostConfig.StorageOpt`, `HostConfig.Annotations` (annotations need Engine API 1.43; older \
                    engines drop them, with a warning)",
@@ -237,32 +258,18 @@ pub const SERVICE: &[FieldRow] = &[
 /// such rather than as typos.
 pub const UNSUPPORTED_COMPOSE_SERVICE_FIELDS: &[&str] = &[
     "blkio_config",
-    "cgroup",
     "cpu_count",
     "cpu_percent",
-    "cpu_period",
-    "cpu_quota",
-    "cpu_rt_period",
-    "cpu_rt_runtime",
-    "cpu_shares",
-    "cpuset",
     "credential_spec",
-    "device_cgroup_rules",
-    "dns_opt",
     "extends",
     "external_links",
     "gpus",
     "isolation",
-    "mem_swappiness",
-    "memswap_limit",
     "models",
-    "oom_kill_disable",
     "post_start",
     "pre_stop",
     "provider",
     "use_api_socket",
-    "uts",
-    "volume_driver",
 ];
 
 /// Every field name of `table`, in table order.

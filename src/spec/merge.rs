@@ -202,6 +202,8 @@ fn appends(path: &[&str]) -> bool {
         "cap_drop",
         "dns",
         "dns_search",
+        "dns_opt",
+        "device_cgroup_rules",
         "extra_hosts",
         "group_add",
         "security_opt",

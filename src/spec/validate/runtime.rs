@@ -88,6 +88,38 @@ pub(super) fn read_runtime_options(
             .map(|n| key_values(r, n, "`annotations`", '='))
             .unwrap_or_default(),
         mac_address: text(r, "mac_address").filter(|mac| !mac.is_empty()),
+        cpu_shares: integer(r, "cpu_shares"),
+        cpuset: text(r, "cpuset"),
+        cpu_period: node.get("cpu_period").and_then(|n| microseconds(r, n, "cpu_period")),
+        cpu_quota: node.get("cpu_quota").and_then(|n| microseconds(r, n, "cpu_quota")),
+        cpu_rt_period: node
+            .get("cpu_rt_period")
+            .and_then(|n| microseconds(r, n, "cpu_rt_period")),
+        cpu_rt_runtime: node
+            .get("cpu_rt_runtime")
+            .and_then(|n| microseconds(r, n, "cpu_rt_runtime")),
+        memswap_limit: node.get("memswap_limit").and_then(|n| match n.as_scalar() {
+            // -1: unlimited swap, as the engine reads it.
+            Some("-1") => Some(-1),
+            _ => byte_size(r, n, "memswap_limit"),
+        }),
+        mem_swappiness: integer(r, "mem_swappiness"),
+        oom_kill_disable: node
+            .get("oom_kill_disable")
+            .and_then(|n| r.bool(n, "`oom_kill_disable`")),
+        dns_opt: list(r, "dns_opt"),
+        uts: text(r, "uts"),
+        cgroup: node.get("cgroup").and_then(|n| {
+            let mode = r.string(n, "`cgroup`")?;
+            if matches!(mode.as_str(), "host" | "private") {
+                Some(mode)
+            } else {
+                r.error(&n.position, format!("`cgroup` must be host or private, found `{mode}`"));
+                None
+            }
+        }),
+        device_cgroup_rules: list(r, "device_cgroup_rules"),
+        volume_driver: text(r, "volume_driver").filter(|driver| !driver.is_empty()),
     };
     // `attach` only chooses whose logs `docker compose up` follows; `up` never follows logs.
     if let Some(attach) = node.get("attach") {
@@ -131,6 +163,15 @@ pub(super) fn read_integer(r: &mut Reader, node: &Node, field: &str) -> Option<i
             None
         }
     }
+}
+
+/// A whole number of microseconds, or a duration (`400ms`), as Compose reads CPU periods.
+fn microseconds(r: &mut Reader, node: &Node, field: &str) -> Option<i64> {
+    let text = r.string(node, &format!("`{field}`"))?;
+    if let Ok(value) = text.trim().parse::<i64>() {
+        return Some(value);
+    }
+    read_duration(r, node, &format!("`{field}`")).map(|duration| duration.as_micros() as i64)
 }
 
 fn byte_size(r: &mut Reader, node: &Node, field: &str) -> Option<i64> {
