@@ -7,8 +7,8 @@ use std::collections::BTreeMap;
 use sha2::{Digest, Sha256};
 
 use crate::engine::{
-    self, ContainerFile, ContainerOptions, ContainerSpec, DeviceSpec, EndpointOptions, HealthcheckSpec, MountSpec,
-    NetworkAttachment, PortBinding,
+    self, BlkioSpec, ContainerFile, ContainerOptions, ContainerSpec, DeviceRequestSpec, DeviceSpec, EndpointOptions,
+    HealthcheckSpec, MountSpec, NetworkAttachment, PortBinding,
 };
 use crate::spec::{self, Service, Spec};
 
@@ -261,6 +261,11 @@ fn container_options(spec: &Spec, service: &Service) -> ContainerOptions {
                 .unwrap_or_else(|| format!("{}-{target}-1", spec.name));
             format!("{container}:{alias}")
         })
+        // Links to containers outside the spec name them as written.
+        .chain(runtime.external_links.iter().map(|link| match link.split_once(':') {
+            Some(_) => link.clone(),
+            None => format!("{link}:{link}"),
+        }))
         .collect();
     ContainerOptions {
         user: runtime.user.clone(),
@@ -371,6 +376,35 @@ fn container_options(spec: &Spec, service: &Service) -> ContainerOptions {
         cgroupns_mode: runtime.cgroup.clone(),
         device_cgroup_rules: runtime.device_cgroup_rules.clone(),
         volume_driver: runtime.volume_driver.clone(),
+        device_requests: runtime
+            .gpus
+            .iter()
+            .chain(&runtime.reserved_devices)
+            .map(|request| DeviceRequestSpec {
+                driver: request.driver.clone(),
+                count: request.count,
+                device_ids: request.device_ids.clone(),
+                capabilities: request.capabilities.clone(),
+                options: request.options.clone(),
+            })
+            .chain((!runtime.cdi_devices.is_empty()).then(|| DeviceRequestSpec {
+                driver: Some("cdi".into()),
+                device_ids: runtime.cdi_devices.clone(),
+                ..Default::default()
+            }))
+            .collect(),
+        blkio: runtime
+            .blkio_config
+            .as_ref()
+            .map(|blkio| BlkioSpec {
+                weight: blkio.weight,
+                weight_device: blkio.weight_device.clone(),
+                read_bps: blkio.device_read_bps.clone(),
+                write_bps: blkio.device_write_bps.clone(),
+                read_iops: blkio.device_read_iops.clone(),
+                write_iops: blkio.device_write_iops.clone(),
+            })
+            .unwrap_or_default(),
     }
 }
 

@@ -429,8 +429,9 @@ async fn a_completed_job_is_not_run_again_and_check_says_it_completed() {
 /// on `h`; a volume with driver options. A second `up` keeps every
 /// container; a new container of `c` brings a new one of `n`, which shares
 /// its network. (`storage_opt` needs a storage driver with quotas, which
-/// this engine's fuse-overlayfs lacks, and `privileged` capabilities this
-/// engine may not grant: their request bodies are unit-tested.)
+/// this engine's fuse-overlayfs lacks; `privileged` capabilities this
+/// engine may not grant; `gpus` and `blkio_config` devices this host may
+/// not have: their request bodies are unit-tested.)
 #[tokio::test]
 async fn compose_runtime_fields_reach_the_engine_and_a_second_up_keeps_the_containers() {
     let engine = support::engine().await;
@@ -442,6 +443,7 @@ async fn compose_runtime_fields_reach_the_engine_and_a_second_up_keeps_the_conta
     std::fs::write(case.dir.path().join("app.conf"), "setting=1\n").unwrap();
     std::fs::write(case.dir.path().join("labels.env"), "team=core\n").unwrap();
     std::fs::write(case.dir.path().join(".env"), "E2E_API_TOKEN=env-secret-value\n").unwrap();
+    let b_container = case.project.container_name("b");
     let spec = format!(
         "services:
   b:
@@ -480,6 +482,7 @@ async fn compose_runtime_fields_reach_the_engine_and_a_second_up_keeps_the_conta
       nofile: {{soft: 1024, hard: 2048}}
     tmpfs: ['/scratch:size=1m']
     links: ['b:bee']
+    external_links: ['{b_container}:bee2']
     ipc: private
     logging: {{driver: json-file, options: {{max-size: 1m}}}}
     develop: {{watch: []}}
@@ -620,7 +623,7 @@ configs:
     // On a user-defined network the engine keeps links on the network endpoint.
     let endpoint = &inspect.network_settings.unwrap().networks.unwrap()[&case.project.network()];
     let links = endpoint.links.clone().unwrap_or_default();
-    assert_eq!(links, [format!("{}:bee", case.project.container_name("b"))]);
+    assert_eq!(links, [format!("{b_container}:bee"), format!("{b_container}:bee2")]);
     assert_eq!(host.ipc_mode.as_deref(), Some("private"));
     let log = host.log_config.unwrap();
     assert_eq!(log.typ.as_deref(), Some("json-file"));

@@ -380,10 +380,10 @@ fn a_misspelled_service_field_suggests_the_right_one() {
 
 #[test]
 fn an_unsupported_compose_field_is_named_as_such() {
-    let project = one_service("    image: busybox\n    gpus: all\n");
+    let project = one_service("    image: busybox\n    isolation: default\n");
     assert_eq!(
         project.error().0,
-        "`gpus` is a Compose field that flowinfra does not support"
+        "`isolation` is a Compose field that flowinfra does not support"
     );
 }
 
@@ -969,7 +969,7 @@ fn a_closing_bracket_at_its_keys_indentation_gets_a_hint_saying_how_to_indent_it
 fn the_supported_field_list_is_given_once_however_many_fields_are_refused() {
     let project = Project::new().file(
         "spec.yaml",
-        "services:\n  a:\n    image: busybox\n    gpus: all\n  b:\n    image: busybox\n    gpus: all\n",
+        "services:\n  a:\n    image: busybox\n    isolation: default\n  b:\n    image: busybox\n    isolation: default\n",
     );
     let error = project.load().expect_err("refused");
     let hints: Vec<String> = error.diagnostics.iter().filter_map(|d| d.hint.clone()).collect();
@@ -1270,4 +1270,28 @@ fn cpu_memory_and_namespace_fields_load_in_engine_units() {
     assert_eq!(runtime.device_cgroup_rules, ["c 1:3 mr"]);
     let bad = one_service("    image: busybox\n    cgroup: shared\n");
     assert_eq!(bad.error().0, "`cgroup` must be host or private, found `shared`");
+}
+
+#[test]
+fn gpus_device_reservations_cdi_devices_and_blkio_load_as_compose_sends_them() {
+    let loaded = one_service(
+        "    image: busybox\n    gpus: all\n    devices: ['vendor.com/gpu=0', '/dev/fuse']\n    \
+         deploy: {resources: {reservations: {devices: [{driver: nvidia, count: 1, capabilities: [gpu, compute]}]}}}\n    \
+         blkio_config: {weight: 300, device_read_bps: [{path: /dev/sda, rate: 12mb}], device_write_iops: [{path: /dev/sda, rate: 30}]}\n    \
+         external_links: ['redis_1', 'project_db_1:mysql']\n",
+    )
+    .ok();
+    let runtime = &loaded.spec.services["app"].runtime;
+    assert_eq!(runtime.gpus[0].count, Some(-1));
+    assert_eq!(runtime.gpus[0].capabilities, ["gpu"]);
+    assert_eq!(runtime.cdi_devices, ["vendor.com/gpu=0"]);
+    assert_eq!(runtime.devices.len(), 1);
+    assert_eq!(runtime.reserved_devices[0].driver.as_deref(), Some("nvidia"));
+    assert_eq!(runtime.reserved_devices[0].capabilities, ["gpu", "compute"]);
+    let blkio = runtime.blkio_config.as_ref().unwrap();
+    assert_eq!(blkio.weight, Some(300));
+    assert_eq!(blkio.device_read_bps["/dev/sda"], 12 << 20);
+    assert_eq!(blkio.device_write_iops["/dev/sda"], 30);
+    assert_eq!(runtime.external_links, ["redis_1", "project_db_1:mysql"]);
+    assert!(loaded.warnings.is_empty(), "{:?}", loaded.warnings);
 }

@@ -8,9 +8,10 @@ use std::time::Duration;
 
 use bollard::models::{
     ContainerCreateBody, ContainerInspectResponse, ContainerStateStatusEnum, ContainerSummary,
-    ContainerSummaryHealthStatusEnum, ContainerSummaryStateEnum, DeviceMapping, EndpointIpamConfig, EndpointSettings,
-    HealthConfig, HealthStatusEnum, HostConfig, HostConfigCgroupnsModeEnum, HostConfigLogConfig, Mount, MountType,
-    MountVolumeOptions, NetworkingConfig, PortSummaryTypeEnum, ResourcesUlimits, RestartPolicyNameEnum,
+    ContainerSummaryHealthStatusEnum, ContainerSummaryStateEnum, DeviceMapping, DeviceRequest, EndpointIpamConfig,
+    EndpointSettings, HealthConfig, HealthStatusEnum, HostConfig, HostConfigCgroupnsModeEnum, HostConfigLogConfig,
+    Mount, MountType, MountVolumeOptions, NetworkingConfig, PortSummaryTypeEnum, ResourcesBlkioWeightDevice,
+    ResourcesUlimits, RestartPolicyNameEnum, ThrottleDevice,
 };
 use bollard::query_parameters::{
     CreateContainerOptionsBuilder, ListContainersOptionsBuilder, RemoveContainerOptionsBuilder,
@@ -499,6 +500,35 @@ fn container_body(spec: &ContainerSpec, supports: Supports) -> ContainerCreateBo
         }),
         device_cgroup_rules: list(&options.device_cgroup_rules),
         volume_driver: options.volume_driver.clone(),
+        device_requests: (!options.device_requests.is_empty()).then(|| {
+            options
+                .device_requests
+                .iter()
+                .map(|request| DeviceRequest {
+                    driver: request.driver.clone(),
+                    count: request.count,
+                    device_ids: (!request.device_ids.is_empty()).then(|| request.device_ids.clone()),
+                    capabilities: (!request.capabilities.is_empty()).then(|| vec![request.capabilities.clone()]),
+                    options: (!request.options.is_empty()).then(|| request.options.clone().into_iter().collect()),
+                })
+                .collect()
+        }),
+        blkio_weight: options.blkio.weight,
+        blkio_weight_device: (!options.blkio.weight_device.is_empty()).then(|| {
+            options
+                .blkio
+                .weight_device
+                .iter()
+                .map(|(path, weight)| ResourcesBlkioWeightDevice {
+                    path: Some(path.clone()),
+                    weight: Some(usize::from(*weight)),
+                })
+                .collect()
+        }),
+        blkio_device_read_bps: throttle(&options.blkio.read_bps),
+        blkio_device_write_bps: throttle(&options.blkio.write_bps),
+        blkio_device_read_iops: throttle(&options.blkio.read_iops),
+        blkio_device_write_iops: throttle(&options.blkio.write_iops),
         ..Default::default()
     };
     // With a `network_mode` the container joins no network of ours: no
@@ -544,6 +574,19 @@ fn container_body(spec: &ContainerSpec, supports: Supports) -> ContainerCreateBo
         networking_config,
         ..Default::default()
     }
+}
+
+/// Per-device rates as the engine takes them.
+fn throttle(rates: &BTreeMap<String, i64>) -> Option<Vec<ThrottleDevice>> {
+    (!rates.is_empty()).then(|| {
+        rates
+            .iter()
+            .map(|(path, rate)| ThrottleDevice {
+                path: Some(path.clone()),
+                rate: Some(*rate),
+            })
+            .collect()
+    })
 }
 
 fn health_config(check: &HealthcheckSpec, supports_start_interval: bool) -> HealthConfig {
@@ -872,7 +915,7 @@ fn find_port_holder(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::engine::{DeviceSpec, MountSpec, PortBinding};
+    use crate::engine::{DeviceRequestSpec, DeviceSpec, MountSpec, PortBinding};
 
     const OLD_ENGINE: Supports = Supports {
         start_interval: false,
@@ -959,7 +1002,19 @@ mod tests {
         spec.options.annotations = BTreeMap::from([("note".to_string(), "x".to_string())]);
         spec.options.mac_address = Some("02:42:ac:11:00:99".into());
         spec.options.endpoint.ipv4_address = Some("10.1.2.3".into());
+        spec.options.device_requests = vec![DeviceRequestSpec {
+            count: Some(-1),
+            capabilities: vec!["gpu".into()],
+            ..Default::default()
+        }];
+        spec.options.blkio.weight = Some(300);
+        spec.options.blkio.read_bps = BTreeMap::from([("/dev/sda".to_string(), 1 << 20)]);
         let host = container_body(&spec, NEW_ENGINE).host_config.unwrap();
+        let request = &host.device_requests.clone().unwrap()[0];
+        assert_eq!(request.count, Some(-1));
+        assert_eq!(request.capabilities, Some(vec![vec!["gpu".to_string()]]));
+        assert_eq!(host.blkio_weight, Some(300));
+        assert_eq!(host.blkio_device_read_bps.clone().unwrap()[0].rate, Some(1 << 20));
         let device = &host.devices.unwrap()[0];
         assert_eq!(device.path_in_container.as_deref(), Some("/dev/myzero"));
         assert_eq!(device.cgroup_permissions.as_deref(), Some("r"));

@@ -38,9 +38,10 @@ pub use forward::{FORWARD_HELPER_IMAGE, Forwarder};
 pub use lock::{EngineLock, LockHolder};
 pub use networks::{IpamOptions, IpamPoolOptions, NetworkOptions};
 pub use types::{
-    BuildRequest, ContainerDetails, ContainerFile, ContainerOptions, ContainerSpec, ContainerState, DeviceSpec,
-    EndpointOptions, Health, HealthProbe, HealthcheckSpec, ImageInfo, LogLine, LogStream, MountSource, MountSpec,
-    NetworkAttachment, PortBinding, Protocol, PublishedPort, PullProgress, RestartPolicy, RunState,
+    BlkioSpec, BuildRequest, ContainerDetails, ContainerFile, ContainerOptions, ContainerSpec, ContainerState,
+    DeviceRequestSpec, DeviceSpec, EndpointOptions, Health, HealthProbe, HealthcheckSpec, ImageInfo, LogLine,
+    LogStream, MountSource, MountSpec, NetworkAttachment, PortBinding, Protocol, PublishedPort, PullProgress,
+    RestartPolicy, RunState,
 };
 pub use volumes::VolumeOptions;
 

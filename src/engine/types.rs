@@ -125,6 +125,32 @@ pub struct ContainerOptions {
     pub cgroupns_mode: Option<String>,
     pub device_cgroup_rules: Vec<String>,
     pub volume_driver: Option<String>,
+    /// GPUs, reserved devices and CDI devices.
+    pub device_requests: Vec<DeviceRequestSpec>,
+    pub blkio: BlkioSpec,
+}
+
+/// A request for devices of a driver, as the engine takes it.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct DeviceRequestSpec {
+    pub driver: Option<String>,
+    /// `-1`: all of them.
+    pub count: Option<i64>,
+    pub device_ids: Vec<String>,
+    /// One set of capabilities the devices must all have.
+    pub capabilities: Vec<String>,
+    pub options: BTreeMap<String, String>,
+}
+
+/// Block I/O weights and limits; empty leaves the engine's defaults.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct BlkioSpec {
+    pub weight: Option<u16>,
+    pub weight_device: BTreeMap<String, u16>,
+    pub read_bps: BTreeMap<String, i64>,
+    pub write_bps: BTreeMap<String, i64>,
+    pub read_iops: BTreeMap<String, i64>,
+    pub write_iops: BTreeMap<String, i64>,
 }
 
 /// A container's endpoint on one network beyond its aliases.

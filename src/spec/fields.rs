@@ -162,6 +162,13 @@ pub const SERVICE: &[FieldRow] = &[
                    `DeviceCgroupRules`, `UTSMode`, `CgroupnsMode`, `VolumeDriver`",
     },
     FieldRow {
+        names: &["gpus", "blkio_config", "external_links"],
+        accepted: "`all` or `[{driver, count, device_ids, capabilities, options}]` → `HostConfig.DeviceRequests` \
+                   (capability `gpu`; CDI names in `devices` and `deploy.resources.reservations.devices` too); \
+                   `{weight, weight_device, device_read_bps, device_write_bps, device_read_iops, device_write_iops}` \
+                   → the `HostConfig.Blkio*` fields; `CONTAINER[:ALIAS]` → links to containers outside the spec",
+    },
+    FieldRow {
         names: &["storage_opt", "annotations"],
         accepted: "maps → `HostConfig.StorageOpt`, `HostConfig.Annotations` (annotations need Engine API 1.43; older \
                    engines drop them, with a warning)",
@@ -241,7 +248,7 @@ pub const SERVICE: &[FieldRow] = &[
     FieldRow {
         names: &["deploy"],
         accepted: "without Swarm, as Compose v2: `resources.limits.{memory,cpus,pids}`, \
-                   `resources.reservations.memory`, `restart_policy` (when `restart` is unset); \
+                   `resources.reservations.{memory,devices}`, `restart_policy` (when `restart` is unset); \
                    the rest (`replicas`, `mode`, `placement`…) is named in a warning and ignored",
     },
     FieldRow {
@@ -257,13 +264,10 @@ pub const SERVICE: &[FieldRow] = &[
 /// Valid Compose service fields that flowinfra does not implement: named as
 /// such rather than as typos.
 pub const UNSUPPORTED_COMPOSE_SERVICE_FIELDS: &[&str] = &[
-    "blkio_config",
     "cpu_count",
     "cpu_percent",
     "credential_spec",
     "extends",
-    "external_links",
-    "gpus",
     "isolation",
     "models",
     "post_start",

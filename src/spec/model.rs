@@ -766,6 +766,56 @@ pub struct RuntimeOptions {
     pub device_cgroup_rules: Vec<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub volume_driver: Option<String>,
+    /// `gpus`, as device requests of the `gpu` capability.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub gpus: Vec<DeviceRequest>,
+    /// `deploy.resources.reservations.devices`, honoured without Swarm as Compose does.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub reserved_devices: Vec<DeviceRequest>,
+    /// CDI device names given in `devices` (`vendor.com/class=name`).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub cdi_devices: Vec<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub blkio_config: Option<BlkioConfig>,
+    /// `container[:alias]` links to containers outside the spec.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub external_links: Vec<String>,
+}
+
+/// A request for devices of a driver (GPUs), as the engine takes it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Default)]
+pub struct DeviceRequest {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub driver: Option<String>,
+    /// `-1`: all of them.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub count: Option<i64>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub device_ids: Vec<String>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub capabilities: Vec<String>,
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub options: BTreeMap<String, String>,
+}
+
+/// Block I/O weights and limits.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Default)]
+pub struct BlkioConfig {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub weight: Option<u16>,
+    /// Device path → weight.
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub weight_device: BTreeMap<String, u16>,
+    /// Device path → bytes per second.
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub device_read_bps: BTreeMap<String, i64>,
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub device_write_bps: BTreeMap<String, i64>,
+    /// Device path → operations per second.
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub device_read_iops: BTreeMap<String, i64>,
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub device_write_iops: BTreeMap<String, i64>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]

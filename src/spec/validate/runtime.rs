@@ -8,7 +8,9 @@ use std::collections::BTreeMap;
 
 use super::values::read_duration;
 use crate::spec::error::Diagnostic;
-use crate::spec::model::{Device, Logging, RestartPolicy, RuntimeOptions, Ulimit, VolumesFrom, VolumesFromKind};
+use crate::spec::model::{
+    BlkioConfig, Device, DeviceRequest, Logging, RestartPolicy, RuntimeOptions, Ulimit, VolumesFrom, VolumesFromKind,
+};
 use crate::spec::reader::{Fields, Reader};
 use crate::spec::syntax::parse_byte_size;
 use crate::spec::yaml::{Node, Value};
@@ -120,7 +122,18 @@ pub(super) fn read_runtime_options(
         }),
         device_cgroup_rules: list(r, "device_cgroup_rules"),
         volume_driver: text(r, "volume_driver").filter(|driver| !driver.is_empty()),
+        gpus: node.get("gpus").map(|n| gpus(r, n)).unwrap_or_default(),
+        reserved_devices: Vec::new(),
+        cdi_devices: Vec::new(),
+        blkio_config: node.get("blkio_config").and_then(|n| blkio_config(r, n)),
+        external_links: list(r, "external_links"),
     };
+    // A CDI name (`vendor.com/class=name`) is a device request, as Compose sends it.
+    let (cdi, paths): (Vec<Device>, Vec<Device>) = std::mem::take(&mut options.devices)
+        .into_iter()
+        .partition(|device| device.source == device.target && is_cdi_name(&device.source));
+    options.devices = paths;
+    options.cdi_devices = cdi.into_iter().map(|device| device.source).collect();
     // `attach` only chooses whose logs `docker compose up` follows; `up` never follows logs.
     if let Some(attach) = node.get("attach") {
         r.bool(attach, "`attach`");
@@ -370,6 +383,11 @@ fn devices(r: &mut Reader, node: &Node) -> Vec<Device> {
             }),
         };
         match device {
+            Some((source, target, None)) if source == target && is_cdi_name(&source) => devices.push(Device {
+                source,
+                target,
+                permissions: String::new(),
+            }),
             Some((source, target, permissions)) if source.starts_with('/') && target.starts_with('/') => {
                 let permissions = permissions.unwrap_or_else(|| "rwm".into());
                 if !is_cgroup_permissions(&permissions) {
@@ -386,9 +404,11 @@ fn devices(r: &mut Reader, node: &Node) -> Vec<Device> {
                 });
             }
             Some((source, _, _)) if source.contains('=') => r.push(
-                Diagnostic::at(&item.position, format!("CDI device `{source}` is not supported")).with_hint(
-                    "flowinfra passes host device paths (`/dev/…:/dev/…[:rwm]`); CDI devices need Docker 25",
-                ),
+                Diagnostic::at(
+                    &item.position,
+                    format!("CDI device `{source}` takes no container path or permissions"),
+                )
+                .with_hint("write a CDI device by its name alone, e.g. vendor.com/gpu=0"),
             ),
             _ => {
                 r.push(Diagnostic::at(&item.position, "invalid device").with_hint(
@@ -398,6 +418,141 @@ fn devices(r: &mut Reader, node: &Node) -> Vec<Device> {
         }
     }
     devices
+}
+
+/// `vendor.com/class=name`: a device of the Container Device Interface.
+fn is_cdi_name(text: &str) -> bool {
+    match text.split_once('=') {
+        Some((kind, name)) => !name.is_empty() && kind.contains('/') && !kind.starts_with('/'),
+        None => false,
+    }
+}
+
+/// `gpus: all`, or a list of `{driver, count, device_ids, capabilities, options}`.
+fn gpus(r: &mut Reader, node: &Node) -> Vec<DeviceRequest> {
+    if node.as_scalar() == Some("all") {
+        return vec![DeviceRequest {
+            count: Some(-1),
+            capabilities: vec!["gpu".into()],
+            ..Default::default()
+        }];
+    }
+    r.list(node, "`gpus`")
+        .iter()
+        .filter_map(|item| device_request(r, item, "gpus"))
+        .map(|mut request| {
+            request.capabilities.push("gpu".into());
+            request
+        })
+        .collect()
+}
+
+/// One device request: `{driver, count (a number or all), device_ids, capabilities, options}`.
+fn device_request(r: &mut Reader, node: &Node, what: &str) -> Option<DeviceRequest> {
+    let entries = r.mapping(node, &format!("an item of `{what}`"))?;
+    r.check_keys(
+        entries,
+        &Fields::new(
+            "device request",
+            &["driver", "count", "device_ids", "capabilities", "options"],
+        ),
+    );
+    let count = match node.get("count") {
+        Some(n) if n.as_scalar() == Some("all") => Some(-1),
+        Some(n) => read_integer(r, n, "count"),
+        None => None,
+    };
+    Some(DeviceRequest {
+        driver: node.get("driver").and_then(|n| r.non_empty_string(n, "`driver`")),
+        count,
+        device_ids: node
+            .get("device_ids")
+            .map(|n| r.string_list(n, "`device_ids`"))
+            .unwrap_or_default(),
+        capabilities: node
+            .get("capabilities")
+            .map(|n| r.string_list(n, "`capabilities`"))
+            .unwrap_or_default(),
+        options: node
+            .get("options")
+            .map(|n| r.string_map(n, "device option"))
+            .unwrap_or_default(),
+    })
+}
+
+/// `blkio_config`: `weight`, and per device `weight_device`, `device_read_bps`… as `{path, weight|rate}` lists.
+fn blkio_config(r: &mut Reader, node: &Node) -> Option<BlkioConfig> {
+    let entries = r.mapping(node, "`blkio_config`")?;
+    r.check_keys(
+        entries,
+        &Fields::new(
+            "blkio_config",
+            &[
+                "weight",
+                "weight_device",
+                "device_read_bps",
+                "device_write_bps",
+                "device_read_iops",
+                "device_write_iops",
+            ],
+        ),
+    );
+    let weight = |r: &mut Reader, n: &Node| {
+        read_integer(r, n, "weight").and_then(|w| match u16::try_from(w) {
+            Ok(w) if (10..=1000).contains(&w) || w == 0 => Some(w),
+            _ => {
+                r.error(&n.position, format!("`weight` must be 10 to 1000, found {w}"));
+                None
+            }
+        })
+    };
+    let mut config = BlkioConfig {
+        weight: node.get("weight").and_then(|n| weight(r, n)),
+        ..Default::default()
+    };
+    if let Some(list) = node.get("weight_device") {
+        for item in r.list(list, "`weight_device`") {
+            let path = item.get("path").and_then(|n| r.non_empty_string(n, "`path`"));
+            let value = item.get("weight").and_then(|n| weight(r, n));
+            match (path, value) {
+                (Some(path), Some(value)) => {
+                    config.weight_device.insert(path, value);
+                }
+                _ => r.error(&item.position, "a `weight_device` entry needs `path` and `weight`"),
+            }
+        }
+    }
+    for (field, bytes) in [
+        ("device_read_bps", true),
+        ("device_write_bps", true),
+        ("device_read_iops", false),
+        ("device_write_iops", false),
+    ] {
+        let Some(list) = node.get(field) else { continue };
+        for item in r.list(list, &format!("`{field}`")) {
+            let path = item.get("path").and_then(|n| r.non_empty_string(n, "`path`"));
+            let rate = item.get("rate").and_then(|n| {
+                if bytes {
+                    byte_size(r, n, "rate")
+                } else {
+                    read_integer(r, n, "rate")
+                }
+            });
+            match (path, rate) {
+                (Some(path), Some(rate)) => {
+                    let target = match field {
+                        "device_read_bps" => &mut config.device_read_bps,
+                        "device_write_bps" => &mut config.device_write_bps,
+                        "device_read_iops" => &mut config.device_read_iops,
+                        _ => &mut config.device_write_iops,
+                    };
+                    target.insert(path, rate);
+                }
+                _ => r.error(&item.position, format!("a `{field}` entry needs `path` and `rate`")),
+            }
+        }
+    }
+    Some(config)
 }
 
 fn is_cgroup_permissions(text: &str) -> bool {
@@ -474,6 +629,14 @@ fn deploy(
                             }
                             ("reservations", "memory") => {
                                 options.mem_reservation = options.mem_reservation.or(byte_size(r, field_value, &path));
+                            }
+                            ("reservations", "devices") => {
+                                let items = r.list(field_value, "`deploy.resources.reservations.devices`");
+                                let requests: Vec<DeviceRequest> = items
+                                    .iter()
+                                    .filter_map(|item| device_request(r, item, "deploy.resources.reservations.devices"))
+                                    .collect();
+                                options.reserved_devices.extend(requests);
                             }
                             _ => ignored.push(path),
                         }
