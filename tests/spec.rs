@@ -383,7 +383,7 @@ fn an_unsupported_compose_field_is_named_as_such() {
     let project = one_service("    image: busybox\n    isolation: default\n");
     assert_eq!(
         project.error().0,
-        "`isolation` is a Compose field that flowinfra does not support"
+        "`isolation` is a Compose field that flowinfra does not support: it applies to Windows containers only"
     );
 }
 

@@ -276,6 +276,17 @@ pub const UNSUPPORTED_COMPOSE_SERVICE_FIELDS: &[&str] = &[
     "use_api_socket",
 ];
 
+/// Why flowinfra leaves out an unsupported Compose field, when there is more to say.
+pub fn unsupported_reason(field: &str) -> Option<&'static str> {
+    Some(match field {
+        "cpu_count" | "cpu_percent" | "credential_spec" | "isolation" => "it applies to Windows containers only",
+        "post_start" | "pre_stop" => "flowinfra runs no lifecycle hooks",
+        "provider" | "models" => "flowinfra runs containers only, not providers or models",
+        "use_api_socket" => "flowinfra does not hand the engine's socket or credentials to containers",
+        _ => return None,
+    })
+}
+
 /// Every field name of `table`, in table order.
 pub fn names(table: &[FieldRow]) -> Vec<&'static str> {
     table.iter().flat_map(|row| row.names.iter().copied()).collect()

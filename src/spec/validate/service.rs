@@ -112,7 +112,12 @@ impl ServiceReader<'_, '_> {
                 self.r.push(
                     Diagnostic::at(
                         &key.position,
-                        format!("`{}` is a Compose field that flowinfra does not support", key.name),
+                        match fields::unsupported_reason(&key.name) {
+                            Some(reason) => {
+                                format!("`{}` is a Compose field that flowinfra does not support: {reason}", key.name)
+                            }
+                            None => format!("`{}` is a Compose field that flowinfra does not support", key.name),
+                        },
                     )
                     .with_hint(if first {
                         format!(
