@@ -63,6 +63,11 @@ pub enum RecreateReason {
     Unhealthy,
     /// A completed job asked to run again (`up --rerun`).
     RerunAsked,
+    /// It shares the network, IPC or PID namespace or the volumes of these
+    /// services' containers, which are new (or about to be).
+    SharedContainerReplaced {
+        services: Vec<String>,
+    },
 }
 
 impl fmt::Display for RecreateReason {
@@ -76,6 +81,10 @@ impl fmt::Display for RecreateReason {
             RecreateReason::BuildContextChanged => write!(f, "build context changed"),
             RecreateReason::Unhealthy => write!(f, "container is unhealthy"),
             RecreateReason::RerunAsked => write!(f, "re-run asked"),
+            RecreateReason::SharedContainerReplaced { services } => {
+                let names: Vec<String> = services.iter().map(|name| format!("`{name}`")).collect();
+                write!(f, "the container of {} it shares with is new", names.join(", "))
+            }
         }
     }
 }
@@ -150,6 +159,63 @@ pub fn plan_service(desired: &Desired, actual: &Actual) -> Action {
             state: other.to_string(),
         },
     }
+}
+
+/// Recreates every service whose container shares a namespace or the
+/// volumes of another service's container (`shares`: service → those
+/// services) when that container is new: planned to be created or
+/// recreated, or not the one recorded when this container was created
+/// (`recorded`: service → shared service → container ID; `current`: each
+/// service's container ID now). Repeats until nothing changes, since a
+/// recreated service makes its own sharers stale. A completed job stays
+/// completed.
+pub fn recreate_sharers(
+    actions: &mut BTreeMap<String, Action>,
+    shares: &BTreeMap<String, Vec<String>>,
+    recorded: &BTreeMap<String, BTreeMap<String, String>>,
+    current: &BTreeMap<String, String>,
+) {
+    let replaced = |action: Option<&Action>| matches!(action, Some(Action::Create | Action::Recreate { .. }));
+    loop {
+        let mut changed = false;
+        for (service, shared) in shares {
+            if matches!(actions.get(service), None | Some(Action::Create | Action::Completed)) {
+                continue;
+            }
+            let stale: Vec<String> = shared
+                .iter()
+                .filter(|other| {
+                    replaced(actions.get(*other))
+                        || recorded.get(service).and_then(|ids| ids.get(*other)) != current.get(*other)
+                })
+                .cloned()
+                .collect();
+            if stale.is_empty() {
+                continue;
+            }
+            let reason = RecreateReason::SharedContainerReplaced { services: stale };
+            let action = actions.get_mut(service).expect("checked above");
+            match action {
+                Action::Recreate { reasons } => {
+                    if reasons.contains(&reason) {
+                        continue;
+                    }
+                    reasons.retain(|r| !matches!(r, RecreateReason::SharedContainerReplaced { .. }));
+                    reasons.push(reason);
+                }
+                _ => *action = Action::Recreate { reasons: vec![reason] },
+            }
+            changed = true;
+        }
+        if !changed {
+            return;
+        }
+    }
+}
+
+/// Reads a `shared=container-id,...` label back.
+pub fn parse_shared_label(label: &str) -> BTreeMap<String, String> {
+    parse_field_hashes(label)
 }
 
 #[cfg(test)]
@@ -313,6 +379,61 @@ mod tests {
             plan_service(&rerun, &actual(container(RunState::Running, None))),
             Action::Keep
         );
+    }
+
+    #[test]
+    fn a_service_sharing_a_replaced_container_is_recreated_in_turn() {
+        let mut actions = BTreeMap::from([
+            (
+                "db".to_string(),
+                Action::Recreate {
+                    reasons: vec![RecreateReason::Unhealthy],
+                },
+            ),
+            ("proxy".to_string(), Action::Keep),
+            ("sidecar".to_string(), Action::Start { state: "exited".into() }),
+            ("other".to_string(), Action::Keep),
+        ]);
+        // proxy joins db's network namespace; sidecar takes proxy's volumes.
+        let shares = BTreeMap::from([
+            ("proxy".to_string(), vec!["db".to_string()]),
+            ("sidecar".to_string(), vec!["proxy".to_string()]),
+        ]);
+        let recorded = BTreeMap::from([
+            (
+                "proxy".to_string(),
+                BTreeMap::from([("db".to_string(), "c-db".to_string())]),
+            ),
+            (
+                "sidecar".to_string(),
+                BTreeMap::from([("proxy".to_string(), "c-proxy".to_string())]),
+            ),
+        ]);
+        let current = BTreeMap::from([
+            ("db".to_string(), "c-db".to_string()),
+            ("proxy".to_string(), "c-proxy".to_string()),
+        ]);
+        recreate_sharers(&mut actions, &shares, &recorded, &current);
+        assert_eq!(
+            actions["proxy"].to_string(),
+            "recreate (the container of `db` it shares with is new)"
+        );
+        assert!(
+            matches!(&actions["sidecar"], Action::Recreate { .. }),
+            "{:?}",
+            actions["sidecar"]
+        );
+        assert_eq!(actions["other"], Action::Keep);
+
+        // Nothing replaced and the recorded containers current: kept.
+        let mut kept = BTreeMap::from([("db".to_string(), Action::Keep), ("proxy".to_string(), Action::Keep)]);
+        recreate_sharers(&mut kept, &shares, &recorded, &current);
+        assert_eq!(kept["proxy"], Action::Keep);
+
+        // The shared container changed since this one was made (a run that failed half-way).
+        let moved = BTreeMap::from([("db".to_string(), "c-db-2".to_string())]);
+        recreate_sharers(&mut kept, &shares, &recorded, &moved);
+        assert!(matches!(&kept["proxy"], Action::Recreate { .. }));
     }
 
     #[test]

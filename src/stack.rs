@@ -8,10 +8,10 @@ use std::collections::{BTreeMap, BTreeSet};
 use futures_util::future::join_all;
 
 use crate::build_context::{BuildContext, BuildDecision, BuildReason, build_decision};
-use crate::container_spec::{config_hash, field_hashes};
+use crate::container_spec::{LABEL_SHARED_WITH, config_hash, field_hashes, shared_services};
 use crate::engine::{ContainerState, Engine, EngineError};
 use crate::error::UsageError;
-use crate::plan::{Action, Actual, Desired, plan_service};
+use crate::plan::{Action, Actual, Desired, parse_shared_label, plan_service, recreate_sharers};
 use crate::spec::{DependencyCondition, Service, Spec};
 
 /// The services to bring up: those named (all when none) and what they depend on.
@@ -153,7 +153,7 @@ pub async fn plan_with_images(
         }
     }
     let jobs = jobs(spec);
-    let mut planned = Vec::new();
+    let mut planned: Vec<PlannedService> = Vec::new();
     for (name, image) in images {
         let service = &spec.services[&name];
         let desired = Desired {
@@ -174,5 +174,46 @@ pub async fn plan_with_images(
             actual,
         });
     }
+    recreate_sharers_of_new_containers(spec, &containers, &mut planned);
     Ok(planned)
+}
+
+/// A service sharing a namespace or the volumes of another's container
+/// follows that container: recreated when it is (see [`crate::plan::recreate_sharers`]).
+fn recreate_sharers_of_new_containers(
+    spec: &Spec,
+    containers: &BTreeMap<String, ContainerState>,
+    planned: &mut [PlannedService],
+) {
+    let shares: BTreeMap<String, Vec<String>> = planned
+        .iter()
+        .map(|p| (p.service.clone(), shared_services(&spec.services[&p.service])))
+        .filter(|(_, shared)| !shared.is_empty())
+        .collect();
+    if shares.is_empty() {
+        return;
+    }
+    let recorded = shares
+        .keys()
+        .map(|service| {
+            let label = containers
+                .get(service)
+                .and_then(|container| container.labels.get(LABEL_SHARED_WITH));
+            (
+                service.clone(),
+                label.map(|l| parse_shared_label(l)).unwrap_or_default(),
+            )
+        })
+        .collect();
+    let current = containers
+        .iter()
+        .map(|(service, container)| (service.clone(), container.id.clone()))
+        .collect();
+    let mut actions: BTreeMap<String, Action> = planned.iter().map(|p| (p.service.clone(), p.action.clone())).collect();
+    recreate_sharers(&mut actions, &shares, &recorded, &current);
+    for p in planned.iter_mut() {
+        if let Some(action) = actions.remove(&p.service) {
+            p.action = action;
+        }
+    }
 }

@@ -349,3 +349,41 @@ async fn the_up_summary_shows_a_plain_services_first_published_address() {
     assert_eq!(row("gateway")[2], format!("127.0.0.1:{port}"), "{text}");
     assert_eq!(row("worker")[2], "-", "{text}");
 }
+
+/// Issue 15: a host port two services publish is accepted by the spec (they
+/// usually sit in different profiles, and Compose accepts the file); `up`
+/// refuses only when it would start both, naming both, before it creates
+/// anything.
+#[tokio::test]
+async fn two_selected_services_on_one_host_port_are_refused_naming_both() {
+    let port = support::free_port();
+    let spec = move |image: &str| {
+        format!(
+            "services:\n  a:\n    image: {image}\n    pull_policy: never\n    command: [sleep, '3600']\n    \
+             ports: ['{port}:80']\n  b:\n    image: {image}\n    pull_policy: never\n    command: [sleep, '3600']\n    \
+             ports: ['{port}:81']\n"
+        )
+    };
+    let (project, output) = up_spec("port-shared", spec).await;
+    let text = output.failure(2).stderr();
+    assert!(
+        text.contains(&format!(
+            "services `a` and `b` both publish host port {port}/tcp, and `up` would start both"
+        )),
+        "{text}"
+    );
+    assert!(text.contains("start only one of them"), "{text}");
+    let engine = support::engine().await;
+    assert!(engine.list_containers(&project.name).await.unwrap().is_empty());
+
+    // Only one of them selected: it starts.
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("spec.yaml");
+    std::fs::write(&path, spec(&support::busybox_image(&engine).await)).unwrap();
+    Flowinfra::new()
+        .arg("-f")
+        .arg(&path)
+        .args(["-p", &project.name, "up", "a"])
+        .run()
+        .success();
+}

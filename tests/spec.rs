@@ -380,10 +380,10 @@ fn a_misspelled_service_field_suggests_the_right_one() {
 
 #[test]
 fn an_unsupported_compose_field_is_named_as_such() {
-    let project = one_service("    image: busybox\n    configs: [x]\n");
+    let project = one_service("    image: busybox\n    isolation: default\n");
     assert_eq!(
         project.error().0,
-        "`configs` is a Compose field that flowinfra does not support"
+        "`isolation` is a Compose field that flowinfra does not support: it applies to Windows containers only"
     );
 }
 
@@ -429,14 +429,26 @@ fn a_dependency_cycle_is_rejected_with_its_path() {
 }
 
 #[test]
-fn two_services_publishing_one_host_port_are_rejected() {
+fn two_services_publishing_one_host_port_load_with_a_warning() {
+    // Compose accepts it (such services usually sit in different profiles);
+    // `up` refuses to start both (tests/cli.rs).
     let project = Project::new().file(
         "spec.yaml",
         "services:\n  a:\n    image: busybox\n    ports: ['8080:80']\n  b:\n    image: busybox\n    ports: ['127.0.0.1:8080:81']\n",
     );
-    let (message, line, _) = project.error();
-    assert_eq!(message, "services `a` and `b` both publish host port 8080/tcp");
-    assert_eq!(line, 7);
+    assert_eq!(
+        project.ok().warnings,
+        ["services `a` and `b` both publish host port 8080/tcp; `up` refuses to start both"]
+    );
+    // In different profiles, only the active one counts: no warning.
+    let profiles = Project::new().file(
+        "spec.yaml",
+        "services:\n  a:\n    image: busybox\n    ports: ['8080:80']\n  b:\n    image: busybox\n    profiles: [b]\n    ports: ['8080:81']\n",
+    );
+    assert!(profiles.ok().warnings.is_empty());
+    // One service publishing a port twice can never start: an error.
+    let twice = one_service("    image: busybox\n    ports: ['8080:80', '8080:81']\n");
+    assert_eq!(twice.error().0, "service `app` publishes host port 8080/tcp twice");
 }
 
 #[test]
@@ -950,7 +962,7 @@ fn a_closing_bracket_at_its_keys_indentation_loads_as_compose_reads_it() {
 fn the_supported_field_list_is_given_once_however_many_fields_are_refused() {
     let project = Project::new().file(
         "spec.yaml",
-        "services:\n  a:\n    image: busybox\n    configs: [x]\n  b:\n    image: busybox\n    configs: [x]\n",
+        "services:\n  a:\n    image: busybox\n    isolation: default\n  b:\n    image: busybox\n    isolation: default\n",
     );
     let error = project.load().expect_err("refused");
     let hints: Vec<String> = error.diagnostics.iter().filter_map(|d| d.hint.clone()).collect();
@@ -1343,9 +1355,10 @@ fn services_no_active_profile_enables_need_no_image_and_clash_with_nothing() {
         .file("spec.yaml", spec)
         .env("COMPOSE_PROFILES", "cpu,gpu")
         .env("GPU_IMAGE", "app:1-gpu");
+    // Both enabled: Compose still loads the file; `up` refuses to start both.
     assert_eq!(
-        both.error().0,
-        "services `cpu` and `gpu` both publish host port 8080/tcp"
+        both.ok().warnings,
+        ["services `cpu` and `gpu` both publish host port 8080/tcp; `up` refuses to start both"]
     );
 }
 
@@ -1555,6 +1568,224 @@ fn a_remote_include_or_extends_is_refused_as_remote() {
     );
 }
 
+// ---- secrets, configs, networking and the other Compose fields of issue 15 ----
+
+#[test]
+fn secrets_and_configs_resolve_their_sources_and_targets_as_compose_does() {
+    let loaded = Project::new()
+        .file("db_password.txt", "not printed")
+        .file("app.conf", "x")
+        .env("API_TOKEN", "t0ken-value")
+        .file(
+            "spec.yaml",
+            "services:
+  app:
+    image: busybox
+    secrets:
+      - db_password
+      - source: api_token
+        target: token
+        uid: '1000'
+        mode: 0400
+      - source: db_password
+        target: /etc/db/password
+    configs:
+      - app_conf
+      - source: greeting
+        target: etc/greeting.txt
+secrets:
+  db_password:
+    file: ./db_password.txt
+  api_token:
+    environment: API_TOKEN
+configs:
+  app_conf:
+    file: app.conf
+  greeting:
+    content: hello
+",
+        )
+        .ok();
+    let spec = &loaded.spec;
+    let app = &spec.services["app"];
+    let targets: Vec<&str> = app.secrets.iter().map(|m| m.target.as_str()).collect();
+    assert_eq!(
+        targets,
+        ["/run/secrets/db_password", "/run/secrets/token", "/etc/db/password"]
+    );
+    assert_eq!(app.secrets[1].mode, Some(0o400));
+    assert_eq!(app.secrets[1].uid.as_deref(), Some("1000"));
+    let targets: Vec<&str> = app.configs.iter().map(|m| m.target.as_str()).collect();
+    assert_eq!(targets, ["/app_conf", "/etc/greeting.txt"]);
+    assert_eq!(
+        spec.secrets["db_password"].file.as_deref(),
+        Some(loaded.spec.project_dir.join("db_password.txt").as_path())
+    );
+    assert_eq!(spec.configs["greeting"].content.as_deref(), Some("hello"));
+    // The variable's value is known (to write it), secret, and never serialised.
+    assert_eq!(
+        spec.secrets["api_token"].environment_value.as_deref(),
+        Some("t0ken-value")
+    );
+    assert!(loaded.secret_values().contains(&"t0ken-value".to_string()));
+    let json = loaded.redacted_json().to_string();
+    assert!(!json.contains("t0ken-value"), "{json}");
+    assert!(json.contains("\"environment\":\"API_TOKEN\""), "{json}");
+}
+
+#[test]
+fn a_secret_that_is_not_declared_is_named_at_the_service() {
+    let project =
+        one_service("    image: busybox\n    secrets: [db_pasword]\nsecrets:\n  db_password:\n    file: ./x\n");
+    let (message, line, column) = project.error();
+    assert_eq!(message, "service `app` uses secret `db_pasword`, which is not declared");
+    assert_eq!((line, column), (4, 15));
+    assert_eq!(project.hint(), "did you mean `db_password`?");
+}
+
+#[test]
+fn top_level_secrets_and_configs_are_fields_not_typos() {
+    // Defect 5: `secrets` got "did you mean `services`?".
+    let project = Project::new().file("s.txt", "x").file(
+        "spec.yaml",
+        "secrets:\n  s:\n    file: ./s.txt\nconfigs:\n  c:\n    content: x\nservices:\n  app:\n    image: busybox\n",
+    );
+    project.ok();
+}
+
+#[test]
+fn secrets_compose_cannot_provide_without_swarm_are_refused_saying_why() {
+    let external = one_service("    image: busybox\n    secrets: [s]\nsecrets:\n  s:\n    external: true\n");
+    assert_eq!(
+        external.error().0,
+        "service `app` uses the external secret `s`, which only Swarm provides"
+    );
+    let unset =
+        one_service("    image: busybox\n    secrets: [s]\nsecrets:\n  s:\n    environment: NOT_SET_ANYWHERE\n");
+    assert_eq!(
+        unset.error().0,
+        "service `app` uses secret `s`, whose variable `NOT_SET_ANYWHERE` is not set"
+    );
+    let read_only =
+        one_service("    image: busybox\n    read_only: true\n    configs: [c]\nconfigs:\n  c:\n    content: x\n");
+    let (message, line, _) = read_only.error();
+    assert_eq!(
+        message,
+        "service `app` is `read_only`, so its config `c` cannot be written into it"
+    );
+    assert_eq!(line, 4);
+    let no_source = one_service("    image: busybox\nsecrets:\n  s:\n    name: x\n");
+    assert_eq!(no_source.error().0, "secret `s` has no source");
+}
+
+#[test]
+fn network_mode_shares_a_namespace_and_makes_the_service_a_dependency() {
+    let loaded = Project::new()
+        .file(
+            "spec.yaml",
+            "services:\n  db:\n    image: busybox\n  proxy:\n    image: busybox\n    network_mode: service:db\n  \
+             tool:\n    image: busybox\n    network_mode: host\n  data:\n    image: busybox\n    volumes_from: [db, 'container:outside:ro']\n",
+        )
+        .ok();
+    let services = &loaded.spec.services;
+    assert_eq!(
+        services["proxy"].network_mode,
+        Some(spec::NetworkMode::Service("db".into()))
+    );
+    assert!(services["proxy"].networks.is_empty());
+    let dependency = &services["proxy"].depends_on["db"];
+    assert_eq!(dependency.condition, spec::DependencyCondition::ServiceStarted);
+    assert!(dependency.restart);
+    assert_eq!(
+        services["tool"].network_mode,
+        Some(spec::NetworkMode::Engine("host".into()))
+    );
+    assert!(services["data"].depends_on.contains_key("db"));
+    let from = &services["data"].runtime.volumes_from;
+    assert_eq!(
+        (from[1].kind, from[1].name.as_str(), from[1].read_only),
+        (spec::VolumesFromKind::Container, "outside", true)
+    );
+
+    let both = one_service("    image: busybox\n    network_mode: host\n    networks: [default]\n");
+    assert_eq!(both.error().0, "service `app` sets both `network_mode` and `networks`");
+    let unknown = one_service("    image: busybox\n    network_mode: service:dbb\n");
+    let (message, line, _) = unknown.error();
+    assert_eq!(message, "service `app` shares the namespace of unknown service `dbb`");
+    assert_eq!(line, 4);
+}
+
+#[test]
+fn networks_take_ipam_and_services_their_addresses_and_priority() {
+    let loaded = Project::new()
+        .file(
+            "spec.yaml",
+            "services:\n  app:\n    image: busybox\n    networks:\n      front:\n        ipv4_address: 172.30.5.10\n        \
+             aliases: [web]\n        priority: 10\n      back:\n        mac_address: 02:42:ac:11:00:99\n\
+             networks:\n  front:\n    ipam:\n      driver: default\n      config:\n        - subnet: 172.30.5.0/24\n          \
+             gateway: 172.30.5.1\n          ip_range: 172.30.5.0/25\n          aux_addresses: {router: 172.30.5.2}\n  back:\n    driver: bridge\n",
+        )
+        .ok();
+    let front = &loaded.spec.networks["front"];
+    let ipam = front.ipam.as_ref().unwrap();
+    assert_eq!(ipam.driver.as_deref(), Some("default"));
+    assert_eq!(ipam.config[0].subnet.as_deref(), Some("172.30.5.0/24"));
+    assert_eq!(ipam.config[0].aux_addresses["router"], "172.30.5.2");
+    let joined = &loaded.spec.services["app"].networks;
+    assert_eq!(joined["front"].ipv4_address.as_deref(), Some("172.30.5.10"));
+    assert_eq!(joined["front"].priority, 10);
+    assert_eq!(joined["back"].mac_address.as_deref(), Some("02:42:ac:11:00:99"));
+
+    let bad = one_service("    image: busybox\n    networks:\n      default:\n        ipv4_address: 300.1.1.1\n");
+    assert_eq!(bad.error().0, "`ipv4_address` `300.1.1.1` is not an IPv4 address");
+}
+
+#[test]
+fn devices_label_files_and_the_remaining_fields_load() {
+    let loaded = Project::new()
+        .file("labels.env", "team=core\nowner=label-file\n")
+        .file(
+            "spec.yaml",
+            "services:\n  app:\n    image: busybox\n    devices: ['/dev/fuse', '/dev/zero:/dev/myzero:r', \
+             {source: /dev/null, target: /dev/mynull, permissions: rw}]\n    label_file: ./labels.env\n    \
+             labels: {owner: spec}\n    storage_opt: {size: 1G}\n    annotations: ['com.example.note=1']\n    \
+             mac_address: 02:42:ac:11:00:02\n    attach: false\n    scale: 1\n    \
+             ports: [{target: 80, published: '8080', name: web, app_protocol: http}]\n\
+             volumes:\n  scratch:\n    driver: local\n    driver_opts: {type: tmpfs, device: tmpfs}\n",
+        )
+        .ok();
+    let app = &loaded.spec.services["app"];
+    let devices: Vec<(&str, &str, &str)> = app
+        .runtime
+        .devices
+        .iter()
+        .map(|d| (d.source.as_str(), d.target.as_str(), d.permissions.as_str()))
+        .collect();
+    assert_eq!(
+        devices,
+        [
+            ("/dev/fuse", "/dev/fuse", "rwm"),
+            ("/dev/zero", "/dev/myzero", "r"),
+            ("/dev/null", "/dev/mynull", "rw")
+        ]
+    );
+    assert_eq!(app.labels["team"], "core");
+    assert_eq!(app.labels["owner"], "spec", "`labels` wins over `label_file`");
+    assert_eq!(app.runtime.storage_opt["size"], "1G");
+    assert_eq!(app.runtime.annotations["com.example.note"], "1");
+    assert_eq!(app.runtime.mac_address.as_deref(), Some("02:42:ac:11:00:02"));
+    assert_eq!(app.ports[0].app_protocol.as_deref(), Some("http"));
+    assert_eq!(app.ports[0].name.as_deref(), Some("web"));
+    assert_eq!(loaded.spec.volumes["scratch"].driver_opts["type"], "tmpfs");
+    assert!(loaded.warnings.is_empty(), "{:?}", loaded.warnings);
+
+    let scaled = one_service("    image: busybox\n    scale: 3\n").ok();
+    assert_eq!(
+        scaled.warnings,
+        ["service `app`: `scale: 3` is ignored: flowinfra runs one container per service"]
+    );
+}
+
 #[test]
 fn an_include_env_file_of_dev_null_reads_no_env_file() {
     let project = Project::new()
@@ -1565,4 +1796,52 @@ fn an_include_env_file_of_dev_null_reads_no_env_file() {
             "include:\n  - path: db/compose.yml\n    env_file: /dev/null\nservices:\n  app:\n    image: busybox\n",
         );
     assert_eq!(project.ok().spec.services["db"].image, "mysql:8.4");
+}
+
+#[test]
+fn cpu_memory_and_namespace_fields_load_in_engine_units() {
+    let loaded = one_service(
+        "    image: busybox\n    cpu_shares: 512\n    cpuset: 0-1\n    cpu_period: 100ms\n    cpu_quota: 50000\n    \
+         cpu_rt_runtime: 400ms\n    memswap_limit: -1\n    mem_swappiness: 10\n    oom_kill_disable: true\n    \
+         dns_opt: [ndots:2]\n    uts: host\n    cgroup: host\n    device_cgroup_rules: ['c 1:3 mr']\n    volume_driver: local\n",
+    )
+    .ok();
+    let runtime = &loaded.spec.services["app"].runtime;
+    assert_eq!(runtime.cpu_shares, Some(512));
+    assert_eq!(runtime.cpuset.as_deref(), Some("0-1"));
+    assert_eq!(runtime.cpu_period, Some(100_000));
+    assert_eq!(runtime.cpu_quota, Some(50_000));
+    assert_eq!(runtime.cpu_rt_runtime, Some(400_000));
+    assert_eq!(runtime.memswap_limit, Some(-1));
+    assert_eq!(runtime.mem_swappiness, Some(10));
+    assert_eq!(runtime.oom_kill_disable, Some(true));
+    assert_eq!(runtime.dns_opt, ["ndots:2"]);
+    assert_eq!(runtime.cgroup.as_deref(), Some("host"));
+    assert_eq!(runtime.device_cgroup_rules, ["c 1:3 mr"]);
+    let bad = one_service("    image: busybox\n    cgroup: shared\n");
+    assert_eq!(bad.error().0, "`cgroup` must be host or private, found `shared`");
+}
+
+#[test]
+fn gpus_device_reservations_cdi_devices_and_blkio_load_as_compose_sends_them() {
+    let loaded = one_service(
+        "    image: busybox\n    gpus: all\n    devices: ['vendor.com/gpu=0', '/dev/fuse']\n    \
+         deploy: {resources: {reservations: {devices: [{driver: nvidia, count: 1, capabilities: [gpu, compute]}]}}}\n    \
+         blkio_config: {weight: 300, device_read_bps: [{path: /dev/sda, rate: 12mb}], device_write_iops: [{path: /dev/sda, rate: 30}]}\n    \
+         external_links: ['redis_1', 'project_db_1:mysql']\n",
+    )
+    .ok();
+    let runtime = &loaded.spec.services["app"].runtime;
+    assert_eq!(runtime.gpus[0].count, Some(-1));
+    assert_eq!(runtime.gpus[0].capabilities, ["gpu"]);
+    assert_eq!(runtime.cdi_devices, ["vendor.com/gpu=0"]);
+    assert_eq!(runtime.devices.len(), 1);
+    assert_eq!(runtime.reserved_devices[0].driver.as_deref(), Some("nvidia"));
+    assert_eq!(runtime.reserved_devices[0].capabilities, ["gpu", "compute"]);
+    let blkio = runtime.blkio_config.as_ref().unwrap();
+    assert_eq!(blkio.weight, Some(300));
+    assert_eq!(blkio.device_read_bps["/dev/sda"], 12 << 20);
+    assert_eq!(blkio.device_write_iops["/dev/sda"], 30);
+    assert_eq!(runtime.external_links, ["redis_1", "project_db_1:mysql"]);
+    assert!(loaded.warnings.is_empty(), "{:?}", loaded.warnings);
 }

@@ -26,7 +26,7 @@ pub(super) async fn ensure_networks_and_volumes(
     selected: &BTreeSet<String>,
 ) -> Result<(), EngineError> {
     let mut networks = std::collections::BTreeMap::new();
-    let mut volumes = BTreeSet::new();
+    let mut volumes = std::collections::BTreeMap::new();
     for name in selected {
         let service = &spec.services[name];
         networks.extend(
@@ -37,10 +37,25 @@ pub(super) async fn ensure_networks_and_volumes(
                 .filter(|n| !n.external)
                 .map(|n| {
                     let options = crate::engine::NetworkOptions {
+                        driver: n.driver.clone(),
                         internal: n.internal,
                         enable_ipv6: n.enable_ipv6,
                         attachable: n.attachable,
                         driver_opts: n.driver_opts.clone(),
+                        ipam: n.ipam.as_ref().map(|ipam| crate::engine::IpamOptions {
+                            driver: ipam.driver.clone(),
+                            pools: ipam
+                                .config
+                                .iter()
+                                .map(|pool| crate::engine::IpamPoolOptions {
+                                    subnet: pool.subnet.clone(),
+                                    ip_range: pool.ip_range.clone(),
+                                    gateway: pool.gateway.clone(),
+                                    aux_addresses: pool.aux_addresses.clone(),
+                                })
+                                .collect(),
+                            options: ipam.options.clone(),
+                        }),
                     };
                     (n.name.clone(), options)
                 }),
@@ -54,13 +69,24 @@ pub(super) async fn ensure_networks_and_volumes(
                     _ => None,
                 })
                 .filter(|volume| !volume.external)
-                .map(|volume| volume.name.clone()),
+                .map(|volume| {
+                    let options = crate::engine::VolumeOptions {
+                        driver: volume.driver.clone(),
+                        driver_opts: volume.driver_opts.clone(),
+                    };
+                    (volume.name.clone(), options)
+                }),
         );
     }
     for (network, options) in &networks {
         engine.ensure_network_with(network, &spec.name, options).await?;
     }
-    let results = join_all(volumes.iter().map(|volume| engine.ensure_volume(volume, &spec.name))).await;
+    let results = join_all(
+        volumes
+            .iter()
+            .map(|(volume, options)| engine.ensure_volume_with(volume, &spec.name, options)),
+    )
+    .await;
     results.into_iter().collect()
 }
 
@@ -183,7 +209,26 @@ async fn create_and_start(engine: &Engine, spec: &Spec, service: &Service) -> Re
 /// touched. While such a create is still in flight the name is taken but
 /// nothing can be inspected yet: that is waited for, up to [`LEFTOVER_WAIT`].
 async fn create_replacing_leftover(engine: &Engine, spec: &Spec, service: &Service) -> Result<String, EngineError> {
-    let container = container_spec(spec, service);
+    let mut container = container_spec(spec, service);
+    let shared = crate::container_spec::shared_services(service);
+    if !shared.is_empty() {
+        // Which containers this one shares with: a later plan recreates it
+        // when one of them is replaced. They run already (dependencies).
+        let mut ids = Vec::new();
+        for other in &shared {
+            let name = spec
+                .services
+                .get(other)
+                .map(|s| container_name(spec, s))
+                .unwrap_or_default();
+            if let Some(state) = engine.inspect_container(&name).await? {
+                ids.push(format!("{other}={}", state.id));
+            }
+        }
+        container
+            .labels
+            .insert(crate::container_spec::LABEL_SHARED_WITH.into(), ids.join(","));
+    }
     let deadline = Instant::now() + LEFTOVER_WAIT;
     loop {
         match engine.create_container(&container).await {

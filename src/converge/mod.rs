@@ -122,6 +122,7 @@ pub async fn up(
         names.extend(rerun.iter().cloned());
     }
     let selected = select_services(&spec, &names)?;
+    refuse_port_clashes(&spec, &selected)?;
     apply::ensure_networks_and_volumes(&engine, &spec, &selected).await?;
 
     let images = join_all(selected.iter().map(|name| {
@@ -194,6 +195,24 @@ pub async fn up(
         }
     }
     Ok(outcomes)
+}
+
+/// Two selected services publishing one host port cannot both start: said
+/// before anything changes. (The spec allows it: such services usually sit
+/// in different profiles, and Compose accepts the file.)
+fn refuse_port_clashes(spec: &Spec, selected: &BTreeSet<String>) -> Result<(), UsageError> {
+    let clashes = crate::spec::validate::host_port_clashes(selected.iter().map(|name| &spec.services[name]));
+    match clashes.first() {
+        None => Ok(()),
+        Some(clash) => Err(UsageError {
+            message: format!("{clash}, and `up` would start both"),
+            hint: Some(
+                "start only one of them (name the services to `up`, or enable one's profile with \
+                 COMPOSE_PROFILES), or give one of them another host port"
+                    .to_string(),
+            ),
+        }),
+    }
 }
 
 /// The jobs `up --rerun` names; naming a service that is no job is a usage error.

@@ -8,9 +8,10 @@ use std::time::Duration;
 
 use bollard::models::{
     ContainerCreateBody, ContainerInspectResponse, ContainerStateStatusEnum, ContainerSummary,
-    ContainerSummaryHealthStatusEnum, ContainerSummaryStateEnum, EndpointSettings, HealthConfig, HealthStatusEnum,
-    HostConfig, HostConfigLogConfig, Mount, MountType, MountVolumeOptions, NetworkingConfig, PortSummaryTypeEnum,
-    ResourcesUlimits, RestartPolicyNameEnum,
+    ContainerSummaryHealthStatusEnum, ContainerSummaryStateEnum, DeviceMapping, DeviceRequest, EndpointIpamConfig,
+    EndpointSettings, HealthConfig, HealthStatusEnum, HostConfig, HostConfigCgroupnsModeEnum, HostConfigLogConfig,
+    Mount, MountType, MountVolumeOptions, NetworkingConfig, PortSummaryTypeEnum, ResourcesBlkioWeightDevice,
+    ResourcesUlimits, RestartPolicyNameEnum, ThrottleDevice,
 };
 use bollard::query_parameters::{
     CreateContainerOptionsBuilder, ListContainersOptionsBuilder, RemoveContainerOptionsBuilder,
@@ -18,9 +19,9 @@ use bollard::query_parameters::{
 };
 
 use super::{
-    ContainerDetails, ContainerSpec, ContainerState, Engine, EngineError, Health, HealthProbe, HealthcheckSpec,
-    LABEL_PROJECT, LABEL_SERVICE, MountSource, PortHolder, Protocol, PublishedPort, RestartPolicy, RunState,
-    is_not_found, status_code,
+    ContainerDetails, ContainerFile, ContainerSpec, ContainerState, EndpointOptions, Engine, EngineError, Health,
+    HealthProbe, HealthcheckSpec, LABEL_PROJECT, LABEL_SERVICE, MountSource, PortHolder, Protocol, PublishedPort,
+    RestartPolicy, RunState, is_not_found, status_code,
 };
 
 /// The engine may take this long beyond the stop timeout to kill the
@@ -29,8 +30,22 @@ const STOP_GRACE: Duration = Duration::from_secs(30);
 
 /// Healthcheck `StartInterval` arrived with Engine API 1.44 (Docker 25).
 const START_INTERVAL_MIN_API: (usize, usize) = (1, 44);
+/// `HostConfig.Annotations` arrived with Engine API 1.43 (Docker 24).
+const ANNOTATIONS_MIN_API: (usize, usize) = (1, 43);
+/// An endpoint's own `MacAddress` is honoured from Engine API 1.44.
+const ENDPOINT_MAC_MIN_API: (usize, usize) = (1, 44);
 
 static START_INTERVAL_WARNING: Once = Once::new();
+static ANNOTATIONS_WARNING: Once = Once::new();
+static MAC_ADDRESS_WARNING: Once = Once::new();
+
+/// What the engine at hand takes of a container's settings.
+#[derive(Debug, Clone, Copy)]
+struct Supports {
+    start_interval: bool,
+    annotations: bool,
+    endpoint_mac: bool,
+}
 
 impl Engine {
     /// Creates (without starting) the container `spec` describes, labelled
@@ -53,15 +68,48 @@ impl Engine {
                 );
             });
         }
+        let supports = Supports {
+            start_interval: supports_start_interval,
+            annotations: self.api_at_least(ANNOTATIONS_MIN_API.0, ANNOTATIONS_MIN_API.1),
+            endpoint_mac: self.api_at_least(ENDPOINT_MAC_MIN_API.0, ENDPOINT_MAC_MIN_API.1),
+        };
+        if !supports.annotations && !spec.options.annotations.is_empty() {
+            ANNOTATIONS_WARNING.call_once(|| {
+                tracing::warn!(
+                    api = %self.api_version(),
+                    "this Docker engine is older than API 1.43: `annotations` are ignored"
+                );
+            });
+        }
+        let mac_requested = spec.options.mac_address.is_some()
+            || spec.options.endpoint.mac_address.is_some()
+            || spec
+                .options
+                .extra_networks
+                .iter()
+                .any(|n| n.endpoint.mac_address.is_some());
+        if !supports.endpoint_mac && mac_requested {
+            MAC_ADDRESS_WARNING.call_once(|| {
+                tracing::warn!(
+                    api = %self.api_version(),
+                    "this Docker engine is older than API 1.44: `mac_address` is ignored (the engine picks one)"
+                );
+            });
+        }
         let options = CreateContainerOptionsBuilder::new().name(&spec.name).build();
         match self
             .docker
-            .create_container(Some(options), container_body(spec, supports_start_interval))
+            .create_container(Some(options), container_body(spec, supports))
             .await
         {
             Ok(response) => {
                 for warning in response.warnings {
                     tracing::warn!(container = %spec.name, "engine: {warning}");
+                }
+                // The rest of the container's setup; a half-made container is removed.
+                if let Err(error) = self.finish_container(&response.id, spec).await {
+                    let _ = self.remove_container(&response.id).await;
+                    return Err(error);
                 }
                 Ok(response.id)
             }
@@ -70,6 +118,29 @@ impl Engine {
             }),
             Err(source) => Err(self.api_error("create container", spec.name.clone(), source)),
         }
+    }
+
+    /// What creation leaves to do before the container starts: join its
+    /// further networks, write its files (secrets and configs from variables
+    /// or inline content, as Compose copies them).
+    async fn finish_container(&self, id: &str, spec: &ContainerSpec) -> Result<(), EngineError> {
+        if spec.options.network_mode.is_none() {
+            for attachment in &spec.options.extra_networks {
+                self.connect_network(&attachment.network, id, &attachment.aliases, &attachment.endpoint)
+                    .await?;
+            }
+        }
+        if !spec.options.files.is_empty() {
+            let archive = files_archive(&spec.options.files);
+            let options = bollard::query_parameters::UploadToContainerOptionsBuilder::new()
+                .path("/")
+                .build();
+            self.docker
+                .upload_to_container(id, Some(options), bollard::body_full(archive.into()))
+                .await
+                .map_err(|source| self.api_error("write files into container", spec.name.clone(), source))?;
+        }
+        Ok(())
     }
 
     /// Starts container `id` (an ID or name). A host port that is taken is
@@ -246,8 +317,54 @@ impl Engine {
     }
 }
 
+/// A tar archive of `files`, each at its absolute path (the upload goes to `/`).
+fn files_archive(files: &[ContainerFile]) -> Vec<u8> {
+    let mut builder = tar::Builder::new(Vec::new());
+    for file in files {
+        let mut header = tar::Header::new_gnu();
+        header.set_size(file.content.len() as u64);
+        header.set_mode(file.mode);
+        header.set_uid(file.uid);
+        header.set_gid(file.gid);
+        header.set_mtime(
+            std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map_or(0, |elapsed| elapsed.as_secs()),
+        );
+        header.set_entry_type(tar::EntryType::Regular);
+        // Writing to memory cannot fail, and the spec refuses paths with `..`
+        // (the one thing `append_data` rejects).
+        builder
+            .append_data(&mut header, file.path.trim_start_matches('/'), file.content.as_slice())
+            .expect("a file of a container archive");
+    }
+    builder.into_inner().expect("an archive in memory")
+}
+
+/// The endpoint settings of one network: aliases, addresses, options.
+pub(super) fn endpoint_settings(
+    aliases: &[String],
+    endpoint: &EndpointOptions,
+    links: Option<Vec<String>>,
+) -> EndpointSettings {
+    let addressed =
+        endpoint.ipv4_address.is_some() || endpoint.ipv6_address.is_some() || !endpoint.link_local_ips.is_empty();
+    EndpointSettings {
+        aliases: (!aliases.is_empty()).then(|| aliases.to_vec()),
+        links,
+        ipam_config: addressed.then(|| EndpointIpamConfig {
+            ipv4_address: endpoint.ipv4_address.clone(),
+            ipv6_address: endpoint.ipv6_address.clone(),
+            link_local_ips: (!endpoint.link_local_ips.is_empty()).then(|| endpoint.link_local_ips.clone()),
+        }),
+        mac_address: endpoint.mac_address.clone(),
+        driver_opts: (!endpoint.driver_opts.is_empty()).then(|| endpoint.driver_opts.clone().into_iter().collect()),
+        ..Default::default()
+    }
+}
+
 /// The engine's request body for `spec`.
-fn container_body(spec: &ContainerSpec, supports_start_interval: bool) -> ContainerCreateBody {
+fn container_body(spec: &ContainerSpec, supports: Supports) -> ContainerCreateBody {
     let mut labels: HashMap<String, String> = spec.labels.clone().into_iter().collect();
     labels.insert(LABEL_PROJECT.to_string(), spec.project.clone());
     labels.insert(LABEL_SERVICE.to_string(), spec.service.clone());
@@ -310,7 +427,7 @@ fn container_body(spec: &ContainerSpec, supports_start_interval: bool) -> Contai
         port_bindings: Some(port_bindings),
         mounts: Some(mounts),
         restart_policy: spec.restart.map(restart_policy),
-        network_mode: Some(spec.network.clone()),
+        network_mode: Some(options.network_mode.clone().unwrap_or_else(|| spec.network.clone())),
         init: options.init,
         privileged: options.privileged.then_some(true),
         readonly_rootfs: options.read_only.then_some(true),
@@ -349,20 +466,90 @@ fn container_body(spec: &ContainerSpec, supports_start_interval: bool) -> Contai
             typ: options.log_driver.clone(),
             config: map(&options.log_options),
         }),
+        devices: (!options.devices.is_empty()).then(|| {
+            options
+                .devices
+                .iter()
+                .map(|device| DeviceMapping {
+                    path_on_host: Some(device.host_path.clone()),
+                    path_in_container: Some(device.container_path.clone()),
+                    cgroup_permissions: Some(device.permissions.clone()),
+                })
+                .collect()
+        }),
+        volumes_from: list(&options.volumes_from),
+        // Without an endpoint of ours (`network_mode: bridge`), links go where
+        // the default bridge keeps them.
+        links: options.network_mode.as_ref().and_then(|_| list(&options.links)),
+        storage_opt: map(&options.storage_opt),
+        annotations: map(&options.annotations).filter(|_| supports.annotations),
+        cpu_shares: options.cpu_shares,
+        cpuset_cpus: options.cpuset_cpus.clone(),
+        cpu_period: options.cpu_period,
+        cpu_quota: options.cpu_quota,
+        cpu_realtime_period: options.cpu_realtime_period,
+        cpu_realtime_runtime: options.cpu_realtime_runtime,
+        memory_swap: options.memory_swap,
+        memory_swappiness: options.memory_swappiness,
+        oom_kill_disable: options.oom_kill_disable,
+        dns_options: list(&options.dns_options),
+        uts_mode: options.uts_mode.clone(),
+        cgroupns_mode: options.cgroupns_mode.as_deref().map(|mode| match mode {
+            "host" => HostConfigCgroupnsModeEnum::HOST,
+            _ => HostConfigCgroupnsModeEnum::PRIVATE,
+        }),
+        device_cgroup_rules: list(&options.device_cgroup_rules),
+        volume_driver: options.volume_driver.clone(),
+        device_requests: (!options.device_requests.is_empty()).then(|| {
+            options
+                .device_requests
+                .iter()
+                .map(|request| DeviceRequest {
+                    driver: request.driver.clone(),
+                    count: request.count,
+                    device_ids: (!request.device_ids.is_empty()).then(|| request.device_ids.clone()),
+                    capabilities: (!request.capabilities.is_empty()).then(|| vec![request.capabilities.clone()]),
+                    options: (!request.options.is_empty()).then(|| request.options.clone().into_iter().collect()),
+                })
+                .collect()
+        }),
+        blkio_weight: options.blkio.weight,
+        blkio_weight_device: (!options.blkio.weight_device.is_empty()).then(|| {
+            options
+                .blkio
+                .weight_device
+                .iter()
+                .map(|(path, weight)| ResourcesBlkioWeightDevice {
+                    path: Some(path.clone()),
+                    weight: Some(usize::from(*weight)),
+                })
+                .collect()
+        }),
+        blkio_device_read_bps: throttle(&options.blkio.read_bps),
+        blkio_device_write_bps: throttle(&options.blkio.write_bps),
+        blkio_device_read_iops: throttle(&options.blkio.read_iops),
+        blkio_device_write_iops: throttle(&options.blkio.write_iops),
         ..Default::default()
     };
-    let networking_config = NetworkingConfig {
-        endpoints_config: Some(HashMap::from([(
-            spec.network.clone(),
-            EndpointSettings {
-                aliases: Some(spec.aliases.clone()),
-                // On a user-defined network the engine keeps links on the
-                // endpoint (as the docker CLI and Compose send them).
-                links: (!spec.options.links.is_empty()).then(|| spec.options.links.clone()),
-                ..Default::default()
-            },
-        )])),
-    };
+    // With a `network_mode` the container joins no network of ours: no
+    // endpoint, no aliases (the engine refuses them on host or container modes).
+    let networking_config = options.network_mode.is_none().then(|| {
+        let mut endpoint = options.endpoint.clone();
+        // The container-wide `mac_address` is the primary network's, as Compose reads it.
+        endpoint.mac_address = endpoint.mac_address.or_else(|| options.mac_address.clone());
+        if !supports.endpoint_mac {
+            endpoint.mac_address = None;
+        }
+        // On a user-defined network the engine keeps links on the
+        // endpoint (as the docker CLI and Compose send them).
+        let links = (!spec.options.links.is_empty()).then(|| spec.options.links.clone());
+        NetworkingConfig {
+            endpoints_config: Some(HashMap::from([(
+                spec.network.clone(),
+                endpoint_settings(&spec.aliases, &endpoint, links),
+            )])),
+        }
+    });
 
     ContainerCreateBody {
         image: Some(spec.image.clone()),
@@ -382,11 +569,24 @@ fn container_body(spec: &ContainerSpec, supports_start_interval: bool) -> Contai
         healthcheck: spec
             .healthcheck
             .as_ref()
-            .map(|check| health_config(check, supports_start_interval)),
+            .map(|check| health_config(check, supports.start_interval)),
         host_config: Some(host_config),
-        networking_config: Some(networking_config),
+        networking_config,
         ..Default::default()
     }
+}
+
+/// Per-device rates as the engine takes them.
+fn throttle(rates: &BTreeMap<String, i64>) -> Option<Vec<ThrottleDevice>> {
+    (!rates.is_empty()).then(|| {
+        rates
+            .iter()
+            .map(|(path, rate)| ThrottleDevice {
+                path: Some(path.clone()),
+                rate: Some(*rate),
+            })
+            .collect()
+    })
 }
 
 fn health_config(check: &HealthcheckSpec, supports_start_interval: bool) -> HealthConfig {
@@ -715,7 +915,18 @@ fn find_port_holder(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::engine::{MountSpec, PortBinding};
+    use crate::engine::{DeviceRequestSpec, DeviceSpec, MountSpec, PortBinding};
+
+    const OLD_ENGINE: Supports = Supports {
+        start_interval: false,
+        annotations: false,
+        endpoint_mac: false,
+    };
+    const NEW_ENGINE: Supports = Supports {
+        start_interval: true,
+        annotations: true,
+        endpoint_mac: true,
+    };
 
     fn spec() -> ContainerSpec {
         ContainerSpec {
@@ -762,7 +973,7 @@ mod tests {
 
     #[test]
     fn the_body_carries_our_labels_ports_and_network() {
-        let body = container_body(&spec(), false);
+        let body = container_body(&spec(), OLD_ENGINE);
         let labels = body.labels.unwrap();
         assert_eq!(labels[LABEL_PROJECT], "demo");
         assert_eq!(labels[LABEL_SERVICE], "mysql");
@@ -779,10 +990,97 @@ mod tests {
     }
 
     #[test]
-    fn start_interval_is_left_out_on_engines_before_api_1_44() {
-        assert_eq!(container_body(&spec(), false).healthcheck.unwrap().start_interval, None);
+    fn the_body_carries_devices_volumes_from_storage_and_the_primary_endpoint() {
+        let mut spec = spec();
+        spec.options.devices = vec![DeviceSpec {
+            host_path: "/dev/zero".into(),
+            container_path: "/dev/myzero".into(),
+            permissions: "r".into(),
+        }];
+        spec.options.volumes_from = vec!["demo-data-1:ro".into()];
+        spec.options.storage_opt = BTreeMap::from([("size".to_string(), "1G".to_string())]);
+        spec.options.annotations = BTreeMap::from([("note".to_string(), "x".to_string())]);
+        spec.options.mac_address = Some("02:42:ac:11:00:99".into());
+        spec.options.endpoint.ipv4_address = Some("10.1.2.3".into());
+        spec.options.device_requests = vec![DeviceRequestSpec {
+            count: Some(-1),
+            capabilities: vec!["gpu".into()],
+            ..Default::default()
+        }];
+        spec.options.blkio.weight = Some(300);
+        spec.options.blkio.read_bps = BTreeMap::from([("/dev/sda".to_string(), 1 << 20)]);
+        let host = container_body(&spec, NEW_ENGINE).host_config.unwrap();
+        let request = &host.device_requests.clone().unwrap()[0];
+        assert_eq!(request.count, Some(-1));
+        assert_eq!(request.capabilities, Some(vec![vec!["gpu".to_string()]]));
+        assert_eq!(host.blkio_weight, Some(300));
+        assert_eq!(host.blkio_device_read_bps.clone().unwrap()[0].rate, Some(1 << 20));
+        let device = &host.devices.unwrap()[0];
+        assert_eq!(device.path_in_container.as_deref(), Some("/dev/myzero"));
+        assert_eq!(device.cgroup_permissions.as_deref(), Some("r"));
+        assert_eq!(host.volumes_from, Some(vec!["demo-data-1:ro".to_string()]));
+        assert_eq!(host.storage_opt.unwrap()["size"], "1G");
+        assert_eq!(host.annotations.unwrap()["note"], "x");
+        let body = container_body(&spec, NEW_ENGINE);
+        let endpoint = &body.networking_config.unwrap().endpoints_config.unwrap()["demo_default"];
+        assert_eq!(endpoint.mac_address.as_deref(), Some("02:42:ac:11:00:99"));
         assert_eq!(
-            container_body(&spec(), true).healthcheck.unwrap().start_interval,
+            endpoint.ipam_config.as_ref().unwrap().ipv4_address.as_deref(),
+            Some("10.1.2.3")
+        );
+        // Older engines ignore both: not sent.
+        let old = container_body(&spec, OLD_ENGINE);
+        assert_eq!(old.host_config.unwrap().annotations, None);
+        let endpoint = &old.networking_config.unwrap().endpoints_config.unwrap()["demo_default"];
+        assert_eq!(endpoint.mac_address, None);
+    }
+
+    #[test]
+    fn a_network_mode_replaces_the_network_and_its_endpoint() {
+        let mut spec = spec();
+        spec.options.network_mode = Some("container:demo-db-1".into());
+        spec.options.links = vec!["demo-cache-1:cache".into()];
+        let body = container_body(&spec, NEW_ENGINE);
+        assert_eq!(
+            body.host_config.as_ref().unwrap().links,
+            Some(vec!["demo-cache-1:cache".to_string()])
+        );
+        assert_eq!(
+            body.host_config.unwrap().network_mode.as_deref(),
+            Some("container:demo-db-1")
+        );
+        assert!(body.networking_config.is_none());
+    }
+
+    #[test]
+    fn written_files_are_one_archive_at_their_paths_and_never_shown() {
+        let file = ContainerFile {
+            path: "/run/secrets/token".into(),
+            content: b"s3cret".to_vec(),
+            mode: 0o400,
+            uid: 1000,
+            gid: 0,
+        };
+        assert!(!format!("{file:?}").contains("s3cret"));
+        let archive = files_archive(&[file]);
+        let mut archive = tar::Archive::new(archive.as_slice());
+        let mut entry = archive.entries().unwrap().next().unwrap().unwrap();
+        assert_eq!(entry.path().unwrap().to_str(), Some("run/secrets/token"));
+        assert_eq!(entry.header().mode().unwrap(), 0o400);
+        assert_eq!(entry.header().uid().unwrap(), 1000);
+        let mut content = String::new();
+        std::io::Read::read_to_string(&mut entry, &mut content).unwrap();
+        assert_eq!(content, "s3cret");
+    }
+
+    #[test]
+    fn start_interval_is_left_out_on_engines_before_api_1_44() {
+        assert_eq!(
+            container_body(&spec(), OLD_ENGINE).healthcheck.unwrap().start_interval,
+            None
+        );
+        assert_eq!(
+            container_body(&spec(), NEW_ENGINE).healthcheck.unwrap().start_interval,
             Some(100_000_000)
         );
     }

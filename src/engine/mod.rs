@@ -36,12 +36,14 @@ use bollard::Docker;
 pub use error::{EngineError, PortHolder};
 pub use forward::{FORWARD_HELPER_IMAGE, Forwarder};
 pub use lock::{EngineLock, LockHolder};
-pub use networks::NetworkOptions;
+pub use networks::{IpamOptions, IpamPoolOptions, NetworkOptions};
 pub use types::{
-    BuildRequest, ContainerDetails, ContainerOptions, ContainerSpec, ContainerState, Health, HealthProbe,
-    HealthcheckSpec, ImageInfo, LogLine, LogStream, MountSource, MountSpec, PortBinding, Protocol, PublishedPort,
-    PullProgress, RestartPolicy, RunState,
+    BlkioSpec, BuildRequest, ContainerDetails, ContainerFile, ContainerOptions, ContainerSpec, ContainerState,
+    DeviceRequestSpec, DeviceSpec, EndpointOptions, Health, HealthProbe, HealthcheckSpec, ImageInfo, LogLine,
+    LogStream, MountSource, MountSpec, NetworkAttachment, PortBinding, Protocol, PublishedPort, PullProgress,
+    RestartPolicy, RunState,
 };
+pub use volumes::VolumeOptions;
 
 /// Label naming the project a container, network, volume or image belongs to.
 pub const LABEL_PROJECT: &str = "io.flowinfra.project";

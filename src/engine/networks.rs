@@ -7,14 +7,34 @@ use bollard::models::NetworkCreateRequest;
 
 use super::{Engine, EngineError, LABEL_PROJECT, is_not_found};
 
-/// How a project network is created (Compose's `internal`, `enable_ipv6`,
-/// `attachable`, `driver_opts`); the default is a plain bridge network.
+/// How a project network is created (Compose's `driver`, `internal`,
+/// `enable_ipv6`, `attachable`, `driver_opts`, `ipam`); the default is a
+/// plain bridge network.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct NetworkOptions {
+    /// `bridge` when `None`.
+    pub driver: Option<String>,
     pub internal: bool,
     pub enable_ipv6: bool,
     pub attachable: bool,
     pub driver_opts: std::collections::BTreeMap<String, String>,
+    pub ipam: Option<IpamOptions>,
+}
+
+/// A network's address management: its driver, address pools and options.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct IpamOptions {
+    pub driver: Option<String>,
+    pub pools: Vec<IpamPoolOptions>,
+    pub options: std::collections::BTreeMap<String, String>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct IpamPoolOptions {
+    pub subnet: Option<String>,
+    pub ip_range: Option<String>,
+    pub gateway: Option<String>,
+    pub aux_addresses: std::collections::BTreeMap<String, String>,
 }
 
 impl Engine {
@@ -56,12 +76,28 @@ impl Engine {
         }
         let request = NetworkCreateRequest {
             name: name.to_string(),
-            driver: Some("bridge".to_string()),
+            driver: Some(options.driver.clone().unwrap_or_else(|| "bridge".to_string())),
             labels: Some(HashMap::from([(LABEL_PROJECT.to_string(), project.to_string())])),
             internal: options.internal.then_some(true),
             enable_ipv6: options.enable_ipv6.then_some(true),
             attachable: options.attachable.then_some(true),
             options: (!options.driver_opts.is_empty()).then(|| options.driver_opts.clone().into_iter().collect()),
+            ipam: options.ipam.as_ref().map(|ipam| bollard::models::Ipam {
+                driver: ipam.driver.clone(),
+                config: Some(
+                    ipam.pools
+                        .iter()
+                        .map(|pool| bollard::models::IpamConfig {
+                            subnet: pool.subnet.clone(),
+                            ip_range: pool.ip_range.clone(),
+                            gateway: pool.gateway.clone(),
+                            auxiliary_addresses: (!pool.aux_addresses.is_empty())
+                                .then(|| pool.aux_addresses.clone().into_iter().collect()),
+                        })
+                        .collect(),
+                ),
+                options: (!ipam.options.is_empty()).then(|| ipam.options.clone().into_iter().collect()),
+            }),
             ..Default::default()
         };
         self.docker
@@ -70,6 +106,26 @@ impl Engine {
             .map_err(|source| self.api_error("create network", name, source))?;
         tracing::debug!(network = name, "created network");
         Ok(())
+    }
+
+    /// Connects container `id` to the network `network` with `aliases` and
+    /// the endpoint's addresses (a container joins its first network when
+    /// created; engines before API 1.44 take no more at creation).
+    pub async fn connect_network(
+        &self,
+        network: &str,
+        id: &str,
+        aliases: &[String],
+        endpoint: &super::EndpointOptions,
+    ) -> Result<(), EngineError> {
+        let request = bollard::models::NetworkConnectRequest {
+            container: id.to_string(),
+            endpoint_config: Some(super::containers::endpoint_settings(aliases, endpoint, None)),
+        };
+        self.docker
+            .connect_network(network, request)
+            .await
+            .map_err(|source| self.api_error("connect to network", network, source))
     }
 
     /// Removes the network `name`; `false` when there was none.

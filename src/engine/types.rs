@@ -90,6 +90,119 @@ pub struct ContainerOptions {
     /// Log driver and its options.
     pub log_driver: Option<String>,
     pub log_options: BTreeMap<String, String>,
+    /// `host`, `none`, `bridge`, `container:NAME`: replaces joining
+    /// [`ContainerSpec::network`] (no endpoints, no aliases).
+    pub network_mode: Option<String>,
+    /// Addresses and options of the endpoint on [`ContainerSpec::network`].
+    pub endpoint: EndpointOptions,
+    /// Further networks, connected after the container is created and before it starts.
+    pub extra_networks: Vec<NetworkAttachment>,
+    pub devices: Vec<DeviceSpec>,
+    /// `container[:ro|rw]` entries.
+    pub volumes_from: Vec<String>,
+    pub storage_opt: BTreeMap<String, String>,
+    /// Needs Engine API 1.43; left out, with a warning, on older engines.
+    pub annotations: BTreeMap<String, String>,
+    /// The MAC address on the primary network; needs Engine API 1.44 (the
+    /// older container-wide field is not in this client's API).
+    pub mac_address: Option<String>,
+    /// Files written into the container after it is created, before it starts.
+    pub files: Vec<ContainerFile>,
+    pub cpu_shares: Option<i64>,
+    pub cpuset_cpus: Option<String>,
+    /// Microseconds, as are the three below.
+    pub cpu_period: Option<i64>,
+    pub cpu_quota: Option<i64>,
+    pub cpu_realtime_period: Option<i64>,
+    pub cpu_realtime_runtime: Option<i64>,
+    /// Bytes; -1 for unlimited swap.
+    pub memory_swap: Option<i64>,
+    pub memory_swappiness: Option<i64>,
+    pub oom_kill_disable: Option<bool>,
+    pub dns_options: Vec<String>,
+    pub uts_mode: Option<String>,
+    /// `host` or `private`.
+    pub cgroupns_mode: Option<String>,
+    pub device_cgroup_rules: Vec<String>,
+    pub volume_driver: Option<String>,
+    /// GPUs, reserved devices and CDI devices.
+    pub device_requests: Vec<DeviceRequestSpec>,
+    pub blkio: BlkioSpec,
+}
+
+/// A request for devices of a driver, as the engine takes it.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct DeviceRequestSpec {
+    pub driver: Option<String>,
+    /// `-1`: all of them.
+    pub count: Option<i64>,
+    pub device_ids: Vec<String>,
+    /// One set of capabilities the devices must all have.
+    pub capabilities: Vec<String>,
+    pub options: BTreeMap<String, String>,
+}
+
+/// Block I/O weights and limits; empty leaves the engine's defaults.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct BlkioSpec {
+    pub weight: Option<u16>,
+    pub weight_device: BTreeMap<String, u16>,
+    pub read_bps: BTreeMap<String, i64>,
+    pub write_bps: BTreeMap<String, i64>,
+    pub read_iops: BTreeMap<String, i64>,
+    pub write_iops: BTreeMap<String, i64>,
+}
+
+/// A container's endpoint on one network beyond its aliases.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct EndpointOptions {
+    pub ipv4_address: Option<String>,
+    pub ipv6_address: Option<String>,
+    pub link_local_ips: Vec<String>,
+    pub mac_address: Option<String>,
+    pub driver_opts: BTreeMap<String, String>,
+}
+
+/// A network a container joins besides its primary one.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NetworkAttachment {
+    pub network: String,
+    pub aliases: Vec<String>,
+    pub endpoint: EndpointOptions,
+}
+
+/// A host device made available in the container.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DeviceSpec {
+    pub host_path: String,
+    pub container_path: String,
+    /// Letters of `rwm`.
+    pub permissions: String,
+}
+
+/// A file written into a container (a secret or config from a variable or
+/// inline content). Its content never shows in `Debug` output.
+#[derive(Clone, PartialEq, Eq)]
+pub struct ContainerFile {
+    /// Absolute path in the container.
+    pub path: String,
+    pub content: Vec<u8>,
+    /// Permission bits.
+    pub mode: u32,
+    pub uid: u64,
+    pub gid: u64,
+}
+
+impl fmt::Debug for ContainerFile {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ContainerFile")
+            .field("path", &self.path)
+            .field("content", &format_args!("<{} bytes>", self.content.len()))
+            .field("mode", &format_args!("{:o}", self.mode))
+            .field("uid", &self.uid)
+            .field("gid", &self.gid)
+            .finish()
+    }
 }
 
 /// A container port published on the host.

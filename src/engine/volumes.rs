@@ -6,13 +6,32 @@ use bollard::models::VolumeCreateRequest;
 
 use super::{Engine, EngineError, LABEL_PROJECT, is_not_found};
 
+/// How a volume is created: its driver (`local` when `None`) and the driver's options.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct VolumeOptions {
+    pub driver: Option<String>,
+    pub driver_opts: std::collections::BTreeMap<String, String>,
+}
+
 impl Engine {
     /// Creates the volume `name`, labelled with `project`. Creating a volume
     /// that exists is a no-op for the engine (its labels stay as they were).
     pub async fn ensure_volume(&self, name: &str, project: &str) -> Result<(), EngineError> {
+        self.ensure_volume_with(name, project, &VolumeOptions::default()).await
+    }
+
+    /// [`Engine::ensure_volume`] with a driver and its options (Compose's `driver`, `driver_opts`).
+    pub async fn ensure_volume_with(
+        &self,
+        name: &str,
+        project: &str,
+        options: &VolumeOptions,
+    ) -> Result<(), EngineError> {
         let request = VolumeCreateRequest {
             name: Some(name.to_string()),
             labels: Some(HashMap::from([(LABEL_PROJECT.to_string(), project.to_string())])),
+            driver: options.driver.clone(),
+            driver_opts: (!options.driver_opts.is_empty()).then(|| options.driver_opts.clone().into_iter().collect()),
             ..Default::default()
         };
         self.docker

@@ -262,8 +262,9 @@ pub fn kubernetes(spec: &Spec, options: &RenderOptions) -> Result<Rendered, Rend
     })
 }
 
-/// What has no place in a cluster: local paths, the host's network, images
-/// only this machine has.
+/// What has no place in a cluster: local paths, the host's network, shared
+/// container namespaces, host devices, secrets and configs (not rendered),
+/// images only this machine has.
 fn refusals(spec: &Spec) -> Vec<Refusal> {
     let mut refusals = Vec::new();
     for service in spec.services.values() {
@@ -286,6 +287,40 @@ fn refusals(spec: &Spec) -> Vec<Refusal> {
                 problem: "it is built from `build:` and names no `image:` to push".into(),
                 hint: "set `image:` to a reference in a registry the cluster pulls from, and push it there".into(),
             });
+        }
+        // Issue 15's fields that tie a container to this host or to another
+        // container: rendered without them, the service would run wrong.
+        if let Some(mode) = &service.network_mode {
+            refusals.push(Refusal {
+                service: service.name.clone(),
+                problem: format!(
+                    "it sets `network_mode: {}`, which a pod cannot share",
+                    String::from(mode.clone())
+                ),
+                hint: "remove `network_mode` (a pod reaches every Service by name), or run the two as one image".into(),
+            });
+        }
+        if !service.runtime.devices.is_empty() || !service.runtime.volumes_from.is_empty() {
+            refusals.push(Refusal {
+                service: service.name.clone(),
+                problem: "it uses host `devices` or another container's volumes (`volumes_from`)".into(),
+                hint: "use named volumes shared through the spec instead; devices need a device plugin".into(),
+            });
+        }
+        for (what, mounts) in [("secret", &service.secrets), ("config", &service.configs)] {
+            for mount in mounts {
+                refusals.push(Refusal {
+                    service: service.name.clone(),
+                    problem: format!(
+                        "it reads the {what} `{}` at {}, which flowinfra does not render",
+                        mount.source, mount.target
+                    ),
+                    hint: format!(
+                        "create a Kubernetes {} for it yourself, or pass the value in `environment`",
+                        if what == "secret" { "Secret" } else { "ConfigMap" }
+                    ),
+                });
+            }
         }
         if !names::is_dns_1035_label(&names::dns_label(&service.name)) {
             refusals.push(Refusal {

@@ -23,11 +23,25 @@ pub const TOP_LEVEL: &[FieldRow] = &[
     },
     FieldRow {
         names: &["volumes"],
-        accepted: "named volumes: `{name, external, driver: local, labels}`; engine name `<project>_<key>`",
+        accepted: "named volumes: `{name, external, driver, driver_opts, labels}` (driver and options passed to the engine \
+                   when flowinfra creates the volume); engine name `<project>_<key>`",
     },
     FieldRow {
         names: &["networks"],
-        accepted: "networks: `{name, external, driver: bridge, labels, internal, enable_ipv6, attachable, driver_opts}` (passed to the engine when flowinfra creates the network); `default` (`<project>_default`) always exists",
+        accepted: "networks: `{name, external, driver, labels, internal, enable_ipv6, attachable, driver_opts, ipam}` \
+                   (`ipam: {driver, config: [{subnet, ip_range, gateway, aux_addresses}], options}`; all passed to the \
+                   engine when flowinfra creates the network; a driver the engine lacks, e.g. `overlay` without Swarm, \
+                   fails at `up`); `default` (`<project>_default`) always exists",
+    },
+    FieldRow {
+        names: &["secrets"],
+        accepted: "`{file}` (a host file, bind-mounted read-only) or `{environment: VARIABLE}` (its value written into \
+                   the container before it starts); `name`, `labels` shown; `external`, `driver`, `template_driver` \
+                   need Swarm and are refused where used. Contents are never printed",
+    },
+    FieldRow {
+        names: &["configs"],
+        accepted: "as `secrets`, plus `{content}` (inline text written into the container)",
     },
     FieldRow {
         names: &["version"],
@@ -71,8 +85,10 @@ pub const SERVICE: &[FieldRow] = &[
     FieldRow {
         names: &["ports"],
         accepted: "`[HOST_IP:][HOST_PORT:]CONTAINER_PORT[/tcp\\|udp]`, ranges `8000-8002:9000-9002`, IPv6 `[::1]:80:80`, \
-                   or `{target, published, host_ip, protocol}`. **With no host address, ports bind to 127.0.0.1**, \
-                   not all interfaces",
+                   or `{target, published, host_ip, protocol, mode, name, app_protocol}` (`name` and `app_protocol` \
+                   describe the port; the engine has no use for them). **With no host address, ports bind to \
+                   127.0.0.1**, not all interfaces. Two services may publish the same host port (e.g. in different \
+                   profiles); `up` refuses to start both",
     },
     FieldRow {
         names: &["volumes"],
@@ -107,7 +123,74 @@ pub const SERVICE: &[FieldRow] = &[
     },
     FieldRow {
         names: &["networks"],
-        accepted: "list of declared networks, or map with `aliases`",
+        accepted: "list of declared networks, or map with `aliases`, `ipv4_address`, `ipv6_address`, \
+                   `link_local_ips`, `mac_address`, `driver_opts`, `priority` (the highest is the primary network; \
+                   the others are connected before the container starts)",
+    },
+    FieldRow {
+        names: &["network_mode"],
+        accepted: "`host`, `none`, `bridge`, `container:NAME`, or `service:NAME` (that service's container's network; \
+                   the service becomes a dependency, and recreating it recreates this one) → `HostConfig.NetworkMode`; \
+                   excludes `networks`",
+    },
+    FieldRow {
+        names: &["secrets", "configs"],
+        accepted: "`NAME` or `{source, target, uid, gid, mode}` → the file at `/run/secrets/<target>` (secrets) or \
+                   `/<target>` (configs), default target the name; read-only bind mount of a `file:` source (`uid`, \
+                   `gid`, `mode` ignored, with a warning, as in Compose), a copied file for the others",
+    },
+    FieldRow {
+        names: &["devices"],
+        accepted: "`HOST[:CONTAINER[:rwm]]` or `{source, target, permissions}` → `HostConfig.Devices`",
+    },
+    FieldRow {
+        names: &["volumes_from"],
+        accepted: "`SERVICE[:ro\\|rw]` (a dependency) or `container:NAME[:ro\\|rw]` → `HostConfig.VolumesFrom`",
+    },
+    FieldRow {
+        names: &[
+            "cpu_shares",
+            "cpuset",
+            "cpu_period",
+            "cpu_quota",
+            "cpu_rt_period",
+            "cpu_rt_runtime",
+            "memswap_limit",
+            "mem_swappiness",
+            "oom_kill_disable",
+        ],
+        accepted: "integers (periods also as durations, e.g. `400ms`), `0-3`, sizes (`-1`: unlimited swap), a \
+                   boolean → `HostConfig.CpuShares`, `CpusetCpus`, `CpuPeriod`, `CpuQuota`, `CpuRealtimePeriod`, \
+                   `CpuRealtimeRuntime`, `MemorySwap`, `MemorySwappiness`, `OomKillDisable`",
+    },
+    FieldRow {
+        names: &["dns_opt", "device_cgroup_rules", "uts", "cgroup", "volume_driver"],
+        accepted: "a list, a list, `host`, `host\\|private`, a driver name → `HostConfig.DnsOptions`, \
+                   `DeviceCgroupRules`, `UTSMode`, `CgroupnsMode`, `VolumeDriver`",
+    },
+    FieldRow {
+        names: &["gpus", "blkio_config", "external_links"],
+        accepted: "`all` or `[{driver, count, device_ids, capabilities, options}]` → `HostConfig.DeviceRequests` \
+                   (capability `gpu`; CDI names in `devices` and `deploy.resources.reservations.devices` too); \
+                   `{weight, weight_device, device_read_bps, device_write_bps, device_read_iops, device_write_iops}` \
+                   → the `HostConfig.Blkio*` fields; `CONTAINER[:ALIAS]` → links to containers outside the spec",
+    },
+    FieldRow {
+        names: &["storage_opt", "annotations"],
+        accepted: "maps → `HostConfig.StorageOpt`, `HostConfig.Annotations` (annotations need Engine API 1.43; older \
+                   engines drop them, with a warning)",
+    },
+    FieldRow {
+        names: &["label_file"],
+        accepted: "a path or list of paths of `KEY=VALUE` lines; `labels` wins over them",
+    },
+    FieldRow {
+        names: &["mac_address"],
+        accepted: "the MAC address on the primary network → `MacAddress` (the endpoint's from Engine API 1.44)",
+    },
+    FieldRow {
+        names: &["attach", "scale"],
+        accepted: "accepted: `up` never follows logs; `scale` other than 1 is a warning (one container per service)",
     },
     FieldRow {
         names: &["user", "working_dir", "domainname", "stop_signal", "tty", "stdin_open"],
@@ -172,7 +255,7 @@ pub const SERVICE: &[FieldRow] = &[
     FieldRow {
         names: &["deploy"],
         accepted: "without Swarm, as Compose v2: `resources.limits.{memory,cpus,pids}`, \
-                   `resources.reservations.memory`, `restart_policy` (when `restart` is unset); \
+                   `resources.reservations.{memory,devices}`, `restart_policy` (when `restart` is unset); \
                    the rest (`replicas`, `mode`, `placement`…) is named in a warning and ignored",
     },
     FieldRow {
@@ -193,7 +276,28 @@ pub const SERVICE: &[FieldRow] = &[
 
 /// Valid Compose service fields that flowinfra does not implement: named as
 /// such rather than as typos.
-pub const UNSUPPORTED_COMPOSE_SERVICE_FIELDS: &[&str] = &["configs", "devices", "network_mode", "scale", "secrets"];
+pub const UNSUPPORTED_COMPOSE_SERVICE_FIELDS: &[&str] = &[
+    "cpu_count",
+    "cpu_percent",
+    "credential_spec",
+    "isolation",
+    "models",
+    "post_start",
+    "pre_stop",
+    "provider",
+    "use_api_socket",
+];
+
+/// Why flowinfra leaves out an unsupported Compose field, when there is more to say.
+pub fn unsupported_reason(field: &str) -> Option<&'static str> {
+    Some(match field {
+        "cpu_count" | "cpu_percent" | "credential_spec" | "isolation" => "it applies to Windows containers only",
+        "post_start" | "pre_stop" => "flowinfra runs no lifecycle hooks",
+        "provider" | "models" => "flowinfra runs containers only, not providers or models",
+        "use_api_socket" => "flowinfra does not hand the engine's socket or credentials to containers",
+        _ => return None,
+    })
+}
 
 /// Every field name of `table`, in table order.
 pub fn names(table: &[FieldRow]) -> Vec<&'static str> {

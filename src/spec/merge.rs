@@ -1,9 +1,10 @@
 //! Merging several spec files the way Docker Compose merges `-f` files.
 //!
 //! Mappings merge key by key and later files win; `command`, `entrypoint` and
-//! `healthcheck.test` replace; `ports` and `volumes` append and de-duplicate
-//! by key (the published port, the mount target); `env_file` and `profiles`
-//! append. List forms of `environment`, `labels`, `depends_on`, `build.args`
+//! `healthcheck.test` replace; `ports`, `volumes`, `devices`, `secrets` and
+//! `configs` append and de-duplicate by key (the published port, the target
+//! path); `env_file`, `profiles`, `cap_add`, `dns` and the other lists of
+//! strings append. List forms of `environment`, `labels`, `depends_on`, `build.args`
 //! and service `networks` are first normalised to mappings so that they
 //! merge entry by entry. Inside `x-flowinfra`, lists (queues, buckets, …)
 //! replace rather than append, so an override file states the whole list.
@@ -320,7 +321,26 @@ fn is_list_setting(name: &str) -> bool {
 }
 
 fn appends(path: &[&str]) -> bool {
-    is_service_field(path, "env_file") || is_service_field(path, "profiles")
+    // Compose appends every list it does not replace, and keeps one of equal entries.
+    const APPENDED: &[&str] = &[
+        "env_file",
+        "profiles",
+        "label_file",
+        "cap_add",
+        "cap_drop",
+        "dns",
+        "dns_search",
+        "dns_opt",
+        "device_cgroup_rules",
+        "extra_hosts",
+        "group_add",
+        "security_opt",
+        "links",
+        "expose",
+        "tmpfs",
+        "volumes_from",
+    ];
+    APPENDED.iter().any(|field| is_service_field(path, field))
 }
 
 type SequenceKey = fn(&Node) -> Option<String>;
@@ -328,10 +348,38 @@ type SequenceKey = fn(&Node) -> Option<String>;
 fn sequence_key(path: &[&str]) -> Option<SequenceKey> {
     if is_service_field(path, "ports") {
         Some(port_key)
-    } else if is_service_field(path, "volumes") {
+    } else if is_service_field(path, "volumes") || is_service_field(path, "devices") {
         Some(volume_key)
+    } else if is_service_field(path, "secrets") {
+        Some(secret_key)
+    } else if is_service_field(path, "configs") {
+        Some(config_key)
     } else {
         None
+    }
+}
+
+/// Secrets (and configs) are the same entry when they land at the same path.
+fn secret_key(node: &Node) -> Option<String> {
+    file_reference_key(node, "/run/secrets/")
+}
+
+fn config_key(node: &Node) -> Option<String> {
+    file_reference_key(node, "/")
+}
+
+fn file_reference_key(node: &Node, directory: &str) -> Option<String> {
+    match &node.value {
+        Value::Scalar { text, .. } => Some(format!("{directory}{text}")),
+        Value::Mapping(_) => match node.get("target").and_then(Node::as_scalar) {
+            Some(target) if target.starts_with('/') => Some(target.to_string()),
+            Some(target) => Some(format!("{directory}{target}")),
+            None => node
+                .get("source")
+                .and_then(Node::as_scalar)
+                .map(|source| format!("{directory}{source}")),
+        },
+        _ => None,
     }
 }
 
@@ -459,6 +507,38 @@ mod tests {
         );
         let volumes = node.get("services").unwrap().get("s").unwrap().get("volumes").unwrap();
         assert_eq!(scalars(volumes), ["other:/var/lib/mysql", "./init:/init:ro"]);
+    }
+
+    #[test]
+    fn secrets_devices_and_runtime_lists_merge_as_compose_merges_them() {
+        let base = file(
+            "services:\n  app:\n    secrets: [a, {source: b, target: /etc/b}]\n    cap_add: [NET_ADMIN]\n    \
+             devices: ['/dev/zero:/dev/z']\n",
+            "base.yaml",
+        );
+        let over = file(
+            "services:\n  app:\n    secrets: [{source: c, target: /run/secrets/a}, d]\n    cap_add: [SYS_TIME, NET_ADMIN]\n    \
+             devices: ['/dev/null:/dev/z:r']\n",
+            "over.yaml",
+        );
+        let merged = merge_files(base, over);
+        let app = merged.get("services").unwrap().get("app").unwrap();
+        let texts = |field: &str| -> Vec<String> {
+            match &app.get(field).unwrap().value {
+                Value::Sequence(items) => items
+                    .iter()
+                    .map(|item| match &item.value {
+                        Value::Scalar { text, .. } => text.clone(),
+                        _ => item.get("source").and_then(Node::as_scalar).unwrap_or("?").to_string(),
+                    })
+                    .collect(),
+                _ => panic!("{field} is a list"),
+            }
+        };
+        // `c` lands where `a` did and replaces it; `d` is added.
+        assert_eq!(texts("secrets"), ["c", "b", "d"]);
+        assert_eq!(texts("cap_add"), ["NET_ADMIN", "SYS_TIME"]);
+        assert_eq!(texts("devices"), ["/dev/null:/dev/z:r"]);
     }
 
     #[test]

@@ -36,8 +36,9 @@ pub use model::*;
 
 impl Loaded {
     /// Every secret value known to this spec: variables and container
-    /// environment entries whose names mark them as secret, and the values
-    /// of secret flags in commands (`redis-server --requirepass …`).
+    /// environment entries whose names mark them as secret, the values
+    /// of secret flags in commands (`redis-server --requirepass …`), and the
+    /// contents of secrets read from variables.
     pub fn secret_values(&self) -> Vec<String> {
         let from_variables = self
             .variables
@@ -57,9 +58,16 @@ impl Loaded {
             .values()
             .flat_map(|service| service.command.iter().chain(service.entrypoint.iter()))
             .flat_map(|arguments| secret_arguments(arguments));
+        // A secret's content from a variable is secret whatever the variable's name.
+        let from_secrets = self
+            .spec
+            .secrets
+            .values()
+            .filter_map(|secret| secret.environment_value.clone());
         let mut values: Vec<String> = from_variables
             .chain(from_services)
             .chain(from_arguments)
+            .chain(from_secrets)
             .filter(|v| !v.is_empty())
             .collect();
         values.sort();

@@ -21,6 +21,12 @@ pub struct Spec {
     pub volumes: BTreeMap<String, VolumeSpec>,
     #[serde(skip_serializing_if = "BTreeMap::is_empty")]
     pub networks: BTreeMap<String, NetworkSpec>,
+    /// Top-level `secrets`: files mounted at `/run/secrets/<name>` in the services that use them.
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub secrets: BTreeMap<String, FileObject>,
+    /// Top-level `configs`: files mounted at their target (default `/<name>`).
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub configs: BTreeMap<String, FileObject>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -57,8 +63,18 @@ pub struct Service {
     pub pull_policy: PullPolicy,
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub profiles: Vec<String>,
-    /// Networks the service joins; the project's default network when the spec names none.
+    /// Networks the service joins; the project's default network when the
+    /// spec names none, none with a `network_mode`.
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
     pub networks: BTreeMap<String, ServiceNetwork>,
+    /// `network_mode`: the container joins no project network (aliases and
+    /// `networks` do not apply); `service:NAME` is also a dependency.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub network_mode: Option<NetworkMode>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub secrets: Vec<FileMount>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub configs: Vec<FileMount>,
     #[serde(flatten)]
     pub runtime: RuntimeOptions,
     #[serde(rename = "x-flowinfra", skip_serializing_if = "Option::is_none")]
@@ -124,6 +140,11 @@ pub struct Port {
     pub host_port: Option<u16>,
     pub container_port: u16,
     pub protocol: Protocol,
+    /// The long form's `name` and `app_protocol`: descriptive, not sent to the engine.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub app_protocol: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -202,6 +223,99 @@ pub enum PullPolicy {
 pub struct ServiceNetwork {
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub aliases: Vec<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub ipv4_address: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub ipv6_address: Option<String>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub link_local_ips: Vec<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub mac_address: Option<String>,
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub driver_opts: BTreeMap<String, String>,
+    /// The network with the highest priority is joined first (the container's
+    /// primary network); ties go by name, as in Compose.
+    #[serde(skip_serializing_if = "is_zero")]
+    pub priority: i64,
+}
+
+fn is_zero(value: &i64) -> bool {
+    *value == 0
+}
+
+/// A service's `network_mode`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(into = "String")]
+pub enum NetworkMode {
+    /// `host`, `none`, `bridge`, or another mode the engine knows, passed as written.
+    Engine(String),
+    /// `service:NAME`: the network namespace of that service's container.
+    Service(String),
+    /// `container:NAME`: the network namespace of a container outside the project.
+    Container(String),
+}
+
+impl NetworkMode {
+    pub fn parse(text: &str) -> Self {
+        if let Some(service) = text.strip_prefix("service:") {
+            NetworkMode::Service(service.to_string())
+        } else if let Some(container) = text.strip_prefix("container:") {
+            NetworkMode::Container(container.to_string())
+        } else {
+            NetworkMode::Engine(text.to_string())
+        }
+    }
+}
+
+impl From<NetworkMode> for String {
+    fn from(mode: NetworkMode) -> String {
+        match mode {
+            NetworkMode::Engine(mode) => mode,
+            NetworkMode::Service(service) => format!("service:{service}"),
+            NetworkMode::Container(container) => format!("container:{container}"),
+        }
+    }
+}
+
+/// A top-level `secrets` or `configs` entry. Exactly one source is set.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct FileObject {
+    /// The name Swarm would give it; unused without Swarm, shown as given.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    /// A host file, bind-mounted read-only.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub file: Option<PathBuf>,
+    /// The variable holding the content, copied into the container.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub environment: Option<String>,
+    /// Inline content (configs only), copied into the container.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub content: Option<String>,
+    /// Managed by Swarm: refused when a service uses it, as Compose does without Swarm.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub external: bool,
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub labels: BTreeMap<String, String>,
+    /// The value of `environment`'s variable: never serialised (a secret's
+    /// content must not be printed).
+    #[serde(skip)]
+    pub environment_value: Option<String>,
+}
+
+/// A service's use of a secret or config: which one, and where it appears.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct FileMount {
+    pub source: String,
+    /// Absolute path in the container.
+    pub target: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub uid: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub gid: Option<String>,
+    /// Permission bits of a copied file (default 0444).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub mode: Option<u32>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -211,6 +325,11 @@ pub struct VolumeSpec {
     pub external: bool,
     #[serde(skip_serializing_if = "BTreeMap::is_empty")]
     pub labels: BTreeMap<String, String>,
+    /// The volume driver (`local` unless given).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub driver: Option<String>,
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub driver_opts: BTreeMap<String, String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -228,6 +347,34 @@ pub struct NetworkSpec {
     pub attachable: bool,
     #[serde(skip_serializing_if = "BTreeMap::is_empty")]
     pub driver_opts: BTreeMap<String, String>,
+    /// The network driver (`bridge` unless given).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub driver: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub ipam: Option<Ipam>,
+}
+
+/// A network's address management, as the engine takes it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Default)]
+pub struct Ipam {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub driver: Option<String>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub config: Vec<IpamPool>,
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub options: BTreeMap<String, String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Default)]
+pub struct IpamPool {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub subnet: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub ip_range: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub gateway: Option<String>,
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub aux_addresses: BTreeMap<String, String>,
 }
 
 /// The `x-flowinfra` extension of a service.
@@ -572,6 +719,127 @@ pub struct RuntimeOptions {
     pub userns_mode: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub logging: Option<Logging>,
+    /// `HOST_PATH:CONTAINER_PATH:PERMISSIONS` entries, each part filled in.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub devices: Vec<Device>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub volumes_from: Vec<VolumesFrom>,
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub storage_opt: BTreeMap<String, String>,
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub annotations: BTreeMap<String, String>,
+    /// The container's MAC address on its primary network.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub mac_address: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub cpu_shares: Option<i64>,
+    /// CPUs the container may use (`0-3`, `0,1`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub cpuset: Option<String>,
+    /// Microseconds.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub cpu_period: Option<i64>,
+    /// Microseconds.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub cpu_quota: Option<i64>,
+    /// Microseconds.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub cpu_rt_period: Option<i64>,
+    /// Microseconds.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub cpu_rt_runtime: Option<i64>,
+    /// Bytes of memory plus swap; -1 for unlimited swap.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub memswap_limit: Option<i64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub mem_swappiness: Option<i64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub oom_kill_disable: Option<bool>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub dns_opt: Vec<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub uts: Option<String>,
+    /// The cgroup namespace: `host` or `private`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub cgroup: Option<String>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub device_cgroup_rules: Vec<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub volume_driver: Option<String>,
+    /// `gpus`, as device requests of the `gpu` capability.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub gpus: Vec<DeviceRequest>,
+    /// `deploy.resources.reservations.devices`, honoured without Swarm as Compose does.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub reserved_devices: Vec<DeviceRequest>,
+    /// CDI device names given in `devices` (`vendor.com/class=name`).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub cdi_devices: Vec<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub blkio_config: Option<BlkioConfig>,
+    /// `container[:alias]` links to containers outside the spec.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub external_links: Vec<String>,
+}
+
+/// A request for devices of a driver (GPUs), as the engine takes it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Default)]
+pub struct DeviceRequest {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub driver: Option<String>,
+    /// `-1`: all of them.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub count: Option<i64>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub device_ids: Vec<String>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub capabilities: Vec<String>,
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub options: BTreeMap<String, String>,
+}
+
+/// Block I/O weights and limits.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Default)]
+pub struct BlkioConfig {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub weight: Option<u16>,
+    /// Device path → weight.
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub weight_device: BTreeMap<String, u16>,
+    /// Device path → bytes per second.
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub device_read_bps: BTreeMap<String, i64>,
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub device_write_bps: BTreeMap<String, i64>,
+    /// Device path → operations per second.
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub device_read_iops: BTreeMap<String, i64>,
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub device_write_iops: BTreeMap<String, i64>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Device {
+    pub source: String,
+    pub target: String,
+    pub permissions: String,
+}
+
+/// Where `volumes_from` takes a container's volumes from.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct VolumesFrom {
+    /// `service` (a service of this project, also a dependency) or `container`.
+    pub kind: VolumesFromKind,
+    pub name: String,
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub read_only: bool,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum VolumesFromKind {
+    Service,
+    Container,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]

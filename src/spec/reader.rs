@@ -206,6 +206,15 @@ impl Reader {
         }
     }
 
+    /// The items of a list, or the node itself when it is one value (`env_file: .env`).
+    pub fn list_or_one<'n>(&mut self, node: &'n Node) -> Vec<&'n Node> {
+        match &node.value {
+            Value::Sequence(items) => items.iter().collect(),
+            Value::Null => Vec::new(),
+            _ => vec![node],
+        }
+    }
+
     /// A list of strings; one string stands for a list of one.
     pub fn string_list(&mut self, node: &Node, what: &str) -> Vec<String> {
         match &node.value {

@@ -162,6 +162,8 @@ pub fn parse_port(text: &str) -> Result<Vec<Port>, String> {
             host_port: host.map(|(start, end)| if start == end { start } else { start + offset as u16 }),
             container_port,
             protocol,
+            name: None,
+            app_protocol: None,
         })
         .collect())
 }
@@ -317,7 +319,9 @@ mod tests {
                 host_ip: "127.0.0.1".into(),
                 host_port: Some(3306),
                 container_port: 3306,
-                protocol: Protocol::Tcp
+                protocol: Protocol::Tcp,
+                name: None,
+                app_protocol: None,
             }]
         );
     }

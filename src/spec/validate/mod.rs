@@ -8,6 +8,7 @@
 //! clashes, container names, profiles). Unknown fields are errors (with a
 //! "did you mean"), never ignored, so nothing reaches Docker unvalidated.
 
+mod files;
 mod rules;
 mod runtime;
 mod service;
@@ -25,9 +26,10 @@ use super::reader::{Fields, Reader};
 use super::syntax::normalize_project_name;
 use super::yaml::{Node, Position, Value};
 
+pub use rules::{PortClash, host_port_clashes};
 pub(crate) use values::{read_duration, read_existing_dir};
 
-const VOLUME_FIELDS: &[&str] = &["name", "external", "driver", "labels"];
+const VOLUME_FIELDS: &[&str] = &["name", "external", "driver", "labels", "driver_opts"];
 const NETWORK_FIELDS: &[&str] = &[
     "name",
     "external",
@@ -37,6 +39,26 @@ const NETWORK_FIELDS: &[&str] = &[
     "enable_ipv6",
     "attachable",
     "driver_opts",
+    "ipam",
+];
+const SECRET_FIELDS: &[&str] = &[
+    "name",
+    "file",
+    "environment",
+    "external",
+    "labels",
+    "driver",
+    "driver_opts",
+    "template_driver",
+];
+const CONFIG_FIELDS: &[&str] = &[
+    "name",
+    "file",
+    "environment",
+    "content",
+    "external",
+    "labels",
+    "template_driver",
 ];
 
 /// Inputs validation needs besides the tree.
@@ -83,16 +105,30 @@ fn read_spec(r: &mut Reader, root: &Node, context: &Context<'_>) -> Spec {
 
     let name = project_name(r, root, context);
     let volumes = match root.get("volumes") {
-        Some(node) => named_objects(r, node, &name, "volume", VOLUME_FIELDS, "local")
+        Some(node) => named_objects(r, node, &name, "volume", VOLUME_FIELDS)
             .into_iter()
-            .map(|(key, (name, external, labels))| (key, VolumeSpec { name, external, labels }))
+            .map(|(key, (name, external, labels, driver))| {
+                let volume = &node.get(&key).expect("a declared volume");
+                let driver_opts = volume
+                    .get("driver_opts")
+                    .map(|n| r.string_map(n, "volume driver option"))
+                    .unwrap_or_default();
+                let spec = VolumeSpec {
+                    name,
+                    external,
+                    labels,
+                    driver,
+                    driver_opts,
+                };
+                (key, spec)
+            })
             .collect(),
         None => BTreeMap::new(),
     };
     let mut networks: BTreeMap<String, NetworkSpec> = match root.get("networks") {
-        Some(node) => named_objects(r, node, &name, "network", NETWORK_FIELDS, "bridge")
+        Some(node) => named_objects(r, node, &name, "network", NETWORK_FIELDS)
             .into_iter()
-            .map(|(key, (name, external, labels))| {
+            .map(|(key, (name, external, labels, driver))| {
                 let network = &node.get(&key).expect("a declared network");
                 let flag = |r: &mut Reader, field: &str| {
                     network
@@ -111,6 +147,8 @@ fn read_spec(r: &mut Reader, root: &Node, context: &Context<'_>) -> Spec {
                         .get("driver_opts")
                         .map(|n| r.string_map(n, "network driver option"))
                         .unwrap_or_default(),
+                    driver,
+                    ipam: network.get("ipam").and_then(|n| ipam(r, n)),
                 };
                 (key, spec)
             })
@@ -125,7 +163,17 @@ fn read_spec(r: &mut Reader, root: &Node, context: &Context<'_>) -> Spec {
         enable_ipv6: false,
         attachable: false,
         driver_opts: BTreeMap::new(),
+        driver: None,
+        ipam: None,
     });
+    let secrets = root
+        .get("secrets")
+        .map(|node| file_objects(r, node, context, "secret", SECRET_FIELDS))
+        .unwrap_or_default();
+    let configs = root
+        .get("configs")
+        .map(|node| file_objects(r, node, context, "config", CONFIG_FIELDS))
+        .unwrap_or_default();
 
     let services_node = root.get("services").unwrap_or(&empty);
     let mut services = BTreeMap::new();
@@ -142,6 +190,8 @@ fn read_spec(r: &mut Reader, root: &Node, context: &Context<'_>) -> Spec {
                 project: &name,
                 volumes: &volumes,
                 networks: &networks,
+                secrets: &secrets,
+                configs: &configs,
             };
             for (key, node) in entries {
                 // Every declared service is a node, even one dropped for a bad
@@ -176,6 +226,8 @@ fn read_spec(r: &mut Reader, root: &Node, context: &Context<'_>) -> Spec {
         services,
         volumes,
         networks,
+        secrets,
+        configs,
     }
 }
 
@@ -201,6 +253,8 @@ fn empty_spec(context: &Context<'_>, root: &Node, r: &mut Reader) -> Spec {
         services: BTreeMap::new(),
         volumes: BTreeMap::new(),
         networks: BTreeMap::new(),
+        secrets: BTreeMap::new(),
+        configs: BTreeMap::new(),
     }
 }
 
@@ -246,7 +300,8 @@ fn checked_project_name(r: &mut Reader, name: &str, position: Option<&Position>,
 
 /// Top-level `volumes` and `networks` share one shape: an engine-side
 /// name (`<project>_<key>` unless `name:` or `external` says otherwise),
-/// `external`, one supported driver, labels.
+/// `external`, a driver (passed to the engine as written, as Compose does:
+/// one the engine lacks fails at `up`, where the engine names it), labels.
 #[allow(clippy::type_complexity)]
 fn named_objects(
     r: &mut Reader,
@@ -254,8 +309,7 @@ fn named_objects(
     project: &str,
     what: &str,
     allowed: &[&str],
-    driver: &str,
-) -> BTreeMap<String, (String, bool, BTreeMap<String, String>)> {
+) -> BTreeMap<String, (String, bool, BTreeMap<String, String>, Option<String>)> {
     let mut objects = BTreeMap::new();
     let Some(entries) = r.mapping(node, &format!("`{what}s`")) else {
         return objects;
@@ -277,20 +331,146 @@ fn named_objects(
                     format!("{project}_{}", key.name)
                 }
             });
-        if let Some(driver_node) = value.get("driver")
-            && let Some(given) = r.string(driver_node, "`driver`")
-            && given != driver
-        {
-            r.error(
-                &driver_node.position,
-                format!("{what} driver `{given}` is not supported; only `{driver}`"),
-            );
-        }
+        let driver = value
+            .get("driver")
+            .and_then(|n| r.string(n, "`driver`"))
+            .filter(|driver| !driver.is_empty());
         let labels = value
             .get("labels")
             .map(|n| r.string_map(n, &format!("{what} label")))
             .unwrap_or_default();
-        objects.insert(key.name.clone(), (name, external, labels));
+        objects.insert(key.name.clone(), (name, external, labels, driver));
+    }
+    objects
+}
+
+/// A network's `ipam`: `{driver, config: [{subnet, ip_range, gateway, aux_addresses}], options}`.
+fn ipam(r: &mut Reader, node: &Node) -> Option<Ipam> {
+    let entries = r.mapping(node, "`ipam`")?;
+    r.check_keys(
+        entries,
+        &Fields::new("ipam", &["driver", "config", "options"]).with_extensions(),
+    );
+    let mut ipam = Ipam {
+        driver: node.get("driver").and_then(|n| r.non_empty_string(n, "`ipam.driver`")),
+        options: node
+            .get("options")
+            .map(|n| r.string_map(n, "ipam option"))
+            .unwrap_or_default(),
+        config: Vec::new(),
+    };
+    if let Some(config) = node.get("config") {
+        for pool in r.list(config, "`ipam.config`") {
+            let Some(fields) = r.mapping(pool, "an `ipam.config` entry") else {
+                continue;
+            };
+            r.check_keys(
+                fields,
+                &Fields::new("ipam config", &["subnet", "ip_range", "gateway", "aux_addresses"]),
+            );
+            let text = |r: &mut Reader, field: &str| {
+                pool.get(field)
+                    .and_then(|n| r.non_empty_string(n, &format!("`{field}`")))
+            };
+            ipam.config.push(IpamPool {
+                subnet: text(r, "subnet"),
+                ip_range: text(r, "ip_range"),
+                gateway: text(r, "gateway"),
+                aux_addresses: pool
+                    .get("aux_addresses")
+                    .map(|n| r.string_map(n, "aux address"))
+                    .unwrap_or_default(),
+            });
+        }
+    }
+    Some(ipam)
+}
+
+/// Top-level `secrets` or `configs` (`what`): each from a `file` (a path
+/// relative to the file naming it), an `environment` variable, inline
+/// `content` (configs), or `external`. Swarm-only settings (`driver`,
+/// `template_driver`) are refused when set, as Compose refuses them without
+/// Swarm.
+fn file_objects(
+    r: &mut Reader,
+    node: &Node,
+    context: &Context<'_>,
+    what: &str,
+    allowed: &[&str],
+) -> BTreeMap<String, FileObject> {
+    let mut objects = BTreeMap::new();
+    let Some(entries) = r.mapping(node, &format!("`{what}s`")) else {
+        return objects;
+    };
+    for (key, value) in entries {
+        let Some(fields) = r.mapping(value, &format!("{what} `{}`", key.name)) else {
+            continue;
+        };
+        r.check_keys(fields, &Fields::new(what, allowed).with_extensions());
+        for swarm_only in ["driver", "template_driver"] {
+            if let Some(n) = value.get(swarm_only) {
+                r.push(
+                    Diagnostic::at(
+                        &n.position,
+                        format!("{what} `{}`: `{swarm_only}` needs Swarm", key.name),
+                    )
+                    .with_hint(format!(
+                        "Compose without Swarm refuses it too; remove it and give the {what} a `file:` source"
+                    )),
+                );
+            }
+        }
+        let text = |r: &mut Reader, field: &str| value.get(field).and_then(|n| r.string(n, &format!("`{field}`")));
+        let file = value
+            .get("file")
+            .and_then(|n| values::read_path(r, n, &format!("{what} `file`"), context.project_dir));
+        let environment = text(r, "environment").filter(|variable| !variable.is_empty());
+        let content = text(r, "content");
+        let external = value
+            .get("external")
+            .and_then(|n| r.bool(n, "`external`"))
+            .unwrap_or(false);
+        let sources = [file.is_some(), environment.is_some(), content.is_some(), external];
+        match sources.iter().filter(|set| **set).count() {
+            1 => {}
+            0 => r.push(
+                Diagnostic::at(&key.position, format!("{what} `{}` has no source", key.name))
+                    .with_hint("give it `file: PATH` (or `environment: VARIABLE`)"),
+            ),
+            _ => r.push(
+                Diagnostic::at(&key.position, format!("{what} `{}` has more than one source", key.name))
+                    .with_hint("keep one of `file`, `environment`, `content`, `external`"),
+            ),
+        }
+        if let Some(path) = &file
+            && !path.exists()
+        {
+            // Compose warns and lets `up` fail on the mount; the warning names the file.
+            r.warn(format!(
+                "{what} `{}`: file {} does not exist; `up` cannot mount it",
+                key.name,
+                path.display()
+            ));
+        }
+        let environment_value = environment
+            .as_deref()
+            .and_then(|variable| context.variables.get(variable))
+            .map(str::to_string);
+        objects.insert(
+            key.name.clone(),
+            FileObject {
+                name: value.get("name").and_then(|n| r.non_empty_string(n, "`name`")),
+                file,
+                environment,
+                content,
+                external,
+                labels: value
+                    .get("labels")
+                    .map(|n| r.string_map(n, &format!("{what} label")))
+                    .unwrap_or_default(),
+                environment_value,
+            },
+        );
     }
     objects
 }

@@ -5,7 +5,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use crate::spec::error::{Diagnostic, hint_for};
-use crate::spec::model::{Port, Service};
+use crate::spec::model::{Port, Service, VolumesFromKind};
 use crate::spec::reader::Reader;
 use crate::spec::yaml::{Key, Node};
 
@@ -55,6 +55,48 @@ pub(super) fn check_dependencies(r: &mut Reader, services: &BTreeMap<String, Ser
             }
         }
     }
+    for service in services.values() {
+        let shared = super::service::shared_namespace_services(service.network_mode.as_ref(), &service.runtime)
+            .into_iter()
+            .map(|target| (target, "shares the namespace of"));
+        let volumes_from = service
+            .runtime
+            .volumes_from
+            .iter()
+            .filter(|from| from.kind == VolumesFromKind::Service)
+            .map(|from| (from.name.clone(), "takes volumes from"));
+        for (target, relation) in shared.chain(volumes_from) {
+            let node = nodes.get(&service.name).map(|(_, node)| *node);
+            let reference = format!("service:{target}");
+            let position = node
+                .and_then(|node| {
+                    ["network_mode", "ipc", "pid"]
+                        .into_iter()
+                        .filter_map(|field| node.get(field))
+                        .find(|n| n.as_scalar() == Some(reference.as_str()))
+                        .or_else(|| node.get("volumes_from"))
+                })
+                .or(node)
+                .map(|n| n.position.clone());
+            if target == service.name {
+                r.push(Diagnostic::new(
+                    position,
+                    format!("service `{}` {relation} itself", service.name),
+                ));
+            } else if !services.contains_key(&target) && !nodes.contains_key(&target) {
+                let hint = hint_for(&target, services.keys().map(String::as_str), || {
+                    "write `container:NAME` for a container outside the spec".to_string()
+                });
+                r.push(
+                    Diagnostic::new(
+                        position,
+                        format!("service `{}` {relation} unknown service `{target}`", service.name),
+                    )
+                    .with_hint(hint),
+                );
+            }
+        }
+    }
     if let Some(cycle) = find_cycle(services) {
         let first = &cycle[0];
         let position = nodes
@@ -69,9 +111,59 @@ pub(super) fn check_dependencies(r: &mut Reader, services: &BTreeMap<String, Ser
     }
 }
 
+/// Host ports published twice. Within one service that is an error (it
+/// can never start); across services it is a warning, as Compose accepts
+/// the file: such services usually sit in different profiles, and `up`
+/// refuses only when it would start both ([`host_port_clashes`]).
 pub(super) fn check_port_clashes(r: &mut Reader, services: &BTreeMap<String, Service>, nodes: &ServiceNodes<'_>) {
+    for clash in host_port_clashes(services.values()) {
+        if clash.first == clash.second {
+            let position = nodes
+                .get(&clash.second)
+                .and_then(|(_, node)| node.get("ports"))
+                .map(|n| n.position.clone());
+            r.push(
+                Diagnostic::new(position, clash.to_string())
+                    .with_hint("give one of them another host port (e.g. through its port variable in .env)"),
+            );
+        } else {
+            r.warn(format!("{clash}; `up` refuses to start both"));
+        }
+    }
+}
+
+/// Two services (or one, twice) publishing the same host port.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PortClash {
+    pub first: String,
+    pub second: String,
+    pub host_port: u16,
+    pub protocol: &'static str,
+}
+
+impl std::fmt::Display for PortClash {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        if self.first == self.second {
+            write!(
+                f,
+                "service `{}` publishes host port {}/{} twice",
+                self.first, self.host_port, self.protocol
+            )
+        } else {
+            write!(
+                f,
+                "services `{}` and `{}` both publish host port {}/{}",
+                self.first, self.second, self.host_port, self.protocol
+            )
+        }
+    }
+}
+
+/// Every host port published twice among `services`, once per pair.
+pub fn host_port_clashes<'s>(services: impl IntoIterator<Item = &'s Service>) -> Vec<PortClash> {
+    let mut clashes: Vec<PortClash> = Vec::new();
     let mut seen: Vec<(&str, &Port)> = Vec::new();
-    for service in services.values() {
+    for service in services {
         for port in &service.ports {
             let Some(host_port) = port.host_port else {
                 continue;
@@ -81,32 +173,22 @@ pub(super) fn check_port_clashes(r: &mut Reader, services: &BTreeMap<String, Ser
                     && p.protocol == port.protocol
                     && host_ips_overlap(&p.host_ip, &port.host_ip)
             }) {
-                let position = nodes
-                    .get(&service.name)
-                    .and_then(|(_, node)| node.get("ports"))
-                    .map(|n| n.position.clone());
-                let message = if *other == service.name {
-                    format!(
-                        "service `{}` publishes host port {host_port}/{} twice",
-                        service.name,
-                        port.protocol.as_str()
-                    )
-                } else {
-                    format!(
-                        "services `{other}` and `{}` both publish host port {host_port}/{}",
-                        service.name,
-                        port.protocol.as_str()
-                    )
+                let clash = PortClash {
+                    first: other.to_string(),
+                    second: service.name.clone(),
+                    host_port,
+                    protocol: port.protocol.as_str(),
                 };
-                r.push(
-                    Diagnostic::new(position, message)
-                        .with_hint("give one of them another host port (e.g. through its port variable in .env)"),
-                );
+                // One report per pair and port (a range or two addresses would repeat it).
+                if !clashes.contains(&clash) {
+                    clashes.push(clash);
+                }
             } else {
                 seen.push((&service.name, port));
             }
         }
     }
+    clashes
 }
 
 pub(super) fn check_container_name_clashes(

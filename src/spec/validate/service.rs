@@ -15,6 +15,20 @@ use crate::spec::reader::{Fields, Reader};
 use crate::spec::syntax::{self, is_path_like, is_valid_service_name, parse_port, resolve_path};
 use crate::spec::yaml::{Key, Node, Value};
 
+/// The services whose namespaces `network_mode`, `ipc` or `pid` share (`service:NAME`).
+pub(super) fn shared_namespace_services(network_mode: Option<&NetworkMode>, runtime: &RuntimeOptions) -> Vec<String> {
+    let mut services = Vec::new();
+    if let Some(NetworkMode::Service(service)) = network_mode {
+        services.push(service.clone());
+    }
+    for mode in [&runtime.ipc, &runtime.pid].into_iter().flatten() {
+        if let Some(service) = mode.strip_prefix("service:") {
+            services.push(service.to_string());
+        }
+    }
+    services
+}
+
 const HEALTHCHECK_FIELDS: Fields<'static> = Fields::new(
     "healthcheck",
     &[
@@ -32,17 +46,42 @@ const DEPENDENCY_FIELDS: Fields<'static> =
     Fields::new("depends_on", &["condition", "restart", "required"]).with_extensions();
 const BUILD_FIELDS: Fields<'static> =
     Fields::new("build", &["context", "dockerfile", "args", "target"]).with_extensions();
-const PORT_FIELDS: Fields<'static> =
-    Fields::new("port", &["target", "published", "host_ip", "protocol", "mode", "name"]).with_extensions();
+const PORT_FIELDS: Fields<'static> = Fields::new(
+    "port",
+    &[
+        "target",
+        "published",
+        "host_ip",
+        "protocol",
+        "mode",
+        "name",
+        "app_protocol",
+    ],
+)
+.with_extensions();
 const MOUNT_FIELDS: Fields<'static> =
     Fields::new("volume mount", &["type", "source", "target", "read_only"]).with_extensions();
-const SERVICE_NETWORK_FIELDS: Fields<'static> = Fields::new("service network", &["aliases"]).with_extensions();
+const SERVICE_NETWORK_FIELDS: Fields<'static> = Fields::new(
+    "service network",
+    &[
+        "aliases",
+        "ipv4_address",
+        "ipv6_address",
+        "link_local_ips",
+        "mac_address",
+        "driver_opts",
+        "priority",
+    ],
+)
+.with_extensions();
 
 /// What the top level declares, which services refer to.
 pub(super) struct Declared<'a> {
     pub project: &'a str,
     pub volumes: &'a BTreeMap<String, VolumeSpec>,
     pub networks: &'a BTreeMap<String, NetworkSpec>,
+    pub secrets: &'a BTreeMap<String, FileObject>,
+    pub configs: &'a BTreeMap<String, FileObject>,
 }
 
 /// Reads the service `key` whose mapping is `node`; `None` when it is too broken to use.
@@ -91,7 +130,12 @@ impl ServiceReader<'_, '_> {
                 self.r.push(
                     Diagnostic::at(
                         &key.position,
-                        format!("`{}` is a Compose field that flowinfra does not support", key.name),
+                        match fields::unsupported_reason(&key.name) {
+                            Some(reason) => {
+                                format!("`{}` is a Compose field that flowinfra does not support: {reason}", key.name)
+                            }
+                            None => format!("`{}` is a Compose field that flowinfra does not support", key.name),
+                        },
                     )
                     .with_hint(if first {
                         format!(
@@ -176,10 +220,18 @@ impl ServiceReader<'_, '_> {
         let depends_on = node.get("depends_on").map(|n| self.depends_on(n)).unwrap_or_default();
         let mut restart = node.get("restart").and_then(|n| self.restart(n));
         let runtime = super::runtime::read_runtime_options(self.r, &name, node, &mut restart);
-        let labels = node
-            .get("labels")
-            .map(|n| self.r.string_map(n, "label"))
-            .unwrap_or_default();
+        // `label_file` entries first, `labels` over them, as Compose merges them.
+        let mut labels = BTreeMap::new();
+        if let Some(files) = node.get("label_file") {
+            for file_node in self.r.list_or_one(files) {
+                self.label_file(file_node, &mut labels);
+            }
+        }
+        labels.extend(
+            node.get("labels")
+                .map(|n| self.r.string_map(n, "label"))
+                .unwrap_or_default(),
+        );
         for label in labels.keys().filter(|label| label.starts_with("io.flowinfra.")) {
             self.r.error(
                 &node.get("labels").unwrap().position,
@@ -200,10 +252,34 @@ impl ServiceReader<'_, '_> {
             .get("profiles")
             .map(|n| self.r.string_list(n, "`profiles`"))
             .unwrap_or_default();
-        let service_networks = match node.get("networks") {
-            Some(n) => self.service_networks(n),
-            None => BTreeMap::from([("default".to_string(), ServiceNetwork::default())]),
+        let network_mode = node
+            .get("network_mode")
+            .and_then(|n| self.r.non_empty_string(n, "`network_mode`"))
+            .map(|text| NetworkMode::parse(&text));
+        let service_networks = match (node.get("networks"), &network_mode) {
+            (Some(n), Some(_)) => {
+                self.r.push(
+                    Diagnostic::at(&n.position, format!("{what} sets both `network_mode` and `networks`"))
+                        .with_hint("they exclude each other, as in Compose: keep one"),
+                );
+                BTreeMap::new()
+            }
+            (Some(n), None) => self.service_networks(n),
+            (None, Some(_)) => BTreeMap::new(),
+            (None, None) => BTreeMap::from([("default".to_string(), ServiceNetwork::default())]),
         };
+        let secrets = node
+            .get("secrets")
+            .map(|n| super::files::file_mounts(self.r, n, &name, super::files::SECRETS, self.declared.secrets))
+            .unwrap_or_default();
+        let configs = node
+            .get("configs")
+            .map(|n| super::files::file_mounts(self.r, n, &name, super::files::CONFIGS, self.declared.configs))
+            .unwrap_or_default();
+        if runtime.read_only {
+            super::files::check_copied_into_read_only(self.r, node, &name, self.declared.secrets, &secrets, "secret");
+            super::files::check_copied_into_read_only(self.r, node, &name, self.declared.configs, &configs, "config");
+        }
         let container_name = node
             .get("container_name")
             .and_then(|n| self.r.non_empty_string(n, "`container_name`"));
@@ -222,14 +298,27 @@ impl ServiceReader<'_, '_> {
             .and_then(|n| kinds::read_flowinfra(self.r, n, &settings_context));
 
         let mut depends_on = depends_on;
-        // A linked service is a dependency, as in Compose: it must exist when the link is made.
+        // A linked service is a dependency, as in Compose: it must exist when
+        // the link is made. So is a service whose namespace (network, IPC,
+        // PID) or volumes this one shares.
+        let started = |restart| Dependency {
+            condition: DependencyCondition::ServiceStarted,
+            restart,
+            required: true,
+        };
         for link in &runtime.links {
             let target = link.split_once(':').map_or(link.as_str(), |(service, _)| service);
-            depends_on.entry(target.to_string()).or_insert(Dependency {
-                condition: DependencyCondition::ServiceStarted,
-                restart: false,
-                required: true,
-            });
+            depends_on.entry(target.to_string()).or_insert(started(false));
+        }
+        for shared in shared_namespace_services(network_mode.as_ref(), &runtime) {
+            depends_on.entry(shared).or_insert(started(true));
+        }
+        for from in runtime
+            .volumes_from
+            .iter()
+            .filter(|from| from.kind == VolumesFromKind::Service)
+        {
+            depends_on.entry(from.name.clone()).or_insert(started(false));
         }
         let service = Service {
             runtime,
@@ -250,6 +339,9 @@ impl ServiceReader<'_, '_> {
             pull_policy,
             profiles,
             networks: service_networks,
+            network_mode,
+            secrets,
+            configs,
             flowinfra,
         };
         if let Some(x) = &service.flowinfra {
@@ -425,7 +517,31 @@ impl ServiceReader<'_, '_> {
             short.push('/');
             short.push_str(&protocol);
         }
-        parse_port(&short)
+        let mut ports = parse_port(&short)?;
+        for port in &mut ports {
+            port.name = text("name");
+            port.app_protocol = text("app_protocol");
+        }
+        Ok(ports)
+    }
+
+    /// One `label_file` entry: `KEY=VALUE` lines, read as env files are.
+    fn label_file(&mut self, node: &Node, labels: &mut BTreeMap<String, String>) {
+        let Some(path) = read_path(self.r, node, "`label_file`", self.context.project_dir) else {
+            return;
+        };
+        let read: Result<Vec<(String, String)>, dotenvy::Error> =
+            dotenvy::from_path_iter(&path).and_then(|iter| iter.collect());
+        match read {
+            Ok(entries) => labels.extend(entries),
+            Err(err) => self.r.push(
+                Diagnostic::at(
+                    &node.position,
+                    format!("cannot read label file `{}`: {err}", path.display()),
+                )
+                .with_hint("paths are relative to the spec file that names them"),
+            ),
+        }
     }
 
     fn mounts(&mut self, node: &Node) -> Vec<Mount> {
@@ -748,11 +864,53 @@ impl ServiceReader<'_, '_> {
                 .mapping(value, &format!("network `{}`", key.name))
                 .unwrap_or_default();
             self.r.check_keys(fields, &SERVICE_NETWORK_FIELDS);
-            let aliases = value
-                .get("aliases")
-                .map(|n| self.r.string_list(n, "`aliases`"))
-                .unwrap_or_default();
-            joined.insert(key.name.clone(), ServiceNetwork { aliases });
+            let text = |r: &mut Reader, field: &str| {
+                value
+                    .get(field)
+                    .and_then(|n| r.string(n, &format!("`{field}`")))
+                    .filter(|text| !text.is_empty())
+            };
+            let ipv4_address = text(self.r, "ipv4_address");
+            let ipv6_address = text(self.r, "ipv6_address");
+            for (field, address, v4) in [
+                ("ipv4_address", &ipv4_address, true),
+                ("ipv6_address", &ipv6_address, false),
+            ] {
+                if let Some(address) = address {
+                    let valid = match address.parse::<std::net::IpAddr>() {
+                        Ok(ip) => ip.is_ipv4() == v4,
+                        Err(_) => false,
+                    };
+                    if !valid {
+                        self.r.error(
+                            &value.get(field).expect("read above").position,
+                            format!("`{field}` `{address}` is not an IPv{} address", if v4 { 4 } else { 6 }),
+                        );
+                    }
+                }
+            }
+            let network = ServiceNetwork {
+                aliases: value
+                    .get("aliases")
+                    .map(|n| self.r.string_list(n, "`aliases`"))
+                    .unwrap_or_default(),
+                ipv4_address,
+                ipv6_address,
+                link_local_ips: value
+                    .get("link_local_ips")
+                    .map(|n| self.r.string_list(n, "`link_local_ips`"))
+                    .unwrap_or_default(),
+                mac_address: text(self.r, "mac_address"),
+                driver_opts: value
+                    .get("driver_opts")
+                    .map(|n| self.r.string_map(n, "network driver option"))
+                    .unwrap_or_default(),
+                priority: value
+                    .get("priority")
+                    .and_then(|n| super::runtime::read_integer(self.r, n, "priority"))
+                    .unwrap_or(0),
+            };
+            joined.insert(key.name.clone(), network);
         }
         joined
     }
