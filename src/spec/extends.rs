@@ -223,6 +223,7 @@ fn read_extends(node: &Node) -> Result<Target, SpecError> {
                             &value.position,
                             format!("`extends.{field}` must be a non-empty string"),
                         )
+                        .with_hint("`service` names the service to extend, `file` the file that declares it")
                         .into()),
                     },
                 }
@@ -242,6 +243,7 @@ fn read_extends(node: &Node) -> Result<Target, SpecError> {
             &node.position,
             "`extends` must be a service name or a mapping `{service, file}`",
         )
+        .with_hint("write `extends: base`, or `extends: {service: base, file: base.yaml}`")
         .into()),
     }
 }
