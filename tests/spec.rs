@@ -1566,3 +1566,24 @@ fn an_include_env_file_of_dev_null_reads_no_env_file() {
         );
     assert_eq!(project.ok().spec.services["db"].image, "mysql:8.4");
 }
+
+#[test]
+fn services_extending_a_huge_base_are_bounded_like_aliases() {
+    // x-l3 is 7,381 nodes; the base holds it twelve times (~89,000 copied
+    // nodes, within the alias bound), and each of 20 services extending it
+    // copies the base again.
+    let mut text = alias_bomb(4);
+    text.push_str("services:\n  base:\n    image: busybox\n");
+    for n in 0..12 {
+        text.push_str(&format!("    x-big{n}: *l3\n"));
+    }
+    for n in 0..20 {
+        text.push_str(&format!("  s{n}:\n    extends: base\n"));
+    }
+    let started = std::time::Instant::now();
+    let err = Project::new().file("spec.yaml", &text).load().expect_err("refused");
+    assert!(started.elapsed() < std::time::Duration::from_secs(10));
+    let d = &err.diagnostics[0];
+    assert_eq!(d.message, "`extends` copies more than 1000000 values in all", "{err}");
+    assert!(d.position.as_ref().unwrap().line > 18, "{err}");
+}
