@@ -72,7 +72,11 @@ fn take_tags(node: &mut Node, path: &mut TreePath, tags: &mut MergeTags) {
             items.retain(|item| item.tag != MergeTag::Reset);
             for item in items.iter_mut() {
                 item.tag = MergeTag::None;
-                take_tags(item, path, tags);
+                // Inside a list, tags act on this file's own values only: a
+                // path without the item's place would hit the wrong value.
+                let mut inner = MergeTags::default();
+                take_tags(item, path, &mut inner);
+                tags.reset_values.extend(inner.reset_values);
             }
         }
         Value::Null | Value::Scalar { .. } => {}
@@ -498,6 +502,26 @@ mod tests {
             .unwrap();
         assert_eq!(x.get("kind").unwrap().as_scalar(), Some("rabbitmq"));
         assert_eq!(scalars(x.get("queues").unwrap()), ["c"]);
+    }
+
+    #[test]
+    fn merge_tags_are_taken_off_with_their_paths() {
+        let mut tree = parse(
+            "services:\n  a:\n    ports: !reset []\n    env: !override {X: '1'}\n    list: [!reset x, y, {k: !reset v}]\n",
+            &Arc::from(Path::new("f.yaml")),
+        )
+        .unwrap();
+        let tags = take_merge_tags(&mut tree);
+        let paths: Vec<String> = tags.paths.iter().map(|path| path.join(".")).collect();
+        assert_eq!(paths, ["services.a.ports", "services.a.env"], "no path inside a list");
+        let a = tree.get("services").unwrap().get("a").unwrap();
+        assert!(a.get("ports").is_none());
+        assert_eq!(a.get("env").unwrap().tag, MergeTag::None);
+        let list = a.get("list").unwrap().as_sequence().unwrap();
+        assert_eq!(list.len(), 2);
+        assert!(list[1].get("k").is_none());
+        let warned: Vec<String> = tags.reset_values.iter().map(|(path, _)| path.join(".")).collect();
+        assert_eq!(warned, ["services.a.list.k"]);
     }
 
     #[test]
