@@ -1587,3 +1587,29 @@ fn services_extending_a_huge_base_are_bounded_like_aliases() {
     assert_eq!(d.message, "`extends` copies more than 1000000 values in all", "{err}");
     assert!(d.position.as_ref().unwrap().line > 18, "{err}");
 }
+
+#[test]
+fn errors_in_an_included_file_point_into_it() {
+    let syntax = Project::new()
+        .file("db.yml", "services:\n  db:\n    image: [busybox\n")
+        .file(
+            "spec.yaml",
+            "include: [db.yml]\nservices:\n  app:\n    image: busybox\n",
+        );
+    let err = syntax.load().expect_err("refused");
+    let d = &err.diagnostics[0];
+    assert!(d.position.as_ref().unwrap().file.ends_with("db.yml"), "{err}");
+    assert!(d.message.starts_with("invalid YAML"), "{err}");
+    let required = Project::new()
+        .file("db.yml", "services:\n  db:\n    image: mysql:${TAG:?set TAG}\n")
+        .file(
+            "spec.yaml",
+            "include: [db.yml]\nservices:\n  app:\n    image: busybox\n",
+        );
+    let err = required.load().expect_err("refused");
+    let d = &err.diagnostics[0];
+    let position = d.position.as_ref().unwrap();
+    assert!(position.file.ends_with("db.yml"), "{err}");
+    assert_eq!((position.line, position.column), (3, 18), "{err}");
+    assert_eq!(d.source_line.as_deref(), Some("    image: mysql:${TAG:?set TAG}"));
+}
