@@ -3,8 +3,9 @@
 //!
 //! Map of the crate:
 //! - [`cli`]: clap definitions only.
-//! - [`spec`]: the stack spec — YAML with positions, interpolation, merging,
-//!   validation into a typed model, redaction. Pure, no I/O beyond reading files.
+//! - [`spec`]: the stack spec — YAML with positions, interpolation, `include`,
+//!   `extends` and merging, validation into a typed model, redaction. Pure, no
+//!   I/O beyond reading files.
 //! - [`plan`]: desired against actual state → one action per service, with reasons. Pure.
 //! - [`container_spec`]: a spec service as the engine's container, and its config hash. Pure.
 //! - [`build_context`]: files, content hash and tar of `build:` contexts.

@@ -1845,3 +1845,50 @@ fn gpus_device_reservations_cdi_devices_and_blkio_load_as_compose_sends_them() {
     assert_eq!(runtime.external_links, ["redis_1", "project_db_1:mysql"]);
     assert!(loaded.warnings.is_empty(), "{:?}", loaded.warnings);
 }
+
+#[test]
+fn services_extending_a_huge_base_are_bounded_like_aliases() {
+    // x-l3 is 7,381 nodes; the base holds it twelve times (~89,000 copied
+    // nodes, within the alias bound), and each of 20 services extending it
+    // copies the base again.
+    let mut text = alias_bomb(4);
+    text.push_str("services:\n  base:\n    image: busybox\n");
+    for n in 0..12 {
+        text.push_str(&format!("    x-big{n}: *l3\n"));
+    }
+    for n in 0..20 {
+        text.push_str(&format!("  s{n}:\n    extends: base\n"));
+    }
+    let started = std::time::Instant::now();
+    let err = Project::new().file("spec.yaml", &text).load().expect_err("refused");
+    assert!(started.elapsed() < std::time::Duration::from_secs(10));
+    let d = &err.diagnostics[0];
+    assert_eq!(d.message, "`extends` copies more than 1000000 values in all", "{err}");
+    assert!(d.position.as_ref().unwrap().line > 18, "{err}");
+}
+
+#[test]
+fn errors_in_an_included_file_point_into_it() {
+    let syntax = Project::new()
+        .file("db.yml", "services:\n  db:\n    image: [busybox\n")
+        .file(
+            "spec.yaml",
+            "include: [db.yml]\nservices:\n  app:\n    image: busybox\n",
+        );
+    let err = syntax.load().expect_err("refused");
+    let d = &err.diagnostics[0];
+    assert!(d.position.as_ref().unwrap().file.ends_with("db.yml"), "{err}");
+    assert!(d.message.starts_with("invalid YAML"), "{err}");
+    let required = Project::new()
+        .file("db.yml", "services:\n  db:\n    image: mysql:${TAG:?set TAG}\n")
+        .file(
+            "spec.yaml",
+            "include: [db.yml]\nservices:\n  app:\n    image: busybox\n",
+        );
+    let err = required.load().expect_err("refused");
+    let d = &err.diagnostics[0];
+    let position = d.position.as_ref().unwrap();
+    assert!(position.file.ends_with("db.yml"), "{err}");
+    assert_eq!((position.line, position.column), (3, 18), "{err}");
+    assert_eq!(d.source_line.as_deref(), Some("    image: mysql:${TAG:?set TAG}"));
+}

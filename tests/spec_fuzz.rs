@@ -85,6 +85,7 @@ fn key() -> impl Strategy<Value = String> {
             "environment", "env_file", "ports", "healthcheck", "test", "interval", "depends_on", "condition",
             "restart", "labels", "pull_policy", "profiles", "x-flowinfra", "kind", "queues", "buckets", "policy",
             "bindings", "exchanges", "target", "published", "source", "type", "<<", "db", "mysql",
+            "extends", "service", "file", "include", "path", "project_directory",
         ])
         .prop_map(str::to_string),
         1 => "[a-z_${}:-]{0,8}",
@@ -101,6 +102,11 @@ fn scalar() -> impl Strategy<Value = String> {
         Just("s3".to_string()),
         Just("[CMD, true]".to_string()),
         Just("data:/data".to_string()),
+        Just("db".to_string()),
+        Just("spec.yaml".to_string()),
+        Just("!reset".to_string()),
+        Just("!override [db]".to_string()),
+        Just("!custom x".to_string()),
         "[ -~]{0,12}".prop_map(|s| format!("{s:?}")),
     ]
 }

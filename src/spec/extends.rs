@@ -20,9 +20,13 @@ use super::error::{Diagnostic, SpecError, hint_for};
 use super::load::{Loader, ParsedFile};
 use super::merge::{TreePath, merge_service, remove_paths};
 use super::syntax::resolve_path;
-use super::yaml::{Node, Position, Value};
+use super::yaml::{Node, Position, Value, node_count};
 
 const EXTENDS_FIELDS: &[&str] = &["service", "file"];
+
+/// How many nodes `extends` may copy from base services in one load: ten
+/// times what aliases may copy into one file, far above real files.
+pub const MAX_INHERITED_NODES: usize = 10 * super::yaml::MAX_ALIAS_NODES;
 
 /// Applies `extends` to every service of `parsed` that has it.
 pub(super) fn apply(
@@ -122,6 +126,17 @@ impl Resolver<'_, '_> {
         let base = self.service(&base_file, &target.service);
         self.chain.pop();
         let mut base = base?;
+        // Each extending service copies its base, so many services extending
+        // a large one multiply it, as aliases do: bounded the same way.
+        self.loader.inherited_nodes += node_count(&base);
+        if self.loader.inherited_nodes > MAX_INHERITED_NODES {
+            return Err(Diagnostic::at(
+                &extends.position,
+                format!("`extends` copies more than {MAX_INHERITED_NODES} values in all"),
+            )
+            .with_hint("services extending large services multiply them; extend smaller bases, or fewer times")
+            .into());
+        }
 
         // What this file tags `!reset`/`!override` in the service is not inherited.
         let own_tags: Vec<TreePath> = file
@@ -223,6 +238,7 @@ fn read_extends(node: &Node) -> Result<Target, SpecError> {
                             &value.position,
                             format!("`extends.{field}` must be a non-empty string"),
                         )
+                        .with_hint("`service` names the service to extend, `file` the file that declares it")
                         .into()),
                     },
                 }
@@ -242,6 +258,7 @@ fn read_extends(node: &Node) -> Result<Target, SpecError> {
             &node.position,
             "`extends` must be a service name or a mapping `{service, file}`",
         )
+        .with_hint("write `extends: base`, or `extends: {service: base, file: base.yaml}`")
         .into()),
     }
 }

@@ -90,10 +90,10 @@ fn read_entry(item: &Node, loader: &Loader) -> Result<Entry, SpecError> {
                     loader.resolve_local(text, &item.position, &format!("the include's {what}"))?,
                     item.position.clone(),
                 )),
-                None => Err(SpecError::from(Diagnostic::at(
-                    &item.position,
-                    format!("an include's {what} must be a path"),
-                ))),
+                None => Err(SpecError::from(
+                    Diagnostic::at(&item.position, format!("an include's {what} must be a path"))
+                        .with_hint("write a file name relative to this file, e.g. `db/compose.yaml`"),
+                )),
             })
             .collect()
     };
@@ -126,7 +126,9 @@ fn read_entry(item: &Node, loader: &Loader) -> Result<Entry, SpecError> {
             };
             let files = paths(path, "`path`")?;
             if files.is_empty() {
-                return Err(Diagnostic::at(&path.position, "an include's `path` lists no file").into());
+                return Err(Diagnostic::at(&path.position, "an include's `path` lists no file")
+                    .with_hint("list the file to include, then any override files for it")
+                    .into());
             }
             let project_directory = match item.get("project_directory") {
                 Some(node) => Some(paths(node, "`project_directory`")?.remove(0).0),
@@ -147,6 +149,7 @@ fn read_entry(item: &Node, loader: &Loader) -> Result<Entry, SpecError> {
             &item.position,
             "an include entry must be a path or a mapping with `path`",
         )
+        .with_hint("write `- dir/compose.yaml`, or `- {path: dir/compose.yaml, env_file: dir/.env}`")
         .into()),
     }
 }

@@ -66,6 +66,7 @@ pub fn load(options: &LoadOptions) -> Result<Loaded, SpecError> {
     let mut loader = Loader {
         project_dir: project_dir.clone(),
         model_dir: None,
+        inherited_nodes: 0,
         texts: BTreeMap::new(),
         unset: UnsetVariables::default(),
         warnings: Vec::new(),
@@ -130,6 +131,8 @@ pub(super) struct Loader {
     /// The explicit `project_directory` of the included model being loaded:
     /// its files' `include` and `extends.file` paths are relative to it.
     pub(super) model_dir: Option<PathBuf>,
+    /// Nodes copied from extended services so far (bounded like aliases).
+    pub(super) inherited_nodes: usize,
     texts: BTreeMap<PathBuf, String>,
     unset: UnsetVariables,
     pub(super) warnings: Vec<String>,

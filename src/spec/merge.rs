@@ -1,10 +1,12 @@
 //! Merging several spec files the way Docker Compose merges `-f` files.
 //!
-//! Mappings merge key by key and later files win; `command`, `entrypoint` and
-//! `healthcheck.test` replace; `ports`, `volumes`, `devices`, `secrets` and
-//! `configs` append and de-duplicate by key (the published port, the target
-//! path); `env_file`, `profiles`, `cap_add`, `dns` and the other lists of
-//! strings append. List forms of `environment`, `labels`, `depends_on`, `build.args`
+//! Mappings merge key by key and later files win; `command`, `entrypoint`,
+//! `healthcheck.test` and each ulimit replace; a service's other lists
+//! append, as in Compose v2, those compose-go keeps unique once per key
+//! (`ports` by published port, `volumes` and `devices` by target, `secrets`
+//! and `configs` by mount path, `cap_add`, `dns`, `tmpfs`, `expose`,
+//! `env_file`… by value or `NAME`); `logging` merges only for the same
+//! driver. List forms of `environment`, `labels`, `depends_on`, `build.args`
 //! and service `networks` are first normalised to mappings so that they
 //! merge entry by entry. Inside `x-flowinfra`, lists (queues, buckets, …)
 //! replace rather than append, so an override file states the whole list.
@@ -73,7 +75,11 @@ fn take_tags(node: &mut Node, path: &mut TreePath, tags: &mut MergeTags) {
             items.retain(|item| item.tag != MergeTag::Reset);
             for item in items.iter_mut() {
                 item.tag = MergeTag::None;
-                take_tags(item, path, tags);
+                // Inside a list, tags act on this file's own values only: a
+                // path without the item's place would hit the wrong value.
+                let mut inner = MergeTags::default();
+                take_tags(item, path, &mut inner);
+                tags.reset_values.extend(inner.reset_values);
             }
         }
         Value::Null | Value::Scalar { .. } => {}
@@ -187,7 +193,8 @@ fn normalize_service(service: &mut Node) {
                     }
                 }
             }
-            "env_file" | "profiles" => {
+            // Fields that take a string or a list are lists, so that they merge as lists.
+            "env_file" | "profiles" | "dns" | "dns_search" | "tmpfs" | "label_file" => {
                 if let Value::Scalar { .. } = value.value {
                     value.value = Value::Sequence(vec![value.clone()]);
                 }
@@ -253,7 +260,7 @@ fn list_of_names_to_mapping(node: &mut Node) {
 }
 
 fn merge(base: Node, over: Node, path: &[&str]) -> Node {
-    if replaces_whole(path) {
+    if replaces_whole(path) || other_logging_driver(&base, &over, path) {
         return over;
     }
     match (base.value, over.value) {
@@ -288,7 +295,8 @@ fn merge(base: Node, over: Node, path: &[&str]) -> Node {
                     }
                     Node::new(Value::Sequence(items), base.position)
                 }
-                // Everything else that is a list appends where Compose appends it, else replaces.
+                // Any other list of a service appends, as in Compose (an
+                // entry given twice is kept once); outside services, replaces.
                 None if appends(path) => {
                     let mut items = base_items;
                     for item in over_items {
@@ -313,6 +321,8 @@ fn replaces_whole(path: &[&str]) -> bool {
     is_service_field(path, "command")
         || is_service_field(path, "entrypoint")
         || (path.len() == 4 && path[0] == "services" && path[2] == "healthcheck" && path[3] == "test")
+        // One ulimit is replaced whole, soft and hard together.
+        || (path.len() == 4 && path[0] == "services" && path[2] == "ulimits")
         || (path.len() >= 4 && path[0] == "services" && path[2] == "x-flowinfra" && is_list_setting(path[3]))
 }
 
@@ -320,67 +330,89 @@ fn is_list_setting(name: &str) -> bool {
     matches!(name, "exchanges" | "queues" | "bindings" | "buckets" | "databases")
 }
 
+/// Logging options merge only when both files name the same driver (or
+/// one names none); another driver replaces the whole `logging`, as in Compose.
+fn other_logging_driver(base: &Node, over: &Node, path: &[&str]) -> bool {
+    let driver = |node: &Node| node.get("driver").and_then(Node::as_scalar).map(str::to_string);
+    is_service_field(path, "logging") && matches!((driver(base), driver(over)), (Some(a), Some(b)) if a != b)
+}
+
 fn appends(path: &[&str]) -> bool {
-    // Compose appends every list it does not replace, and keeps one of equal entries.
-    const APPENDED: &[&str] = &[
-        "env_file",
-        "profiles",
-        "label_file",
-        "cap_add",
-        "cap_drop",
-        "dns",
-        "dns_search",
-        "dns_opt",
-        "device_cgroup_rules",
-        "extra_hosts",
-        "group_add",
-        "security_opt",
-        "links",
-        "expose",
-        "tmpfs",
-        "volumes_from",
-    ];
-    APPENDED.iter().any(|field| is_service_field(path, field))
+    path.len() >= 3 && path[0] == "services" && path[2] != "x-flowinfra"
 }
 
 type SequenceKey = fn(&Node) -> Option<String>;
 
+/// The lists whose entries Compose keeps once per key (compose-go's
+/// unicity rules), and each entry's key: a later entry with the key of an
+/// earlier one takes its place.
 fn sequence_key(path: &[&str]) -> Option<SequenceKey> {
-    if is_service_field(path, "ports") {
-        Some(port_key)
-    } else if is_service_field(path, "volumes") || is_service_field(path, "devices") {
-        Some(volume_key)
-    } else if is_service_field(path, "secrets") {
-        Some(secret_key)
-    } else if is_service_field(path, "configs") {
-        Some(config_key)
-    } else {
-        None
+    let field = match path {
+        ["services", _, field] => *field,
+        ["services", _, "networks", _, "aliases"] => return Some(key_value_key),
+        ["services", _, "build", "args" | "tags" | "labels" | "platforms"] => return Some(key_value_key),
+        _ => return None,
+    };
+    Some(match field {
+        "ports" => port_key,
+        "volumes" => volume_key,
+        "devices" => device_key,
+        "env_file" | "label_file" => env_file_key,
+        "secrets" => secret_key,
+        "configs" => config_key,
+        "expose" | "cap_add" | "cap_drop" | "dns" | "dns_opt" | "dns_search" | "links" | "tmpfs" | "profiles"
+        | "sysctls" | "annotations" => key_value_key,
+        _ => return None,
+    })
+}
+
+/// `NAME=value` is keyed by `NAME`; any other text by itself.
+fn key_value_key(node: &Node) -> Option<String> {
+    let text = node.as_scalar()?;
+    Some(text.split_once('=').map_or(text, |(name, _)| name).to_string())
+}
+
+/// Devices are the same entry when they map to the same container path.
+fn device_key(node: &Node) -> Option<String> {
+    match &node.value {
+        Value::Scalar { text, .. } => {
+            let parts: Vec<&str> = text.split(':').collect();
+            Some(parts.get(1).unwrap_or(&parts[0]).to_string())
+        }
+        Value::Mapping(_) => node.get("target").and_then(Node::as_scalar).map(str::to_string),
+        _ => None,
     }
 }
 
-/// Secrets (and configs) are the same entry when they land at the same path.
-fn secret_key(node: &Node) -> Option<String> {
-    file_reference_key(node, "/run/secrets/")
-}
-
-fn config_key(node: &Node) -> Option<String> {
-    file_reference_key(node, "/")
-}
-
-fn file_reference_key(node: &Node, directory: &str) -> Option<String> {
+fn env_file_key(node: &Node) -> Option<String> {
     match &node.value {
-        Value::Scalar { text, .. } => Some(format!("{directory}{text}")),
+        Value::Scalar { text, .. } => Some(text.clone()),
+        Value::Mapping(_) => node.get("path").and_then(Node::as_scalar).map(str::to_string),
+        _ => None,
+    }
+}
+
+/// Secrets and configs are the same entry when they land at the same path.
+fn mount_key(node: &Node, default_dir: &str) -> Option<String> {
+    match &node.value {
+        Value::Scalar { text, .. } => Some(format!("{default_dir}/{text}")),
         Value::Mapping(_) => match node.get("target").and_then(Node::as_scalar) {
-            Some(target) if target.starts_with('/') => Some(target.to_string()),
-            Some(target) => Some(format!("{directory}{target}")),
-            None => node
-                .get("source")
-                .and_then(Node::as_scalar)
-                .map(|source| format!("{directory}{source}")),
+            Some(target) => Some(target.to_string()),
+            None => Some(format!(
+                "{default_dir}/{}",
+                node.get("source").and_then(Node::as_scalar).unwrap_or_default()
+            )),
         },
         _ => None,
     }
+}
+
+fn secret_key(node: &Node) -> Option<String> {
+    mount_key(node, "/run/secrets")
+}
+
+fn config_key(node: &Node) -> Option<String> {
+    mount_key(node, "")
 }
 
 /// Ports are the same entry when they publish the same host address and port
@@ -578,6 +610,58 @@ mod tests {
             .unwrap();
         assert_eq!(x.get("kind").unwrap().as_scalar(), Some("rabbitmq"));
         assert_eq!(scalars(x.get("queues").unwrap()), ["c"]);
+    }
+
+    #[test]
+    fn a_services_other_lists_append_as_compose_appends_them() {
+        let node = merged(
+            "services:\n  s:\n    cap_add: [NET_ADMIN]\n    security_opt: [a]\n    dns: 1.1.1.1\n    devices: ['/dev/a:/dev/x']\n    sysctls: [net.a=1]\n    tmpfs: [/run]\n",
+            "services:\n  s:\n    cap_add: [SYS_TIME, NET_ADMIN]\n    security_opt: [b]\n    dns: [8.8.8.8]\n    devices: ['/dev/b:/dev/x', '/dev/c']\n    sysctls: [net.a=2, net.b=3]\n    tmpfs: /run\n",
+        );
+        let s = node.get("services").unwrap().get("s").unwrap();
+        assert_eq!(scalars(s.get("cap_add").unwrap()), ["NET_ADMIN", "SYS_TIME"]);
+        assert_eq!(scalars(s.get("security_opt").unwrap()), ["a", "b"]);
+        assert_eq!(scalars(s.get("dns").unwrap()), ["1.1.1.1", "8.8.8.8"]);
+        assert_eq!(scalars(s.get("devices").unwrap()), ["/dev/b:/dev/x", "/dev/c"]);
+        assert_eq!(scalars(s.get("sysctls").unwrap()), ["net.a=2", "net.b=3"]);
+        assert_eq!(scalars(s.get("tmpfs").unwrap()), ["/run"]);
+    }
+
+    #[test]
+    fn a_ulimit_and_a_logging_of_another_driver_replace_whole() {
+        let node = merged(
+            "services:\n  s:\n    ulimits:\n      nofile: {soft: 1, hard: 2}\n    logging:\n      driver: json-file\n      options: {max-size: 1m}\n  t:\n    logging:\n      driver: json-file\n      options: {max-size: 1m}\n",
+            "services:\n  s:\n    ulimits:\n      nofile: {soft: 5}\n    logging:\n      driver: local\n      options: {max-file: '3'}\n  t:\n    logging:\n      options: {max-file: '3'}\n",
+        );
+        let s = node.get("services").unwrap().get("s").unwrap();
+        let nofile = s.get("ulimits").unwrap().get("nofile").unwrap();
+        assert!(nofile.get("hard").is_none(), "the ulimit is replaced whole");
+        let logging = s.get("logging").unwrap();
+        assert_eq!(logging.get("driver").unwrap().as_scalar(), Some("local"));
+        assert!(logging.get("options").unwrap().get("max-size").is_none());
+        let t = node.get("services").unwrap().get("t").unwrap();
+        let options = t.get("logging").unwrap().get("options").unwrap();
+        assert!(options.get("max-size").is_some() && options.get("max-file").is_some());
+    }
+
+    #[test]
+    fn merge_tags_are_taken_off_with_their_paths() {
+        let mut tree = parse(
+            "services:\n  a:\n    ports: !reset []\n    env: !override {X: '1'}\n    list: [!reset x, y, {k: !reset v}]\n",
+            &Arc::from(Path::new("f.yaml")),
+        )
+        .unwrap();
+        let tags = take_merge_tags(&mut tree);
+        let paths: Vec<String> = tags.paths.iter().map(|path| path.join(".")).collect();
+        assert_eq!(paths, ["services.a.ports", "services.a.env"], "no path inside a list");
+        let a = tree.get("services").unwrap().get("a").unwrap();
+        assert!(a.get("ports").is_none());
+        assert_eq!(a.get("env").unwrap().tag, MergeTag::None);
+        let list = a.get("list").unwrap().as_sequence().unwrap();
+        assert_eq!(list.len(), 2);
+        assert!(list[1].get("k").is_none());
+        let warned: Vec<String> = tags.reset_values.iter().map(|(path, _)| path.join(".")).collect();
+        assert_eq!(warned, ["services.a.list.k"]);
     }
 
     #[test]

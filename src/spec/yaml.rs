@@ -533,7 +533,7 @@ fn offending_tab(source: &str, line: usize, column: usize) -> Option<(usize, usi
 }
 
 /// The nodes in a tree, keys included.
-fn node_count(node: &Node) -> usize {
+pub(crate) fn node_count(node: &Node) -> usize {
     1 + match &node.value {
         Value::Null | Value::Scalar { .. } => 0,
         Value::Sequence(items) => items.iter().map(node_count).sum(),
