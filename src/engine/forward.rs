@@ -48,10 +48,10 @@ pub const FORWARD_HELPER_IMAGE: &str = "busybox:1.37";
 const HALF_CLOSED_GRACE: std::time::Duration = std::time::Duration::from_secs(10);
 
 /// How many forwarded connections may be setting up their exec at once.
-/// Over ssh each engine request that hijacks its connection gets an ssh
-/// connection of its own (bollard 0.21), and sshd drops concurrent
-/// unauthenticated connections beyond `MaxStartups` (10 by default): a
-/// burst such as `check`'s concurrent probes would lose some.
+/// Over ssh's dial-stdio fallback each engine request that hijacks its
+/// connection gets an ssh connection of its own (bollard 0.21), and sshd
+/// drops concurrent unauthenticated connections beyond `MaxStartups` (10
+/// by default): a burst such as `check`'s concurrent probes would lose some.
 const CONCURRENT_SETUPS: usize = 3;
 
 /// How often a forwarded connection's exec is tried when the engine
