@@ -155,6 +155,18 @@ async fn a_forward_reaches_a_port_published_on_the_remote_loopback() {
         assert!(text.contains("direct=unreachable"), "{transport}: {text}");
         let line = text.lines().find(|line| line.starts_with("forwarded ")).expect(&text);
         eprintln!("through the {transport} engine: {line}");
+        if transport == "ssh" {
+            // A channel of the one login: about 2 ms here. A new ssh login
+            // per connection (bollard's transport) cost 600 ms, and a login
+            // without TCP_NODELAY 40 ms (a delayed ACK per answer).
+            let each: f64 = line
+                .split(", ")
+                .nth(1)
+                .and_then(|part| part.split(" ms each").next())
+                .and_then(|ms| ms.parse().ok())
+                .expect(line);
+            assert!(each < 30.0, "a forwarded connection over ssh took {each} ms: {line}");
+        }
         let helper = text
             .lines()
             .find_map(|line| line.strip_prefix("helper="))
