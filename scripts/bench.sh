@@ -31,8 +31,10 @@
 #           migrate info, logs, down); peak memory of all comes from
 #           /usr/bin/time on every flowinfra run of every case.
 #   remote  warm `up` and `check` from a laptop of the remote-engine lab
-#           (scripts/remote-test-env.sh; root) over ssh and over TCP+TLS,
-#           against the local socket. Needs busybox:1.37 (the forward helper).
+#           (scripts/remote-test-env.sh; root) through each path: ssh://,
+#           tcp:// with DOCKER_TLS_VERIFY/DOCKER_CERT_PATH, and a TLS Docker
+#           context chosen by --context; against the local socket. Needs
+#           busybox:1.37 (the forward helper of TLS engines).
 #
 # BENCH_BIN=PATH uses that flowinfra binary instead of a release build (the
 # cold and seed cases still need the release seed_sql example).
@@ -247,38 +249,48 @@ fi
 
 # --- remote engines ---------------------------------------------------------
 # Warm `up` and `check` of the converged stack from a "laptop" of the
-# remote-engine lab (scripts/remote-test-env.sh, needs root): through ssh and
-# through TCP+TLS to this machine's engine, against the local socket. Each
-# run of each transport pays its engine connection and, remotely, the engine
-# lock (`up`) and the forwards (probes, `check`).
+# remote-engine lab (scripts/remote-test-env.sh, needs root): through ssh,
+# through TCP+TLS and through a TLS context to this machine's engine, against
+# the local socket. Each run of each path pays its engine connection and,
+# remotely, the engine lock (`up`) and the forwards (probes, `check`).
 if wants remote; then
     lab_n=$(( $$ % 240 + 10 ))
     lab="$(bash scripts/remote-test-env.sh up "$lab_n")"
     trap 'bash scripts/remote-test-env.sh down "$lab_n" >/dev/null 2>&1 || true; cleanup' EXIT
     lab_host="10.250.$lab_n.1"
-    # remote_fi ssh|tls ARGS...: flowinfra inside laptop a of the lab.
+    # A TLS context "lab" in a Docker config store of the lab's own.
+    context_dir="$(python3 -c 'import hashlib; print(hashlib.sha256(b"lab").hexdigest())')"
+    mkdir -p "$lab/docker-config/contexts/meta/$context_dir" "$lab/docker-config/contexts/tls/$context_dir/docker"
+    printf '{"Name":"lab","Metadata":{},"Endpoints":{"docker":{"Host":"tcp://%s:2376","SkipTLSVerify":false}}}' \
+        "$lab_host" >"$lab/docker-config/contexts/meta/$context_dir/meta.json"
+    cp "$lab"/tls/{ca,cert,key}.pem "$lab/docker-config/contexts/tls/$context_dir/docker/"
+    echo '{}' >"$lab/docker-config/config.json"
+    # remote_fi ssh|tls|context ARGS...: flowinfra inside laptop a of the lab.
     remote_fi() {
-        local engine_env
+        local engine_env context=()
         case "$1" in
         ssh) engine_env="DOCKER_HOST=ssh://root@$lab_host" ;;
         tls) engine_env="DOCKER_HOST=tcp://$lab_host:2376 DOCKER_TLS_VERIFY=1 DOCKER_CERT_PATH=$lab/tls" ;;
+        context) engine_env="DOCKER_CONFIG=$lab/docker-config" context=(--context lab) ;;
         esac
         shift
         bash scripts/remote-test-env.sh run "$lab_n" a a -- env -i PATH="$PATH" HOME=/root TMPDIR="$lab" \
-            $fi_env $engine_env "$bin" "${files[@]}" -p "$fi_project" "$@"
+            $fi_env $engine_env "$bin" "${context[@]}" "${files[@]}" -p "$fi_project" "$@"
     }
-    log "remote: warm up and check through ssh and TLS vs the local socket, $runs runs each"
+    log "remote: warm up and check through ssh, TLS and a TLS context vs the local socket, $runs runs each"
     if ! docker image inspect busybox:1.37 >/dev/null 2>&1; then
         log "the forward helper image busybox:1.37 is missing and no registry may be reachable: load it first"
         exit 1
     fi
-    for transport in ssh tls; do remote_fi "$transport" -q up >/dev/null 2>&1; done
+    for path in ssh tls context; do remote_fi "$path" -q up >/dev/null 2>&1; done
     for run in $(seq 1 "$runs"); do
         timed remote "up, local socket" "$run" flowinfra -q up
         timed remote "up, TLS" "$run" remote_fi tls -q up
+        timed remote "up, TLS context" "$run" remote_fi context -q up
         timed remote "up, ssh" "$run" remote_fi ssh -q up
         timed remote "check, local socket" "$run" flowinfra check
         timed remote "check, TLS" "$run" remote_fi tls check
+        timed remote "check, TLS context" "$run" remote_fi context check
         timed remote "check, ssh" "$run" remote_fi ssh check
     done
 fi

@@ -6,8 +6,9 @@
 //! on this machine. With a remote engine they are on the remote host's
 //! loopback, so [`Reach::published`] rewrites each TCP port to a local
 //! listener of an [`engine::Forwarder`](crate::engine::Forwarder): one per
-//! network per command run, started on first use (helper image pulled then
-//! if missing), closed when the `Reach` is. Kinds and their callers keep
+//! network per command run, started on first use (over ssh, a channel of
+//! the engine's ssh login; otherwise a helper container, its image pulled
+//! then if missing), closed when the `Reach` is. Kinds and their callers keep
 //! reading `&[PublishedPort]` and never learn which it was.
 
 use std::collections::BTreeMap;
@@ -90,7 +91,11 @@ impl Reach {
         let network = primary_network(&remote.spec, service);
         let mut forwarders = remote.forwarders.lock().await;
         if !forwarders.contains_key(&network) && ports.iter().any(|port| port.protocol == Protocol::Tcp) {
-            let image = ensure_helper_image(&remote.engine, None).await?;
+            let image = if remote.engine.forwards_over_ssh() {
+                FORWARD_HELPER_IMAGE.to_string()
+            } else {
+                ensure_helper_image(&remote.engine, None).await?
+            };
             let forwarder = remote.engine.forwarder(&remote.spec.name, &network, &image).await?;
             forwarders.insert(network.clone(), forwarder);
         }
@@ -102,16 +107,13 @@ impl Reach {
             }
             let forwarder = forwarders.get_mut(&network).expect("started above");
             let local = if remote.same_ports {
-                match forwarder
-                    .forward_at(container_name, port.container_port, port.host_port)
-                    .await
-                {
+                match forwarder.forward_port(container_name, port, port.host_port).await {
                     Ok(local) => local,
-                    Err(EngineError::Forward { .. }) => forwarder.forward(container_name, port.container_port).await?,
+                    Err(EngineError::Forward { .. }) => forwarder.forward_port(container_name, port, 0).await?,
                     Err(other) => return Err(other),
                 }
             } else {
-                forwarder.forward(container_name, port.container_port).await?
+                forwarder.forward_port(container_name, port, 0).await?
             };
             reached.push(PublishedPort {
                 host_ip: local.ip().to_string(),

@@ -7,13 +7,13 @@
 //! two laptops; and the errors of broken paths. Needs root.
 //!
 //! The product through the binary (`flowinfra` run inside a laptop): the
-//! whole Flowlite stack once, through a TLS context chosen by `--context`
-//! (up from nothing, check, seed's remote guard, forward with a MySQL login
-//! and a Redis PING, down -v); the Redis service alone from two laptops at
-//! once, one over ssh and one over TLS (one container, check and forward
-//! over ssh, down over TLS); broken paths through the binary. One full stack
-//! keeps the file under its time budget: the transports differ below the
-//! commands, not in them.
+//! whole Flowlite stack through each path, `DOCKER_HOST=ssh://`,
+//! `DOCKER_HOST=tcp://` with `DOCKER_TLS_VERIFY`/`DOCKER_CERT_PATH`, and a
+//! TLS context chosen by `--context` (up from nothing, check, seed's remote
+//! guard, forward with a MySQL login and a Redis PING, down -v); the Redis
+//! service alone from two laptops at once, one over ssh and one over TLS
+//! (one container, check and forward over ssh, down over TLS); broken paths
+//! through the binary.
 
 mod support;
 
@@ -39,6 +39,16 @@ async fn an_ssh_engine_pings_and_creates_a_container_from_a_laptop() {
         output.contains(&format!("chosen_by=DOCKER_HOST chose ssh://root@{}", lab.host("a"))),
         "{output}"
     );
+    assert!(
+        output.contains("ssh_tunnel=true"),
+        "one ssh login, the socket forwarded: {output}"
+    );
+    // Laptop b's sshd refuses to forward the engine socket: the same
+    // address works through `docker system dial-stdio` instead.
+    let name = format!("ft-remote-ssh-fallback-{}", std::process::id());
+    let env = [("DOCKER_HOST", lab.ssh_address("b"))];
+    let output = create_in_child_on(&lab, "b", &name, &env).await;
+    assert!(output.contains("ssh_tunnel=false"), "fell back to dial-stdio: {output}");
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -145,11 +155,28 @@ async fn a_forward_reaches_a_port_published_on_the_remote_loopback() {
         assert!(text.contains("direct=unreachable"), "{transport}: {text}");
         let line = text.lines().find(|line| line.starts_with("forwarded ")).expect(&text);
         eprintln!("through the {transport} engine: {line}");
+        if transport == "ssh" {
+            // A channel of the one login: about 2 ms here. A new ssh login
+            // per connection (bollard's transport) cost 600 ms, and a login
+            // without TCP_NODELAY 40 ms (a delayed ACK per answer).
+            let each: f64 = line
+                .split(", ")
+                .nth(1)
+                .and_then(|part| part.split(" ms each").next())
+                .and_then(|ms| ms.parse().ok())
+                .expect(line);
+            assert!(each < 30.0, "a forwarded connection over ssh took {each} ms: {line}");
+        }
         let helper = text
             .lines()
             .find_map(|line| line.strip_prefix("helper="))
             .expect(&text)
             .to_string();
+        // Over ssh, connections are channels of the ssh login: no helper.
+        assert_eq!(helper == "none", transport == "ssh", "{transport}: {text}");
+        if helper == "none" {
+            continue;
+        }
         let engine = engine.clone();
         wait_for("the forward helper to be removed", Duration::from_secs(20), || {
             let (engine, helper) = (engine.clone(), helper.clone());
@@ -370,58 +397,110 @@ impl Forwarding {
     }
 }
 
+/// The three ways a laptop names a remote engine, for the full-stack test.
+#[derive(Debug, Clone, Copy)]
+enum EnginePath {
+    /// `DOCKER_HOST=ssh://root@<host>`.
+    Ssh,
+    /// `DOCKER_HOST=tcp://<host>:2376` with `DOCKER_TLS_VERIFY` and `DOCKER_CERT_PATH`.
+    TcpTls,
+    /// `--context lab-tls`, a TLS context in a `DOCKER_CONFIG` store.
+    Context,
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_flowlite_stack_runs_from_a_laptop_over_ssh() {
+    flowlite_stack_through(EnginePath::Ssh).await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_flowlite_stack_runs_from_a_laptop_over_tcp_and_tls() {
+    flowlite_stack_through(EnginePath::TcpTls).await;
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn the_flowlite_stack_runs_from_a_laptop_through_a_tls_context() {
+    flowlite_stack_through(EnginePath::Context).await;
+}
+
+/// The whole Flowlite stack driven from laptop `a` through `path`: `up`
+/// from nothing (migrated, seeded, provisioned), `check --json` ok, `seed
+/// --clean` refused as remote, `forward` with a MySQL login and a Redis
+/// PING inside the laptop, `down -v`.
+async fn flowlite_stack_through(path: EnginePath) {
     let lab = RemoteLab::start();
     let engine = engine().await;
     forward_helper_image(&engine).await;
-    let stack = FlowliteStack::new("remote_flowlite");
+    let stack = FlowliteStack::new(&format!("remote_flowlite_{path:?}").to_lowercase());
     let project = stack.project.name.clone();
-    let config = lab.config_with_context("lab-tls", &lab.tls_address("a"), Some(&lab.tls_dir()));
-    // No current context: --context alone chooses the engine.
-    std::fs::write(config.join("config.json"), "{}").unwrap();
-    let env = stack_env(&stack, &[("DOCKER_CONFIG", config.display().to_string())]);
-    let with_context = |args: &[&str]| {
-        let mut all = vec!["--context".to_string(), "lab-tls".to_string()];
+    let (address, extra, prefix, named) = match path {
+        EnginePath::Ssh => {
+            let address = lab.ssh_address("a");
+            let extra = vec![("DOCKER_HOST", address.clone())];
+            (address, extra, Vec::new(), "(DOCKER_HOST)")
+        }
+        EnginePath::TcpTls => {
+            let address = lab.tls_address("a");
+            let extra = vec![
+                ("DOCKER_HOST", address.clone()),
+                ("DOCKER_TLS_VERIFY", "1".to_string()),
+                ("DOCKER_CERT_PATH", lab.tls_dir().display().to_string()),
+            ];
+            (address, extra, Vec::new(), "(DOCKER_HOST)")
+        }
+        EnginePath::Context => {
+            let address = lab.tls_address("a");
+            let config = lab.config_with_context("lab-tls", &address, Some(&lab.tls_dir()));
+            // No current context: --context alone chooses the engine.
+            std::fs::write(config.join("config.json"), "{}").unwrap();
+            let extra = vec![("DOCKER_CONFIG", config.display().to_string())];
+            let prefix = vec!["--context".to_string(), "lab-tls".to_string()];
+            (address, extra, prefix, "(context lab-tls)")
+        }
+    };
+    let env = stack_env(&stack, &extra);
+    let with_path = |args: &[&str]| {
+        let mut all = prefix.clone();
         all.extend(stack_args(&stack, args));
         all
     };
 
     let started = Instant::now();
-    let (code, _, stderr) = run_on(&lab, "a", &with_context(&["up"]), &env);
-    assert_eq!(code, Some(0), "up:\n{stderr}");
-    eprintln!("up from nothing through the TLS context: {:?}", started.elapsed());
+    let (code, _, stderr) = run_on(&lab, "a", &with_path(&["up"]), &env);
+    assert_eq!(code, Some(0), "{path:?} up:\n{stderr}");
+    eprintln!("{path:?}: up from nothing {:?}", started.elapsed());
     assert!(
-        stderr.contains(&format!("engine: tcp://{}:2376 (context lab-tls), API ", lab.host("a"))),
-        "{stderr}"
+        stderr.contains(&format!("engine: {address} {named}, API ")),
+        "{path:?}: {stderr}"
     );
     let containers = engine.list_containers(&project).await.unwrap();
     assert_eq!(containers.len(), 4, "{containers:?}");
 
-    let (code, stdout, stderr) = run_on(&lab, "a", &with_context(&["check", "--json"]), &env);
-    assert_eq!(code, Some(0), "check:\n{stdout}\n{stderr}");
+    let started = Instant::now();
+    let (code, stdout, stderr) = run_on(&lab, "a", &with_path(&["check", "--json"]), &env);
+    assert_eq!(code, Some(0), "{path:?} check:\n{stdout}\n{stderr}");
+    eprintln!("{path:?}: check {:?}", started.elapsed());
     let report: serde_json::Value = serde_json::from_str(&stdout).expect(&stdout);
     assert_eq!(report["status"], "ok", "{stdout}");
     let checks = report["checks"].as_array().unwrap();
     for check in ["protocol", "migrations", "seed", "queues", "buckets"] {
         assert!(
             checks.iter().any(|c| c["check"] == check && c["status"] == "ok"),
-            "{check} ok: {stdout}"
+            "{path:?}: {check} ok: {stdout}"
         );
     }
 
     // The database is the engine's, though the forward is on 127.0.0.1.
-    let (code, _, stderr) = run_on(&lab, "a", &with_context(&["seed", "--clean"]), &env);
+    let (code, _, stderr) = run_on(&lab, "a", &with_path(&["seed", "--clean"]), &env);
     assert_ne!(code, Some(0), "{stderr}");
     assert!(
         stderr.contains(&format!(
-            "refusing `seed --clean` against the database on the remote engine tcp://{}:2376",
-            lab.host("a")
+            "refusing `seed --clean` against the database on the remote engine {address}"
         )),
-        "{stderr}"
+        "{path:?}: {stderr}"
     );
 
-    let forward = Forwarding::start(&lab, "a", &with_context(&["forward"]), &env, &["mysql", "redis"]);
+    let forward = Forwarding::start(&lab, "a", &with_path(&["forward"]), &env, &["mysql", "redis"]);
     let (mysql_port, redis_port) = (stack.port("MYSQL_PORT"), stack.port("REDIS_PORT"));
     assert!(
         forward.table.contains(&format!("127.0.0.1:{mysql_port}")),
@@ -442,15 +521,15 @@ async fn the_flowlite_stack_runs_from_a_laptop_through_a_tls_context() {
         ],
     );
     let text = output_text(&dial);
-    assert!(dial.status.success(), "{text}");
+    assert!(dial.status.success(), "{path:?}: {text}");
     assert!(text.contains("mysql users=3"), "{text}");
     assert!(text.contains("redis=PONG"), "{text}");
     let (code, stderr) = forward.stop();
     assert_eq!(code, Some(0), "{stderr}");
     assert!(stderr.contains("forwards closed"), "{stderr}");
 
-    let (code, _, stderr) = run_on(&lab, "a", &with_context(&["down", "-v"]), &env);
-    assert_eq!(code, Some(0), "down:\n{stderr}");
+    let (code, _, stderr) = run_on(&lab, "a", &with_path(&["down", "-v"]), &env);
+    assert_eq!(code, Some(0), "{path:?} down:\n{stderr}");
     assert!(engine.list_containers(&project).await.unwrap().is_empty());
     assert!(engine.list_volumes(&project).await.unwrap().is_empty());
 }
@@ -643,6 +722,7 @@ async fn child_create() {
         .await
         .unwrap_or_else(|error| panic!("{}", chain(&error)));
     println!("chosen_by={}", engine.target().chosen_by());
+    println!("ssh_tunnel={}", engine.forwards_over_ssh());
     println!(
         "remote={} version={}",
         engine.is_remote(),
@@ -693,7 +773,7 @@ async fn child_forward() {
         )
         .await
         .unwrap_or_else(|error| panic!("{}", chain(&error)));
-    println!("helper={}", forwarder.helper_id());
+    println!("helper={}", forwarder.helper_id().unwrap_or("none"));
     let local = forwarder.forward_published(port).await.unwrap();
     assert!(local.ip().is_loopback());
     let address = local.to_string();

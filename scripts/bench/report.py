@@ -93,7 +93,7 @@ def main(results_path, machine_path):
         local = times[("remote", f"{command}, local socket")]
         if not local:
             continue
-        for transport in ("TLS", "ssh"):
+        for transport in ("TLS", "TLS context", "ssh"):
             remote = times[("remote", f"{command}, {transport}")]
             if remote:
                 runs = sorted(set(local) & set(remote))

@@ -61,8 +61,13 @@ pub async fn run(global: &GlobalArgs, args: &ForwardArgs, printer: &Printer) -> 
         ));
         return Ok(EXIT_OK);
     }
+    let cost = if engine.forwards_over_ssh() {
+        "each new connection is a channel of its ssh login"
+    } else {
+        "each new connection costs one exec on the engine"
+    };
     printer.info(&format!(
-        "forwarding through {}; each new connection costs one exec on the engine. Ctrl-C stops",
+        "forwarding through {}; {cost}. Ctrl-C stops",
         engine.describe()
     ));
     tokio::signal::ctrl_c().await?;

@@ -2,14 +2,23 @@
 //!
 //! With a remote engine, a service's published port is on the remote host,
 //! not on this machine's 127.0.0.1. A [`Forwarder`] opens a listener on
-//! 127.0.0.1 per target and relays every connection through the engine
-//! connection itself: it runs a small helper container on the stack's
-//! network and, per accepted connection, execs `nc <container> <port>` in it
-//! with stdin and stdout attached. The relay works the same over every
-//! transport bollard speaks (unix, TCP+TLS, ssh), needs nothing on the remote
-//! host beyond the engine, and reaches containers by name on the stack's
-//! network, whatever host address their ports are published on. Why this
-//! and not ssh port forwarding: docs/decisions.md, "Remote engines".
+//! 127.0.0.1 per target and relays every connection it accepts, one of two
+//! ways:
+//!
+//! - over `ssh://` (when the engine is reached through an ssh tunnel,
+//!   `ssh.rs`), as an ssh `direct-tcpip` channel on the one login to the
+//!   published port on the remote host: a few milliseconds per connection;
+//! - otherwise through the engine connection itself: it runs a small helper
+//!   container on the stack's network and, per accepted connection, execs
+//!   `nc <container> <port>` in it with stdin and stdout attached. This
+//!   works the same over every transport bollard speaks (TCP+TLS, contexts,
+//!   ssh through `docker system dial-stdio`), needs nothing on the remote
+//!   host beyond the engine, and reaches containers by name on the stack's
+//!   network, whatever host address their ports are published on; an exec
+//!   costs about 100 ms per connection.
+//!
+//! Why these two: docs/decisions.md, "Remote engines" and its issue 18
+//! follow-up.
 //!
 //! The helper is tethered to this process: it runs `cat` on an attached
 //! stdin (`StdinOnce`, `AutoRemove`), so when the forwarder is dropped or the
@@ -28,7 +37,8 @@ use tokio::io::{AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::task::JoinHandle;
 
-use super::{Engine, EngineError, Protocol};
+use super::ssh::{SshTunnel, TcpForward, remote_host};
+use super::{Engine, EngineError, Protocol, PublishedPort};
 
 /// The helper image named for real use: the official busybox image (a few
 /// MB, maintained, has `nc` and `cat`). Tests pass their own busybox import.
@@ -38,10 +48,10 @@ pub const FORWARD_HELPER_IMAGE: &str = "busybox:1.37";
 const HALF_CLOSED_GRACE: std::time::Duration = std::time::Duration::from_secs(10);
 
 /// How many forwarded connections may be setting up their exec at once.
-/// Over ssh each engine request that hijacks its connection gets an ssh
-/// connection of its own (bollard 0.21), and sshd drops concurrent
-/// unauthenticated connections beyond `MaxStartups` (10 by default): a
-/// burst such as `check`'s concurrent probes would lose some.
+/// Over ssh's dial-stdio fallback each engine request that hijacks its
+/// connection gets an ssh connection of its own (bollard 0.21), and sshd
+/// drops concurrent unauthenticated connections beyond `MaxStartups` (10
+/// by default): a burst such as `check`'s concurrent probes would lose some.
 const CONCURRENT_SETUPS: usize = 3;
 
 /// How often a forwarded connection's exec is tried when the engine
@@ -55,9 +65,14 @@ pub const LABEL_FORWARD_OF: &str = "io.flowinfra.forward-of";
 pub struct Forwarder {
     engine: Engine,
     project: String,
-    helper: String,
+    /// The exec relay's helper container (`None` over an ssh tunnel).
+    helper: Option<String>,
     /// The helper's attach connection: dropping it ends the helper.
     tether: Option<Tether>,
+    /// The ssh tunnel forwarded connections go through, if any.
+    tunnel: Option<std::sync::Arc<SshTunnel>>,
+    /// The tunnel's forwards, cancelled on close.
+    tunnel_forwards: Vec<TcpForward>,
     listeners: Vec<JoinHandle<()>>,
     forwards: BTreeMap<(String, u16), SocketAddr>,
     /// Bounds connections being set up ([`CONCURRENT_SETUPS`]).
@@ -89,20 +104,34 @@ impl std::fmt::Debug for Forwarder {
 }
 
 impl Engine {
-    /// Starts a forwarder for `project`: a helper container from
-    /// `helper_image` (which must be present on the engine, e.g.
-    /// [`FORWARD_HELPER_IMAGE`] pulled by the caller) on `network`.
+    /// Whether forwarded connections go through an ssh tunnel (no helper
+    /// container, no helper image needed).
+    pub fn forwards_over_ssh(&self) -> bool {
+        self.tunnel.is_some()
+    }
+
+    /// Starts a forwarder for `project`: over an ssh tunnel when the engine
+    /// has one; otherwise a helper container from `helper_image` (which
+    /// must be present on the engine, e.g. [`FORWARD_HELPER_IMAGE`] pulled
+    /// by the caller) on `network`.
     pub async fn forwarder(&self, project: &str, network: &str, helper_image: &str) -> Result<Forwarder, EngineError> {
-        let name = format!("flowinfra-forward-{project}-{}", unique_suffix());
-        let labels = [(LABEL_FORWARD_OF.to_string(), project.to_string())].into();
-        let (helper, tether) = self
-            .tethered_container(&name, helper_image, Some(network), labels)
-            .await?;
+        let (helper, tether) = if self.tunnel.is_some() {
+            (None, None)
+        } else {
+            let name = format!("flowinfra-forward-{project}-{}", unique_suffix());
+            let labels = [(LABEL_FORWARD_OF.to_string(), project.to_string())].into();
+            let (helper, tether) = self
+                .tethered_container(&name, helper_image, Some(network), labels)
+                .await?;
+            (Some(helper), Some(tether))
+        };
         Ok(Forwarder {
             engine: self.clone(),
             project: project.to_string(),
             helper,
-            tether: Some(tether),
+            tether,
+            tunnel: self.tunnel.clone(),
+            tunnel_forwards: Vec::new(),
             listeners: Vec::new(),
             forwards: BTreeMap::new(),
             setups: std::sync::Arc::new(tokio::sync::Semaphore::new(CONCURRENT_SETUPS)),
@@ -175,51 +204,62 @@ impl Engine {
 }
 
 impl Forwarder {
-    /// A local address relaying to `port` of `host` as seen from the stack's
-    /// network (a container name, network alias or IP). Repeated calls for
-    /// the same target return the same address.
-    pub async fn forward(&mut self, host: &str, port: u16) -> Result<SocketAddr, EngineError> {
-        self.forward_at(host, port, 0).await
-    }
-
-    /// Like [`Forwarder::forward`], listening on 127.0.0.1:`local_port`
-    /// (0: any free port). Fails when that port is taken here.
-    pub async fn forward_at(&mut self, host: &str, port: u16, local_port: u16) -> Result<SocketAddr, EngineError> {
-        if let Some(address) = self.forwards.get(&(host.to_string(), port)) {
+    /// A local address relaying to `port`, published by `container` of this
+    /// project: listening on 127.0.0.1:`local_port` (0: any free port;
+    /// fails when that port is taken here). Repeated calls for the same
+    /// container port return the same address.
+    pub async fn forward_port(
+        &mut self,
+        container: &str,
+        port: &PublishedPort,
+        local_port: u16,
+    ) -> Result<SocketAddr, EngineError> {
+        let key = (container.to_string(), port.container_port);
+        if let Some(address) = self.forwards.get(&key) {
             return Ok(*address);
         }
+        let target = format!("{container}:{}", port.container_port);
         let listener = TcpListener::bind(("127.0.0.1", local_port))
             .await
             .map_err(|source| EngineError::Forward {
-                target: format!("{host}:{port}"),
+                target: target.clone(),
                 source,
             })?;
         let local = listener.local_addr().map_err(|source| EngineError::Forward {
-            target: format!("{host}:{port}"),
+            target: target.clone(),
             source,
         })?;
-        let engine = self.engine.clone();
-        let helper = self.helper.clone();
-        let setups = self.setups.clone();
-        let target = (host.to_string(), port);
-        self.listeners.push(tokio::spawn(async move {
-            while let Ok((stream, _)) = listener.accept().await {
-                let (engine, helper, target, setups) = (engine.clone(), helper.clone(), target.clone(), setups.clone());
-                tokio::spawn(async move {
-                    if let Err(error) = relay(&engine, &helper, &target.0, target.1, stream, &setups).await {
-                        tracing::warn!(target = %format!("{}:{}", target.0, target.1), error = %error, "a forwarded connection failed");
-                    }
-                });
+        let accepting = match &self.tunnel {
+            Some(tunnel) => {
+                let forward = tunnel
+                    .forward_tcp(&remote_host(&port.host_ip), port.host_port)
+                    .await
+                    .map_err(|error| EngineError::Forward {
+                        target: target.clone(),
+                        source: std::io::Error::other(error),
+                    })?;
+                self.tunnel_forwards.push(forward.clone());
+                tokio::spawn(accept_over_ssh(listener, forward, target))
             }
-        }));
-        tracing::debug!(%local, host, port, "forwarding through the engine");
-        self.forwards.insert((host.to_string(), port), local);
+            None => {
+                let helper = self.helper.clone().expect("a forwarder without a tunnel has a helper");
+                tokio::spawn(accept_over_exec(
+                    listener,
+                    self.engine.clone(),
+                    helper,
+                    (container.to_string(), port.container_port),
+                    self.setups.clone(),
+                ))
+            }
+        };
+        self.listeners.push(accepting);
+        tracing::debug!(%local, container, port = port.container_port, over_ssh = self.tunnel.is_some(), "forwarding");
+        self.forwards.insert(key, local);
         Ok(local)
     }
 
     /// A local address relaying to the container of this project that
-    /// publishes TCP `host_port` on the engine's host (to its container
-    /// port, over the stack's network).
+    /// publishes TCP `host_port` on the engine's host.
     pub async fn forward_published(&mut self, host_port: u16) -> Result<SocketAddr, EngineError> {
         let containers = self.engine.list_containers(&self.project).await?;
         let found = containers.iter().find_map(|container| {
@@ -227,9 +267,9 @@ impl Forwarder {
                 .ports
                 .iter()
                 .find(|port| port.host_port == host_port && port.protocol == Protocol::Tcp)
-                .map(|port| (container.name.clone(), port.container_port))
+                .map(|port| (container.name.clone(), port.clone()))
         });
-        let Some((name, container_port)) = found else {
+        let Some((name, port)) = found else {
             return Err(EngineError::Forward {
                 target: format!("published port {host_port}"),
                 source: std::io::Error::new(
@@ -238,19 +278,29 @@ impl Forwarder {
                 ),
             });
         };
-        self.forward(&name, container_port).await
+        self.forward_port(&name, &port, 0).await
     }
 
-    /// The helper container's ID.
-    pub fn helper_id(&self) -> &str {
-        &self.helper
+    /// The helper container's ID (`None` over an ssh tunnel).
+    pub fn helper_id(&self) -> Option<&str> {
+        self.helper.as_deref()
     }
 
-    /// Stops the listeners and removes the helper, waiting for the engine.
+    /// Stops the listeners, cancels the ssh forwards and removes the
+    /// helper, waiting for ssh and the engine.
     pub async fn close(mut self) {
         self.stop_listeners();
         self.tether.take();
-        self.engine.remove_quietly(&self.helper).await;
+        if let Some(helper) = self.helper.take() {
+            self.engine.remove_quietly(&helper).await;
+        }
+        if let Some(tunnel) = &self.tunnel {
+            for forward in self.tunnel_forwards.drain(..) {
+                if let Err(error) = tunnel.cancel(&forward).await {
+                    tracing::debug!(error = %error, "an ssh forward was not cancelled");
+                }
+            }
+        }
     }
 
     fn stop_listeners(&mut self) {
@@ -266,11 +316,69 @@ impl Drop for Forwarder {
         // Closing the helper's stdin ends it (and AutoRemove removes it);
         // removing it as well does not wait for the engine to notice.
         if self.tether.take().is_some()
+            && let Some(helper) = self.helper.take()
             && let Ok(runtime) = tokio::runtime::Handle::try_current()
         {
-            let (engine, helper) = (self.engine.clone(), self.helper.clone());
+            let engine = self.engine.clone();
             runtime.spawn(async move { engine.remove_quietly(&helper).await });
         }
+        // The ssh forwards end with the tunnel; cancel them sooner if we can.
+        if let Some(tunnel) = self.tunnel.clone()
+            && !self.tunnel_forwards.is_empty()
+            && let Ok(runtime) = tokio::runtime::Handle::try_current()
+        {
+            let forwards = std::mem::take(&mut self.tunnel_forwards);
+            runtime.spawn(async move {
+                for forward in forwards {
+                    let _ = tunnel.cancel(&forward).await;
+                }
+            });
+        }
+    }
+}
+
+/// Accepts connections on `listener` and relays each one to the tunnel's
+/// local socket for `forward` (one ssh channel each).
+async fn accept_over_ssh(listener: TcpListener, forward: TcpForward, target: String) {
+    while let Ok((mut stream, _)) = listener.accept().await {
+        // Relayed answers arrive in pieces: without this, Nagle holds each
+        // later piece until the client's delayed ACK (40 ms a connection).
+        let _ = stream.set_nodelay(true);
+        let (local, target) = (forward.local.clone(), target.clone());
+        tokio::spawn(async move {
+            let mut channel = match tokio::net::UnixStream::connect(&local).await {
+                Ok(channel) => channel,
+                Err(error) => {
+                    tracing::warn!(target = %target, error = %error, "the ssh tunnel is gone; a forwarded connection failed");
+                    return;
+                }
+            };
+            // A reset by either side ends the connection as it would directly.
+            if let Err(error) = tokio::io::copy_bidirectional(&mut stream, &mut channel).await {
+                tracing::debug!(target = %target, error = %error, "a forwarded connection ended with an error");
+            }
+        });
+    }
+}
+
+/// Accepts connections on `listener` and relays each one through an exec
+/// of `nc` in the helper container.
+async fn accept_over_exec(
+    listener: TcpListener,
+    engine: Engine,
+    helper: String,
+    target: (String, u16),
+    setups: std::sync::Arc<tokio::sync::Semaphore>,
+) {
+    while let Ok((stream, _)) = listener.accept().await {
+        // As in `accept_over_ssh`: no Nagle delay on relayed pieces.
+        let _ = stream.set_nodelay(true);
+        let (engine, helper, target, setups) = (engine.clone(), helper.clone(), target.clone(), setups.clone());
+        tokio::spawn(async move {
+            if let Err(error) = relay(&engine, &helper, &target.0, target.1, stream, &setups).await {
+                tracing::warn!(target = %format!("{}:{}", target.0, target.1), error = %error, "a forwarded connection failed");
+            }
+        });
     }
 }
 

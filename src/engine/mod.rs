@@ -25,6 +25,7 @@ mod images;
 mod lock;
 mod logs;
 mod networks;
+mod ssh;
 mod types;
 mod volumes;
 
@@ -70,6 +71,9 @@ pub struct Engine {
     docker: Docker,
     address: String,
     target: EngineTarget,
+    /// For `ssh://`: the one ssh login the engine connection and forwards
+    /// go through (`None` when bollard's own ssh transport is in use).
+    tunnel: Option<std::sync::Arc<ssh::SshTunnel>>,
 }
 
 impl Engine {
@@ -94,8 +98,9 @@ impl Engine {
 
     /// Connects to a resolved target: `unix://`; `tcp://`/`http://` plain,
     /// or over TLS when the target has TLS files (`https://` always);
-    /// `ssh://[user@]host` through the system `ssh` (which must log in
-    /// without a prompt) running `docker system dial-stdio` on the remote.
+    /// `ssh://[user@]host` through one login of the system `ssh` (which must
+    /// log in without a prompt), forwarding the remote engine's socket, or
+    /// running `docker system dial-stdio` on the remote when that fails.
     pub async fn connect_target(target: EngineTarget) -> Result<Engine, EngineError> {
         let address = target.address.clone();
         let chosen_by = (target.source != TargetSource::Default).then(|| target.chooser());
@@ -104,25 +109,72 @@ impl Engine {
             chosen_by: chosen_by.clone(),
             source,
         };
-        let docker = client_for(&target).map_err(unreachable)?;
+        let (docker, tunnel) = match ssh_destination(&address).map_err(unreachable)? {
+            Some(destination) => match Self::open_tunnel(&destination).await {
+                Ok((docker, tunnel)) => (docker, Some(tunnel)),
+                Err(TunnelError::Login(error)) => return Err(unreachable(error)),
+                Err(TunnelError::Socket(error)) => {
+                    // The engine is not at the default socket path, or the
+                    // server refuses socket forwarding: fall back to what
+                    // the docker CLI runs, one ssh login per connection.
+                    tracing::warn!(
+                        address,
+                        error = %error,
+                        "the remote engine socket is not reachable through ssh forwarding; using \
+                         `docker system dial-stdio` instead (each engine connection logs in again)"
+                    );
+                    let docker =
+                        Docker::connect_with_ssh(&address, REQUEST_TIMEOUT_SECS, bollard::API_DEFAULT_VERSION, None)
+                            .map_err(|error| unreachable(error.into()))?;
+                    (Self::negotiate(docker).await.map_err(unreachable)?, None)
+                }
+            },
+            None => {
+                let docker = client_for(&target).map_err(unreachable)?;
+                (Self::negotiate(docker).await.map_err(unreachable)?, None)
+            }
+        };
+        let engine = Engine {
+            docker,
+            address: address.clone(),
+            target,
+            tunnel,
+        };
+        tracing::debug!(address, api = %engine.api_version(), chosen_by = %engine.target.chosen_by(), "connected to the Docker engine");
+        Ok(engine)
+    }
+
+    /// Negotiates the API version down to the engine's and pings it, within
+    /// [`CONNECT_TIMEOUT`].
+    async fn negotiate(docker: Docker) -> Result<Docker, Box<dyn std::error::Error + Send + Sync>> {
         // The engine here may be older than the API bollard speaks (Docker
         // 20.10 = API 1.41): negotiate down so version-gated fields are
         // decided against the engine's real version.
         let docker = tokio::time::timeout(CONNECT_TIMEOUT, docker.negotiate_version())
             .await
-            .map_err(|_| unreachable(error::NoAnswer { after: CONNECT_TIMEOUT }.into()))?
-            .map_err(|error| unreachable(error.into()))?;
+            .map_err(|_| error::NoAnswer { after: CONNECT_TIMEOUT })??;
         tokio::time::timeout(CONNECT_TIMEOUT, docker.ping())
             .await
-            .map_err(|_| unreachable(error::NoAnswer { after: CONNECT_TIMEOUT }.into()))?
-            .map_err(|error| unreachable(error.into()))?;
-        let engine = Engine {
-            docker,
-            address: address.clone(),
-            target,
-        };
-        tracing::debug!(address, api = %engine.api_version(), chosen_by = %engine.target.chosen_by(), "connected to the Docker engine");
-        Ok(engine)
+            .map_err(|_| error::NoAnswer { after: CONNECT_TIMEOUT })??;
+        Ok(docker)
+    }
+
+    /// Logs in to `destination` once and reaches the engine through a
+    /// forward of its socket (see `ssh.rs`).
+    async fn open_tunnel(destination: &str) -> Result<(Docker, std::sync::Arc<ssh::SshTunnel>), TunnelError> {
+        let tunnel = tokio::time::timeout(CONNECT_TIMEOUT, ssh::SshTunnel::open(destination, CONNECT_TIMEOUT))
+            .await
+            .map_err(|_| TunnelError::Login(Box::new(error::NoAnswer { after: CONNECT_TIMEOUT })))?
+            .map_err(|error| TunnelError::Login(Box::new(error)))?;
+        tunnel
+            .forward_engine_socket()
+            .await
+            .map_err(|error| TunnelError::Socket(Box::new(error)))?;
+        let socket = tunnel.engine_socket().to_string_lossy().into_owned();
+        let docker = Docker::connect_with_unix(&socket, REQUEST_TIMEOUT_SECS, bollard::API_DEFAULT_VERSION)
+            .map_err(|error| TunnelError::Socket(Box::new(error)))?;
+        let docker = Self::negotiate(docker).await.map_err(TunnelError::Socket)?;
+        Ok((docker, std::sync::Arc::new(tunnel)))
     }
 
     /// The engine chosen and why.
@@ -247,24 +299,38 @@ fn status_code(error: &bollard::errors::Error) -> Option<u16> {
     }
 }
 
-/// A bollard client for `target` (not yet connected: bollard connects lazily).
+/// Why an ssh tunnel could not be used: the login failed (the engine is
+/// unreachable), or the engine's socket did not answer through it (try
+/// `docker system dial-stdio`).
+enum TunnelError {
+    Login(Box<dyn std::error::Error + Send + Sync>),
+    Socket(Box<dyn std::error::Error + Send + Sync>),
+}
+
+/// `[user@]host` of an `ssh://` address; `None` for other schemes.
+fn ssh_destination(address: &str) -> Result<Option<String>, Box<dyn std::error::Error + Send + Sync>> {
+    let Some(rest) = address.strip_prefix("ssh://") else {
+        return Ok(None);
+    };
+    // The fallback transport (bollard 0.21) hands `user@host:port` to ssh
+    // as one host name and runs `docker system dial-stdio` with the
+    // remote's default socket, so neither a port nor a socket path can be
+    // honoured on every path.
+    let authority = rest.trim_end_matches('/');
+    if authority.contains('/') || authority.rsplit_once(':').is_some_and(|(_, port)| !port.contains(']')) {
+        return Err(format!(
+            "{address}: a port or socket path in an ssh:// address is not supported; \
+             give the port in ~/.ssh/config (`Host <name>` / `Port <n>`) and use ssh://[user@]<name>"
+        )
+        .into());
+    }
+    Ok(Some(authority.to_string()))
+}
+
+/// A bollard client for a non-ssh `target` (not yet connected: bollard connects lazily).
 fn client_for(target: &EngineTarget) -> Result<Docker, Box<dyn std::error::Error + Send + Sync>> {
     let address = target.address.as_str();
     let version = bollard::API_DEFAULT_VERSION;
-    if let Some(rest) = address.strip_prefix("ssh://") {
-        // bollard 0.21 hands `user@host:port` to ssh as one host name and
-        // runs `docker system dial-stdio` with the remote's default socket,
-        // so neither a port nor a socket path can be honoured.
-        let authority = rest.trim_end_matches('/');
-        if authority.contains('/') || authority.rsplit_once(':').is_some_and(|(_, port)| !port.contains(']')) {
-            return Err(format!(
-                "{address}: a port or socket path in an ssh:// address is not supported; \
-                 give the port in ~/.ssh/config (`Host <name>` / `Port <n>`) and use ssh://[user@]<name>"
-            )
-            .into());
-        }
-        return Ok(Docker::connect_with_ssh(address, REQUEST_TIMEOUT_SECS, version, None)?);
-    }
     let tls = match (&target.tls, address.starts_with("https://")) {
         (Some(tls), _) => Some(tls.clone()),
         (None, true) => Some(TlsFiles {
