@@ -18,6 +18,7 @@
 //! - every Compose field → an entry of the [`report::TranslationReport`].
 
 mod environment;
+pub mod files;
 pub mod in_cluster;
 mod names;
 mod probes;
@@ -28,6 +29,7 @@ mod workloads;
 pub use provisioning::{JOB_NAME, SPEC_CONFIG_MAP, SPEC_FILE};
 pub use report::{Entry, Outcome, TranslationReport};
 
+use std::collections::BTreeMap;
 use std::fmt;
 use std::path::{Path, PathBuf};
 
@@ -157,6 +159,8 @@ pub struct Context<'a> {
     pub project: String,
     pub namespace: String,
     pub options: &'a RenderOptions,
+    /// The files of each read-only bind mount, by service and mount index.
+    pub mounted: BTreeMap<(String, usize), files::MountedFiles>,
 }
 
 impl Context<'_> {
@@ -197,7 +201,7 @@ pub fn kubernetes(spec: &Spec, options: &RenderOptions) -> Result<Rendered, Rend
         Some(namespace) => namespace.clone(),
         None => names::dns_label(&spec.name),
     };
-    let mut refusals = refusals(spec);
+    let (mut refusals, mounted) = refusals(spec);
     if !names::is_dns_1035_label(&namespace) && names::dns_label(&namespace) != namespace || namespace.is_empty() {
         refusals.push(Refusal {
             service: spec.name.clone(),
@@ -213,6 +217,7 @@ pub fn kubernetes(spec: &Spec, options: &RenderOptions) -> Result<Rendered, Rend
         project: spec.name.clone(),
         namespace: namespace.clone(),
         options,
+        mounted,
     };
     let mut report = TranslationReport::default();
     let namespace_object = Namespace {
@@ -262,22 +267,40 @@ pub fn kubernetes(spec: &Spec, options: &RenderOptions) -> Result<Rendered, Rend
     })
 }
 
-/// What has no place in a cluster: local paths, the host's network, images
-/// only this machine has.
-fn refusals(spec: &Spec) -> Vec<Refusal> {
+/// What has no place in a cluster: local paths that cannot travel in a
+/// ConfigMap, the host's network, images only this machine has. Also the
+/// files of the bind mounts that can.
+fn refusals(spec: &Spec) -> (Vec<Refusal>, BTreeMap<(String, usize), files::MountedFiles>) {
     let mut refusals = Vec::new();
+    let mut mounted = BTreeMap::new();
     for service in spec.services.values() {
-        for mount in &service.volumes {
-            if let MountSource::Bind { path } = &mount.source {
+        for (index, mount) in service.volumes.iter().enumerate() {
+            let MountSource::Bind { path } = &mount.source else {
+                continue;
+            };
+            let at = format!("it mounts the local path {} at {}", path.display(), mount.target);
+            if !mount.read_only {
                 refusals.push(Refusal {
                     service: service.name.clone(),
-                    problem: format!(
-                        "it mounts the local path {} at {}, which no cluster node has",
-                        path.display(),
+                    problem: format!("{at} read-write, and no cluster node has that path"),
+                    hint: "use a named volume for what it writes; mount files it only reads with `:ro`, and render \
+                           ships them in a ConfigMap (up to 1 MiB)"
+                        .into(),
+                });
+                continue;
+            }
+            match files::read(path) {
+                Ok(files) => {
+                    mounted.insert((service.name.clone(), index), files);
+                }
+                Err(why) => refusals.push(Refusal {
+                    service: service.name.clone(),
+                    problem: format!("{at}, which cannot travel in a ConfigMap: {why}"),
+                    hint: format!(
+                        "bake the files into its image (COPY them to {}), push it and name it in `image:`",
                         mount.target
                     ),
-                    hint: "bake the files into its image, or use a named volume".into(),
-                });
+                }),
             }
         }
         if service.build.is_some() && service.image == format!("{}-{}", spec.name, service.name) {
@@ -295,7 +318,7 @@ fn refusals(spec: &Spec) -> Vec<Refusal> {
             });
         }
     }
-    refusals
+    (refusals, mounted)
 }
 
 /// A kind, a one-shot others wait for, or a plain long-running service.

@@ -257,27 +257,80 @@ fn every_object_carries_the_project_labels_and_lives_in_the_project_namespace() 
 }
 
 #[test]
-fn bind_mounts_and_unpushable_builds_are_refused_with_what_to_do() {
+fn writable_or_oversized_bind_mounts_and_unpushable_builds_are_refused_with_what_to_do() {
     let project = Project::new();
     std::fs::create_dir_all(project.path().join("app")).unwrap();
     std::fs::write(project.path().join("app/Dockerfile"), "FROM scratch\n").unwrap();
+    std::fs::create_dir_all(project.path().join("big")).unwrap();
+    std::fs::write(
+        project.path().join("big/dump.sql"),
+        vec![b'-'; files::CONFIG_MAP_LIMIT + 1],
+    )
+    .unwrap();
     let spec = project.spec(
-        "services:\n  db:\n    image: postgres:16\n    volumes: ['./init:/docker-entrypoint-initdb.d:ro']\n  \
+        "services:\n  db:\n    image: postgres:16\n    volumes: ['./data:/var/lib/postgresql/data']\n  \
+         big:\n    image: postgres:16\n    volumes: ['./big:/docker-entrypoint-initdb.d:ro']\n  \
          app:\n    build: ./app\n  pushed:\n    build: ./app\n    image: registry.example/app:1\n",
     );
     let refused = kubernetes(&spec, &options()).unwrap_err();
     let services: Vec<&str> = refused.refusals.iter().map(|r| r.service.as_str()).collect();
-    assert_eq!(services, ["app", "db"]);
+    assert_eq!(services, ["app", "big", "db"]);
     let text = refused.to_string();
     assert!(
-        text.contains("it mounts the local path") && text.contains("/docker-entrypoint-initdb.d"),
+        text.contains(
+            "/data at /var/lib/postgresql/data read-write, and no cluster node has that path; use a named \
+                       volume for what it writes; mount files it only reads with `:ro`, and render ships them in a \
+                       ConfigMap (up to 1 MiB)"
+        ),
         "{text}"
     );
     assert!(
-        text.contains("bake the files into its image, or use a named volume"),
+        text.contains(
+            "/big at /docker-entrypoint-initdb.d, which cannot travel in a ConfigMap: its files hold 1048577 \
+                       bytes, more than the 1 MiB (1048576 bytes) a ConfigMap can hold; bake the files into its image \
+                       (COPY them to /docker-entrypoint-initdb.d)"
+        ),
         "{text}"
     );
     assert!(text.contains("names no `image:` to push"), "{text}");
+}
+
+#[test]
+fn a_read_only_bind_mount_of_small_files_becomes_a_config_map_mounted_read_only() {
+    let project = Project::new();
+    std::fs::create_dir_all(project.path().join("init")).unwrap();
+    std::fs::write(
+        project.path().join("init/01-extensions.sql"),
+        "CREATE EXTENSION pg_trgm;\n",
+    )
+    .unwrap();
+    std::fs::write(project.path().join("nginx.conf"), "events {}\n").unwrap();
+    let rendered = render(&project.spec(
+        "services:\n  db:\n    image: postgres:16\n    volumes: ['./init:/docker-entrypoint-initdb.d:ro']\n  \
+         web:\n    image: nginx\n    volumes: ['./nginx.conf:/etc/nginx/nginx.conf:ro']\n",
+    ));
+    let config = object(&rendered, "ConfigMap", "db-files-0");
+    assert_eq!(config["data"]["01-extensions.sql"], "CREATE EXTENSION pg_trgm;\n");
+    let pod = &object(&rendered, "Deployment", "db")["spec"]["template"]["spec"];
+    assert_eq!(pod["volumes"][0]["configMap"]["name"], "db-files-0");
+    let mount = &pod["containers"][0]["volumeMounts"][0];
+    assert_eq!(mount["mountPath"], "/docker-entrypoint-initdb.d");
+    assert_eq!(mount["readOnly"], true);
+    assert!(mount.get("subPath").is_none());
+    // One file: mounted by subPath, so the rest of /etc/nginx stays the image's.
+    let web = &object(&rendered, "Deployment", "web")["spec"]["template"]["spec"]["containers"][0];
+    assert_eq!(web["volumeMounts"][0]["subPath"], "nginx.conf");
+    assert_eq!(web["volumeMounts"][0]["mountPath"], "/etc/nginx/nginx.conf");
+    let entry = rendered
+        .report
+        .of("db")
+        .find(|entry| entry.field == "volumes[0]")
+        .unwrap();
+    assert!(
+        matches!(&entry.outcome, Outcome::Mapped(to) if to.starts_with("ConfigMap db-files-0 from ")
+            && to.contains("/init (1 file, 26 bytes; a ConfigMap holds at most 1 MiB), read-only at /docker-entrypoint-initdb.d")),
+        "{entry:?}"
+    );
 }
 
 #[test]

@@ -10,10 +10,11 @@ use k8s_openapi::ByteString;
 use k8s_openapi::api::apps::v1::{Deployment, DeploymentSpec, StatefulSet, StatefulSetSpec};
 use k8s_openapi::api::batch::v1::{Job, JobSpec};
 use k8s_openapi::api::core::v1::{
-    ConfigMap, ConfigMapEnvSource, ConfigMapKeySelector, Container, ContainerPort, EmptyDirVolumeSource, EnvFromSource,
-    EnvVar, EnvVarSource, PersistentVolumeClaim, PersistentVolumeClaimSpec, PersistentVolumeClaimVolumeSource, PodSpec,
-    PodTemplateSpec, Secret, SecretEnvSource, SecretKeySelector, Service as KubeService, ServicePort, ServiceSpec,
-    Volume, VolumeMount, VolumeResourceRequirements,
+    ConfigMap, ConfigMapEnvSource, ConfigMapKeySelector, ConfigMapVolumeSource, Container, ContainerPort,
+    EmptyDirVolumeSource, EnvFromSource, EnvVar, EnvVarSource, KeyToPath, PersistentVolumeClaim,
+    PersistentVolumeClaimSpec, PersistentVolumeClaimVolumeSource, PodSpec, PodTemplateSpec, Secret, SecretEnvSource,
+    SecretKeySelector, Service as KubeService, ServicePort, ServiceSpec, Volume, VolumeMount,
+    VolumeResourceRequirements,
 };
 use k8s_openapi::apimachinery::pkg::api::resource::Quantity;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::{LabelSelector, ObjectMeta};
@@ -119,6 +120,7 @@ pub fn render_service(context: &Context, service: &Service, role: Role, report: 
     let storage = volumes(context, service, role, report);
     container.volume_mounts = (!storage.mounts.is_empty()).then_some(storage.mounts);
     objects.extend(storage.claims.iter().map(to_value));
+    objects.extend(storage.config_maps.iter().map(to_value));
 
     let init_containers = wait_containers(context, service, report);
     let pod = PodSpec {
@@ -186,6 +188,11 @@ pub fn render_service(context: &Context, service: &Service, role: Role, report: 
 
 pub fn config_map_name(name: &str) -> String {
     format!("{name}-config")
+}
+
+/// The ConfigMap holding the files of the service's bind mount `index`.
+pub fn files_config_map_name(name: &str, index: usize) -> String {
+    dns_label(&format!("{name}-files-{index}"))
 }
 
 pub fn secret_name(name: &str) -> String {
@@ -313,6 +320,8 @@ struct Storage {
     claim_templates: Vec<PersistentVolumeClaim>,
     /// Standalone claims for a Deployment or Job.
     claims: Vec<PersistentVolumeClaim>,
+    /// The files of read-only bind mounts.
+    config_maps: Vec<ConfigMap>,
 }
 
 fn volumes(context: &Context, service: &Service, role: Role, report: &mut TranslationReport) -> Storage {
@@ -375,8 +384,64 @@ fn volumes(context: &Context, service: &Service, role: Role, report: &mut Transl
                     ),
                 );
             }
-            // Refused before rendering (see `refusals`).
-            MountSource::Bind { .. } => unreachable!("bind mounts are refused before rendering"),
+            MountSource::Bind { path } => {
+                // Read before rendering; anything that could not be a ConfigMap was refused.
+                let Some(files) = context.mounted.get(&(service.name.clone(), index)) else {
+                    unreachable!("bind mounts that cannot be ConfigMaps are refused before rendering")
+                };
+                let config_map = files_config_map_name(&context.name(&service.name), index);
+                storage.config_maps.push(ConfigMap {
+                    metadata: context.metadata(&config_map, Some(&service.name)),
+                    data: (!files.data.is_empty()).then(|| files.data.clone()),
+                    binary_data: (!files.binary.is_empty()).then(|| files.binary.clone()),
+                    ..ConfigMap::default()
+                });
+                let volume = format!("files-{index}");
+                storage.volumes.push(Volume {
+                    name: volume.clone(),
+                    config_map: Some(ConfigMapVolumeSource {
+                        name: config_map.clone(),
+                        // Modes only when a file must stay executable; 0644 otherwise.
+                        items: (!files.executable.is_empty()).then(|| {
+                            files
+                                .data
+                                .keys()
+                                .chain(files.binary.keys())
+                                .map(|key| KeyToPath {
+                                    key: key.clone(),
+                                    path: key.clone(),
+                                    mode: files.executable.contains(key).then_some(0o755),
+                                })
+                                .collect()
+                        }),
+                        ..ConfigMapVolumeSource::default()
+                    }),
+                    ..Volume::default()
+                });
+                storage.mounts.push(VolumeMount {
+                    name: volume,
+                    mount_path: mount.target.clone(),
+                    sub_path: files.single_file.clone(),
+                    read_only: Some(true),
+                    ..VolumeMount::default()
+                });
+                let what = match &files.single_file {
+                    Some(_) => "1 file, mounted by subPath".to_string(),
+                    None if files.count() == 1 => "1 file".to_string(),
+                    None => format!("{} files", files.count()),
+                };
+                report.mapped(
+                    &service.name,
+                    &format!("volumes[{index}]"),
+                    format!(
+                        "ConfigMap {config_map} from {} ({what}, {} bytes; a ConfigMap holds at most 1 MiB), \
+                         read-only at {}; its content is in the manifests in clear: keep secrets out of these files",
+                        context.display_path(path),
+                        files.bytes,
+                        mount.target
+                    ),
+                );
+            }
         }
     }
     storage
