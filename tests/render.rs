@@ -36,6 +36,14 @@ fn render_example(file: &str, args: &[&str]) -> Output {
         .run()
 }
 
+/// `render kubernetes ARGS` of a spec file as project `project`.
+fn render_project(file: &str, project: &str, args: &[&str]) -> Output {
+    Flowinfra::new()
+        .args(["-f", file, "-p", project, "render", "kubernetes"])
+        .args(args)
+        .run()
+}
+
 /// Runs scripts/k8s-validate.sh on `files` (1.30 and 1.35).
 fn validate(files: &[&Path]) -> std::process::Output {
     Command::new("bash")
@@ -289,4 +297,46 @@ fn every_rendered_object_of_the_examples_is_valid_for_kubernetes_1_30_and_1_35()
             assert!(stderr.contains(&line), "{file}: {stderr}");
         }
     }
+}
+
+#[test]
+fn every_depends_on_condition_becomes_a_valid_init_container_and_the_report_names_it() {
+    let file = "tests/fixtures/render/depends-on.yaml";
+    let dir = tempfile::tempdir().unwrap();
+    let output = render_project(file, "shop", &[]).success();
+    snapshot_settings(&format!("flowinfra -f {file} render kubernetes (stderr)")).bind(|| {
+        insta::assert_snapshot!("render_depends_on_report", output.stderr());
+    });
+    let manifests = output.stdout();
+    for args in [
+        "- wait\n            - db\n            - \"--kind\"\n            - postgres\n",
+        "- wait\n            - migrate\n            - \"--job\"\n",
+        "- wait\n            - worker\n            - \"--dns\"\n            - \"--host\"\n            - worker-headless\n",
+        "- wait\n            - web\n            - \"--dns\"\n            - \"--host\"\n            - web-headless\n",
+    ] {
+        assert!(
+            manifests.contains(args),
+            "no init container with {args:?} in:\n{manifests}"
+        );
+    }
+    render_project(file, "shop", &["--output", dir.path().to_str().unwrap()]).success();
+    let mut files: Vec<_> = std::fs::read_dir(dir.path())
+        .unwrap()
+        .map(|entry| entry.unwrap().path())
+        .filter(|path| path.extension().is_some_and(|ext| ext == "yaml"))
+        .collect();
+    files.sort();
+    assert!(
+        files.iter().any(|path| path.ends_with("05-flowinfra-wait.yaml")),
+        "{files:?}"
+    );
+    let paths: Vec<&Path> = files.iter().map(|path| path.as_path()).collect();
+    let validation = validate(&paths);
+    let stderr = String::from_utf8_lossy(&validation.stderr);
+    assert_eq!(
+        validation.status.code(),
+        Some(0),
+        "{stderr}\n{}",
+        String::from_utf8_lossy(&validation.stdout)
+    );
 }

@@ -318,3 +318,132 @@ fn to_json(yaml: &Yaml) -> Value {
         _ => Value::Null,
     }
 }
+
+/// A network and containers this test creates, removed when it ends.
+struct Scratch {
+    network: String,
+    containers: Vec<String>,
+}
+
+impl Scratch {
+    fn new(test: &str) -> Self {
+        let network = format!("flowinfra-test-{test}-{}", std::process::id());
+        let output = Command::new("docker")
+            .args(["network", "create", &network])
+            .output()
+            .expect("run docker");
+        assert_success(&output, "docker network create");
+        Scratch {
+            network,
+            containers: Vec::new(),
+        }
+    }
+
+    fn container(&mut self, role: &str) -> String {
+        let name = format!("{}-{role}", self.network);
+        self.containers.push(name.clone());
+        name
+    }
+}
+
+impl Drop for Scratch {
+    fn drop(&mut self) {
+        for container in &self.containers {
+            let _ = Command::new("docker").args(["rm", "--force", container]).output();
+        }
+        let _ = Command::new("docker").args(["network", "rm", &self.network]).output();
+    }
+}
+
+#[test]
+fn wait_dns_returns_once_the_name_resolves_and_times_out_while_it_does_not() {
+    // `flowinfra wait NAME --dns --host NAME-headless`, the init container of
+    // a service that depends on a plain one, run in a container as in a pod:
+    // here the name appears when the target container starts on the network
+    // (in a cluster, when the headless Service lists the pod as ready).
+    let mut scratch = Scratch::new("render-dns");
+    let binary = format!("{}:/usr/local/bin/flowinfra:ro", env!("CARGO_BIN_EXE_flowinfra"));
+    let waiter = scratch.container("waiter");
+    let waiting = Command::new("docker")
+        .args(["run", "--name", &waiter, "--network", &scratch.network, "-v", &binary])
+        .args(["-e", "NO_COLOR=1", LOCAL_BASE])
+        .args([
+            "flowinfra",
+            "wait",
+            "worker",
+            "--dns",
+            "--host",
+            "worker-headless",
+            "--timeout",
+            "120",
+        ])
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("run docker");
+    // Let it look up the name in vain a few times first.
+    std::thread::sleep(std::time::Duration::from_secs(3));
+    let status = Command::new("docker")
+        .args(["inspect", "--format", "{{.State.Running}}", &waiter])
+        .output()
+        .expect("run docker");
+    assert_eq!(
+        String::from_utf8_lossy(&status.stdout).trim(),
+        "true",
+        "the wait must still be waiting"
+    );
+    let target = scratch.container("worker");
+    let started = Command::new("docker")
+        .args(["run", "-d", "--name", &target, "--network", &scratch.network])
+        .args(["--network-alias", "worker-headless", LOCAL_BASE, "sleep", "300"])
+        .output()
+        .expect("run docker");
+    assert_success(&started, "docker run the target");
+    let ended = waiting.wait_with_output().expect("wait for the waiting container");
+    let text = String::from_utf8_lossy(&ended.stderr);
+    assert_eq!(ended.status.code(), Some(0), "{text}");
+    assert!(text.contains("worker is ready: worker-headless resolves to "), "{text}");
+
+    // A name nothing carries: the wait ends with the reason, and fails.
+    let absent = Command::new("docker")
+        .args(["run", "--rm", "--network", &scratch.network, "-v", &binary])
+        .args(["-e", "NO_COLOR=1", LOCAL_BASE])
+        .args([
+            "flowinfra",
+            "wait",
+            "gone",
+            "--dns",
+            "--host",
+            "gone-headless",
+            "--timeout",
+            "2",
+        ])
+        .output()
+        .expect("run docker");
+    let text = stderr(&absent);
+    assert_eq!(absent.status.code(), Some(1), "{text}");
+    assert!(
+        text.contains("error: gone: gone-headless did not resolve after 2s (no ready pod behind it): "),
+        "{text}"
+    );
+}
+
+#[test]
+fn wait_job_outside_a_pod_says_it_has_no_kubernetes_api() {
+    let output = Flowinfra::new()
+        .args(["wait", "migrate", "--job", "--timeout", "1"])
+        .run()
+        .failure(1);
+    assert!(
+        output.stderr().contains(
+            "error: cannot reach the Kubernetes API: KUBERNETES_SERVICE_HOST is not set: this is not a Kubernetes pod"
+        ),
+        "{}",
+        output.stderr()
+    );
+    let neither = Flowinfra::new().args(["wait", "migrate"]).run().failure(2);
+    assert!(
+        neither.stderr().contains("--kind <KIND>") && neither.stderr().contains("--dns"),
+        "{}",
+        neither.stderr()
+    );
+}

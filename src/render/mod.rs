@@ -20,6 +20,7 @@
 mod environment;
 pub mod files;
 pub mod in_cluster;
+pub mod kube_api;
 mod names;
 mod probes;
 mod provisioning;
@@ -232,6 +233,13 @@ pub fn kubernetes(spec: &Spec, options: &RenderOptions) -> Result<Rendered, Rend
         name: "00-namespace.yaml".into(),
         objects: vec![workloads::to_value(&namespace_object)],
     }];
+    let access = workloads::wait_access(&context);
+    if !access.is_empty() {
+        files.push(ManifestFile {
+            name: "05-flowinfra-wait.yaml".into(),
+            objects: access,
+        });
+    }
     let mut port_forwards = Vec::new();
     for service in spec.services.values() {
         let role = role(spec, service);

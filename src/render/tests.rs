@@ -164,6 +164,25 @@ fn a_service_publishing_nothing_gets_no_service_and_the_report_says_why() {
     assert!(matches!(&entry.outcome, Outcome::NotMapped(why) if why.contains("no Service")));
 }
 
+/// The init container of `deployment` (a Deployment) waiting for `target`.
+fn init_container<'a>(rendered: &'a Rendered, deployment: &str, target: &str) -> &'a Value {
+    object(rendered, "Deployment", deployment)["spec"]["template"]["spec"]["initContainers"]
+        .as_array()
+        .unwrap_or_else(|| panic!("{deployment} has no init containers"))
+        .iter()
+        .find(|container| container["name"] == format!("wait-{target}"))
+        .unwrap_or_else(|| panic!("{deployment} has no init container wait-{target}"))
+}
+
+fn report_entry<'a>(rendered: &'a Rendered, service: &'a str, field: &str) -> &'a Outcome {
+    &rendered
+        .report
+        .of(service)
+        .find(|entry| entry.field == field)
+        .unwrap_or_else(|| panic!("no {field} of {service} in the report"))
+        .outcome
+}
+
 #[test]
 fn a_one_shot_others_wait_for_becomes_a_job() {
     let project = Project::new();
@@ -174,14 +193,117 @@ fn a_one_shot_others_wait_for_becomes_a_job() {
     let job = object(&rendered, "Job", "migrate");
     assert_eq!(job["spec"]["template"]["spec"]["restartPolicy"], "Never");
     assert!(has(&rendered, "Deployment", "api"));
-    let entry = rendered
-        .report
-        .of("api")
-        .find(|entry| entry.field == "depends_on.migrate")
-        .unwrap();
+}
+
+#[test]
+fn service_completed_successfully_waits_for_the_job_through_the_api_with_a_service_account_that_reads_jobs() {
+    let project = Project::new();
+    let rendered = render(&project.spec(
+        "services:\n  migrate:\n    image: app:1\n    restart: \"no\"\n  api:\n    image: app:1\n    depends_on:\n      \
+         migrate: { condition: service_completed_successfully }\n  other:\n    image: app:1\n",
+    ));
+    let init = init_container(&rendered, "api", "migrate");
+    assert_eq!(init["image"], "flowinfra:test");
+    assert_eq!(init["command"], serde_json::json!(["flowinfra"]));
+    assert_eq!(init["args"], serde_json::json!(["wait", "migrate", "--job"]));
+    let pod = |name: &str| object(&rendered, "Deployment", name)["spec"]["template"]["spec"].clone();
+    assert_eq!(pod("api")["serviceAccountName"], "flowinfra-wait");
     assert!(
-        matches!(&entry.outcome, Outcome::NotMapped(why) if why.contains("kubectl -n demo wait --for=condition=complete job/migrate")),
-        "{entry:?}"
+        pod("other").get("serviceAccountName").is_none(),
+        "only pods that read Jobs get the account"
+    );
+    assert_eq!(rendered.files[1].name, "05-flowinfra-wait.yaml");
+    assert!(has(&rendered, "ServiceAccount", "flowinfra-wait"));
+    let role = object(&rendered, "Role", "flowinfra-wait");
+    assert_eq!(
+        role["rules"],
+        serde_json::json!([{"apiGroups": ["batch"], "resources": ["jobs"], "verbs": ["get"]}])
+    );
+    let binding = object(&rendered, "RoleBinding", "flowinfra-wait");
+    assert_eq!(binding["roleRef"]["name"], "flowinfra-wait");
+    assert_eq!(binding["subjects"][0]["namespace"], "demo");
+    assert!(
+        matches!(report_entry(&rendered, "api", "depends_on.migrate"),
+            Outcome::Mapped(to) if to.starts_with("init container wait-migrate: `flowinfra wait migrate --job` until the Job migrate completed")),
+        "{:?}",
+        report_entry(&rendered, "api", "depends_on.migrate")
+    );
+}
+
+#[test]
+fn service_started_waits_until_the_headless_service_of_the_target_resolves() {
+    let project = Project::new();
+    // The target publishes nothing: its headless Service has no ports, and
+    // its name still resolves to the pod once it runs.
+    let rendered = render(
+        &project.spec("services:\n  worker:\n    image: app:1\n  api:\n    image: app:1\n    depends_on: [worker]\n"),
+    );
+    let init = init_container(&rendered, "api", "worker");
+    assert_eq!(
+        init["args"],
+        serde_json::json!(["wait", "worker", "--dns", "--host", "worker-headless"])
+    );
+    assert!(init.get("env").is_none(), "a DNS wait needs no credentials");
+    let headless = object(&rendered, "Service", "worker-headless");
+    assert_eq!(headless["spec"]["clusterIP"], "None");
+    assert!(headless["spec"].get("ports").is_none());
+    assert_eq!(headless["spec"]["selector"]["io.flowinfra.service"], "worker");
+    assert!(!has(&rendered, "Service", "worker"), "it publishes nothing");
+    assert!(!has(&rendered, "ServiceAccount", "flowinfra-wait"));
+    assert!(
+        matches!(report_entry(&rendered, "api", "depends_on.worker"),
+            Outcome::Mapped(to) if to.contains("(service_started) until the headless Service worker-headless resolves, which lists its pod once it runs")),
+        "{:?}",
+        report_entry(&rendered, "api", "depends_on.worker")
+    );
+}
+
+#[test]
+fn service_healthy_waits_until_the_readiness_probe_from_the_healthcheck_puts_the_pod_behind_its_headless_service() {
+    let project = Project::new();
+    let rendered = render(&project.spec(
+        "services:\n  web:\n    image: nginx\n    ports: ['8080:80']\n    healthcheck:\n      \
+         test: [\"CMD\", \"curl\", \"-f\", \"http://localhost/\"]\n  api:\n    image: app:1\n    depends_on:\n      \
+         web: { condition: service_healthy }\n",
+    ));
+    let init = init_container(&rendered, "api", "web");
+    assert_eq!(
+        init["args"],
+        serde_json::json!(["wait", "web", "--dns", "--host", "web-headless"])
+    );
+    assert_eq!(
+        object(&rendered, "Service", "web-headless")["spec"]["ports"][0]["port"],
+        80
+    );
+    assert_eq!(object(&rendered, "Service", "web")["spec"]["type"], "ClusterIP");
+    let web = &object(&rendered, "Deployment", "web")["spec"]["template"]["spec"]["containers"][0];
+    assert!(web["readinessProbe"]["exec"].is_object(), "{web}");
+    assert!(
+        matches!(report_entry(&rendered, "api", "depends_on.web"),
+            Outcome::Mapped(to) if to.contains("(service_healthy) until the headless Service web-headless resolves, which lists its pod once the readiness probe from its healthcheck passes")),
+        "{:?}",
+        report_entry(&rendered, "api", "depends_on.web")
+    );
+}
+
+#[test]
+fn waiting_for_a_long_running_service_to_complete_is_not_mapped_and_says_why() {
+    let project = Project::new();
+    let rendered = render(&project.spec(
+        "services:\n  web:\n    image: nginx\n    restart: always\n  api:\n    image: app:1\n    depends_on:\n      \
+         web: { condition: service_completed_successfully }\n",
+    ));
+    assert!(has(&rendered, "Deployment", "web"));
+    assert!(
+        object(&rendered, "Deployment", "api")["spec"]["template"]["spec"]
+            .get("initContainers")
+            .is_none()
+    );
+    assert!(
+        matches!(report_entry(&rendered, "api", "depends_on.web"),
+            Outcome::NotMapped(why) if why == "web is long-running (restart: always), a Deployment whose pod never completes"),
+        "{:?}",
+        report_entry(&rendered, "api", "depends_on.web")
     );
 }
 

@@ -13,9 +13,10 @@ use k8s_openapi::api::core::v1::{
     ConfigMap, ConfigMapEnvSource, ConfigMapKeySelector, ConfigMapVolumeSource, Container, ContainerPort,
     EmptyDirVolumeSource, EnvFromSource, EnvVar, EnvVarSource, KeyToPath, PersistentVolumeClaim,
     PersistentVolumeClaimSpec, PersistentVolumeClaimVolumeSource, PodSpec, PodTemplateSpec, Secret, SecretEnvSource,
-    SecretKeySelector, Service as KubeService, ServicePort, ServiceSpec, Volume, VolumeMount,
+    SecretKeySelector, Service as KubeService, ServiceAccount, ServicePort, ServiceSpec, Volume, VolumeMount,
     VolumeResourceRequirements,
 };
+use k8s_openapi::api::rbac::v1::{PolicyRule, Role as KubeRole, RoleBinding, RoleRef, Subject};
 use k8s_openapi::apimachinery::pkg::api::resource::Quantity;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::{LabelSelector, ObjectMeta};
 use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
@@ -78,15 +79,17 @@ pub fn render_service(context: &Context, service: &Service, role: Role, report: 
     let ports = service_ports(service);
     if !ports.is_empty() {
         objects.push(to_value(&kube_service(context, service, &name, &ports, false)));
-        if matches!(role, Role::Kind(_)) {
-            objects.push(to_value(&kube_service(
-                context,
-                service,
-                &headless_name(&name),
-                &ports,
-                true,
-            )));
-        }
+    }
+    // A kind's stable network identity, or the name `flowinfra wait --dns` of
+    // a dependent resolves (a headless Service lists only ready pods).
+    if (matches!(role, Role::Kind(_)) && !ports.is_empty()) || awaited_by_dns(context, service) {
+        objects.push(to_value(&kube_service(
+            context,
+            service,
+            &headless_name(&name),
+            &ports,
+            true,
+        )));
     }
     report_ports(report, context, service, &name, role);
 
@@ -123,7 +126,9 @@ pub fn render_service(context: &Context, service: &Service, role: Role, report: 
     objects.extend(storage.config_maps.iter().map(to_value));
 
     let init_containers = wait_containers(context, service, report);
+    let reads_jobs = waits_for_a_job(context, service);
     let pod = PodSpec {
+        service_account_name: reads_jobs.then(|| WAIT_SERVICE_ACCOUNT.to_string()),
         containers: vec![container],
         init_containers: (!init_containers.is_empty()).then_some(init_containers),
         volumes: (!storage.volumes.is_empty()).then_some(storage.volumes),
@@ -235,7 +240,8 @@ fn kube_service(
             type_: Some("ClusterIP".into()),
             cluster_ip: headless.then(|| "None".to_string()),
             selector: Some(selector(&context.project, &service.name)),
-            ports: Some(
+            // A headless Service may have no ports: its name still resolves to the ready pods.
+            ports: (!ports.is_empty()).then(|| {
                 ports
                     .iter()
                     .map(|(port, protocol)| ServicePort {
@@ -245,8 +251,8 @@ fn kube_service(
                         protocol: Some(protocol_name(*protocol).into()),
                         ..ServicePort::default()
                     })
-                    .collect(),
-            ),
+                    .collect()
+            }),
             ..ServiceSpec::default()
         }),
         ..KubeService::default()
@@ -484,7 +490,9 @@ fn claim_object(context: &Context, service: &Service, claim: &str, standalone: b
     }
 }
 
-/// The init containers that hold `service` until what it depends on is ready.
+/// The init containers that hold `service` until what it depends on is
+/// ready, one per `depends_on` entry: a kind by its protocol, a one-shot's
+/// completion through the API, any other service by its headless Service.
 fn wait_containers(context: &Context, service: &Service, report: &mut TranslationReport) -> Vec<Container> {
     let mut containers = Vec::new();
     for (dependency_name, dependency) in &service.depends_on {
@@ -497,46 +505,190 @@ fn wait_containers(context: &Context, service: &Service, report: &mut Translatio
             );
             continue;
         };
-        match (target.kind(), dependency.condition) {
-            (Some(_), _) => match wait_container(context, target) {
+        let target_name = context.name(dependency_name);
+        let condition = condition_name(dependency.condition);
+        if let Some(kind) = target.kind() {
+            match wait_container(context, target) {
                 Some(container) => {
                     report.mapped(
                         &service.name,
                         &field,
                         format!(
-                            "init container {}: `flowinfra wait {}` (its kind's protocol login)",
+                            "init container {}: `flowinfra wait {target_name} --kind {}` ({condition}: its kind's \
+                             protocol login)",
                             container.name,
-                            context.name(dependency_name)
+                            kind.as_str()
                         ),
                     );
                     containers.push(container);
                 }
                 None => report.not_mapped(&service.name, &field, "its credentials are incomplete"),
-            },
-            (None, DependencyCondition::ServiceStarted) => report.not_mapped(
-                &service.name,
-                &field,
-                "Kubernetes starts pods independently; `service_started` orders nothing a client must not retry anyway",
-            ),
-            (None, DependencyCondition::ServiceHealthy) => report.not_mapped(
-                &service.name,
-                &field,
-                "a plain service has no protocol flowinfra can probe from another pod; its readiness probe keeps \
-                 it out of its Service until healthy, so clients should retry",
-            ),
-            (None, DependencyCondition::ServiceCompletedSuccessfully) => report.not_mapped(
+            }
+            continue;
+        }
+        let target_role = super::role(context.spec, target);
+        match dependency.condition {
+            DependencyCondition::ServiceCompletedSuccessfully if target_role != Role::OneShot => report.not_mapped(
                 &service.name,
                 &field,
                 format!(
-                    "a pod cannot see a Job's completion without API access: apply the Job first and \
-                     `kubectl -n {} wait --for=condition=complete job/{}`",
-                    context.namespace,
-                    context.name(dependency_name)
+                    "{dependency_name} is long-running (restart: {}), a Deployment whose pod never completes",
+                    restart_name(target.restart)
                 ),
             ),
+            DependencyCondition::ServiceCompletedSuccessfully => {
+                let container = plain_wait_container(context, &target_name, vec!["--job".into()]);
+                report.mapped(
+                    &service.name,
+                    &field,
+                    format!(
+                        "init container {}: `flowinfra wait {target_name} --job` until the Job {target_name} \
+                         completed (fails if it failed), read from the API as ServiceAccount {WAIT_SERVICE_ACCOUNT} \
+                         (get on jobs only)",
+                        container.name
+                    ),
+                );
+                containers.push(container);
+            }
+            DependencyCondition::ServiceStarted | DependencyCondition::ServiceHealthy => {
+                let headless = headless_name(&target_name);
+                let container = plain_wait_container(
+                    context,
+                    &target_name,
+                    vec!["--dns".into(), "--host".into(), headless.clone()],
+                );
+                let ready = match (&dependency.condition, healthcheck_probes_of(target)) {
+                    (DependencyCondition::ServiceHealthy, true) => {
+                        "lists its pod once the readiness probe from its healthcheck passes".to_string()
+                    }
+                    (DependencyCondition::ServiceHealthy, false) => {
+                        "lists its pod once it runs (it has no healthcheck to be healthy by)".to_string()
+                    }
+                    (_, true) => "lists its pod once it runs and its readiness probe passes (later than \
+                                  Compose's started)"
+                        .to_string(),
+                    (_, false) => "lists its pod once it runs".to_string(),
+                };
+                report.mapped(
+                    &service.name,
+                    &field,
+                    format!(
+                        "init container {}: `flowinfra wait {target_name} --dns` ({condition}) until the headless \
+                         Service {headless} resolves, which {ready}",
+                        container.name
+                    ),
+                );
+                containers.push(container);
+            }
         }
     }
     containers
+}
+
+fn condition_name(condition: DependencyCondition) -> &'static str {
+    match condition {
+        DependencyCondition::ServiceStarted => "service_started",
+        DependencyCondition::ServiceHealthy => "service_healthy",
+        DependencyCondition::ServiceCompletedSuccessfully => "service_completed_successfully",
+    }
+}
+
+fn restart_name(restart: Option<RestartPolicy>) -> &'static str {
+    match restart {
+        None | Some(RestartPolicy::No) => "no",
+        Some(RestartPolicy::Always) => "always",
+        Some(RestartPolicy::OnFailure { .. }) => "on-failure",
+        Some(RestartPolicy::UnlessStopped) => "unless-stopped",
+    }
+}
+
+/// Whether `target` has a healthcheck its pod's readiness probe comes from.
+fn healthcheck_probes_of(target: &Service) -> bool {
+    target.healthcheck.as_ref().and_then(healthcheck_probes).is_some()
+}
+
+/// The service account of pods whose init containers read Jobs.
+pub const WAIT_SERVICE_ACCOUNT: &str = "flowinfra-wait";
+
+/// Whether a `depends_on` of `service` waits for a Job's completion.
+fn waits_for_a_job(context: &Context, service: &Service) -> bool {
+    service.depends_on.iter().any(|(name, dependency)| {
+        dependency.condition == DependencyCondition::ServiceCompletedSuccessfully
+            && context
+                .spec
+                .services
+                .get(name)
+                .is_some_and(|target| target.kind().is_none() && super::role(context.spec, target) == Role::OneShot)
+    })
+}
+
+/// The service account, Role and RoleBinding that let `flowinfra wait
+/// --job` read Jobs (and nothing else) in the namespace, when a service
+/// waits for one.
+pub fn wait_access(context: &Context) -> Vec<Value> {
+    if !context
+        .spec
+        .services
+        .values()
+        .any(|service| waits_for_a_job(context, service))
+    {
+        return Vec::new();
+    }
+    vec![
+        to_value(&ServiceAccount {
+            metadata: context.metadata(WAIT_SERVICE_ACCOUNT, None),
+            ..ServiceAccount::default()
+        }),
+        to_value(&KubeRole {
+            metadata: context.metadata(WAIT_SERVICE_ACCOUNT, None),
+            rules: Some(vec![PolicyRule {
+                api_groups: Some(vec!["batch".into()]),
+                resources: Some(vec!["jobs".into()]),
+                verbs: vec!["get".into()],
+                ..PolicyRule::default()
+            }]),
+        }),
+        to_value(&RoleBinding {
+            metadata: context.metadata(WAIT_SERVICE_ACCOUNT, None),
+            role_ref: RoleRef {
+                api_group: "rbac.authorization.k8s.io".into(),
+                kind: "Role".into(),
+                name: WAIT_SERVICE_ACCOUNT.into(),
+            },
+            subjects: Some(vec![Subject {
+                kind: "ServiceAccount".into(),
+                name: WAIT_SERVICE_ACCOUNT.into(),
+                namespace: Some(context.namespace.clone()),
+                ..Subject::default()
+            }]),
+        }),
+    ]
+}
+
+/// Whether some service waits for `target` (not a kind) by its DNS name.
+fn awaited_by_dns(context: &Context, target: &Service) -> bool {
+    target.kind().is_none()
+        && context.spec.services.values().any(|other| {
+            other.depends_on.get(&target.name).is_some_and(|dependency| {
+                matches!(
+                    dependency.condition,
+                    DependencyCondition::ServiceStarted | DependencyCondition::ServiceHealthy
+                )
+            })
+        })
+}
+
+/// An init container running `flowinfra wait NAME ARGS…` (no credentials).
+fn plain_wait_container(context: &Context, target_name: &str, extra: Vec<String>) -> Container {
+    let mut args = vec!["wait".to_string(), target_name.to_string()];
+    args.extend(extra);
+    Container {
+        name: dns_label(&format!("wait-{target_name}")),
+        image: Some(context.options.flowinfra_image.clone()),
+        command: Some(vec!["flowinfra".into()]),
+        args: Some(args),
+        ..Container::default()
+    }
 }
 
 /// An init container running `flowinfra wait` against `target`, a kind
@@ -775,10 +927,21 @@ fn report_ports(report: &mut TranslationReport, context: &Context, service: &Ser
         );
     }
     if service_ports(service).is_empty() {
+        let headless = if awaited_by_dns(context, service) {
+            format!(
+                "; its headless Service {} (no ports) is for the `flowinfra wait --dns` of its dependents",
+                headless_name(name)
+            )
+        } else {
+            String::new()
+        };
         report.not_mapped(
             &service.name,
             "ports",
-            "none published: no Service (Compose lets other containers reach any port; declare the ports clients use)",
+            format!(
+                "none published: no Service (Compose lets other containers reach any port; declare the ports \
+                 clients use){headless}"
+            ),
         );
     }
 }
