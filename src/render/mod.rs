@@ -25,6 +25,7 @@ mod names;
 mod probes;
 mod provisioning;
 mod report;
+mod runtime;
 mod workloads;
 
 pub use provisioning::{JOB_NAME, SPEC_CONFIG_MAP, SPEC_FILE};
@@ -265,6 +266,9 @@ pub fn kubernetes(spec: &Spec, options: &RenderOptions) -> Result<Rendered, Rend
         Ok(None) => None,
         Err(refusals) => return Err(RenderRefused { refusals }),
     };
+    for service in spec.services.values() {
+        runtime::report_unlisted(service, &mut report);
+    }
     report.sort();
     Ok(Rendered {
         namespace,
@@ -340,7 +344,7 @@ fn role(spec: &Spec, service: &Service) -> Role {
             .get(&service.name)
             .is_some_and(|dependency| dependency.condition == DependencyCondition::ServiceCompletedSuccessfully)
     });
-    if awaited && service.restart.is_none_or(|restart| restart == RestartPolicy::No) {
+    if (awaited || service.is_marked_job()) && service.restart.is_none_or(|restart| restart == RestartPolicy::No) {
         Role::OneShot
     } else {
         Role::Plain

@@ -616,3 +616,188 @@ fn strings_yaml_1_1_readers_would_take_for_other_types_stay_quoted() {
         assert!(text.contains(line), "no `{line}` in:\n{text}");
     }
 }
+
+#[test]
+fn runtime_fields_reach_the_container_and_pod_or_the_report_says_why_not() {
+    let project = Project::new();
+    let spec = project.spec(
+        "services:\n  app:\n    image: app:1\n    user: \"1000:1000\"\n    working_dir: /srv\n    tty: true\n    \
+         stdin_open: true\n    privileged: true\n    read_only: true\n    stop_grace_period: 30s\n    \
+         mem_limit: 512m\n    mem_reservation: 128m\n    cpus: 0.5\n    cap_add: [NET_ADMIN]\n    cap_drop: [ALL]\n    \
+         dns: [10.0.0.53]\n    dns_search: [example.internal]\n    extra_hosts: ['db.local:10.0.0.5', 'cache.local:10.0.0.5']\n    \
+         group_add: ['2000']\n    sysctls: { net.core.somaxconn: '1024' }\n    tmpfs: ['/run:size=64m']\n    shm_size: 256m\n    \
+         init: true\n    stop_signal: SIGINT\n    pids_limit: 100\n    ulimits: { nofile: 65536 }\n    \
+         logging: { driver: json-file }\n    expose: ['9000']\n",
+    );
+    let rendered = render(&spec);
+    let pod = &object(&rendered, "Deployment", "app")["spec"]["template"]["spec"];
+    let container = &pod["containers"][0];
+    assert_eq!(container["workingDir"], "/srv");
+    assert_eq!(container["tty"], true);
+    assert_eq!(container["stdin"], true);
+    let security = &container["securityContext"];
+    assert_eq!(security["runAsUser"], 1000);
+    assert_eq!(security["runAsGroup"], 1000);
+    assert_eq!(security["privileged"], true);
+    assert_eq!(security["readOnlyRootFilesystem"], true);
+    assert_eq!(
+        security["capabilities"],
+        serde_json::json!({"add": ["NET_ADMIN"], "drop": ["ALL"]})
+    );
+    assert_eq!(container["resources"]["limits"]["memory"], "536870912");
+    assert_eq!(container["resources"]["limits"]["cpu"], "500m");
+    assert_eq!(container["resources"]["requests"]["memory"], "134217728");
+    assert_eq!(pod["terminationGracePeriodSeconds"], 30);
+    assert_eq!(pod["dnsConfig"]["nameservers"][0], "10.0.0.53");
+    assert_eq!(pod["dnsConfig"]["searches"][0], "example.internal");
+    assert_eq!(
+        pod["hostAliases"],
+        serde_json::json!([{"ip": "10.0.0.5", "hostnames": ["db.local", "cache.local"]}])
+    );
+    assert_eq!(pod["securityContext"]["supplementalGroups"][0], 2000);
+    assert_eq!(pod["securityContext"]["sysctls"][0]["name"], "net.core.somaxconn");
+    let volumes = pod["volumes"].as_array().unwrap();
+    assert!(
+        volumes
+            .iter()
+            .any(|v| v["emptyDir"] == serde_json::json!({"medium": "Memory", "sizeLimit": "64Mi"}))
+    );
+    assert!(
+        volumes
+            .iter()
+            .any(|v| v["emptyDir"] == serde_json::json!({"medium": "Memory", "sizeLimit": "268435456"}))
+    );
+    let mounts: Vec<&str> = container["volumeMounts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|mount| mount["mountPath"].as_str().unwrap())
+        .collect();
+    assert!(mounts.contains(&"/run") && mounts.contains(&"/dev/shm"), "{mounts:?}");
+    for field in ["init", "stop_signal", "pids_limit", "ulimits", "logging", "expose"] {
+        assert!(
+            matches!(report_entry(&rendered, "app", field), Outcome::NotMapped(why) if why != runtime::UNLISTED),
+            "{field}: {:?}",
+            report_entry(&rendered, "app", field)
+        );
+    }
+    assert_every_field_is_reported(&rendered, &spec);
+}
+
+/// Every field each service sets has an entry, and no entry is the
+/// fallback that says no rule knows the field.
+fn assert_every_field_is_reported(rendered: &Rendered, spec: &Spec) {
+    for service in spec.services.values() {
+        for field in runtime::set_fields(service) {
+            let entries: Vec<&Entry> = rendered
+                .report
+                .of(&service.name)
+                .filter(|entry| {
+                    entry.field == field
+                        || entry.field.starts_with(&format!("{field}."))
+                        || entry.field.starts_with(&format!("{field}["))
+                        || entry.field.starts_with(&format!("{field} ("))
+                })
+                .collect();
+            assert!(!entries.is_empty(), "{}: no entry for {field}", service.name);
+            for entry in entries {
+                assert_ne!(
+                    entry.outcome,
+                    Outcome::NotMapped(runtime::UNLISTED.into()),
+                    "{}: no rule reports {field}",
+                    service.name
+                );
+            }
+        }
+    }
+}
+
+#[test]
+fn a_field_no_rule_knows_still_gets_an_entry() {
+    let project = Project::new();
+    let spec = project.spec("services:\n  app:\n    image: app:1\n    cgroup_parent: custom\n");
+    // As a field no rule reports would stand: set, and only `image` reported.
+    let mut report = TranslationReport::default();
+    report.mapped("app", "image", "container image app:1");
+    runtime::report_unlisted(&spec.services["app"], &mut report);
+    assert_eq!(
+        report.of("app").map(|entry| entry.field.as_str()).collect::<Vec<_>>(),
+        ["image", "cgroup_parent"]
+    );
+    assert_eq!(
+        report.of("app").last().unwrap().outcome,
+        Outcome::NotMapped(runtime::UNLISTED.into())
+    );
+}
+
+/// `file` (relative to the repository) loaded as `flowinfra -f FILE` loads it, without the process's variables.
+fn load_file(file: &Path, project: Option<&str>) -> Result<Spec, String> {
+    let options = LoadOptions {
+        files: vec![file.to_path_buf()],
+        project_name: project.map(str::to_string),
+        working_dir: PathBuf::from(env!("CARGO_MANIFEST_DIR")),
+        ..LoadOptions::default()
+    };
+    load(&options)
+        .map(|loaded| loaded.spec)
+        .map_err(|error| error.to_string())
+}
+
+#[test]
+fn the_report_of_every_example_names_every_field_with_a_rule() {
+    for file in [
+        "compose/flowinfra.yaml",
+        "examples/traffic-system/compose.yaml",
+        "examples/agrovet/compose.yaml",
+        "examples/agrovet/single-server.yaml",
+        "tests/fixtures/render/depends-on.yaml",
+    ] {
+        let spec = load_file(Path::new(file), None).unwrap_or_else(|error| panic!("{file}: {error}"));
+        let rendered = kubernetes(&spec, &options()).unwrap_or_else(|refused| panic!("{file}: {refused}"));
+        assert_every_field_is_reported(&rendered, &spec);
+    }
+}
+
+#[test]
+fn the_report_of_every_compose_corpus_file_names_every_field_with_a_rule() {
+    // The published Compose files of tests/fixtures/compose-corpus use nearly
+    // every field flowinfra loads: a field added to the spec without a render
+    // rule shows up here. What render refuses (local paths, builds with no
+    // image to push) is taken out first, so the rest of each file is reported.
+    let corpus = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/compose-corpus");
+    let mut rendered_files = 0;
+    for folder in std::fs::read_dir(&corpus).unwrap() {
+        let folder = folder.unwrap().path();
+        if !folder.is_dir() {
+            continue;
+        }
+        for file in std::fs::read_dir(&folder).unwrap() {
+            let file = file.unwrap().path();
+            if !file.extension().is_some_and(|ext| ext == "yml" || ext == "yaml") {
+                continue;
+            }
+            let load_options = LoadOptions {
+                files: vec![file.clone()],
+                project_name: Some("corpus".into()),
+                working_dir: folder.clone(),
+                ..LoadOptions::default()
+            };
+            // Files flowinfra does not load (tests/compose_corpus.rs says which and why) have nothing to render.
+            let Ok(loaded) = load(&load_options) else { continue };
+            let mut spec = loaded.spec;
+            for service in spec.services.values_mut() {
+                service
+                    .volumes
+                    .retain(|mount| !matches!(mount.source, crate::spec::MountSource::Bind { .. }));
+                if service.build.is_some() {
+                    service.image = format!("registry.example/{}:1", service.name);
+                }
+            }
+            let rendered =
+                kubernetes(&spec, &options()).unwrap_or_else(|refused| panic!("{}: {refused}", file.display()));
+            assert_every_field_is_reported(&rendered, &spec);
+            rendered_files += 1;
+        }
+    }
+    assert!(rendered_files >= 28, "only {rendered_files} corpus files rendered");
+}

@@ -127,7 +127,7 @@ pub fn render_service(context: &Context, service: &Service, role: Role, report: 
 
     let init_containers = wait_containers(context, service, report);
     let reads_jobs = waits_for_a_job(context, service);
-    let pod = PodSpec {
+    let mut pod = PodSpec {
         service_account_name: reads_jobs.then(|| WAIT_SERVICE_ACCOUNT.to_string()),
         containers: vec![container],
         init_containers: (!init_containers.is_empty()).then_some(init_containers),
@@ -139,6 +139,9 @@ pub fn render_service(context: &Context, service: &Service, role: Role, report: 
         restart_policy: matches!(role, Role::OneShot).then(|| "Never".to_string()),
         ..PodSpec::default()
     };
+    let mut main = pod.containers.remove(0);
+    super::runtime::apply(service, &mut main, &mut pod, report);
+    pod.containers.insert(0, main);
     let template = PodTemplateSpec {
         metadata: Some(ObjectMeta {
             labels: Some(labels(&context.project, Some(&service.name))),
@@ -997,6 +1000,13 @@ fn report_rest(report: &mut TranslationReport, service: &Service) {
                 "only the Service name resolves; add a Service per alias if clients need it",
             );
         }
+    }
+    if service.kind().is_none() && service.is_marked_job() {
+        report.mapped(
+            &service.name,
+            "x-flowinfra (job)",
+            format!("Job (restartPolicy Never, backoffLimit {ONE_SHOT_BACKOFF_LIMIT}): a one-shot job"),
+        );
     }
     if let Some(kind) = service.kind() {
         let provisions = if super::provisioning::has_provisioning(service) {
