@@ -337,9 +337,22 @@ pub fn report_unlisted(service: &Service, report: &mut TranslationReport) {
                 || entry.field.starts_with(&format!("{field} ("))
         });
         if !listed {
-            report.not_mapped(&service.name, &field, UNLISTED);
+            report.not_mapped(&service.name, &field, reason_by_name(&field).unwrap_or(UNLISTED));
         }
     }
+}
+
+/// Why a field no typed rule reports has no Kubernetes form, by its name:
+/// fields that reach the spec in one branch before their rule does (the
+/// `networks` settings beside `aliases` land here too, per network).
+pub fn reason_by_name(field: &str) -> Option<&'static str> {
+    Some(match field {
+        "annotations" => "container annotations of the engine; set pod annotations by hand if tooling reads them",
+        "storage_opt" => "an option of the engine's storage driver; Kubernetes sizes storage by claims (--storage)",
+        "mac_address" => "pods get their addresses from the cluster's network",
+        "networks" => "one namespace is one network: addresses, priorities and driver options are the cluster's",
+        _ => return None,
+    })
 }
 
 /// The Compose fields `service` sets, by their names in the spec (as

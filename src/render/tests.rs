@@ -801,3 +801,11 @@ fn the_report_of_every_compose_corpus_file_names_every_field_with_a_rule() {
     }
     assert!(rendered_files >= 28, "only {rendered_files} corpus files rendered");
 }
+
+#[test]
+fn fields_without_a_typed_rule_have_a_reason_by_name_or_the_fallback() {
+    for field in ["annotations", "storage_opt", "mac_address", "networks"] {
+        assert!(runtime::reason_by_name(field).is_some(), "{field}");
+    }
+    assert_eq!(runtime::reason_by_name("image"), None);
+}

@@ -1000,6 +1000,17 @@ fn report_rest(report: &mut TranslationReport, service: &Service) {
                 "only the Service name resolves; add a Service per alias if clients need it",
             );
         }
+        // Every other setting of the network (an address, a priority…), by name.
+        let settings = serde_json::to_value(settings).unwrap_or_default();
+        for key in settings.as_object().into_iter().flat_map(|object| object.keys()) {
+            if key != "aliases" {
+                report.not_mapped(
+                    &service.name,
+                    &format!("networks.{network}.{key}"),
+                    "one namespace is one network: pods get their addresses from the cluster's network",
+                );
+            }
+        }
     }
     if service.kind().is_none() && service.is_marked_job() {
         report.mapped(
