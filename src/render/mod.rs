@@ -203,7 +203,11 @@ pub fn kubernetes(spec: &Spec, options: &RenderOptions) -> Result<Rendered, Rend
         Some(namespace) => namespace.clone(),
         None => names::dns_label(&spec.name),
     };
-    let (mut refusals, mounted) = refusals(spec);
+    let mut refusals = refusals(spec);
+    let (mount_refusals, mounted) = bind_mounts(spec);
+    refusals.extend(mount_refusals);
+    // Grouped by service, by name as the spec orders its services (a stable sort keeps each one's order).
+    refusals.sort_by(|a, b| a.service.cmp(&b.service));
     if !names::is_dns_1035_label(&namespace) && names::dns_label(&namespace) != namespace || namespace.is_empty() {
         refusals.push(Refusal {
             service: spec.name.clone(),
@@ -279,10 +283,33 @@ pub fn kubernetes(spec: &Spec, options: &RenderOptions) -> Result<Rendered, Rend
     })
 }
 
-/// What has no place in a cluster: local paths that cannot travel in a
-/// ConfigMap, the host's network, images only this machine has. Also the
-/// files of the bind mounts that can.
-fn refusals(spec: &Spec) -> (Vec<Refusal>, BTreeMap<(String, usize), files::MountedFiles>) {
+/// What has no place in a cluster: local paths, the host's network, images
+/// only this machine has.
+fn refusals(spec: &Spec) -> Vec<Refusal> {
+    let mut refusals = Vec::new();
+    for service in spec.services.values() {
+        if service.build.is_some() && service.image == format!("{}-{}", spec.name, service.name) {
+            refusals.push(Refusal {
+                service: service.name.clone(),
+                problem: "it is built from `build:` and names no `image:` to push".into(),
+                hint: "set `image:` to a reference in a registry the cluster pulls from, and push it there".into(),
+            });
+        }
+        if !names::is_dns_1035_label(&names::dns_label(&service.name)) {
+            refusals.push(Refusal {
+                service: service.name.clone(),
+                problem: "its name cannot be a Kubernetes Service name (it must start with a letter)".into(),
+                hint: "rename the service".into(),
+            });
+        }
+    }
+    refusals
+}
+
+/// The files of every read-only bind mount, to ship in ConfigMaps, and the
+/// bind mounts that cannot be: writable ones (data no cluster node has) and
+/// those no ConfigMap can hold.
+fn bind_mounts(spec: &Spec) -> (Vec<Refusal>, BTreeMap<(String, usize), files::MountedFiles>) {
     let mut refusals = Vec::new();
     let mut mounted = BTreeMap::new();
     for service in spec.services.values() {
@@ -314,20 +341,6 @@ fn refusals(spec: &Spec) -> (Vec<Refusal>, BTreeMap<(String, usize), files::Moun
                     ),
                 }),
             }
-        }
-        if service.build.is_some() && service.image == format!("{}-{}", spec.name, service.name) {
-            refusals.push(Refusal {
-                service: service.name.clone(),
-                problem: "it is built from `build:` and names no `image:` to push".into(),
-                hint: "set `image:` to a reference in a registry the cluster pulls from, and push it there".into(),
-            });
-        }
-        if !names::is_dns_1035_label(&names::dns_label(&service.name)) {
-            refusals.push(Refusal {
-                service: service.name.clone(),
-                problem: "its name cannot be a Kubernetes Service name (it must start with a letter)".into(),
-                hint: "rename the service".into(),
-            });
         }
     }
     (refusals, mounted)
