@@ -793,8 +793,10 @@ fn the_report_of_every_compose_corpus_file_names_every_field_with_a_rule() {
                     service.image = format!("registry.example/{}:1", service.name);
                 }
             }
-            let rendered =
-                kubernetes(&spec, &options()).unwrap_or_else(|refused| panic!("{}: {refused}", file.display()));
+            // What render refuses besides (`network_mode`, host devices…) has no report.
+            let Ok(rendered) = kubernetes(&spec, &options()) else {
+                continue;
+            };
             assert_every_field_is_reported(&rendered, &spec);
             rendered_files += 1;
         }
