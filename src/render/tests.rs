@@ -811,3 +811,14 @@ fn fields_without_a_typed_rule_have_a_reason_by_name_or_the_fallback() {
     }
     assert_eq!(runtime::reason_by_name("image"), None);
 }
+
+#[test]
+fn a_service_marked_job_becomes_a_job_though_nobody_waits_for_it() {
+    let project = Project::new();
+    let rendered = render(&project.spec("services:\n  backfill:\n    image: app:1\n    x-flowinfra: { job: true }\n"));
+    assert!(has(&rendered, "Job", "backfill"));
+    assert!(matches!(
+        report_entry(&rendered, "backfill", "x-flowinfra (job)"),
+        Outcome::Mapped(_)
+    ));
+}

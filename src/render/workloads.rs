@@ -151,7 +151,7 @@ pub fn render_service(context: &Context, service: &Service, role: Role, report: 
         spec: Some(pod),
     };
     report_restart(report, service, role);
-    report_rest(report, service);
+    report_rest(report, service, role);
 
     let metadata = context.metadata(&name, Some(&service.name));
     let match_labels = LabelSelector {
@@ -973,7 +973,7 @@ fn report_restart(report: &mut TranslationReport, service: &Service, role: Role)
     }
 }
 
-fn report_rest(report: &mut TranslationReport, service: &Service) {
+fn report_rest(report: &mut TranslationReport, service: &Service, role: Role) {
     if let Some(container_name) = &service.container_name {
         report.not_mapped(
             &service.name,
@@ -1012,7 +1012,8 @@ fn report_rest(report: &mut TranslationReport, service: &Service) {
             }
         }
     }
-    if service.kind().is_none() && service.is_marked_job() {
+    // The spec refuses a restarting job, so a marked job is always a Job.
+    if service.kind().is_none() && service.is_marked_job() && role == Role::OneShot {
         report.mapped(
             &service.name,
             "x-flowinfra (job)",
