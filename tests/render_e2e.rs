@@ -4,7 +4,10 @@
 //! image built from the root Dockerfile (on the local stand-in base), the
 //! provisioner image built from the Dockerfile `render` wrote — run on the
 //! stack's network with the Job's arguments, environment and spec taken
-//! from the rendered manifests, reaching the services by their DNS names.
+//! from the rendered manifests, reaching the services by their DNS names
+//! (for Flowlite, and for the traffic-system example, whose PostgreSQL gets
+//! its init folder from the rendered ConfigMap). And `flowinfra wait --dns`
+//! in a container on a network, as an init container in a pod.
 
 mod support;
 
@@ -126,16 +129,7 @@ fn the_provisioning_job_migrates_seeds_and_declares_then_changes_nothing() {
     let stack = FlowliteStack::of_spec("render-job", UNPROVISIONED);
     let repository = Path::new(env!("CARGO_MANIFEST_DIR"));
 
-    // The flowinfra image, from the root Dockerfile, with this build's binary.
-    let context = tempfile::tempdir().unwrap();
-    std::fs::copy(repository.join("Dockerfile"), context.path().join("Dockerfile")).unwrap();
-    std::fs::copy(env!("CARGO_BIN_EXE_flowinfra"), context.path().join("flowinfra")).unwrap();
-    docker_build(
-        &images.flowinfra,
-        context.path(),
-        None,
-        &[("BUILDER", LOCAL_BASE), ("BASE", LOCAL_BASE), ("PREBUILT", "flowinfra")],
-    );
+    build_flowinfra_image(&images.flowinfra);
 
     // The manifests of the full Flowlite spec, and its provisioner image.
     let manifests = tempfile::tempdir().unwrap();
@@ -245,6 +239,20 @@ impl Drop for Images {
             .args(["rmi", "--force", &self.provisioner, &self.flowinfra])
             .output();
     }
+}
+
+/// The flowinfra image, from the root Dockerfile, with this build's binary.
+fn build_flowinfra_image(tag: &str) {
+    let repository = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let context = tempfile::tempdir().unwrap();
+    std::fs::copy(repository.join("Dockerfile"), context.path().join("Dockerfile")).unwrap();
+    std::fs::copy(env!("CARGO_BIN_EXE_flowinfra"), context.path().join("flowinfra")).unwrap();
+    docker_build(
+        tag,
+        context.path(),
+        None,
+        &[("BUILDER", LOCAL_BASE), ("BASE", LOCAL_BASE), ("PREBUILT", "flowinfra")],
+    );
 }
 
 /// `docker build` with the classic builder (what engine 20.10 offers without BuildKit).
@@ -446,4 +454,91 @@ fn wait_job_outside_a_pod_says_it_has_no_kubernetes_api() {
         "{}",
         neither.stderr()
     );
+}
+
+#[test]
+fn the_traffic_system_job_migrates_with_the_init_folder_its_config_map_carries() {
+    // The example's third migration builds a trigram index: it needs the
+    // extension `postgres/init/01-extensions.sql` creates on the first start.
+    // Here that folder reaches the server only through the rendered
+    // ConfigMap, projected into files as the kubelet projects it.
+    let images = Images::new();
+    let manifests = tempfile::tempdir().unwrap();
+    let init = tempfile::tempdir().unwrap();
+    let stack = FlowliteStack::of_spec(
+        "render-traffic",
+        &["tests/fixtures/render/unprovisioned-traffic-system.yaml"],
+    );
+    build_flowinfra_image(&images.flowinfra);
+    Flowinfra::new()
+        .args([
+            "-f",
+            "examples/traffic-system/compose.yaml",
+            "-f",
+            "examples/traffic-system/offline.yaml",
+        ])
+        .args(["-p", &stack.project.name, "render", "kubernetes"])
+        .args(["--output", manifests.path().to_str().unwrap()])
+        .args(["--image", &images.flowinfra, "--provisioner-image", &images.provisioner])
+        .run()
+        .success();
+    docker_build(
+        &images.provisioner,
+        &Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/traffic-system"),
+        Some(&manifests.path().join("provisioner.Dockerfile")),
+        &[],
+    );
+
+    let postgres = yaml_documents(&std::fs::read_to_string(manifests.path().join("10-postgres.yaml")).unwrap());
+    let files = postgres
+        .iter()
+        .find(|object| object["kind"] == "ConfigMap" && object["metadata"]["name"] == "postgres-files-1")
+        .expect("the ConfigMap of the init folder");
+    let files: ConfigMap = serde_json::from_value(files.clone()).unwrap();
+    for (key, text) in files.data.unwrap() {
+        std::fs::write(init.path().join(key), text).unwrap();
+    }
+    // The server runs as `postgres`, as the kubelet's 0644 files allow.
+    let init_dir = init.path().to_str().unwrap();
+    assert_success(
+        &Command::new("chmod").args(["-R", "a+rX", init_dir]).output().unwrap(),
+        "chmod",
+    );
+    stack.flowinfra_with(&["up"], &[("INIT_DIR", init_dir)]).success();
+
+    let objects = yaml_documents(&std::fs::read_to_string(manifests.path().join("20-provision.yaml")).unwrap());
+    let job: Job = object_of_kind(&objects, "Job");
+    let spec_map: ConfigMap = object_of_kind(&objects, "ConfigMap");
+    let container = job.spec.unwrap().template.spec.unwrap().containers[0].clone();
+    let spec_file = manifests.path().join("provision-spec.yaml");
+    std::fs::write(&spec_file, &spec_map.data.unwrap()["flowinfra.yaml"]).unwrap();
+    let environment = job_environment(manifests.path(), container.env.as_deref().unwrap_or_default());
+    let run_job = || {
+        let mut command = Command::new("docker");
+        command
+            .args(["run", "--rm", "--network", &stack.project.network()])
+            .arg("-v")
+            .arg(format!("{}:/etc/flowinfra/flowinfra.yaml:ro", spec_file.display()))
+            .args(["-e", "NO_COLOR=1"]);
+        for (name, value) in &environment {
+            command.args(["-e", &format!("{name}={value}")]);
+        }
+        command.args(["--entrypoint", "flowinfra", &images.provisioner]);
+        command.args(container.args.clone().unwrap());
+        let output = command.output().expect("run docker");
+        assert_success(&output, "the provisioning Job's container");
+        stderr(&output)
+    };
+    let first = run_job();
+    for expected in [
+        "postgres: migrating (3 pending",
+        "rabbitmq: declared 5 queues on vhost /",
+        "minio: 3 buckets ready (3 created",
+        "3 services provisioned",
+    ] {
+        assert!(first.contains(expected), "no `{expected}` in:\n{first}");
+    }
+    let second = run_job();
+    assert!(!second.contains("migrating") && !second.contains("seeding"), "{second}");
+    assert!(second.contains("3 services provisioned"), "{second}");
 }
