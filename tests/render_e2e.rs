@@ -125,7 +125,7 @@ fn wait_says_why_when_refused_or_out_of_time() {
 
 #[test]
 fn the_provisioning_job_migrates_seeds_and_declares_then_changes_nothing() {
-    let images = Images::new();
+    let images = Images::new("flowlite");
     let stack = FlowliteStack::of_spec("render-job", UNPROVISIONED);
     let repository = Path::new(env!("CARGO_MANIFEST_DIR"));
 
@@ -224,11 +224,12 @@ struct Images {
 }
 
 impl Images {
-    fn new() -> Self {
+    /// Tags of this process and `test`: tests running side by side build their own.
+    fn new(test: &str) -> Self {
         let id = std::process::id();
         Images {
-            flowinfra: format!("flowinfra-test/flowinfra:{id}"),
-            provisioner: format!("flowinfra-test/provisioner:{id}"),
+            flowinfra: format!("flowinfra-test/flowinfra:{test}-{id}"),
+            provisioner: format!("flowinfra-test/provisioner:{test}-{id}"),
         }
     }
 }
@@ -462,7 +463,7 @@ fn the_traffic_system_job_migrates_with_the_init_folder_its_config_map_carries()
     // extension `postgres/init/01-extensions.sql` creates on the first start.
     // Here that folder reaches the server only through the rendered
     // ConfigMap, projected into files as the kubelet projects it.
-    let images = Images::new();
+    let images = Images::new("traffic");
     let manifests = tempfile::tempdir().unwrap();
     let init = tempfile::tempdir().unwrap();
     let stack = FlowliteStack::of_spec(
