@@ -38,6 +38,10 @@ impl MountedFiles {
     }
 }
 
+/// A path of this machine that is not files at all (a socket, a device):
+/// nothing to ship, the pod must do without it.
+pub const NOT_FILES: &str = "neither a file nor a folder (a socket or a device)";
+
 /// Reads the files at `path` (a file or a folder of files) for a
 /// ConfigMap, or says why they cannot be one.
 pub fn read(path: &Path) -> Result<MountedFiles, String> {
@@ -53,6 +57,11 @@ pub fn read(path: &Path) -> Result<MountedFiles, String> {
             .unwrap_or_default();
         add(&mut files, &name, path)?;
         files.single_file = Some(name);
+    } else if !metadata.is_dir() {
+        return Err(format!(
+            "{} is {NOT_FILES}, which no cluster node shares",
+            path.display()
+        ));
     } else {
         let entries = std::fs::read_dir(path).map_err(|error| format!("cannot read {}: {error}", path.display()))?;
         for entry in entries {
@@ -145,6 +154,21 @@ mod tests {
         std::fs::write(&script, "#!/bin/sh\n").unwrap();
         std::fs::set_permissions(&script, std::fs::Permissions::from_mode(0o755)).unwrap();
         assert_eq!(read(dir.path()).unwrap().executable, ["10-setup.sh"]);
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn a_socket_is_refused_as_such() {
+        let dir = tempfile::tempdir().unwrap();
+        let socket = dir.path().join("engine.sock");
+        let _listener = std::os::unix::net::UnixListener::bind(&socket).unwrap();
+        let error = read(&socket).unwrap_err();
+        assert!(
+            error.ends_with(
+                "engine.sock is neither a file nor a folder (a socket or a device), which no cluster node shares"
+            ),
+            "{error}"
+        );
     }
 
     #[test]

@@ -335,10 +335,14 @@ fn bind_mounts(spec: &Spec) -> (Vec<Refusal>, BTreeMap<(String, usize), files::M
                 Err(why) => refusals.push(Refusal {
                     service: service.name.clone(),
                     problem: format!("{at}, which cannot travel in a ConfigMap: {why}"),
-                    hint: format!(
-                        "bake the files into its image (COPY them to {}), push it and name it in `image:`",
-                        mount.target
-                    ),
+                    hint: if why.contains(files::NOT_FILES) {
+                        "remove the mount: a pod cannot reach this machine's sockets or devices".into()
+                    } else {
+                        format!(
+                            "bake the files into its image (COPY them to {}), push it and name it in `image:`",
+                            mount.target
+                        )
+                    },
                 }),
             }
         }

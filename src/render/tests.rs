@@ -822,3 +822,20 @@ fn a_service_marked_job_becomes_a_job_though_nobody_waits_for_it() {
         Outcome::Mapped(_)
     ));
 }
+
+#[cfg(unix)]
+#[test]
+fn a_read_only_mount_of_a_socket_is_refused_with_its_own_hint() {
+    let project = Project::new();
+    let _listener = std::os::unix::net::UnixListener::bind(project.path().join("engine.sock")).unwrap();
+    let spec = project
+        .spec("services:\n  agent:\n    image: agent:1\n    volumes: ['./engine.sock:/var/run/docker.sock:ro']\n");
+    let text = kubernetes(&spec, &options()).unwrap_err().to_string();
+    assert!(
+        text.contains(
+            "is neither a file nor a folder (a socket or a device), which no cluster node shares; remove \
+                       the mount: a pod cannot reach this machine's sockets or devices"
+        ),
+        "{text}"
+    );
+}
