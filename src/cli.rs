@@ -91,7 +91,8 @@ pub enum Command {
     Completions(CompletionsArgs),
     /// Write the stack as manifests for another platform (Kubernetes)
     Render(RenderArgs),
-    /// Wait until one kind service answers its own protocol (for init containers in a cluster)
+    /// Wait until a service is ready (for init containers in a cluster): a kind by its own protocol, another by its
+    /// DNS name, a one-shot by its Job
     Wait(WaitArgs),
     /// Wait for and provision every kind service of the spec, reached by its DNS name (the Job `render kubernetes` writes)
     Provision(ProvisionArgs),
@@ -130,12 +131,19 @@ pub struct KubernetesArgs {
 }
 
 #[derive(Debug, Args)]
+#[command(group(clap::ArgGroup::new("until").required(true).args(["kind", "dns", "job"])))]
 pub struct WaitArgs {
     /// The service to wait for; also its host name unless --host is given
     pub service: String,
-    /// Its kind: how to probe it
+    /// Its kind: wait until it answers its own protocol with the credentials
     #[arg(long, value_parser = parse_kind)]
-    pub kind: crate::spec::Kind,
+    pub kind: Option<crate::spec::Kind>,
+    /// Wait until the host name resolves (a headless Service lists only ready pods)
+    #[arg(long)]
+    pub dns: bool,
+    /// Wait until the Kubernetes Job SERVICE completed, asking the API with the pod's service account; fail if it failed
+    #[arg(long)]
+    pub job: bool,
     /// Host name or address [default: SERVICE]
     #[arg(long)]
     pub host: Option<String>,

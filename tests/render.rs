@@ -28,6 +28,22 @@ fn snapshot_settings(what: &str) -> insta::Settings {
     settings
 }
 
+/// `render kubernetes ARGS` of an example's spec file, as its own project.
+fn render_example(file: &str, args: &[&str]) -> Output {
+    Flowinfra::new()
+        .args(["-f", file, "render", "kubernetes"])
+        .args(args)
+        .run()
+}
+
+/// `render kubernetes ARGS` of a spec file as project `project`.
+fn render_project(file: &str, project: &str, args: &[&str]) -> Output {
+    Flowinfra::new()
+        .args(["-f", file, "-p", project, "render", "kubernetes"])
+        .args(args)
+        .run()
+}
+
 /// Runs scripts/k8s-validate.sh on `files` (1.30 and 1.35).
 fn validate(files: &[&Path]) -> std::process::Output {
     Command::new("bash")
@@ -161,7 +177,7 @@ fn a_bind_mount_is_refused_with_what_to_do() {
     let dir = tempfile::tempdir().unwrap();
     std::fs::write(
         dir.path().join("stack.yaml"),
-        "services:\n  web:\n    image: nginx:1.27\n    volumes: ['./site:/usr/share/nginx/html:ro']\n",
+        "services:\n  web:\n    image: nginx:1.27\n    volumes: ['./site:/usr/share/nginx/html']\n",
     )
     .unwrap();
     let output = Flowinfra::new()
@@ -177,7 +193,13 @@ fn a_bind_mount_is_refused_with_what_to_do() {
         ),
         "{stderr}"
     );
-    assert!(stderr.contains("/site at /usr/share/nginx/html, which no cluster node has; bake the files into its image, or use a named volume"), "{stderr}");
+    assert!(
+        stderr.contains(
+            "/site at /usr/share/nginx/html read-write, and no cluster node has that path; use a named volume for \
+             what it writes; mount files it only reads with `:ro`, and render ships them in a ConfigMap (up to 1 MiB)"
+        ),
+        "{stderr}"
+    );
     assert!(
         stderr.contains("hint: `flowinfra render kubernetes` renders what a cluster can run"),
         "{stderr}"
@@ -198,4 +220,123 @@ fn network_mode_host_is_refused_by_the_spec_itself() {
         .run()
         .failure(2);
     assert!(output.stderr().contains("network_mode"), "{}", output.stderr());
+}
+
+/// The examples modelled on the reference systems, each rendered, snapshot
+/// (manifests and report) and validated for both versions.
+const EXAMPLES: &[(&str, &str)] = &[
+    ("traffic_system", "examples/traffic-system/compose.yaml"),
+    ("agrovet", "examples/agrovet/compose.yaml"),
+    ("agrovet_single_server", "examples/agrovet/single-server.yaml"),
+];
+
+#[test]
+fn the_reference_examples_render_as_kubernetes_manifests() {
+    for (name, file) in EXAMPLES {
+        let output = render_example(file, &[]).success();
+        snapshot_settings(&format!("flowinfra -f {file} render kubernetes (stdout)")).bind(|| {
+            insta::assert_snapshot!(format!("render_{name}_manifests"), output.stdout());
+        });
+        snapshot_settings(&format!("flowinfra -f {file} render kubernetes (stderr)")).bind(|| {
+            insta::assert_snapshot!(format!("render_{name}_report"), output.stderr());
+        });
+    }
+}
+
+#[test]
+fn the_init_folders_of_the_examples_travel_in_config_maps() {
+    for (file, init) in [
+        (
+            "examples/traffic-system/compose.yaml",
+            "examples/traffic-system/postgres/init/01-extensions.sql",
+        ),
+        (
+            "examples/agrovet/single-server.yaml",
+            "examples/agrovet/single-server-init/01-media-role.sql",
+        ),
+    ] {
+        let manifests = render_example(file, &[]).success().stdout();
+        let sql = std::fs::read_to_string(init).unwrap();
+        let config_map = manifests
+            .split("---\n")
+            .find(|document| document.contains("name: postgres-files-1\n") && document.contains("kind: ConfigMap"))
+            .unwrap_or_else(|| panic!("no ConfigMap postgres-files-1 in {file}"));
+        let key = Path::new(init).file_name().unwrap().to_str().unwrap();
+        assert!(config_map.contains(&format!("\n  {key}: |\n")), "{config_map}");
+        for line in sql.lines().filter(|line| !line.is_empty()) {
+            assert!(
+                config_map.contains(&format!("\n    {line}\n")),
+                "{line:?} not in {config_map}"
+            );
+        }
+    }
+}
+
+#[test]
+fn every_rendered_object_of_the_examples_is_valid_for_kubernetes_1_30_and_1_35() {
+    for (_, file) in EXAMPLES {
+        let dir = tempfile::tempdir().unwrap();
+        render_example(file, &["--output", dir.path().to_str().unwrap()]).success();
+        let mut files: Vec<_> = std::fs::read_dir(dir.path())
+            .unwrap()
+            .map(|entry| entry.unwrap().path())
+            .filter(|path| path.extension().is_some_and(|ext| ext == "yaml"))
+            .collect();
+        files.sort();
+        let paths: Vec<&Path> = files.iter().map(|path| path.as_path()).collect();
+        let validation = validate(&paths);
+        let stderr = String::from_utf8_lossy(&validation.stderr);
+        assert_eq!(
+            validation.status.code(),
+            Some(0),
+            "{file}: {stderr}\n{}",
+            String::from_utf8_lossy(&validation.stdout)
+        );
+        for version in ["1.30.0", "1.35.0"] {
+            let line = format!("Kubernetes {version}: every object of {} file(s) is valid", files.len());
+            assert!(stderr.contains(&line), "{file}: {stderr}");
+        }
+    }
+}
+
+#[test]
+fn every_depends_on_condition_becomes_a_valid_init_container_and_the_report_names_it() {
+    let file = "tests/fixtures/render/depends-on.yaml";
+    let dir = tempfile::tempdir().unwrap();
+    let output = render_project(file, "shop", &[]).success();
+    snapshot_settings(&format!("flowinfra -f {file} render kubernetes (stderr)")).bind(|| {
+        insta::assert_snapshot!("render_depends_on_report", output.stderr());
+    });
+    let manifests = output.stdout();
+    for args in [
+        "- wait\n            - db\n            - \"--kind\"\n            - postgres\n",
+        "- wait\n            - migrate\n            - \"--job\"\n",
+        "- wait\n            - worker\n            - \"--dns\"\n            - \"--host\"\n            - worker-headless\n",
+        "- wait\n            - web\n            - \"--dns\"\n            - \"--host\"\n            - web-headless\n",
+    ] {
+        assert!(
+            manifests.contains(args),
+            "no init container with {args:?} in:\n{manifests}"
+        );
+    }
+    render_project(file, "shop", &["--output", dir.path().to_str().unwrap()]).success();
+    let mut files: Vec<_> = std::fs::read_dir(dir.path())
+        .unwrap()
+        .map(|entry| entry.unwrap().path())
+        .filter(|path| path.extension().is_some_and(|ext| ext == "yaml"))
+        .collect();
+    files.sort();
+    assert!(
+        files.iter().any(|path| path.ends_with("05-flowinfra-wait.yaml")),
+        "{files:?}"
+    );
+    let paths: Vec<&Path> = files.iter().map(|path| path.as_path()).collect();
+    let validation = validate(&paths);
+    let stderr = String::from_utf8_lossy(&validation.stderr);
+    assert_eq!(
+        validation.status.code(),
+        Some(0),
+        "{stderr}\n{}",
+        String::from_utf8_lossy(&validation.stdout)
+    );
 }

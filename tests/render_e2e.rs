@@ -4,7 +4,10 @@
 //! image built from the root Dockerfile (on the local stand-in base), the
 //! provisioner image built from the Dockerfile `render` wrote — run on the
 //! stack's network with the Job's arguments, environment and spec taken
-//! from the rendered manifests, reaching the services by their DNS names.
+//! from the rendered manifests, reaching the services by their DNS names
+//! (for Flowlite, and for the traffic-system example, whose PostgreSQL gets
+//! its init folder from the rendered ConfigMap). And `flowinfra wait --dns`
+//! in a container on a network, as an init container in a pod.
 
 mod support;
 
@@ -122,20 +125,11 @@ fn wait_says_why_when_refused_or_out_of_time() {
 
 #[test]
 fn the_provisioning_job_migrates_seeds_and_declares_then_changes_nothing() {
-    let images = Images::new();
+    let images = Images::new("flowlite");
     let stack = FlowliteStack::of_spec("render-job", UNPROVISIONED);
     let repository = Path::new(env!("CARGO_MANIFEST_DIR"));
 
-    // The flowinfra image, from the root Dockerfile, with this build's binary.
-    let context = tempfile::tempdir().unwrap();
-    std::fs::copy(repository.join("Dockerfile"), context.path().join("Dockerfile")).unwrap();
-    std::fs::copy(env!("CARGO_BIN_EXE_flowinfra"), context.path().join("flowinfra")).unwrap();
-    docker_build(
-        &images.flowinfra,
-        context.path(),
-        None,
-        &[("BUILDER", LOCAL_BASE), ("BASE", LOCAL_BASE), ("PREBUILT", "flowinfra")],
-    );
+    build_flowinfra_image(&images.flowinfra);
 
     // The manifests of the full Flowlite spec, and its provisioner image.
     let manifests = tempfile::tempdir().unwrap();
@@ -230,11 +224,12 @@ struct Images {
 }
 
 impl Images {
-    fn new() -> Self {
+    /// Tags of this process and `test`: tests running side by side build their own.
+    fn new(test: &str) -> Self {
         let id = std::process::id();
         Images {
-            flowinfra: format!("flowinfra-test/flowinfra:{id}"),
-            provisioner: format!("flowinfra-test/provisioner:{id}"),
+            flowinfra: format!("flowinfra-test/flowinfra:{test}-{id}"),
+            provisioner: format!("flowinfra-test/provisioner:{test}-{id}"),
         }
     }
 }
@@ -245,6 +240,20 @@ impl Drop for Images {
             .args(["rmi", "--force", &self.provisioner, &self.flowinfra])
             .output();
     }
+}
+
+/// The flowinfra image, from the root Dockerfile, with this build's binary.
+fn build_flowinfra_image(tag: &str) {
+    let repository = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let context = tempfile::tempdir().unwrap();
+    std::fs::copy(repository.join("Dockerfile"), context.path().join("Dockerfile")).unwrap();
+    std::fs::copy(env!("CARGO_BIN_EXE_flowinfra"), context.path().join("flowinfra")).unwrap();
+    docker_build(
+        tag,
+        context.path(),
+        None,
+        &[("BUILDER", LOCAL_BASE), ("BASE", LOCAL_BASE), ("PREBUILT", "flowinfra")],
+    );
 }
 
 /// `docker build` with the classic builder (what engine 20.10 offers without BuildKit).
@@ -317,4 +326,220 @@ fn to_json(yaml: &Yaml) -> Value {
         ),
         _ => Value::Null,
     }
+}
+
+/// A network and containers this test creates, removed when it ends.
+struct Scratch {
+    network: String,
+    containers: Vec<String>,
+}
+
+impl Scratch {
+    fn new(test: &str) -> Self {
+        let network = format!("flowinfra-test-{test}-{}", std::process::id());
+        let output = Command::new("docker")
+            .args(["network", "create", &network])
+            .output()
+            .expect("run docker");
+        assert_success(&output, "docker network create");
+        Scratch {
+            network,
+            containers: Vec::new(),
+        }
+    }
+
+    fn container(&mut self, role: &str) -> String {
+        let name = format!("{}-{role}", self.network);
+        self.containers.push(name.clone());
+        name
+    }
+}
+
+impl Drop for Scratch {
+    fn drop(&mut self) {
+        for container in &self.containers {
+            let _ = Command::new("docker").args(["rm", "--force", container]).output();
+        }
+        let _ = Command::new("docker").args(["network", "rm", &self.network]).output();
+    }
+}
+
+#[test]
+fn wait_dns_returns_once_the_name_resolves_and_times_out_while_it_does_not() {
+    // `flowinfra wait NAME --dns --host NAME-headless`, the init container of
+    // a service that depends on a plain one, run in a container as in a pod:
+    // here the name appears when the target container starts on the network
+    // (in a cluster, when the headless Service lists the pod as ready).
+    let mut scratch = Scratch::new("render-dns");
+    let binary = format!("{}:/usr/local/bin/flowinfra:ro", env!("CARGO_BIN_EXE_flowinfra"));
+    let waiter = scratch.container("waiter");
+    let waiting = Command::new("docker")
+        .args(["run", "--name", &waiter, "--network", &scratch.network, "-v", &binary])
+        .args(["-e", "NO_COLOR=1", LOCAL_BASE])
+        .args([
+            "flowinfra",
+            "wait",
+            "worker",
+            "--dns",
+            "--host",
+            "worker-headless",
+            "--timeout",
+            "120",
+        ])
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("run docker");
+    // Let it look up the name in vain a few times first.
+    std::thread::sleep(std::time::Duration::from_secs(3));
+    let status = Command::new("docker")
+        .args(["inspect", "--format", "{{.State.Running}}", &waiter])
+        .output()
+        .expect("run docker");
+    assert_eq!(
+        String::from_utf8_lossy(&status.stdout).trim(),
+        "true",
+        "the wait must still be waiting"
+    );
+    let target = scratch.container("worker");
+    let started = Command::new("docker")
+        .args(["run", "-d", "--name", &target, "--network", &scratch.network])
+        .args(["--network-alias", "worker-headless", LOCAL_BASE, "sleep", "300"])
+        .output()
+        .expect("run docker");
+    assert_success(&started, "docker run the target");
+    let ended = waiting.wait_with_output().expect("wait for the waiting container");
+    let text = String::from_utf8_lossy(&ended.stderr);
+    assert_eq!(ended.status.code(), Some(0), "{text}");
+    assert!(text.contains("worker is ready: worker-headless resolves to "), "{text}");
+
+    // A name nothing carries: the wait ends with the reason, and fails.
+    let absent = Command::new("docker")
+        .args(["run", "--rm", "--network", &scratch.network, "-v", &binary])
+        .args(["-e", "NO_COLOR=1", LOCAL_BASE])
+        .args([
+            "flowinfra",
+            "wait",
+            "gone",
+            "--dns",
+            "--host",
+            "gone-headless",
+            "--timeout",
+            "2",
+        ])
+        .output()
+        .expect("run docker");
+    let text = stderr(&absent);
+    assert_eq!(absent.status.code(), Some(1), "{text}");
+    assert!(
+        text.contains("error: gone: gone-headless did not resolve after 2s (no ready pod behind it): "),
+        "{text}"
+    );
+}
+
+#[test]
+fn wait_job_outside_a_pod_says_it_has_no_kubernetes_api() {
+    let output = Flowinfra::new()
+        .args(["wait", "migrate", "--job", "--timeout", "1"])
+        .run()
+        .failure(1);
+    assert!(
+        output.stderr().contains(
+            "error: cannot reach the Kubernetes API: KUBERNETES_SERVICE_HOST is not set: this is not a Kubernetes pod"
+        ),
+        "{}",
+        output.stderr()
+    );
+    let neither = Flowinfra::new().args(["wait", "migrate"]).run().failure(2);
+    assert!(
+        neither.stderr().contains("--kind <KIND>") && neither.stderr().contains("--dns"),
+        "{}",
+        neither.stderr()
+    );
+}
+
+#[test]
+fn the_traffic_system_job_migrates_with_the_init_folder_its_config_map_carries() {
+    // The example's third migration builds a trigram index: it needs the
+    // extension `postgres/init/01-extensions.sql` creates on the first start.
+    // Here that folder reaches the server only through the rendered
+    // ConfigMap, projected into files as the kubelet projects it.
+    let images = Images::new("traffic");
+    let manifests = tempfile::tempdir().unwrap();
+    let init = tempfile::tempdir().unwrap();
+    let stack = FlowliteStack::of_spec(
+        "render-traffic",
+        &["tests/fixtures/render/unprovisioned-traffic-system.yaml"],
+    );
+    build_flowinfra_image(&images.flowinfra);
+    Flowinfra::new()
+        .args([
+            "-f",
+            "examples/traffic-system/compose.yaml",
+            "-f",
+            "examples/traffic-system/offline.yaml",
+        ])
+        .args(["-p", &stack.project.name, "render", "kubernetes"])
+        .args(["--output", manifests.path().to_str().unwrap()])
+        .args(["--image", &images.flowinfra, "--provisioner-image", &images.provisioner])
+        .run()
+        .success();
+    docker_build(
+        &images.provisioner,
+        &Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/traffic-system"),
+        Some(&manifests.path().join("provisioner.Dockerfile")),
+        &[],
+    );
+
+    let postgres = yaml_documents(&std::fs::read_to_string(manifests.path().join("10-postgres.yaml")).unwrap());
+    let files = postgres
+        .iter()
+        .find(|object| object["kind"] == "ConfigMap" && object["metadata"]["name"] == "postgres-files-1")
+        .expect("the ConfigMap of the init folder");
+    let files: ConfigMap = serde_json::from_value(files.clone()).unwrap();
+    for (key, text) in files.data.unwrap() {
+        std::fs::write(init.path().join(key), text).unwrap();
+    }
+    // The server runs as `postgres`, as the kubelet's 0644 files allow.
+    let init_dir = init.path().to_str().unwrap();
+    assert_success(
+        &Command::new("chmod").args(["-R", "a+rX", init_dir]).output().unwrap(),
+        "chmod",
+    );
+    stack.flowinfra_with(&["up"], &[("INIT_DIR", init_dir)]).success();
+
+    let objects = yaml_documents(&std::fs::read_to_string(manifests.path().join("20-provision.yaml")).unwrap());
+    let job: Job = object_of_kind(&objects, "Job");
+    let spec_map: ConfigMap = object_of_kind(&objects, "ConfigMap");
+    let container = job.spec.unwrap().template.spec.unwrap().containers[0].clone();
+    let spec_file = manifests.path().join("provision-spec.yaml");
+    std::fs::write(&spec_file, &spec_map.data.unwrap()["flowinfra.yaml"]).unwrap();
+    let environment = job_environment(manifests.path(), container.env.as_deref().unwrap_or_default());
+    let run_job = || {
+        let mut command = Command::new("docker");
+        command
+            .args(["run", "--rm", "--network", &stack.project.network()])
+            .arg("-v")
+            .arg(format!("{}:/etc/flowinfra/flowinfra.yaml:ro", spec_file.display()))
+            .args(["-e", "NO_COLOR=1"]);
+        for (name, value) in &environment {
+            command.args(["-e", &format!("{name}={value}")]);
+        }
+        command.args(["--entrypoint", "flowinfra", &images.provisioner]);
+        command.args(container.args.clone().unwrap());
+        let output = command.output().expect("run docker");
+        assert_success(&output, "the provisioning Job's container");
+        stderr(&output)
+    };
+    let first = run_job();
+    for expected in [
+        "postgres: migrating (3 pending",
+        "rabbitmq: declared 5 queues on vhost /",
+        "minio: 3 buckets ready (3 created",
+        "3 services provisioned",
+    ] {
+        assert!(first.contains(expected), "no `{expected}` in:\n{first}");
+    }
+    let second = run_job();
+    assert!(!second.contains("migrating") && !second.contains("seeding"), "{second}");
+    assert!(second.contains("3 services provisioned"), "{second}");
 }

@@ -131,6 +131,60 @@ pub enum WaitError {
         endpoint: String,
         reason: String,
     },
+    #[error("{service}: {host} did not resolve after {waited} (no ready pod behind it): {last}")]
+    NotResolved {
+        service: String,
+        host: String,
+        waited: String,
+        last: String,
+    },
+    #[error("the Job {job} failed: {reason}")]
+    JobFailed { job: String, reason: String },
+    #[error("the Job {job} had not completed after {waited}: {last}")]
+    JobTimeout { job: String, waited: String, last: String },
+    #[error(
+        "the Kubernetes API refused to show the Job {job} ({reason}); the pod needs the service account \
+         `flowinfra-wait` that `render kubernetes` writes (get on jobs)"
+    )]
+    ApiRefused { job: String, reason: String },
+    #[error("cannot reach the Kubernetes API: {reason}")]
+    NoApi { reason: String },
+}
+
+/// Resolves `host` until it has an address or `timeout` passes. A headless
+/// Service's name resolves to its ready pods only, so this waits until the
+/// service behind it is ready (started, or healthy when it has a readiness
+/// probe); on a Compose network the name resolves once the container runs.
+pub async fn wait_until_resolves(
+    service: &str,
+    host: &str,
+    timeout: Duration,
+) -> Result<Vec<std::net::IpAddr>, WaitError> {
+    let deadline = Instant::now() + timeout;
+    let mut backoff = FIRST_BACKOFF;
+    loop {
+        let last = match tokio::time::timeout(ATTEMPT, tokio::net::lookup_host((host, 0))).await {
+            Ok(Ok(addresses)) => {
+                let addresses: Vec<std::net::IpAddr> = addresses.map(|address| address.ip()).collect();
+                if !addresses.is_empty() {
+                    return Ok(addresses);
+                }
+                "no address".to_string()
+            }
+            Ok(Err(error)) => error.to_string(),
+            Err(_) => format!("no answer within {}", format_duration(ATTEMPT)),
+        };
+        if Instant::now() + backoff >= deadline {
+            return Err(WaitError::NotResolved {
+                service: service.to_string(),
+                host: host.to_string(),
+                waited: format_duration(timeout),
+                last,
+            });
+        }
+        tokio::time::sleep(backoff).await;
+        backoff = (backoff * 2).min(MAX_BACKOFF);
+    }
 }
 
 /// Probes `service` (a kind at `endpoint`) until it answers its protocol,
@@ -308,6 +362,24 @@ mod tests {
                 password: "guest".into(),
                 vhost: "/".into()
             })
+        );
+    }
+
+    #[tokio::test]
+    async fn a_name_that_resolves_is_ready_and_one_that_does_not_times_out() {
+        let addresses = wait_until_resolves("local", "localhost", Duration::from_secs(2))
+            .await
+            .unwrap();
+        assert!(addresses.iter().any(|address| address.is_loopback()), "{addresses:?}");
+        // `.invalid` never resolves (RFC 2606).
+        let error = wait_until_resolves("api", "api-headless.invalid", Duration::from_millis(300))
+            .await
+            .unwrap_err();
+        assert!(
+            error
+                .to_string()
+                .starts_with("api: api-headless.invalid did not resolve after 300ms (no ready pod behind it): "),
+            "{error}"
         );
     }
 

@@ -18,16 +18,20 @@
 //! - every Compose field → an entry of the [`report::TranslationReport`].
 
 mod environment;
+pub mod files;
 pub mod in_cluster;
+pub mod kube_api;
 mod names;
 mod probes;
 mod provisioning;
 mod report;
+mod runtime;
 mod workloads;
 
 pub use provisioning::{JOB_NAME, SPEC_CONFIG_MAP, SPEC_FILE};
 pub use report::{Entry, Outcome, TranslationReport};
 
+use std::collections::BTreeMap;
 use std::fmt;
 use std::path::{Path, PathBuf};
 
@@ -157,6 +161,8 @@ pub struct Context<'a> {
     pub project: String,
     pub namespace: String,
     pub options: &'a RenderOptions,
+    /// The files of each read-only bind mount, by service and mount index.
+    pub mounted: BTreeMap<(String, usize), files::MountedFiles>,
 }
 
 impl Context<'_> {
@@ -198,6 +204,10 @@ pub fn kubernetes(spec: &Spec, options: &RenderOptions) -> Result<Rendered, Rend
         None => names::dns_label(&spec.name),
     };
     let mut refusals = refusals(spec);
+    let (mount_refusals, mounted) = bind_mounts(spec);
+    refusals.extend(mount_refusals);
+    // Grouped by service, by name as the spec orders its services (a stable sort keeps each one's order).
+    refusals.sort_by(|a, b| a.service.cmp(&b.service));
     if !names::is_dns_1035_label(&namespace) && names::dns_label(&namespace) != namespace || namespace.is_empty() {
         refusals.push(Refusal {
             service: spec.name.clone(),
@@ -213,6 +223,7 @@ pub fn kubernetes(spec: &Spec, options: &RenderOptions) -> Result<Rendered, Rend
         project: spec.name.clone(),
         namespace: namespace.clone(),
         options,
+        mounted,
     };
     let mut report = TranslationReport::default();
     let namespace_object = Namespace {
@@ -227,6 +238,13 @@ pub fn kubernetes(spec: &Spec, options: &RenderOptions) -> Result<Rendered, Rend
         name: "00-namespace.yaml".into(),
         objects: vec![workloads::to_value(&namespace_object)],
     }];
+    let access = workloads::wait_access(&context);
+    if !access.is_empty() {
+        files.push(ManifestFile {
+            name: "05-flowinfra-wait.yaml".into(),
+            objects: access,
+        });
+    }
     let mut port_forwards = Vec::new();
     for service in spec.services.values() {
         let role = role(spec, service);
@@ -252,6 +270,9 @@ pub fn kubernetes(spec: &Spec, options: &RenderOptions) -> Result<Rendered, Rend
         Ok(None) => None,
         Err(refusals) => return Err(RenderRefused { refusals }),
     };
+    for service in spec.services.values() {
+        runtime::report_unlisted(service, &mut report);
+    }
     report.sort();
     Ok(Rendered {
         namespace,
@@ -268,19 +289,6 @@ pub fn kubernetes(spec: &Spec, options: &RenderOptions) -> Result<Rendered, Rend
 fn refusals(spec: &Spec) -> Vec<Refusal> {
     let mut refusals = Vec::new();
     for service in spec.services.values() {
-        for mount in &service.volumes {
-            if let MountSource::Bind { path } = &mount.source {
-                refusals.push(Refusal {
-                    service: service.name.clone(),
-                    problem: format!(
-                        "it mounts the local path {} at {}, which no cluster node has",
-                        path.display(),
-                        mount.target
-                    ),
-                    hint: "bake the files into its image, or use a named volume".into(),
-                });
-            }
-        }
         if service.build.is_some() && service.image == format!("{}-{}", spec.name, service.name) {
             refusals.push(Refusal {
                 service: service.name.clone(),
@@ -333,6 +341,50 @@ fn refusals(spec: &Spec) -> Vec<Refusal> {
     refusals
 }
 
+/// The files of every read-only bind mount, to ship in ConfigMaps, and the
+/// bind mounts that cannot be: writable ones (data no cluster node has) and
+/// those no ConfigMap can hold.
+fn bind_mounts(spec: &Spec) -> (Vec<Refusal>, BTreeMap<(String, usize), files::MountedFiles>) {
+    let mut refusals = Vec::new();
+    let mut mounted = BTreeMap::new();
+    for service in spec.services.values() {
+        for (index, mount) in service.volumes.iter().enumerate() {
+            let MountSource::Bind { path } = &mount.source else {
+                continue;
+            };
+            let at = format!("it mounts the local path {} at {}", path.display(), mount.target);
+            if !mount.read_only {
+                refusals.push(Refusal {
+                    service: service.name.clone(),
+                    problem: format!("{at} read-write, and no cluster node has that path"),
+                    hint: "use a named volume for what it writes; mount files it only reads with `:ro`, and render \
+                           ships them in a ConfigMap (up to 1 MiB)"
+                        .into(),
+                });
+                continue;
+            }
+            match files::read(path) {
+                Ok(files) => {
+                    mounted.insert((service.name.clone(), index), files);
+                }
+                Err(why) => refusals.push(Refusal {
+                    service: service.name.clone(),
+                    problem: format!("{at}, which cannot travel in a ConfigMap: {why}"),
+                    hint: if why.contains(files::NOT_FILES) {
+                        "remove the mount: a pod cannot reach this machine's sockets or devices".into()
+                    } else {
+                        format!(
+                            "bake the files into its image (COPY them to {}), push it and name it in `image:`",
+                            mount.target
+                        )
+                    },
+                }),
+            }
+        }
+    }
+    (refusals, mounted)
+}
+
 /// A kind, a one-shot others wait for, or a plain long-running service.
 fn role(spec: &Spec, service: &Service) -> Role {
     if let Some(kind) = service.kind() {
@@ -344,7 +396,7 @@ fn role(spec: &Spec, service: &Service) -> Role {
             .get(&service.name)
             .is_some_and(|dependency| dependency.condition == DependencyCondition::ServiceCompletedSuccessfully)
     });
-    if awaited && service.restart.is_none_or(|restart| restart == RestartPolicy::No) {
+    if (awaited || service.is_marked_job()) && service.restart.is_none_or(|restart| restart == RestartPolicy::No) {
         Role::OneShot
     } else {
         Role::Plain

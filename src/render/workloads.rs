@@ -10,11 +10,13 @@ use k8s_openapi::ByteString;
 use k8s_openapi::api::apps::v1::{Deployment, DeploymentSpec, StatefulSet, StatefulSetSpec};
 use k8s_openapi::api::batch::v1::{Job, JobSpec};
 use k8s_openapi::api::core::v1::{
-    ConfigMap, ConfigMapEnvSource, ConfigMapKeySelector, Container, ContainerPort, EmptyDirVolumeSource, EnvFromSource,
-    EnvVar, EnvVarSource, PersistentVolumeClaim, PersistentVolumeClaimSpec, PersistentVolumeClaimVolumeSource, PodSpec,
-    PodTemplateSpec, Secret, SecretEnvSource, SecretKeySelector, Service as KubeService, ServicePort, ServiceSpec,
-    Volume, VolumeMount, VolumeResourceRequirements,
+    ConfigMap, ConfigMapEnvSource, ConfigMapKeySelector, ConfigMapVolumeSource, Container, ContainerPort,
+    EmptyDirVolumeSource, EnvFromSource, EnvVar, EnvVarSource, KeyToPath, PersistentVolumeClaim,
+    PersistentVolumeClaimSpec, PersistentVolumeClaimVolumeSource, PodSpec, PodTemplateSpec, Secret, SecretEnvSource,
+    SecretKeySelector, Service as KubeService, ServiceAccount, ServicePort, ServiceSpec, Volume, VolumeMount,
+    VolumeResourceRequirements,
 };
+use k8s_openapi::api::rbac::v1::{PolicyRule, Role as KubeRole, RoleBinding, RoleRef, Subject};
 use k8s_openapi::apimachinery::pkg::api::resource::Quantity;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::{LabelSelector, ObjectMeta};
 use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
@@ -77,15 +79,17 @@ pub fn render_service(context: &Context, service: &Service, role: Role, report: 
     let ports = service_ports(service);
     if !ports.is_empty() {
         objects.push(to_value(&kube_service(context, service, &name, &ports, false)));
-        if matches!(role, Role::Kind(_)) {
-            objects.push(to_value(&kube_service(
-                context,
-                service,
-                &headless_name(&name),
-                &ports,
-                true,
-            )));
-        }
+    }
+    // A kind's stable network identity, or the name `flowinfra wait --dns` of
+    // a dependent resolves (a headless Service lists only ready pods).
+    if (matches!(role, Role::Kind(_)) && !ports.is_empty()) || awaited_by_dns(context, service) {
+        objects.push(to_value(&kube_service(
+            context,
+            service,
+            &headless_name(&name),
+            &ports,
+            true,
+        )));
     }
     report_ports(report, context, service, &name, role);
 
@@ -119,9 +123,12 @@ pub fn render_service(context: &Context, service: &Service, role: Role, report: 
     let storage = volumes(context, service, role, report);
     container.volume_mounts = (!storage.mounts.is_empty()).then_some(storage.mounts);
     objects.extend(storage.claims.iter().map(to_value));
+    objects.extend(storage.config_maps.iter().map(to_value));
 
     let init_containers = wait_containers(context, service, report);
-    let pod = PodSpec {
+    let reads_jobs = waits_for_a_job(context, service);
+    let mut pod = PodSpec {
+        service_account_name: reads_jobs.then(|| WAIT_SERVICE_ACCOUNT.to_string()),
         containers: vec![container],
         init_containers: (!init_containers.is_empty()).then_some(init_containers),
         volumes: (!storage.volumes.is_empty()).then_some(storage.volumes),
@@ -132,6 +139,9 @@ pub fn render_service(context: &Context, service: &Service, role: Role, report: 
         restart_policy: matches!(role, Role::OneShot).then(|| "Never".to_string()),
         ..PodSpec::default()
     };
+    let mut main = pod.containers.remove(0);
+    super::runtime::apply(service, &mut main, &mut pod, report);
+    pod.containers.insert(0, main);
     let template = PodTemplateSpec {
         metadata: Some(ObjectMeta {
             labels: Some(labels(&context.project, Some(&service.name))),
@@ -141,7 +151,7 @@ pub fn render_service(context: &Context, service: &Service, role: Role, report: 
         spec: Some(pod),
     };
     report_restart(report, service, role);
-    report_rest(report, service);
+    report_rest(report, service, role);
 
     let metadata = context.metadata(&name, Some(&service.name));
     let match_labels = LabelSelector {
@@ -188,6 +198,11 @@ pub fn config_map_name(name: &str) -> String {
     format!("{name}-config")
 }
 
+/// The ConfigMap holding the files of the service's bind mount `index`.
+pub fn files_config_map_name(name: &str, index: usize) -> String {
+    dns_label(&format!("{name}-files-{index}"))
+}
+
 pub fn secret_name(name: &str) -> String {
     format!("{name}-secret")
 }
@@ -228,7 +243,8 @@ fn kube_service(
             type_: Some("ClusterIP".into()),
             cluster_ip: headless.then(|| "None".to_string()),
             selector: Some(selector(&context.project, &service.name)),
-            ports: Some(
+            // A headless Service may have no ports: its name still resolves to the ready pods.
+            ports: (!ports.is_empty()).then(|| {
                 ports
                     .iter()
                     .map(|(port, protocol)| ServicePort {
@@ -238,8 +254,8 @@ fn kube_service(
                         protocol: Some(protocol_name(*protocol).into()),
                         ..ServicePort::default()
                     })
-                    .collect(),
-            ),
+                    .collect()
+            }),
             ..ServiceSpec::default()
         }),
         ..KubeService::default()
@@ -313,6 +329,8 @@ struct Storage {
     claim_templates: Vec<PersistentVolumeClaim>,
     /// Standalone claims for a Deployment or Job.
     claims: Vec<PersistentVolumeClaim>,
+    /// The files of read-only bind mounts.
+    config_maps: Vec<ConfigMap>,
 }
 
 fn volumes(context: &Context, service: &Service, role: Role, report: &mut TranslationReport) -> Storage {
@@ -375,8 +393,64 @@ fn volumes(context: &Context, service: &Service, role: Role, report: &mut Transl
                     ),
                 );
             }
-            // Refused before rendering (see `refusals`).
-            MountSource::Bind { .. } => unreachable!("bind mounts are refused before rendering"),
+            MountSource::Bind { path } => {
+                // Read before rendering; anything that could not be a ConfigMap was refused.
+                let Some(files) = context.mounted.get(&(service.name.clone(), index)) else {
+                    unreachable!("bind mounts that cannot be ConfigMaps are refused before rendering")
+                };
+                let config_map = files_config_map_name(&context.name(&service.name), index);
+                storage.config_maps.push(ConfigMap {
+                    metadata: context.metadata(&config_map, Some(&service.name)),
+                    data: (!files.data.is_empty()).then(|| files.data.clone()),
+                    binary_data: (!files.binary.is_empty()).then(|| files.binary.clone()),
+                    ..ConfigMap::default()
+                });
+                let volume = format!("files-{index}");
+                storage.volumes.push(Volume {
+                    name: volume.clone(),
+                    config_map: Some(ConfigMapVolumeSource {
+                        name: config_map.clone(),
+                        // Modes only when a file must stay executable; 0644 otherwise.
+                        items: (!files.executable.is_empty()).then(|| {
+                            files
+                                .data
+                                .keys()
+                                .chain(files.binary.keys())
+                                .map(|key| KeyToPath {
+                                    key: key.clone(),
+                                    path: key.clone(),
+                                    mode: files.executable.contains(key).then_some(0o755),
+                                })
+                                .collect()
+                        }),
+                        ..ConfigMapVolumeSource::default()
+                    }),
+                    ..Volume::default()
+                });
+                storage.mounts.push(VolumeMount {
+                    name: volume,
+                    mount_path: mount.target.clone(),
+                    sub_path: files.single_file.clone(),
+                    read_only: Some(true),
+                    ..VolumeMount::default()
+                });
+                let what = match &files.single_file {
+                    Some(_) => "1 file, mounted by subPath".to_string(),
+                    None if files.count() == 1 => "1 file".to_string(),
+                    None => format!("{} files", files.count()),
+                };
+                report.mapped(
+                    &service.name,
+                    &format!("volumes[{index}]"),
+                    format!(
+                        "ConfigMap {config_map} from {} ({what}, {} bytes; a ConfigMap holds at most 1 MiB), \
+                         read-only at {}; its content is in the manifests in clear: keep secrets out of these files",
+                        context.display_path(path),
+                        files.bytes,
+                        mount.target
+                    ),
+                );
+            }
         }
     }
     storage
@@ -419,7 +493,9 @@ fn claim_object(context: &Context, service: &Service, claim: &str, standalone: b
     }
 }
 
-/// The init containers that hold `service` until what it depends on is ready.
+/// The init containers that hold `service` until what it depends on is
+/// ready, one per `depends_on` entry: a kind by its protocol, a one-shot's
+/// completion through the API, any other service by its headless Service.
 fn wait_containers(context: &Context, service: &Service, report: &mut TranslationReport) -> Vec<Container> {
     let mut containers = Vec::new();
     for (dependency_name, dependency) in &service.depends_on {
@@ -432,46 +508,190 @@ fn wait_containers(context: &Context, service: &Service, report: &mut Translatio
             );
             continue;
         };
-        match (target.kind(), dependency.condition) {
-            (Some(_), _) => match wait_container(context, target) {
+        let target_name = context.name(dependency_name);
+        let condition = condition_name(dependency.condition);
+        if let Some(kind) = target.kind() {
+            match wait_container(context, target) {
                 Some(container) => {
                     report.mapped(
                         &service.name,
                         &field,
                         format!(
-                            "init container {}: `flowinfra wait {}` (its kind's protocol login)",
+                            "init container {}: `flowinfra wait {target_name} --kind {}` ({condition}: its kind's \
+                             protocol login)",
                             container.name,
-                            context.name(dependency_name)
+                            kind.as_str()
                         ),
                     );
                     containers.push(container);
                 }
                 None => report.not_mapped(&service.name, &field, "its credentials are incomplete"),
-            },
-            (None, DependencyCondition::ServiceStarted) => report.not_mapped(
-                &service.name,
-                &field,
-                "Kubernetes starts pods independently; `service_started` orders nothing a client must not retry anyway",
-            ),
-            (None, DependencyCondition::ServiceHealthy) => report.not_mapped(
-                &service.name,
-                &field,
-                "a plain service has no protocol flowinfra can probe from another pod; its readiness probe keeps \
-                 it out of its Service until healthy, so clients should retry",
-            ),
-            (None, DependencyCondition::ServiceCompletedSuccessfully) => report.not_mapped(
+            }
+            continue;
+        }
+        let target_role = super::role(context.spec, target);
+        match dependency.condition {
+            DependencyCondition::ServiceCompletedSuccessfully if target_role != Role::OneShot => report.not_mapped(
                 &service.name,
                 &field,
                 format!(
-                    "a pod cannot see a Job's completion without API access: apply the Job first and \
-                     `kubectl -n {} wait --for=condition=complete job/{}`",
-                    context.namespace,
-                    context.name(dependency_name)
+                    "{dependency_name} is long-running (restart: {}), a Deployment whose pod never completes",
+                    restart_name(target.restart)
                 ),
             ),
+            DependencyCondition::ServiceCompletedSuccessfully => {
+                let container = plain_wait_container(context, &target_name, vec!["--job".into()]);
+                report.mapped(
+                    &service.name,
+                    &field,
+                    format!(
+                        "init container {}: `flowinfra wait {target_name} --job` until the Job {target_name} \
+                         completed (fails if it failed), read from the API as ServiceAccount {WAIT_SERVICE_ACCOUNT} \
+                         (get on jobs only)",
+                        container.name
+                    ),
+                );
+                containers.push(container);
+            }
+            DependencyCondition::ServiceStarted | DependencyCondition::ServiceHealthy => {
+                let headless = headless_name(&target_name);
+                let container = plain_wait_container(
+                    context,
+                    &target_name,
+                    vec!["--dns".into(), "--host".into(), headless.clone()],
+                );
+                let ready = match (&dependency.condition, healthcheck_probes_of(target)) {
+                    (DependencyCondition::ServiceHealthy, true) => {
+                        "lists its pod once the readiness probe from its healthcheck passes".to_string()
+                    }
+                    (DependencyCondition::ServiceHealthy, false) => {
+                        "lists its pod once it runs (it has no healthcheck to be healthy by)".to_string()
+                    }
+                    (_, true) => "lists its pod once it runs and its readiness probe passes (later than \
+                                  Compose's started)"
+                        .to_string(),
+                    (_, false) => "lists its pod once it runs".to_string(),
+                };
+                report.mapped(
+                    &service.name,
+                    &field,
+                    format!(
+                        "init container {}: `flowinfra wait {target_name} --dns` ({condition}) until the headless \
+                         Service {headless} resolves, which {ready}",
+                        container.name
+                    ),
+                );
+                containers.push(container);
+            }
         }
     }
     containers
+}
+
+fn condition_name(condition: DependencyCondition) -> &'static str {
+    match condition {
+        DependencyCondition::ServiceStarted => "service_started",
+        DependencyCondition::ServiceHealthy => "service_healthy",
+        DependencyCondition::ServiceCompletedSuccessfully => "service_completed_successfully",
+    }
+}
+
+fn restart_name(restart: Option<RestartPolicy>) -> &'static str {
+    match restart {
+        None | Some(RestartPolicy::No) => "no",
+        Some(RestartPolicy::Always) => "always",
+        Some(RestartPolicy::OnFailure { .. }) => "on-failure",
+        Some(RestartPolicy::UnlessStopped) => "unless-stopped",
+    }
+}
+
+/// Whether `target` has a healthcheck its pod's readiness probe comes from.
+fn healthcheck_probes_of(target: &Service) -> bool {
+    target.healthcheck.as_ref().and_then(healthcheck_probes).is_some()
+}
+
+/// The service account of pods whose init containers read Jobs.
+pub const WAIT_SERVICE_ACCOUNT: &str = "flowinfra-wait";
+
+/// Whether a `depends_on` of `service` waits for a Job's completion.
+fn waits_for_a_job(context: &Context, service: &Service) -> bool {
+    service.depends_on.iter().any(|(name, dependency)| {
+        dependency.condition == DependencyCondition::ServiceCompletedSuccessfully
+            && context
+                .spec
+                .services
+                .get(name)
+                .is_some_and(|target| target.kind().is_none() && super::role(context.spec, target) == Role::OneShot)
+    })
+}
+
+/// The service account, Role and RoleBinding that let `flowinfra wait
+/// --job` read Jobs (and nothing else) in the namespace, when a service
+/// waits for one.
+pub fn wait_access(context: &Context) -> Vec<Value> {
+    if !context
+        .spec
+        .services
+        .values()
+        .any(|service| waits_for_a_job(context, service))
+    {
+        return Vec::new();
+    }
+    vec![
+        to_value(&ServiceAccount {
+            metadata: context.metadata(WAIT_SERVICE_ACCOUNT, None),
+            ..ServiceAccount::default()
+        }),
+        to_value(&KubeRole {
+            metadata: context.metadata(WAIT_SERVICE_ACCOUNT, None),
+            rules: Some(vec![PolicyRule {
+                api_groups: Some(vec!["batch".into()]),
+                resources: Some(vec!["jobs".into()]),
+                verbs: vec!["get".into()],
+                ..PolicyRule::default()
+            }]),
+        }),
+        to_value(&RoleBinding {
+            metadata: context.metadata(WAIT_SERVICE_ACCOUNT, None),
+            role_ref: RoleRef {
+                api_group: "rbac.authorization.k8s.io".into(),
+                kind: "Role".into(),
+                name: WAIT_SERVICE_ACCOUNT.into(),
+            },
+            subjects: Some(vec![Subject {
+                kind: "ServiceAccount".into(),
+                name: WAIT_SERVICE_ACCOUNT.into(),
+                namespace: Some(context.namespace.clone()),
+                ..Subject::default()
+            }]),
+        }),
+    ]
+}
+
+/// Whether some service waits for `target` (not a kind) by its DNS name.
+fn awaited_by_dns(context: &Context, target: &Service) -> bool {
+    target.kind().is_none()
+        && context.spec.services.values().any(|other| {
+            other.depends_on.get(&target.name).is_some_and(|dependency| {
+                matches!(
+                    dependency.condition,
+                    DependencyCondition::ServiceStarted | DependencyCondition::ServiceHealthy
+                )
+            })
+        })
+}
+
+/// An init container running `flowinfra wait NAME ARGS…` (no credentials).
+fn plain_wait_container(context: &Context, target_name: &str, extra: Vec<String>) -> Container {
+    let mut args = vec!["wait".to_string(), target_name.to_string()];
+    args.extend(extra);
+    Container {
+        name: dns_label(&format!("wait-{target_name}")),
+        image: Some(context.options.flowinfra_image.clone()),
+        command: Some(vec!["flowinfra".into()]),
+        args: Some(args),
+        ..Container::default()
+    }
 }
 
 /// An init container running `flowinfra wait` against `target`, a kind
@@ -710,10 +930,21 @@ fn report_ports(report: &mut TranslationReport, context: &Context, service: &Ser
         );
     }
     if service_ports(service).is_empty() {
+        let headless = if awaited_by_dns(context, service) {
+            format!(
+                "; its headless Service {} (no ports) is for the `flowinfra wait --dns` of its dependents",
+                headless_name(name)
+            )
+        } else {
+            String::new()
+        };
         report.not_mapped(
             &service.name,
             "ports",
-            "none published: no Service (Compose lets other containers reach any port; declare the ports clients use)",
+            format!(
+                "none published: no Service (Compose lets other containers reach any port; declare the ports \
+                 clients use){headless}"
+            ),
         );
     }
 }
@@ -742,7 +973,7 @@ fn report_restart(report: &mut TranslationReport, service: &Service, role: Role)
     }
 }
 
-fn report_rest(report: &mut TranslationReport, service: &Service) {
+fn report_rest(report: &mut TranslationReport, service: &Service, role: Role) {
     if let Some(container_name) = &service.container_name {
         report.not_mapped(
             &service.name,
@@ -769,6 +1000,25 @@ fn report_rest(report: &mut TranslationReport, service: &Service) {
                 "only the Service name resolves; add a Service per alias if clients need it",
             );
         }
+        // Every other setting of the network (an address, a priority…), by name.
+        let settings = serde_json::to_value(settings).unwrap_or_default();
+        for key in settings.as_object().into_iter().flat_map(|object| object.keys()) {
+            if key != "aliases" {
+                report.not_mapped(
+                    &service.name,
+                    &format!("networks.{network}.{key}"),
+                    "one namespace is one network: pods get their addresses from the cluster's network",
+                );
+            }
+        }
+    }
+    // The spec refuses a restarting job, so a marked job is always a Job.
+    if service.kind().is_none() && service.is_marked_job() && role == Role::OneShot {
+        report.mapped(
+            &service.name,
+            "x-flowinfra (job)",
+            format!("Job (restartPolicy Never, backoffLimit {ONE_SHOT_BACKOFF_LIMIT}): a one-shot job"),
+        );
     }
     if let Some(kind) = service.kind() {
         let provisions = if super::provisioning::has_provisioning(service) {
