@@ -1295,3 +1295,14 @@ fn gpus_device_reservations_cdi_devices_and_blkio_load_as_compose_sends_them() {
     assert_eq!(runtime.external_links, ["redis_1", "project_db_1:mysql"]);
     assert!(loaded.warnings.is_empty(), "{:?}", loaded.warnings);
 }
+
+#[test]
+fn a_reserved_label_from_a_label_file_is_an_error_at_the_field() {
+    let project = Project::new().file("labels.env", "io.flowinfra.project=other\n").file(
+        "spec.yaml",
+        "services:\n  app:\n    image: busybox\n    label_file: labels.env\n",
+    );
+    let (message, line, _) = project.error();
+    assert_eq!(message, "label `io.flowinfra.project` is reserved for flowinfra");
+    assert_eq!(line, 4);
+}

@@ -215,7 +215,12 @@ impl ServiceReader<'_, '_> {
         );
         for label in labels.keys().filter(|label| label.starts_with("io.flowinfra.")) {
             self.r.error(
-                &node.get("labels").unwrap().position,
+                // A label from a `label_file` is reported at that field.
+                &node
+                    .get("labels")
+                    .or_else(|| node.get("label_file"))
+                    .unwrap_or(node)
+                    .position,
                 format!("label `{label}` is reserved for flowinfra"),
             );
         }
