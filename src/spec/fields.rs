@@ -239,7 +239,8 @@ pub const SERVICE: &[FieldRow] = &[
     },
     FieldRow {
         names: &["ipc", "pid", "cgroup_parent", "runtime", "userns_mode"],
-        accepted: "strings → `HostConfig.IpcMode`, `PidMode`, `CgroupParent`, `Runtime`, `UsernsMode`",
+        accepted: "strings → `HostConfig.IpcMode`, `PidMode`, `CgroupParent`, `Runtime`, `UsernsMode`; \
+                   `ipc`/`pid: service:NAME` share that service's container's namespace (a dependency)",
     },
     FieldRow {
         names: &["logging"],
