@@ -492,6 +492,7 @@ async fn compose_runtime_fields_reach_the_engine_and_a_second_up_keeps_the_conta
     image: {image}
     pull_policy: never
     command: [sleep, '3600']
+    stop_grace_period: 1s
     secrets:
       - db_password
       - source: api_token
@@ -519,6 +520,7 @@ async fn compose_runtime_fields_reach_the_engine_and_a_second_up_keeps_the_conta
     pull_policy: never
     command: [sleep, '3600']
     network_mode: service:c
+    stop_grace_period: 1s
   h:
     image: {image}
     pull_policy: never
@@ -766,6 +768,7 @@ configs:
     // A changed config recreates `c`, and `n`, which shares its network, with it.
     // Under `RUST_LOG=trace`, where the engine client logs what it sends.
     case.spec(&spec.replace("hello from a config", "hello again"));
+    let started = std::time::Instant::now();
     let third = Flowinfra::new()
         .current_dir(case.dir.path())
         .env("RUST_LOG", "trace")
@@ -773,6 +776,13 @@ configs:
         .run()
         .success();
     assert!(third.stderr().contains("bollard"), "no trace lines were logged");
+    // `sleep` ignores SIGTERM: each old container is killed after its 1 s
+    // `stop_grace_period`, not after the default 10 s.
+    assert!(
+        started.elapsed() < std::time::Duration::from_secs(15),
+        "recreating c and n took {:?}",
+        started.elapsed()
+    );
     for secret in ["file-secret-value", "env-secret-value"] {
         assert!(!third.transcript().contains(secret), "{secret} was printed");
     }

@@ -146,10 +146,14 @@ async fn recreate(engine: &Engine, spec: &Spec, service: &Service, old: &str) ->
     let engine_failure = |err: EngineError| ServiceFailure::from_error(&err, err.hint());
     let name = container_name(spec, service);
     let aside = format!("{name}-replaced");
-    engine
-        .stop_container(old, Duration::from_secs(10))
-        .await
-        .map_err(engine_failure)?;
+    // The service's `stop_grace_period`, as Compose waits it; 10 s otherwise.
+    let grace = service
+        .runtime
+        .stop_grace_period
+        .map_or(Duration::from_secs(10), |seconds| {
+            Duration::from_secs(seconds.max(0) as u64)
+        });
+    engine.stop_container(old, grace).await.map_err(engine_failure)?;
     if let Some(stale) = engine.inspect_container(&aside).await.map_err(engine_failure)?
         && stale.id != old
         && stale.labels.get(LABEL_PROJECT) == Some(&spec.name)
