@@ -443,6 +443,10 @@ async fn compose_runtime_fields_reach_the_engine_and_a_second_up_keeps_the_conta
     std::fs::write(case.dir.path().join("app.conf"), "setting=1\n").unwrap();
     std::fs::write(case.dir.path().join("labels.env"), "team=core\n").unwrap();
     std::fs::write(case.dir.path().join(".env"), "E2E_API_TOKEN=env-secret-value\n").unwrap();
+    let hooks = case.dir.path().join("hooks");
+    std::fs::create_dir(&hooks).unwrap();
+    // Writable by the container's root, whoever that is on the host.
+    std::fs::set_permissions(&hooks, std::os::unix::fs::PermissionsExt::from_mode(0o777)).unwrap();
     let b_container = case.project.container_name("b");
     let spec = format!(
         "services:
@@ -493,6 +497,10 @@ async fn compose_runtime_fields_reach_the_engine_and_a_second_up_keeps_the_conta
     pull_policy: never
     command: [sleep, '3600']
     stop_grace_period: 1s
+    post_start:
+      - command: [sh, -c, 'echo \"started as $$(id -u) with $$HOOK\" > /tmp/post_start']
+        user: '0'
+        environment: {{HOOK: post}}
     secrets:
       - db_password
       - source: api_token
@@ -521,6 +529,9 @@ async fn compose_runtime_fields_reach_the_engine_and_a_second_up_keeps_the_conta
     command: [sleep, '3600']
     network_mode: service:c
     stop_grace_period: 1s
+    volumes: ['./hooks:/hooks']
+    pre_stop:
+      - command: sh -c 'echo stopping > /hooks/pre_stop'
   h:
     image: {image}
     pull_policy: never
@@ -660,6 +671,9 @@ configs:
     // Written into the container: the secret from a variable and the inline config.
     let token = read_file(&docker, &c_name, "/run/secrets/token").await;
     assert_eq!((token.0.as_str(), token.1 & 0o777), ("env-secret-value", 0o400));
+    // The post_start hook ran once the container had started.
+    let hook = read_file(&docker, &c_name, "/tmp/post_start").await;
+    assert_eq!(hook.0, "started as 0 with post\n");
     let greeting = read_file(&docker, &c_name, "/greeting").await;
     assert_eq!(
         (greeting.0.as_str(), greeting.1 & 0o777),
@@ -793,6 +807,13 @@ configs:
         .map(|(service, _)| service.as_str())
         .collect();
     assert_eq!(changed, ["c", "n"], "{}", third.stderr());
+    // n's pre_stop hook ran in the old container before it was stopped.
+    assert_eq!(
+        std::fs::read_to_string(hooks.join("pre_stop")).unwrap_or_default(),
+        "stopping\n",
+        "{}",
+        third.stderr()
+    );
     assert!(
         third.transcript().contains("it shares with is new"),
         "{}",

@@ -27,6 +27,17 @@ pub async fn run(global: &GlobalArgs, args: &DownArgs, printer: &Printer) -> any
                 .map_or(Duration::from_secs(10), |seconds| {
                     Duration::from_secs(seconds.max(0) as u64)
                 });
+            let service = container
+                .service
+                .as_ref()
+                .and_then(|service| spec.services.get(service));
+            if let Some(service) = service
+                && container.status == crate::engine::RunState::Running
+            {
+                for problem in crate::converge::run_pre_stop(engine, service, &container.id).await {
+                    printer.warn(&problem);
+                }
+            }
             engine.stop_container(&container.id, grace).await?;
             engine.remove_container(&container.id).await?;
             printer.info(&format!(

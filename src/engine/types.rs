@@ -431,3 +431,23 @@ pub struct BuildRequest {
     pub target: Option<String>,
     pub labels: BTreeMap<String, String>,
 }
+
+/// A command run inside a running container.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ExecSpec {
+    pub command: Vec<String>,
+    pub user: Option<String>,
+    pub privileged: bool,
+    pub working_dir: Option<String>,
+    /// `NAME=value` entries.
+    pub env: Vec<String>,
+}
+
+/// How an [`ExecSpec`] ended.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ExecOutcome {
+    /// `None` when the engine could not tell.
+    pub exit_code: Option<i64>,
+    /// Its last lines of output, stdout and stderr together.
+    pub output: Vec<String>,
+}
