@@ -774,6 +774,25 @@ configs:
     let second = up(&case).success();
     assert_eq!(container_ids(&case.project.name).await, before, "{}", second.stderr());
 
+    // A container missing a network of its spec is recreated, naming it.
+    docker
+        .disconnect_network(
+            &case.project.network(),
+            bollard::models::NetworkDisconnectRequest {
+                container: c_name.clone(),
+                force: Some(true),
+            },
+        )
+        .await
+        .unwrap();
+    let plan = case.run(&["plan"]).success();
+    assert!(
+        plan.stdout()
+            .contains(&format!("not connected to {}", case.project.network())),
+        "{}",
+        plan.transcript()
+    );
+
     // A changed field recreates the container, and `plan` names it.
     case.spec(&spec.replace("shm_size: 64m", "shm_size: 32m"));
     let plan = case.run(&["plan"]).success();

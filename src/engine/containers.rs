@@ -671,6 +671,12 @@ fn restart_policy(policy: RestartPolicy) -> bollard::models::RestartPolicy {
 
 pub(super) fn state_from_summary(summary: ContainerSummary) -> ContainerState {
     let labels: BTreeMap<String, String> = summary.labels.unwrap_or_default().into_iter().collect();
+    let mut networks: Vec<String> = summary
+        .network_settings
+        .and_then(|settings| settings.networks)
+        .map(|networks| networks.into_keys().collect())
+        .unwrap_or_default();
+    networks.sort();
     let status = match summary.state {
         Some(ContainerSummaryStateEnum::CREATED) => RunState::Created,
         // A container being stopped still runs.
@@ -735,11 +741,19 @@ pub(super) fn state_from_summary(summary: ContainerSummary) -> ContainerState {
         exit_code,
         health,
         ports,
+        networks,
     }
 }
 
 pub(super) fn state_from_inspect(container: ContainerInspectResponse) -> ContainerState {
     let config = container.config.unwrap_or_default();
+    let mut networks: Vec<String> = container
+        .network_settings
+        .as_ref()
+        .and_then(|settings| settings.networks.as_ref())
+        .map(|networks| networks.keys().cloned().collect())
+        .unwrap_or_default();
+    networks.sort();
     let labels: BTreeMap<String, String> = config.labels.unwrap_or_default().into_iter().collect();
     let state = container.state.unwrap_or_default();
     let status = match state.status {
@@ -803,6 +817,7 @@ pub(super) fn state_from_inspect(container: ContainerInspectResponse) -> Contain
         exit_code,
         health,
         ports,
+        networks,
     }
 }
 

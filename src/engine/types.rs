@@ -307,6 +307,8 @@ pub struct ContainerState {
     pub health: Option<Health>,
     /// Published ports; empty unless the container is running.
     pub ports: Vec<PublishedPort>,
+    /// The networks it is connected to, by name, sorted.
+    pub networks: Vec<String>,
 }
 
 /// What only an inspection tells about a container: when it ran, and its
