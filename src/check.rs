@@ -311,6 +311,7 @@ mod tests {
             exit_code: None,
             health,
             ports: Vec::new(),
+            networks: Vec::new(),
         }
     }
 

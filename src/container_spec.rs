@@ -451,6 +451,11 @@ pub fn runtime_config(spec: &Spec, service: &Service) -> serde_json::Value {
         "kind": service.kind(),
     });
     let fields = config.as_object_mut().expect("an object");
+    for (field, hooks) in [("post_start", &service.post_start), ("pre_stop", &service.pre_stop)] {
+        if !hooks.is_empty() {
+            fields.insert(field.into(), serde_json::json!(hooks));
+        }
+    }
     if let Some(mode) = &service.network_mode {
         fields.insert("network_mode".into(), serde_json::json!(mode));
     }
@@ -471,6 +476,21 @@ pub fn runtime_config(spec: &Spec, service: &Service) -> serde_json::Value {
         fields.extend(runtime);
     }
     config
+}
+
+/// A lifecycle hook as the engine runs it.
+pub fn hook_exec(hook: &spec::Hook) -> engine::ExecSpec {
+    engine::ExecSpec {
+        command: hook.command.clone(),
+        user: hook.user.clone(),
+        privileged: hook.privileged,
+        working_dir: hook.working_dir.clone(),
+        env: hook
+            .environment
+            .iter()
+            .map(|(name, value)| format!("{name}={value}"))
+            .collect(),
+    }
 }
 
 /// A service's secrets or configs for the config hash: where each goes and

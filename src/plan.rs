@@ -63,6 +63,11 @@ pub enum RecreateReason {
     Unhealthy,
     /// A completed job asked to run again (`up --rerun`).
     RerunAsked,
+    /// It is not connected to these networks of its spec (created before
+    /// flowinfra connected every network, or disconnected since).
+    NetworksMissing {
+        networks: Vec<String>,
+    },
     /// It shares the network, IPC or PID namespace or the volumes of these
     /// services' containers, which are new (or about to be).
     SharedContainerReplaced {
@@ -81,6 +86,9 @@ impl fmt::Display for RecreateReason {
             RecreateReason::BuildContextChanged => write!(f, "build context changed"),
             RecreateReason::Unhealthy => write!(f, "container is unhealthy"),
             RecreateReason::RerunAsked => write!(f, "re-run asked"),
+            RecreateReason::NetworksMissing { networks } => {
+                write!(f, "not connected to {}", networks.join(", "))
+            }
             RecreateReason::SharedContainerReplaced { services } => {
                 let names: Vec<String> = services.iter().map(|name| format!("`{name}`")).collect();
                 write!(f, "the container of {} it shares with is new", names.join(", "))
@@ -213,6 +221,28 @@ pub fn recreate_sharers(
     }
 }
 
+/// Adds [`RecreateReason::NetworksMissing`] to `action` when `container`
+/// lacks any of `wanted` (network names). A container being created, or
+/// already recreated, needs nothing more; a completed job stays completed.
+pub fn recreate_if_networks_missing(action: &mut Action, container: &ContainerState, wanted: &[String]) {
+    if matches!(action, Action::Create | Action::Completed) {
+        return;
+    }
+    let missing: Vec<String> = wanted
+        .iter()
+        .filter(|network| !container.networks.contains(network))
+        .cloned()
+        .collect();
+    if missing.is_empty() {
+        return;
+    }
+    let reason = RecreateReason::NetworksMissing { networks: missing };
+    match action {
+        Action::Recreate { reasons } => reasons.push(reason),
+        _ => *action = Action::Recreate { reasons: vec![reason] },
+    }
+}
+
 /// Reads a `shared=container-id,...` label back.
 pub fn parse_shared_label(label: &str) -> BTreeMap<String, String> {
     parse_field_hashes(label)
@@ -247,6 +277,7 @@ mod tests {
             exit_code: None,
             health,
             ports: Vec::new(),
+            networks: Vec::new(),
         }
     }
 
@@ -379,6 +410,18 @@ mod tests {
             plan_service(&rerun, &actual(container(RunState::Running, None))),
             Action::Keep
         );
+    }
+
+    #[test]
+    fn a_container_missing_a_network_of_its_spec_is_recreated_naming_it() {
+        let mut state = container(RunState::Running, None);
+        state.networks = vec!["p_back".into()];
+        let mut action = Action::Keep;
+        recreate_if_networks_missing(&mut action, &state, &["p_back".into(), "p_front".into()]);
+        assert_eq!(action.to_string(), "recreate (not connected to p_front)");
+        let mut kept = Action::Keep;
+        recreate_if_networks_missing(&mut kept, &state, &["p_back".into()]);
+        assert_eq!(kept, Action::Keep);
     }
 
     #[test]

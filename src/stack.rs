@@ -11,7 +11,9 @@ use crate::build_context::{BuildContext, BuildDecision, BuildReason, build_decis
 use crate::container_spec::{LABEL_SHARED_WITH, config_hash, field_hashes, shared_services};
 use crate::engine::{ContainerState, Engine, EngineError};
 use crate::error::UsageError;
-use crate::plan::{Action, Actual, Desired, parse_shared_label, plan_service, recreate_sharers};
+use crate::plan::{
+    Action, Actual, Desired, parse_shared_label, plan_service, recreate_if_networks_missing, recreate_sharers,
+};
 use crate::spec::{DependencyCondition, Service, Spec};
 
 /// The services to bring up: those named (all when none) and what they depend on.
@@ -168,9 +170,21 @@ pub async fn plan_with_images(
             image_id: image.id,
             build_context_changed: image.build_context_changed,
         };
+        let mut action = plan_service(&desired, &actual);
+        if let Some(container) = &actual.container
+            && service.network_mode.is_none()
+        {
+            let wanted: Vec<String> = service
+                .networks
+                .keys()
+                .filter_map(|key| spec.networks.get(key))
+                .map(|network| network.name.clone())
+                .collect();
+            recreate_if_networks_missing(&mut action, container, &wanted);
+        }
         planned.push(PlannedService {
             service: name,
-            action: plan_service(&desired, &actual),
+            action,
             actual,
         });
     }

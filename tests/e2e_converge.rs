@@ -443,6 +443,10 @@ async fn compose_runtime_fields_reach_the_engine_and_a_second_up_keeps_the_conta
     std::fs::write(case.dir.path().join("app.conf"), "setting=1\n").unwrap();
     std::fs::write(case.dir.path().join("labels.env"), "team=core\n").unwrap();
     std::fs::write(case.dir.path().join(".env"), "E2E_API_TOKEN=env-secret-value\n").unwrap();
+    let hooks = case.dir.path().join("hooks");
+    std::fs::create_dir(&hooks).unwrap();
+    // Writable by the container's root, whoever that is on the host.
+    std::fs::set_permissions(&hooks, std::os::unix::fs::PermissionsExt::from_mode(0o777)).unwrap();
     let b_container = case.project.container_name("b");
     let spec = format!(
         "services:
@@ -492,6 +496,11 @@ async fn compose_runtime_fields_reach_the_engine_and_a_second_up_keeps_the_conta
     image: {image}
     pull_policy: never
     command: [sleep, '3600']
+    stop_grace_period: 1s
+    post_start:
+      - command: [sh, -c, 'echo \"started as $$(id -u) with $$HOOK\" > /tmp/post_start']
+        user: '0'
+        environment: {{HOOK: post}}
     secrets:
       - db_password
       - source: api_token
@@ -519,6 +528,10 @@ async fn compose_runtime_fields_reach_the_engine_and_a_second_up_keeps_the_conta
     pull_policy: never
     command: [sleep, '3600']
     network_mode: service:c
+    stop_grace_period: 1s
+    volumes: ['./hooks:/hooks']
+    pre_stop:
+      - command: sh -c 'echo stopping > /hooks/pre_stop'
   h:
     image: {image}
     pull_policy: never
@@ -658,6 +671,9 @@ configs:
     // Written into the container: the secret from a variable and the inline config.
     let token = read_file(&docker, &c_name, "/run/secrets/token").await;
     assert_eq!((token.0.as_str(), token.1 & 0o777), ("env-secret-value", 0o400));
+    // The post_start hook ran once the container had started.
+    let hook = read_file(&docker, &c_name, "/tmp/post_start").await;
+    assert_eq!(hook.0, "started as 0 with post\n");
     let greeting = read_file(&docker, &c_name, "/greeting").await;
     assert_eq!(
         (greeting.0.as_str(), greeting.1 & 0o777),
@@ -758,6 +774,25 @@ configs:
     let second = up(&case).success();
     assert_eq!(container_ids(&case.project.name).await, before, "{}", second.stderr());
 
+    // A container missing a network of its spec is recreated, naming it.
+    docker
+        .disconnect_network(
+            &case.project.network(),
+            bollard::models::NetworkDisconnectRequest {
+                container: c_name.clone(),
+                force: Some(true),
+            },
+        )
+        .await
+        .unwrap();
+    let plan = case.run(&["plan"]).success();
+    assert!(
+        plan.stdout()
+            .contains(&format!("not connected to {}", case.project.network())),
+        "{}",
+        plan.transcript()
+    );
+
     // A changed field recreates the container, and `plan` names it.
     case.spec(&spec.replace("shm_size: 64m", "shm_size: 32m"));
     let plan = case.run(&["plan"]).success();
@@ -766,6 +801,7 @@ configs:
     // A changed config recreates `c`, and `n`, which shares its network, with it.
     // Under `RUST_LOG=trace`, where the engine client logs what it sends.
     case.spec(&spec.replace("hello from a config", "hello again"));
+    let started = std::time::Instant::now();
     let third = Flowinfra::new()
         .current_dir(case.dir.path())
         .env("RUST_LOG", "trace")
@@ -773,6 +809,13 @@ configs:
         .run()
         .success();
     assert!(third.stderr().contains("bollard"), "no trace lines were logged");
+    // `sleep` ignores SIGTERM: each old container is killed after its 1 s
+    // `stop_grace_period`, not after the default 10 s.
+    assert!(
+        started.elapsed() < std::time::Duration::from_secs(15),
+        "recreating c and n took {:?}",
+        started.elapsed()
+    );
     for secret in ["file-secret-value", "env-secret-value"] {
         assert!(!third.transcript().contains(secret), "{secret} was printed");
     }
@@ -783,6 +826,13 @@ configs:
         .map(|(service, _)| service.as_str())
         .collect();
     assert_eq!(changed, ["c", "n"], "{}", third.stderr());
+    // n's pre_stop hook ran in the old container before it was stopped.
+    assert_eq!(
+        std::fs::read_to_string(hooks.join("pre_stop")).unwrap_or_default(),
+        "stopping\n",
+        "{}",
+        third.stderr()
+    );
     assert!(
         third.transcript().contains("it shares with is new"),
         "{}",

@@ -387,3 +387,21 @@ async fn two_selected_services_on_one_host_port_are_refused_naming_both() {
         .run()
         .success();
 }
+
+/// Issue 15: a `post_start` hook that fails fails its service, with its
+/// exit code and output.
+#[tokio::test]
+async fn a_failing_post_start_hook_fails_its_service_with_its_output() {
+    let (_project, output) = up_spec("post-start-fails", |image| {
+        format!(
+            "services:\n  app:\n    image: {image}\n    pull_policy: never\n    command: [sleep, '3600']\n    \
+             stop_grace_period: 1s\n    post_start:\n      - command: [sh, -c, 'echo not ready yet; exit 3']\n"
+        )
+    })
+    .await;
+    let text = output.failure(1).stderr();
+    assert!(
+        text.contains("its post_start hook `sh -c echo not ready yet; exit 3` exited 3: not ready yet"),
+        "{text}"
+    );
+}

@@ -1892,3 +1892,30 @@ fn errors_in_an_included_file_point_into_it() {
     assert_eq!((position.line, position.column), (3, 18), "{err}");
     assert_eq!(d.source_line.as_deref(), Some("    image: mysql:${TAG:?set TAG}"));
 }
+
+#[test]
+fn a_reserved_label_from_a_label_file_is_an_error_at_the_field() {
+    let project = Project::new().file("labels.env", "io.flowinfra.project=other\n").file(
+        "spec.yaml",
+        "services:\n  app:\n    image: busybox\n    label_file: labels.env\n",
+    );
+    let (message, line, _) = project.error();
+    assert_eq!(message, "label `io.flowinfra.project` is reserved for flowinfra");
+    assert_eq!(line, 4);
+}
+
+#[test]
+fn lifecycle_hooks_load_with_their_command_user_and_environment() {
+    let loaded = one_service(
+        "    image: busybox\n    post_start:\n      - command: ./warm-up.sh --fast\n        user: root\n        \
+         environment: [MODE=fast]\n    pre_stop:\n      - command: [sh, -c, flush]\n        privileged: true\n",
+    )
+    .ok();
+    let app = &loaded.spec.services["app"];
+    assert_eq!(app.post_start[0].command, ["./warm-up.sh", "--fast"]);
+    assert_eq!(app.post_start[0].user.as_deref(), Some("root"));
+    assert_eq!(app.post_start[0].environment["MODE"], "fast");
+    assert!(app.pre_stop[0].privileged);
+    let no_command = one_service("    image: busybox\n    post_start:\n      - user: root\n");
+    assert_eq!(no_command.error().0, "a `post_start` hook needs a `command`");
+}

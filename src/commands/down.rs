@@ -16,9 +16,29 @@ pub async fn run(global: &GlobalArgs, args: &DownArgs, printer: &Printer) -> any
     let lock = crate::lock::ProjectLock::acquire(&spec.name, &engine, printer).await?;
     let containers = engine.list_containers(&spec.name).await?;
     let removals = join_all(containers.iter().map(|container| {
-        let engine = &engine;
+        let (engine, spec) = (&engine, &spec);
         async move {
-            engine.stop_container(&container.id, Duration::from_secs(10)).await?;
+            // The service's `stop_grace_period`, as Compose waits it; 10 s otherwise.
+            let grace = container
+                .service
+                .as_ref()
+                .and_then(|service| spec.services.get(service))
+                .and_then(|service| service.runtime.stop_grace_period)
+                .map_or(Duration::from_secs(10), |seconds| {
+                    Duration::from_secs(seconds.max(0) as u64)
+                });
+            let service = container
+                .service
+                .as_ref()
+                .and_then(|service| spec.services.get(service));
+            if let Some(service) = service
+                && container.status == crate::engine::RunState::Running
+            {
+                for problem in crate::converge::run_pre_stop(engine, service, &container.id).await {
+                    printer.warn(&problem);
+                }
+            }
+            engine.stop_container(&container.id, grace).await?;
             engine.remove_container(&container.id).await?;
             printer.info(&format!(
                 "{}: removed container {}",

@@ -69,17 +69,25 @@ async fn interrupted(engine: &crate::engine::Engine, project: &str, printer: &Pr
 /// not this machine's files. Said before anything runs.
 fn warn_remote_binds(spec: &crate::spec::Spec, engine: &crate::engine::Engine, printer: &Printer) {
     for service in spec.services.values() {
-        for mount in &service.volumes {
-            if let crate::spec::MountSource::Bind { path } = &mount.source {
-                printer.warn(&format!(
-                    "service `{}` binds {} to {}: with the remote engine {} that path is on the remote host, \
-                     not this machine (copy the files there, or use a named volume)",
-                    service.name,
-                    path.display(),
-                    mount.target,
-                    engine.address()
-                ));
-            }
+        let volumes = service.volumes.iter().filter_map(|mount| match &mount.source {
+            crate::spec::MountSource::Bind { path } => Some((path, &mount.target)),
+            _ => None,
+        });
+        // `file:` secrets and configs are bind mounts too.
+        let secrets = service.secrets.iter().map(|m| (spec.secrets.get(&m.source), &m.target));
+        let configs = service.configs.iter().map(|m| (spec.configs.get(&m.source), &m.target));
+        let files = secrets
+            .chain(configs)
+            .filter_map(|(object, target)| object.and_then(|o| o.file.as_ref()).map(|path| (path, target)));
+        for (path, target) in volumes.chain(files) {
+            printer.warn(&format!(
+                "service `{}` binds {} to {}: with the remote engine {} that path is on the remote host, \
+                 not this machine (copy the files there, or use a named volume)",
+                service.name,
+                path.display(),
+                target,
+                engine.address()
+            ));
         }
     }
 }

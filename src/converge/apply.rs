@@ -100,7 +100,7 @@ pub(super) async fn apply_action(
 ) -> Result<String, ServiceFailure> {
     let name = || service.name.clone();
     let engine_failure = |err: EngineError| ServiceFailure::from_error(&err, err.hint());
-    match (&planned.action, planned.actual.container.as_ref()) {
+    let id = match (&planned.action, planned.actual.container.as_ref()) {
         (Action::Keep | Action::Completed, Some(container)) => Ok(container.id.clone()),
         (Action::Start { .. }, Some(container)) => {
             events.emit(Event::Starting { service: name() });
@@ -127,7 +127,67 @@ pub(super) async fn apply_action(
             events.emit(Event::Creating { service: name() });
             create_and_start(engine, spec, service).await.map_err(engine_failure)
         }
+    }?;
+    if !matches!(planned.action, Action::Keep | Action::Completed) {
+        run_post_start(engine, service, &id).await?;
     }
+    Ok(id)
+}
+
+/// Runs the service's `post_start` hooks in its just started container, in
+/// order; one that fails fails the service, with its output.
+async fn run_post_start(engine: &Engine, service: &Service, id: &str) -> Result<(), ServiceFailure> {
+    for hook in &service.post_start {
+        let outcome = engine
+            .exec_in_container(id, &crate::container_spec::hook_exec(hook), 3)
+            .await
+            .map_err(|err| ServiceFailure::from_error(&err, err.hint()))?;
+        if outcome.exit_code != Some(0) {
+            let command = crate::spec::redact::redact_arguments(&hook.command).join(" ");
+            let code = outcome
+                .exit_code
+                .map_or_else(|| "with an unknown code".to_string(), |code| code.to_string());
+            let said = if outcome.output.is_empty() {
+                String::new()
+            } else {
+                format!(": {}", outcome.output.join(" / "))
+            };
+            return Err(
+                ServiceFailure::new(format!("its post_start hook `{command}` exited {code}{said}"))
+                    .with_hint("fix the hook's command, or remove it from `post_start`"),
+            );
+        }
+    }
+    Ok(())
+}
+
+/// Runs the service's `pre_stop` hooks in its running container `id`
+/// before it is stopped. A failing hook does not keep the container: it is
+/// said, and the stop goes on, as Compose does. Returns what went wrong.
+pub async fn run_pre_stop(engine: &Engine, service: &Service, id: &str) -> Vec<String> {
+    let mut problems = Vec::new();
+    for hook in &service.pre_stop {
+        let command = crate::spec::redact::redact_arguments(&hook.command).join(" ");
+        match engine
+            .exec_in_container(id, &crate::container_spec::hook_exec(hook), 3)
+            .await
+        {
+            Ok(outcome) if outcome.exit_code == Some(0) => {}
+            Ok(outcome) => problems.push(format!(
+                "service `{}`: its pre_stop hook `{command}` exited {}",
+                service.name,
+                outcome
+                    .exit_code
+                    .map_or_else(|| "with an unknown code".to_string(), |code| code.to_string())
+            )),
+            Err(err) => problems.push(format!(
+                "service `{}`: its pre_stop hook `{command}` could not run: {}",
+                service.name,
+                error_chain(&err)
+            )),
+        }
+    }
+    problems
 }
 
 /// Replaces the service's running container `old` with a new one, keeping
@@ -146,10 +206,25 @@ async fn recreate(engine: &Engine, spec: &Spec, service: &Service, old: &str) ->
     let engine_failure = |err: EngineError| ServiceFailure::from_error(&err, err.hint());
     let name = container_name(spec, service);
     let aside = format!("{name}-replaced");
-    engine
-        .stop_container(old, Duration::from_secs(10))
-        .await
-        .map_err(engine_failure)?;
+    // The service's `stop_grace_period`, as Compose waits it; 10 s otherwise.
+    let grace = service
+        .runtime
+        .stop_grace_period
+        .map_or(Duration::from_secs(10), |seconds| {
+            Duration::from_secs(seconds.max(0) as u64)
+        });
+    if !service.pre_stop.is_empty()
+        && engine
+            .inspect_container(old)
+            .await
+            .map_err(engine_failure)?
+            .is_some_and(|state| state.status == crate::engine::RunState::Running)
+    {
+        for problem in run_pre_stop(engine, service, old).await {
+            tracing::warn!("{problem}");
+        }
+    }
+    engine.stop_container(old, grace).await.map_err(engine_failure)?;
     if let Some(stale) = engine.inspect_container(&aside).await.map_err(engine_failure)?
         && stale.id != old
         && stale.labels.get(LABEL_PROJECT) == Some(&spec.name)

@@ -13,6 +13,7 @@
 //! the others carry on, so a failed `up` leaves what was healthy running.
 
 mod apply;
+pub use apply::run_pre_stop;
 mod images;
 pub mod readiness;
 mod scheduling;

@@ -19,9 +19,9 @@ use bollard::query_parameters::{
 };
 
 use super::{
-    ContainerDetails, ContainerFile, ContainerSpec, ContainerState, EndpointOptions, Engine, EngineError, Health,
-    HealthProbe, HealthcheckSpec, LABEL_PROJECT, LABEL_SERVICE, MountSource, PortHolder, Protocol, PublishedPort,
-    RestartPolicy, RunState, is_not_found, status_code,
+    ContainerDetails, ContainerFile, ContainerSpec, ContainerState, EndpointOptions, Engine, EngineError, ExecOutcome,
+    ExecSpec, Health, HealthProbe, HealthcheckSpec, LABEL_PROJECT, LABEL_SERVICE, MountSource, PortHolder, Protocol,
+    PublishedPort, RestartPolicy, RunState, is_not_found, status_code,
 };
 
 /// The engine may take this long beyond the stop timeout to kill the
@@ -141,6 +141,55 @@ impl Engine {
                 .map_err(|source| self.api_error("write files into container", spec.name.clone(), source))?;
         }
         Ok(())
+    }
+
+    /// Runs `exec` in the running container `id`, waits for it to end, and
+    /// returns its exit code and its last `tail` lines of output.
+    pub async fn exec_in_container(&self, id: &str, exec: &ExecSpec, tail: usize) -> Result<ExecOutcome, EngineError> {
+        use bollard::exec::{CreateExecOptions, StartExecResults};
+        use futures_util::StreamExt;
+        let created = self
+            .docker
+            .create_exec(
+                id,
+                CreateExecOptions {
+                    attach_stdout: Some(true),
+                    attach_stderr: Some(true),
+                    cmd: Some(exec.command.clone()),
+                    user: exec.user.clone(),
+                    privileged: exec.privileged.then_some(true),
+                    working_dir: exec.working_dir.clone(),
+                    env: (!exec.env.is_empty()).then(|| exec.env.clone()),
+                    ..Default::default()
+                },
+            )
+            .await
+            .map_err(|source| self.api_error("run a command in container", id, source))?;
+        let started = self
+            .docker
+            .start_exec(&created.id, None)
+            .await
+            .map_err(|source| self.api_error("run a command in container", id, source))?;
+        let mut text = String::new();
+        if let StartExecResults::Attached { mut output, .. } = started {
+            while let Some(chunk) = output.next().await {
+                match chunk {
+                    Ok(chunk) => text.push_str(&String::from_utf8_lossy(&chunk.into_bytes())),
+                    Err(source) => return Err(self.api_error("read the output of a command in container", id, source)),
+                }
+            }
+        }
+        let inspected = self
+            .docker
+            .inspect_exec(&created.id)
+            .await
+            .map_err(|source| self.api_error("inspect a command in container", id, source))?;
+        let lines: Vec<String> = text.lines().map(str::to_string).collect();
+        let output = lines[lines.len().saturating_sub(tail)..].to_vec();
+        Ok(ExecOutcome {
+            exit_code: inspected.exit_code,
+            output,
+        })
     }
 
     /// Starts container `id` (an ID or name). A host port that is taken is
@@ -622,6 +671,12 @@ fn restart_policy(policy: RestartPolicy) -> bollard::models::RestartPolicy {
 
 pub(super) fn state_from_summary(summary: ContainerSummary) -> ContainerState {
     let labels: BTreeMap<String, String> = summary.labels.unwrap_or_default().into_iter().collect();
+    let mut networks: Vec<String> = summary
+        .network_settings
+        .and_then(|settings| settings.networks)
+        .map(|networks| networks.into_keys().collect())
+        .unwrap_or_default();
+    networks.sort();
     let status = match summary.state {
         Some(ContainerSummaryStateEnum::CREATED) => RunState::Created,
         // A container being stopped still runs.
@@ -686,11 +741,19 @@ pub(super) fn state_from_summary(summary: ContainerSummary) -> ContainerState {
         exit_code,
         health,
         ports,
+        networks,
     }
 }
 
 pub(super) fn state_from_inspect(container: ContainerInspectResponse) -> ContainerState {
     let config = container.config.unwrap_or_default();
+    let mut networks: Vec<String> = container
+        .network_settings
+        .as_ref()
+        .and_then(|settings| settings.networks.as_ref())
+        .map(|networks| networks.keys().cloned().collect())
+        .unwrap_or_default();
+    networks.sort();
     let labels: BTreeMap<String, String> = config.labels.unwrap_or_default().into_iter().collect();
     let state = container.state.unwrap_or_default();
     let status = match state.status {
@@ -754,6 +817,7 @@ pub(super) fn state_from_inspect(container: ContainerInspectResponse) -> Contain
         exit_code,
         health,
         ports,
+        networks,
     }
 }
 

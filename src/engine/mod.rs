@@ -40,9 +40,9 @@ pub use lock::{EngineLock, LockHolder};
 pub use networks::{IpamOptions, IpamPoolOptions, NetworkOptions};
 pub use types::{
     BlkioSpec, BuildRequest, ContainerDetails, ContainerFile, ContainerOptions, ContainerSpec, ContainerState,
-    DeviceRequestSpec, DeviceSpec, EndpointOptions, Health, HealthProbe, HealthcheckSpec, ImageInfo, LogLine,
-    LogStream, MountSource, MountSpec, NetworkAttachment, PortBinding, Protocol, PublishedPort, PullProgress,
-    RestartPolicy, RunState,
+    DeviceRequestSpec, DeviceSpec, EndpointOptions, ExecOutcome, ExecSpec, Health, HealthProbe, HealthcheckSpec,
+    ImageInfo, LogLine, LogStream, MountSource, MountSpec, NetworkAttachment, PortBinding, Protocol, PublishedPort,
+    PullProgress, RestartPolicy, RunState,
 };
 pub use volumes::VolumeOptions;
 

@@ -307,6 +307,8 @@ pub struct ContainerState {
     pub health: Option<Health>,
     /// Published ports; empty unless the container is running.
     pub ports: Vec<PublishedPort>,
+    /// The networks it is connected to, by name, sorted.
+    pub networks: Vec<String>,
 }
 
 /// What only an inspection tells about a container: when it ran, and its
@@ -430,4 +432,24 @@ pub struct BuildRequest {
     pub args: BTreeMap<String, String>,
     pub target: Option<String>,
     pub labels: BTreeMap<String, String>,
+}
+
+/// A command run inside a running container.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ExecSpec {
+    pub command: Vec<String>,
+    pub user: Option<String>,
+    pub privileged: bool,
+    pub working_dir: Option<String>,
+    /// `NAME=value` entries.
+    pub env: Vec<String>,
+}
+
+/// How an [`ExecSpec`] ended.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ExecOutcome {
+    /// `None` when the engine could not tell.
+    pub exit_code: Option<i64>,
+    /// Its last lines of output, stdout and stderr together.
+    pub output: Vec<String>,
 }

@@ -984,6 +984,15 @@ fn report_rest(report: &mut TranslationReport, service: &Service, role: Role) {
     if !service.profiles.is_empty() {
         report.mapped(&service.name, "profiles", "rendered: its profile is active");
     }
+    for (field, hooks) in [("post_start", &service.post_start), ("pre_stop", &service.pre_stop)] {
+        if !hooks.is_empty() {
+            report.not_mapped(
+                &service.name,
+                field,
+                "not rendered: give the container a `lifecycle` hook (postStart/preStop) if the cluster needs it",
+            );
+        }
+    }
     let custom_networks: Vec<&String> = service.networks.keys().filter(|name| *name != "default").collect();
     if !custom_networks.is_empty() {
         report.not_mapped(

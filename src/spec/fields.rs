@@ -189,6 +189,12 @@ pub const SERVICE: &[FieldRow] = &[
         accepted: "the MAC address on the primary network → `MacAddress` (the endpoint's from Engine API 1.44)",
     },
     FieldRow {
+        names: &["post_start", "pre_stop"],
+        accepted: "lists of `{command, user, privileged, working_dir, environment}` run in the container once it \
+                   has started (a failing one fails the service, with its output), and before `down` or a recreate \
+                   stops it (a failing one is a warning)",
+    },
+    FieldRow {
         names: &["attach", "scale"],
         accepted: "accepted: `up` never follows logs; `scale` other than 1 is a warning (one container per service)",
     },
@@ -246,7 +252,8 @@ pub const SERVICE: &[FieldRow] = &[
     },
     FieldRow {
         names: &["ipc", "pid", "cgroup_parent", "runtime", "userns_mode"],
-        accepted: "strings → `HostConfig.IpcMode`, `PidMode`, `CgroupParent`, `Runtime`, `UsernsMode`",
+        accepted: "strings → `HostConfig.IpcMode`, `PidMode`, `CgroupParent`, `Runtime`, `UsernsMode`; \
+                   `ipc`/`pid: service:NAME` share that service's container's namespace (a dependency)",
     },
     FieldRow {
         names: &["logging"],
@@ -282,8 +289,6 @@ pub const UNSUPPORTED_COMPOSE_SERVICE_FIELDS: &[&str] = &[
     "credential_spec",
     "isolation",
     "models",
-    "post_start",
-    "pre_stop",
     "provider",
     "use_api_socket",
 ];
@@ -292,7 +297,6 @@ pub const UNSUPPORTED_COMPOSE_SERVICE_FIELDS: &[&str] = &[
 pub fn unsupported_reason(field: &str) -> Option<&'static str> {
     Some(match field {
         "cpu_count" | "cpu_percent" | "credential_spec" | "isolation" => "it applies to Windows containers only",
-        "post_start" | "pre_stop" => "flowinfra runs no lifecycle hooks",
         "provider" | "models" => "flowinfra runs containers only, not providers or models",
         "use_api_socket" => "flowinfra does not hand the engine's socket or credentials to containers",
         _ => return None,

@@ -75,6 +75,12 @@ pub struct Service {
     pub secrets: Vec<FileMount>,
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub configs: Vec<FileMount>,
+    /// Commands run in the container once it has started.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub post_start: Vec<Hook>,
+    /// Commands run in the container before flowinfra stops it (`down`, a recreate).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub pre_stop: Vec<Hook>,
     #[serde(flatten)]
     pub runtime: RuntimeOptions,
     #[serde(rename = "x-flowinfra", skip_serializing_if = "Option::is_none")]
@@ -301,6 +307,20 @@ pub struct FileObject {
     /// content must not be printed).
     #[serde(skip)]
     pub environment_value: Option<String>,
+}
+
+/// A lifecycle hook: a command run inside the service's container.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Hook {
+    pub command: Vec<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub user: Option<String>,
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub privileged: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub working_dir: Option<String>,
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub environment: BTreeMap<String, String>,
 }
 
 /// A service's use of a secret or config: which one, and where it appears.

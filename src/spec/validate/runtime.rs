@@ -236,7 +236,7 @@ fn expose(r: &mut Reader, node: &Node) -> Vec<String> {
 }
 
 /// A mapping, or a list of `KEY<separator>VALUE`.
-fn key_values(r: &mut Reader, node: &Node, what: &str, separator: char) -> BTreeMap<String, String> {
+pub(super) fn key_values(r: &mut Reader, node: &Node, what: &str, separator: char) -> BTreeMap<String, String> {
     match &node.value {
         Value::Sequence(_) => {
             let mut map = BTreeMap::new();

@@ -234,7 +234,12 @@ impl ServiceReader<'_, '_> {
         );
         for label in labels.keys().filter(|label| label.starts_with("io.flowinfra.")) {
             self.r.error(
-                &node.get("labels").unwrap().position,
+                // A label from a `label_file` is reported at that field.
+                &node
+                    .get("labels")
+                    .or_else(|| node.get("label_file"))
+                    .unwrap_or(node)
+                    .position,
                 format!("label `{label}` is reserved for flowinfra"),
             );
         }
@@ -342,6 +347,14 @@ impl ServiceReader<'_, '_> {
             network_mode,
             secrets,
             configs,
+            post_start: node
+                .get("post_start")
+                .map(|n| self.hooks(n, "post_start"))
+                .unwrap_or_default(),
+            pre_stop: node
+                .get("pre_stop")
+                .map(|n| self.hooks(n, "pre_stop"))
+                .unwrap_or_default(),
             flowinfra,
         };
         if let Some(x) = &service.flowinfra {
@@ -523,6 +536,45 @@ impl ServiceReader<'_, '_> {
             port.app_protocol = text("app_protocol");
         }
         Ok(ports)
+    }
+
+    /// `post_start` or `pre_stop`: a list of `{command, user, privileged, working_dir, environment}`.
+    fn hooks(&mut self, node: &Node, field: &str) -> Vec<Hook> {
+        let mut hooks = Vec::new();
+        for item in self.r.list(node, &format!("`{field}`")) {
+            let Some(entries) = self.r.mapping(item, &format!("a `{field}` hook")) else {
+                continue;
+            };
+            self.r.check_keys(
+                entries,
+                &Fields::new("hook", &["command", "user", "privileged", "working_dir", "environment"]),
+            );
+            let command = match item.get("command") {
+                Some(n) => read_command(self.r, n, "hook `command`").filter(|command| !command.is_empty()),
+                None => None,
+            };
+            let Some(command) = command else {
+                self.r
+                    .error(&item.position, format!("a `{field}` hook needs a `command`"));
+                continue;
+            };
+            let text =
+                |r: &mut Reader, name: &str| item.get(name).and_then(|n| r.non_empty_string(n, &format!("`{name}`")));
+            hooks.push(Hook {
+                command,
+                user: text(self.r, "user"),
+                privileged: item
+                    .get("privileged")
+                    .and_then(|n| self.r.bool(n, "`privileged`"))
+                    .unwrap_or(false),
+                working_dir: text(self.r, "working_dir"),
+                environment: item
+                    .get("environment")
+                    .map(|n| super::runtime::key_values(self.r, n, "hook `environment`", '='))
+                    .unwrap_or_default(),
+            });
+        }
+        hooks
     }
 
     /// One `label_file` entry: `KEY=VALUE` lines, read as env files are.
