@@ -235,6 +235,53 @@ async fn a_container_gone_between_planning_and_starting_is_created_again() {
     assert_ne!(stack.container_ids().await["b"], before["b"]);
 }
 
+/// As above, but the vanished container was planned `recreate` (it lost a
+/// network of its spec), not `start`: a container the engine rolled back
+/// is listed with no network. Replacing it must not fail over it being gone.
+#[tokio::test]
+async fn a_container_gone_between_planning_and_recreating_is_created_again() {
+    let pair = GatedPair::new("fault-gone-before-recreate").await;
+    let stack = &pair.stack;
+    pair.open();
+    assert_success(&stack.flowinfra(&["up"]), "first up");
+    let before = stack.container_ids().await;
+    let engine = support::engine().await;
+    let docker = bollard::Docker::connect_with_local_defaults().unwrap();
+    docker
+        .disconnect_network(
+            &stack.project.network(),
+            bollard::models::NetworkDisconnectRequest {
+                container: before["b"].clone(),
+                force: Some(true),
+            },
+        )
+        .await
+        .unwrap();
+    pair.close();
+    support::wait_for("a to turn unhealthy", PROGRESS_TIMEOUT, || {
+        let (engine, a) = (&engine, &before["a"]);
+        async move {
+            let state = engine.inspect_container(a).await.ok()??;
+            (state.health == Some(flowinfra::engine::Health::Unhealthy)).then_some(())
+        }
+    })
+    .await;
+    let mut up = stack.start(&["up"]);
+    up.wait_for_line(&["b: waiting for a"], PROGRESS_TIMEOUT);
+    engine.remove_container(&before["b"]).await.unwrap();
+    pair.open();
+    let up = up.wait();
+    assert_eq!(
+        up.status.code(),
+        Some(0),
+        "up failed over the vanished container:\n{}",
+        up.stderr
+    );
+    assert!(up.stderr.contains("b: recreating (not connected to"), "{}", up.stderr);
+    assert_one_running_container_per_service(stack, &["a", "b"]).await;
+    assert_ne!(stack.container_ids().await["b"], before["b"]);
+}
+
 /// The second `up` starts while the first is between planning and creating
 /// `b`: it must wait, then keep what the first created.
 #[tokio::test]

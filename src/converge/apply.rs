@@ -232,7 +232,15 @@ async fn recreate(engine: &Engine, spec: &Spec, service: &Service, old: &str) ->
     {
         engine.remove_container(&stale.id).await.map_err(engine_failure)?;
     }
-    engine.rename_container(old, &aside).await.map_err(engine_failure)?;
+    match engine.rename_container(old, &aside).await {
+        Ok(()) => {}
+        // Gone since it was listed: a killed `up`'s create the engine rolled
+        // back. Nothing is left to replace or to restore.
+        Err(EngineError::ContainerGone { .. }) => {
+            return create_and_start(engine, spec, service).await.map_err(engine_failure);
+        }
+        Err(err) => return Err(engine_failure(err)),
+    }
     match create_and_start(engine, spec, service).await {
         Ok(id) => {
             if let Err(err) = engine.remove_container(old).await {
