@@ -82,8 +82,10 @@ pub trait Session: Send {
     /// One row's fingerprint over `columns` (quoted): a number below 2^60, as an SQL expression.
     fn row_hash(&self, columns: &[String]) -> String;
 
-    /// The definition of `table`'s columns (names, types, collations) as one text, as an SQL expression.
-    fn schema_hash(&self, table: &str) -> String;
+    /// A query of one value: a hash of the definition of `tables`' columns
+    /// (names, types, collations). One query for all: the server's catalogue
+    /// costs about a millisecond a query on MariaDB.
+    fn schema_hash(&self, tables: &[&str]) -> String;
 }
 
 /// `SELECT COUNT(*) <from_where>`, and the like: the first text of the first row, as a number.

@@ -146,8 +146,16 @@ pub async fn apply(
     on_event: &mut (dyn FnMut(SeedEvent) + Send),
 ) -> Result<SeedReport, SeedError> {
     let source = read_for_run(dir, session.host(), options)?;
-    let create = session.create_record_tables().to_string();
-    session.execute(create).await.map_err(SeedError::Record)?;
+    // DDL only when needed: on a warm `up` both tables exist, and a
+    // catalogue lookup is cheaper than `CREATE TABLE IF NOT EXISTS`.
+    let exist = session
+        .existing_tables(&[SEED_TABLE, VERIFIED_TABLE])
+        .await
+        .map_err(SeedError::Record)?;
+    if exist != [true, true] {
+        let create = session.create_record_tables().to_string();
+        session.execute(create).await.map_err(SeedError::Record)?;
+    }
     let previous = latest_record(session).await?;
     let version = source.manifest.version.clone();
     let invalid = |source: SeedFileError| SeedError::Invalid {
@@ -159,7 +167,7 @@ pub async fn apply(
             // Recorded as applied: is every seeded row still there as seeded?
             // A row deleted or changed by hand is restored (the load upserts on
             // stable keys), so `up` and `check` agree; added rows are left alone.
-            let drifts = drift::verify(session, &source, record, true).await?;
+            let drifts = drift::verify(session, &source, record, true).await?.drifts;
             match drift::breaches(&drifts) {
                 None => return Ok(*report),
                 Some(breaches) => on_event(SeedEvent::Warning(format!(
@@ -310,7 +318,28 @@ pub async fn seed_status(session: &mut impl Session, dir: &Path) -> Result<SeedS
         source,
     })?;
     let recorded = recorded(session).await?;
-    let mut counts = BTreeMap::new();
+    let verification = match &recorded {
+        Some(record) if record.version == source.manifest.version && record.checksum == source.checksum => {
+            drift::verify(session, &source, record, false).await?
+        }
+        _ => drift::Verification::default(),
+    };
+    let counts = match verification.counts {
+        Some(counts) => counts,
+        None => row_counts(session, &source).await?,
+    };
+    let drift = verification.drifts;
+    Ok(SeedStatus {
+        drift,
+        expected_version: source.manifest.version.clone(),
+        expected_checksum: source.checksum.clone(),
+        recorded,
+        counts,
+    })
+}
+
+/// Rows now in each seeded table (absent tables are left out), in one statement.
+async fn row_counts(session: &mut impl Session, source: &SeedSource) -> Result<BTreeMap<String, u64>, SeedError> {
     let names: Vec<&str> = source.manifest.tables.iter().map(|t| t.table.as_str()).collect();
     let existing = session.existing_tables(&names).await.map_err(SeedError::Record)?;
     let present: Vec<&str> = names
@@ -319,34 +348,23 @@ pub async fn seed_status(session: &mut impl Session, dir: &Path) -> Result<SeedS
         .filter(|(_, e)| *e)
         .map(|(t, _)| *t)
         .collect();
-    if !present.is_empty() {
-        // One statement for every table: the counts cost one round trip.
-        let sql = format!(
-            "SELECT {}",
-            present
-                .iter()
-                .map(|table| format!("(SELECT {} FROM {})", session.text("COUNT(*)"), session.quote(table)))
-                .collect::<Vec<_>>()
-                .join(", ")
-        );
-        let row = session.texts(sql).await.map_err(SeedError::Record)?;
-        for (table, count) in present.iter().zip(row.into_iter().next().unwrap_or_default()) {
-            counts.insert(table.to_string(), count.and_then(|c| c.parse().ok()).unwrap_or(0));
-        }
+    let mut counts = BTreeMap::new();
+    if present.is_empty() {
+        return Ok(counts);
     }
-    let drift = match &recorded {
-        Some(record) if record.version == source.manifest.version && record.checksum == source.checksum => {
-            drift::verify(session, &source, record, false).await?
-        }
-        _ => Vec::new(),
-    };
-    Ok(SeedStatus {
-        drift,
-        expected_version: source.manifest.version.clone(),
-        expected_checksum: source.checksum.clone(),
-        recorded,
-        counts,
-    })
+    let sql = format!(
+        "SELECT {}",
+        present
+            .iter()
+            .map(|table| format!("(SELECT {} FROM {})", session.text("COUNT(*)"), session.quote(table)))
+            .collect::<Vec<_>>()
+            .join(", ")
+    );
+    let row = session.texts(sql).await.map_err(SeedError::Record)?;
+    for (table, count) in present.iter().zip(row.into_iter().next().unwrap_or_default()) {
+        counts.insert(table.to_string(), count.and_then(|c| c.parse().ok()).unwrap_or(0));
+    }
+    Ok(counts)
 }
 
 /// The first step of a seed run on any server: read the seed in `dir`, and

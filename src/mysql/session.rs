@@ -138,12 +138,13 @@ impl Session for Database {
         )
     }
 
-    fn schema_hash(&self, table: &str) -> String {
+    fn schema_hash(&self, tables: &[&str]) -> String {
+        let names: Vec<String> = tables.iter().map(|table| self.literal(table)).collect();
         format!(
-            "SELECT CAST(COALESCE(SUM(CAST(CONV(LEFT(MD5(CONCAT_WS(' ', ORDINAL_POSITION, COLUMN_NAME, COLUMN_TYPE, \
-             IFNULL(COLLATION_NAME, ''))), 15), 16, 10) AS UNSIGNED)), 0) AS CHAR) \
-             FROM information_schema.COLUMNS WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME = {}",
-            self.literal(table)
+            "SELECT CAST(COALESCE(SUM(CAST(CONV(LEFT(MD5(CONCAT_WS(' ', TABLE_NAME, ORDINAL_POSITION, COLUMN_NAME, \
+             COLUMN_TYPE, IFNULL(COLLATION_NAME, ''))), 15), 16, 10) AS UNSIGNED)), 0) AS CHAR) \
+             FROM information_schema.COLUMNS WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME IN ({})",
+            names.join(", ")
         )
     }
 }

@@ -127,12 +127,16 @@ impl Session for Database {
         )
     }
 
-    fn schema_hash(&self, table: &str) -> String {
+    fn schema_hash(&self, tables: &[&str]) -> String {
+        let names: Vec<String> = tables
+            .iter()
+            .map(|table| format!("to_regclass(quote_ident({}))", self.literal(table)))
+            .collect();
         format!(
-            "SELECT md5(string_agg(attname || ' ' || format_type(atttypid, atttypmod) || ' ' || attcollation::text, \
-             ',' ORDER BY attnum)) FROM pg_attribute \
-             WHERE attrelid = to_regclass(quote_ident({})) AND attnum > 0 AND NOT attisdropped",
-            self.literal(table)
+            "SELECT md5(string_agg(attrelid::regclass::text || ' ' || attname || ' ' || \
+             format_type(atttypid, atttypmod) || ' ' || attcollation::text, ',' ORDER BY attrelid, attnum)) \
+             FROM pg_attribute WHERE attrelid IN ({}) AND attnum > 0 AND NOT attisdropped",
+            names.join(", ")
         )
     }
 }
