@@ -21,6 +21,7 @@
 //!
 //! The only module that imports sqlx.
 
+pub(crate) mod generic;
 pub mod manifest;
 pub mod migrate;
 mod probe;

@@ -2,8 +2,6 @@
 //! ([`crate::database::Session`]): this server's SQL spelling and its
 //! primitives, over the library's one connection.
 
-use sqlx::{AssertSqlSafe, Row};
-
 use super::Database;
 use super::rows::{SeedSource, TableRows};
 use super::seed::{CREATE_RECORD_TABLES, SeedError, SeedOptions, insert_rows, quote};
@@ -16,27 +14,13 @@ impl Session for Database {
     }
 
     async fn execute(&mut self, sql: String) -> Result<(), String> {
-        sqlx::raw_sql(AssertSqlSafe(sql))
-            .execute(self.connection())
-            .await
-            .map(|_| ())
-            .map_err(|error| server_error(&error))
+        let done = super::generic::execute(self.connection(), sql).await;
+        done.map_err(|error| server_error(&error))
     }
 
     async fn texts(&mut self, sql: String) -> Result<TextRows, String> {
-        // The text protocol: one round trip, nothing prepared for a statement run once.
-        let rows = sqlx::raw_sql(AssertSqlSafe(sql))
-            .fetch_all(self.connection())
-            .await
-            .map_err(|error| server_error(&error))?;
-        rows.iter()
-            .map(|row| {
-                (0..row.len())
-                    .map(|index| row.try_get::<Option<String>, _>(index))
-                    .collect::<Result<Vec<_>, _>>()
-                    .map_err(|error| server_error(&error))
-            })
-            .collect()
+        let rows = super::generic::texts(self.connection(), sql).await;
+        rows.map_err(|error| server_error(&error))
     }
 
     async fn existing_tables(&mut self, tables: &[&str]) -> Result<Vec<bool>, String> {
