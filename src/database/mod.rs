@@ -18,7 +18,7 @@ pub mod seed;
 use std::future::Future;
 
 use crate::mysql::rows::{SeedSource, TableRows};
-use seed::{SeedError, SeedOptions};
+use seed::SeedError;
 
 /// Rows as [`Session::texts`] reads them: every column text or NULL.
 pub type TextRows = Vec<Vec<Option<String>>>;
@@ -42,15 +42,19 @@ pub trait Session: Send {
     /// Inserts `table`'s rows as they are (into a scratch table of this session).
     fn insert_rows(&mut self, table: &TableRows) -> impl Future<Output = Result<(), String>> + Send;
 
-    /// Loads the seed's `tables` and records the run in one transaction
-    /// (`CREATE` of the record table done); returns the rows per table.
-    fn load(
+    /// Checks what the load is about to write before it starts (MySQL
+    /// names a misspelt column at its file and line); nothing by default.
+    fn prepare_load(
         &mut self,
-        source: &SeedSource,
-        tables: &[TableRows],
-        options: &SeedOptions,
-        started: std::time::Instant,
-    ) -> impl Future<Output = Result<Vec<(String, u64)>, SeedError>> + Send;
+        _source: &SeedSource,
+        _tables: &[TableRows],
+    ) -> impl Future<Output = Result<(), SeedError>> + Send {
+        async { Ok(()) }
+    }
+
+    /// Loads `table`'s rows inside the load's transaction; with `upsert`,
+    /// rows whose identity exists are updated instead.
+    fn load_rows(&mut self, table: &TableRows, upsert: bool) -> impl Future<Output = Result<(), String>> + Send;
 
     /// `CREATE TABLE IF NOT EXISTS` of the seed record and its verification.
     fn create_record_tables(&self) -> &'static str;

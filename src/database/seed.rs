@@ -16,7 +16,7 @@ use serde::Serialize;
 use super::Session;
 use super::drift::{self, TableDrift};
 use crate::mysql::manifest::SeedFileError;
-use crate::mysql::rows::{self, SeedSource};
+use crate::mysql::rows::{self, SeedSource, TableRows};
 
 /// flowinfra's record of applied seeds, one row per run.
 pub const SEED_TABLE: &str = "_flowinfra_seed";
@@ -190,7 +190,7 @@ pub async fn apply(
         version: version.clone(),
     });
     let started = Instant::now();
-    let counts = session.load(&source, &tables, options, started).await?;
+    let counts = load(session, &source, &tables, options, started).await?;
     Ok(SeedReport {
         action: SeedAction::Applied {
             previous,
@@ -202,6 +202,65 @@ pub async fn apply(
         rows: counts,
         duration: started.elapsed(),
     })
+}
+
+/// Loads `tables` and records the run in one transaction: the rows of
+/// every table and the record commit together or not at all, so a server
+/// killed mid-load leaves the previous state. `--clean` first deletes every
+/// row of the seeded tables, children before parents.
+async fn load(
+    session: &mut impl Session,
+    source: &SeedSource,
+    tables: &[TableRows],
+    options: &SeedOptions,
+    started: Instant,
+) -> Result<Vec<(String, u64)>, SeedError> {
+    session.prepare_load(source, tables).await?;
+    session.execute("BEGIN".into()).await.map_err(SeedError::Record)?;
+    let outcome = async {
+        if options.clean {
+            for table in tables.iter().rev() {
+                let sql = format!("DELETE FROM {}", session.quote(&table.table));
+                session.execute(sql).await.map_err(|reason| SeedError::Delete {
+                    table: table.table.clone(),
+                    reason,
+                })?;
+            }
+        }
+        let mut counts = Vec::new();
+        for table in tables {
+            session
+                .load_rows(table, !options.clean)
+                .await
+                .map_err(|reason| SeedError::Load {
+                    table: table.table.clone(),
+                    reason,
+                })?;
+            counts.push((table.table.clone(), table.rows.len() as u64));
+        }
+        let row_counts: BTreeMap<&str, u64> = counts.iter().map(|(t, c)| (t.as_str(), *c)).collect();
+        let sql = format!(
+            "INSERT INTO {SEED_TABLE} (version, checksum, duration_ms, row_counts, clean) VALUES ({}, {}, {}, {}, {})",
+            session.literal(&source.manifest.version),
+            session.literal(&source.checksum),
+            i64::try_from(started.elapsed().as_millis()).unwrap_or(i64::MAX),
+            session.literal(&serde_json::to_string(&row_counts).expect("counts serialise")),
+            if options.clean { "TRUE" } else { "FALSE" },
+        );
+        session.execute(sql).await.map_err(SeedError::Record)?;
+        Ok(counts)
+    }
+    .await;
+    match outcome {
+        Ok(counts) => {
+            session.execute("COMMIT".into()).await.map_err(SeedError::Record)?;
+            Ok(counts)
+        }
+        Err(error) => {
+            let _ = session.execute("ROLLBACK".into()).await;
+            Err(error)
+        }
+    }
 }
 
 /// The most recently applied seed, if any.

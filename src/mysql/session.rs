@@ -4,7 +4,7 @@
 
 use super::Database;
 use super::rows::{SeedSource, TableRows};
-use super::seed::{CREATE_RECORD_TABLES, SeedError, SeedOptions, insert_rows, quote};
+use super::seed::{CREATE_RECORD_TABLES, SeedError, insert_rows, quote};
 use super::server_error;
 use crate::database::{Session, TextRows};
 
@@ -52,14 +52,15 @@ impl Session for Database {
             .map_err(|error| server_error(&error))
     }
 
-    async fn load(
-        &mut self,
-        source: &SeedSource,
-        tables: &[TableRows],
-        options: &SeedOptions,
-        started: std::time::Instant,
-    ) -> Result<Vec<(String, u64)>, SeedError> {
-        super::seed::load(self, source, tables, options, started).await
+    async fn prepare_load(&mut self, source: &SeedSource, tables: &[TableRows]) -> Result<(), SeedError> {
+        super::seed::check_columns(self.connection(), source, tables).await
+    }
+
+    async fn load_rows(&mut self, table: &TableRows, upsert: bool) -> Result<(), String> {
+        let max_allowed_packet = self.max_allowed_packet().await?;
+        insert_rows(self.connection(), table, max_allowed_packet, upsert)
+            .await
+            .map_err(|error| server_error(&error))
     }
 
     fn create_record_tables(&self) -> &'static str {

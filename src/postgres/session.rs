@@ -2,10 +2,10 @@
 //! this server's SQL spelling and its primitives, over the library's one
 //! connection.
 
-use super::seed::{CREATE_RECORD_TABLES, SeedError, SeedOptions, copy_rows, copy_statement};
+use super::seed::{CREATE_RECORD_TABLES, copy_rows, copy_statement, load_table};
 use super::{Database, quote, server_error};
 use crate::database::{Session, TextRows};
-use crate::mysql::rows::{SeedSource, TableRows};
+use crate::mysql::rows::TableRows;
 
 impl Session for Database {
     fn host(&self) -> &str {
@@ -46,14 +46,10 @@ impl Session for Database {
         .map_err(|error| server_error(&error))
     }
 
-    async fn load(
-        &mut self,
-        source: &SeedSource,
-        tables: &[TableRows],
-        options: &SeedOptions,
-        started: std::time::Instant,
-    ) -> Result<Vec<(String, u64)>, SeedError> {
-        super::seed::load(self.connection(), source, tables, options, started).await
+    async fn load_rows(&mut self, table: &TableRows, upsert: bool) -> Result<(), String> {
+        load_table(self.connection(), table, upsert)
+            .await
+            .map_err(|error| server_error(&error))
     }
 
     fn create_record_tables(&self) -> &'static str {
