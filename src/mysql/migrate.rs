@@ -137,11 +137,10 @@ pub struct Migrations {
 impl Migrations {
     /// Reads the migration files of `dir` (sqlx's `Migrator::new`).
     pub async fn load(dir: &Path) -> Result<Migrations, MigrationError> {
-        let set = MigrationSet::load(dir).await.map_err(|reason| MigrationError::Load {
+        let mut set = MigrationSet::load(dir).await.map_err(|reason| MigrationError::Load {
             dir: dir.to_path_buf(),
             reason,
         })?;
-        let mut set = set;
         // sqlx's lock is a no-op on MariaDB; callers hold the project lock.
         set.migrator.set_locking(false);
         Ok(Migrations { set })
