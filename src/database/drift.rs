@@ -241,8 +241,14 @@ impl Joins {
     fn new(session: &impl Session, table: &TableRows, scratch: &str, keys: &[&String], compared: &[&str]) -> Joins {
         let q = |column: &str| session.quote(column);
         let pair = |column: &str| session.same(&format!("d.{}", q(column)), &format!("s.{}", q(column)));
+        let key_pair = |column: &str| session.same_key(&format!("d.{}", q(column)), &format!("s.{}", q(column)));
         let real = q(&table.table);
-        let same_identity = table.identity.iter().map(|c| pair(c)).collect::<Vec<_>>().join(" AND ");
+        let same_identity = table
+            .identity
+            .iter()
+            .map(|c| key_pair(c))
+            .collect::<Vec<_>>()
+            .join(" AND ");
         let same_values = compared.iter().map(|c| pair(c)).collect::<Vec<_>>().join(" AND ");
         let key_select = keys
             .iter()

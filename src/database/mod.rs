@@ -71,6 +71,11 @@ pub trait Session: Send {
     /// NULL-safe equality of two expressions.
     fn same(&self, left: &str, right: &str) -> String;
 
+    /// Equality of two identifying columns, in a form the server joins on
+    /// with an index or a hash (a seed of 100,000 rows must not compare
+    /// every pair).
+    fn same_key(&self, left: &str, right: &str) -> String;
+
     /// A `TIMESTAMP` column as `YYYY-MM-DD HH:MM:SS` text.
     fn time_text(&self, column: &str) -> String;
 

@@ -43,7 +43,7 @@ pub use crate::database::migrate::{
 };
 
 /// Why a failed migration may be partly applied on MySQL ([`Refusal::Dirty`]).
-const DIRTY_BECAUSE: &str = "it failed part-way in an earlier run, and MySQL does not roll back DDL";
+const DIRTY_BECAUSE: &str = "failed part-way in an earlier run, and MySQL does not roll back DDL";
 
 /// How much of a failing statement a message quotes.
 const STATEMENT_SUMMARY_CHARS: usize = 160;

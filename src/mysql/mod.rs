@@ -19,7 +19,9 @@
 //! nothing on MariaDB, so callers hold the project lock
 //! ([`crate::lock::ProjectLock`]) instead; nothing here locks.
 //!
-//! The only module that imports sqlx.
+//! With [`crate::postgres`], the only modules that import sqlx; `generic`
+//! holds the sqlx code that names no driver, which the PostgreSQL library
+//! reuses as it reuses the manifest and rows.
 
 pub(crate) mod generic;
 pub mod manifest;

@@ -25,7 +25,7 @@ use crate::mysql::generic::MigrationSet;
 
 /// Why a failed migration may be partly applied on PostgreSQL ([`Refusal::Dirty`]):
 /// sqlx runs every other migration in one transaction.
-const DIRTY_BECAUSE: &str = "it runs outside a transaction (`-- no-transaction`)";
+const DIRTY_BECAUSE: &str = "failed outside a transaction (`-- no-transaction`)";
 
 /// Why migrating failed or was refused. Every message names the migration
 /// and says what to do.

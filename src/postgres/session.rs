@@ -74,6 +74,13 @@ impl Session for Database {
         format!("{left} IS NOT DISTINCT FROM {right}")
     }
 
+    /// `=`: PostgreSQL hashes or indexes it, never `IS NOT DISTINCT FROM`
+    /// (a nested loop over every pair). Identifying columns hold no NULL
+    /// (primary keys; a natural key with a NULL never matches an upsert either).
+    fn same_key(&self, left: &str, right: &str) -> String {
+        format!("{left} = {right}")
+    }
+
     fn time_text(&self, column: &str) -> String {
         format!("to_char({column}, 'YYYY-MM-DD HH24:MI:SS')")
     }
