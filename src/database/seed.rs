@@ -2,8 +2,9 @@
 //! whether it loads (none recorded, changed, or `--clean`), and when the
 //! recorded seed is current verify that the database still holds every
 //! seeded row as seeded ([`super::drift::verify`]), loading again to restore
-//! what was deleted or changed; then the library loads the rows and records
-//! the run in `_flowinfra_seed` in one transaction ([`Session::load`]).
+//! what was deleted or changed; then it loads the rows (each table through
+//! the library's [`Session::load_rows`]) and records the run in
+//! `_flowinfra_seed`, in one transaction.
 //! `check` reads the same record and drift ([`seed_status`]).
 
 use std::collections::BTreeMap;
