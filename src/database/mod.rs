@@ -24,8 +24,8 @@ use seed::SeedError;
 pub type TextRows = Vec<Vec<Option<String>>>;
 
 /// One open connection to one database, as the shared seed logic drives
-/// it. Errors are the server's message ([`crate::mysql::server_error`] or
-/// PostgreSQL's), ready to be wrapped.
+/// it. Errors are the server's message as each library words it
+/// (`server_error`), ready to be wrapped.
 pub trait Session: Send {
     /// The host the connection reaches (is it this machine?).
     fn host(&self) -> &str;

@@ -12,7 +12,7 @@
 //! - [`status`]: what `check` reads — migrations in order, seed current,
 //!   every seeded row still there with its seeded values.
 //! - The seed's run, its drift check and the migration states are
-//!   [`crate::database`]'s, shared with PostgreSQL; [`session`] is this
+//!   [`crate::database`]'s, shared with PostgreSQL; `session` is this
 //!   server's side of them.
 //!
 //! Concurrency: sqlx's migration lock (`GET_LOCK(name, -1)`) silently locks
