@@ -272,6 +272,82 @@ async fn seed_clean_keeps_ids_stable_and_check_fails_on_a_missing_seed_row() {
     assert_success(&stack.flowinfra(&["check", "--json"]), "check after seed --clean");
 }
 
+/// The seed check of `check --json`: its status and reason.
+fn seed_check(stack: &PgStack) -> (Option<i32>, serde_json::Value) {
+    let check = stack.flowinfra(&["check", "--json"]);
+    let report: serde_json::Value = serde_json::from_slice(&check.stdout)
+        .unwrap_or_else(|e| panic!("check --json is JSON ({e}):\n{}", stdout(&check)));
+    let seed = report["checks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["check"] == "seed")
+        .unwrap_or_else(|| panic!("no seed check in {report}"))
+        .clone();
+    (check.status.code(), seed)
+}
+
+/// Issue 12: the PostgreSQL kind checks the seed row by row, as the MySQL
+/// kind does — a seeded value changed by hand is named by table, natural
+/// key and column; rows the application adds are information — and `up`
+/// loads the seed's rows again.
+#[tokio::test]
+async fn check_names_a_changed_seeded_value_and_up_restores_it() {
+    let stack = PgStack::new("pg-changed-value");
+    assert_success(&stack.flowinfra(&["up"]), "up");
+    // The warm `up` compares row by row once and records the fingerprints.
+    assert_success(&stack.flowinfra(&["up"]), "warm up");
+    let mut db = stack.connect().await;
+    assert_eq!(count(&mut db, "SELECT COUNT(*) FROM _flowinfra_seed_verified").await, 1);
+    let (code, seed) = seed_check(&stack);
+    assert_eq!((code, &seed["status"]), (Some(0), &"ok".into()), "{seed}");
+
+    // The application adds a customer: not a breach.
+    sqlx::query(
+        "INSERT INTO customer (id, email, password, active) VALUES (gen_random_uuid(), 'app@example.com', 'x', true)",
+    )
+    .execute(&mut db)
+    .await
+    .unwrap();
+    let (code, seed) = seed_check(&stack);
+    assert_eq!(code, Some(0), "an application row fails check: {seed}");
+    let reason = seed["reason"].as_str().unwrap();
+    assert!(
+        reason.contains("rows added since seeding (not the seed's): 1 customer"),
+        "{seed}"
+    );
+
+    // A seeded value changed by hand: named, with its column.
+    sqlx::query("UPDATE customer SET active = NOT active WHERE email = 'bo@example.com'")
+        .execute(&mut db)
+        .await
+        .unwrap();
+    let (code, seed) = seed_check(&stack);
+    assert_ne!(code, Some(0), "check passed with a seeded value changed: {seed}");
+    assert_eq!(seed["status"], "fail", "{seed}");
+    let reason = seed["reason"].as_str().unwrap();
+    assert!(
+        reason.contains("customer email=bo@example.com changed (active)"),
+        "{seed}"
+    );
+
+    // `up` sees the same and loads the seed's rows again.
+    let up = stack.flowinfra(&["up"]);
+    assert_success(&up, "up after a value changed by hand");
+    assert!(
+        stderr(&up).contains("customer email=bo@example.com changed (active)"),
+        "{}",
+        stderr(&up)
+    );
+    let active: bool = sqlx::query_scalar("SELECT active FROM customer WHERE email = 'bo@example.com'")
+        .fetch_one(&mut db)
+        .await
+        .unwrap();
+    assert!(!active, "the seeded value is back");
+    let (code, seed) = seed_check(&stack);
+    assert_eq!(code, Some(0), "check after up: {seed}");
+}
+
 #[tokio::test]
 async fn an_edited_applied_migration_is_refused_by_name() {
     let stack = PgStack::new("pg-edited");

@@ -23,6 +23,7 @@
 //! 2^-60 chance per change), so the same verdict and the same count of
 //! added rows as the comparison they were recorded with.
 
+use std::collections::BTreeMap;
 use std::fmt;
 
 use serde::{Deserialize, Serialize};
@@ -240,8 +241,14 @@ impl Joins {
     fn new(session: &impl Session, table: &TableRows, scratch: &str, keys: &[&String], compared: &[&str]) -> Joins {
         let q = |column: &str| session.quote(column);
         let pair = |column: &str| session.same(&format!("d.{}", q(column)), &format!("s.{}", q(column)));
+        let key_pair = |column: &str| session.same_key(&format!("d.{}", q(column)), &format!("s.{}", q(column)));
         let real = q(&table.table);
-        let same_identity = table.identity.iter().map(|c| pair(c)).collect::<Vec<_>>().join(" AND ");
+        let same_identity = table
+            .identity
+            .iter()
+            .map(|c| key_pair(c))
+            .collect::<Vec<_>>()
+            .join(" AND ");
         let same_values = compared.iter().map(|c| pair(c)).collect::<Vec<_>>().join(" AND ");
         let key_select = keys
             .iter()
@@ -300,42 +307,56 @@ impl Shape {
 /// `<columns' definition hash>:<rows>:<sum of row hashes>`.
 pub type Fingerprint = String;
 
+/// The row count a fingerprint holds.
+fn rows_of(fingerprint: &Fingerprint) -> Option<u64> {
+    fingerprint.split(':').nth(1)?.parse().ok()
+}
+
 /// The fingerprints of `shapes`' tables now, in one statement (one snapshot).
 pub async fn fingerprints(session: &mut impl Session, shapes: &[Shape]) -> Result<Vec<Fingerprint>, String> {
     if shapes.is_empty() {
         return Ok(Vec::new());
     }
-    let parts: Vec<String> = shapes
-        .iter()
-        .map(|shape| {
-            let columns: Vec<String> = shape.columns.iter().map(|c| session.quote(c)).collect();
-            format!(
-                "({}), (SELECT {} FROM {}), (SELECT {} FROM {})",
-                session.schema_hash(&shape.table),
-                session.text("COUNT(*)"),
-                session.quote(&shape.table),
-                session.text(&format!("COALESCE(SUM({}), 0)", session.row_hash(&columns))),
-                session.quote(&shape.table),
-            )
-        })
-        .collect();
+    let names: Vec<&str> = shapes.iter().map(|shape| shape.table.as_str()).collect();
+    let mut parts = vec![format!("({})", session.schema_hash(&names))];
+    for shape in shapes {
+        let columns: Vec<String> = shape.columns.iter().map(|c| session.quote(c)).collect();
+        let summary = format!(
+            "CONCAT(COUNT(*), ':', COALESCE(SUM({}), 0))",
+            session.row_hash(&columns)
+        );
+        parts.push(format!(
+            "(SELECT {} FROM {})",
+            session.text(&summary),
+            session.quote(&shape.table)
+        ));
+    }
     let row = first_row(session.texts(format!("SELECT {}", parts.join(", "))).await?);
-    if row.len() != shapes.len() * 3 {
+    let Some((Some(schema), tables)) = row.split_first().filter(|(_, tables)| tables.len() == shapes.len()) else {
         return Err(format!(
             "fingerprints: {} values for {} tables",
             row.len(),
             shapes.len()
         ));
-    }
-    Ok(row
-        .chunks(3)
-        .map(|part| {
-            part.iter()
-                .map(|value| value.as_deref().unwrap_or("NULL"))
-                .collect::<Vec<_>>()
-                .join(":")
-        })
+    };
+    Ok(tables
+        .iter()
+        .map(|summary| format!("{schema}:{}", summary.as_deref().unwrap_or("NULL")))
         .collect())
+}
+
+/// What [`verify`] found: each seeded table against the seed, and the rows
+/// of each when its fingerprint was taken (every seeded table exists).
+#[derive(Debug, Clone, Default)]
+pub struct Verification {
+    pub drifts: Vec<TableDrift>,
+    pub counts: Option<BTreeMap<String, u64>>,
+}
+
+fn counts_of(shapes: impl Iterator<Item = (String, Fingerprint)>) -> Option<BTreeMap<String, u64>> {
+    shapes
+        .map(|(table, fingerprint)| Some((table, rows_of(&fingerprint)?)))
+        .collect()
 }
 
 /// What `_flowinfra_seed_verified` holds for the recorded seed: each
@@ -365,22 +386,27 @@ pub async fn verify(
     source: &SeedSource,
     record: &SeedRecord,
     remember: bool,
-) -> Result<Vec<TableDrift>, SeedError> {
+) -> Result<Verification, SeedError> {
+    let started = std::time::Instant::now();
     if let Some(verified) = last_verified(session, record.id).await {
         let shapes: Vec<Shape> = verified.tables.iter().map(|t| t.shape.clone()).collect();
         // An error (a table or column gone) means: compare row by row, which says what.
         if let Ok(now) = fingerprints(session, &shapes).await
             && now.iter().eq(verified.tables.iter().map(|t| &t.fingerprint))
         {
-            return Ok(verified
-                .tables
-                .into_iter()
-                .map(|t| TableDrift {
-                    table: t.shape.table,
-                    added: t.added,
-                    ..TableDrift::default()
-                })
-                .collect());
+            tracing::debug!("seed verified by its fingerprints in {:?}", started.elapsed());
+            return Ok(Verification {
+                counts: counts_of(shapes.into_iter().map(|shape| shape.table).zip(now)),
+                drifts: verified
+                    .tables
+                    .into_iter()
+                    .map(|t| TableDrift {
+                        table: t.shape.table,
+                        added: t.added,
+                        ..TableDrift::default()
+                    })
+                    .collect(),
+            });
         }
     }
     let tables = rows::resolve_unhashed(source).map_err(|error| SeedError::Invalid {
@@ -390,6 +416,9 @@ pub async fn verify(
     let (drifts, fingerprints) = compare(session, &source.manifest.tables, &tables)
         .await
         .map_err(SeedError::Compare)?;
+    let counts = fingerprints
+        .as_ref()
+        .and_then(|fingerprints| counts_of(tables.iter().map(|t| t.table.clone()).zip(fingerprints.iter().cloned())));
     if remember
         && breaches(&drifts).is_none()
         && let Some(fingerprints) = fingerprints
@@ -418,7 +447,8 @@ pub async fn verify(
         );
         session.execute(sql).await.map_err(SeedError::Record)?;
     }
-    Ok(drifts)
+    tracing::debug!("seeded rows compared row by row in {:?}", started.elapsed());
+    Ok(Verification { drifts, counts })
 }
 
 /// The verification recorded for the seed run `seed_id`, if any (none when

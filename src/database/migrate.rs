@@ -216,8 +216,8 @@ pub enum Refusal {
     },
 
     #[error(
-        "migration {version} ({description}) is marked failed (success = false) in {MIGRATIONS_TABLE}: {why}, \
-         so part of it may be applied. Undo that by hand, fix {file}, delete its row \
+        "migration {version} ({description}) {why}; it is marked failed (success = false) in {MIGRATIONS_TABLE}, \
+         and part of it may be applied. Undo that by hand, fix {file}, delete its row \
          (`DELETE FROM {MIGRATIONS_TABLE} WHERE version = {version}`) and run `flowinfra migrate run`; \
          on a throwaway local database, `flowinfra down -v` then `flowinfra up` starts over"
     )]
@@ -225,7 +225,7 @@ pub enum Refusal {
         version: i64,
         description: String,
         file: String,
-        /// Why a failed migration can be partly applied on this server.
+        /// What happened, and why that can leave it partly applied on this server.
         why: &'static str,
     },
 
@@ -238,7 +238,8 @@ pub enum Refusal {
 
 /// Refuses, in the order sqlx checks (failed first, then missing, then
 /// changed), a migration that makes the database disagree with the files.
-/// `dirty_because`: why a failed one may be partly applied on this server.
+/// `dirty_because`: what happened to a failed one, and why that may leave
+/// it partly applied on this server.
 pub fn refuse_inconsistent(
     statuses: &[MigrationStatus],
     dir: &Path,
@@ -437,7 +438,7 @@ mod tests {
         let refusal = refuse_inconsistent(&all, Path::new("m"), &MigrationFiles::new(), "why").unwrap_err();
         assert!(matches!(refusal, Refusal::Dirty { version: 4, .. }), "{refusal}");
         assert!(
-            refusal.to_string().contains("why, so part of it may be applied"),
+            refusal.to_string().contains("migration 4 (m) why; it is marked failed"),
             "{refusal}"
         );
     }

@@ -2,8 +2,9 @@
 //! whether it loads (none recorded, changed, or `--clean`), and when the
 //! recorded seed is current verify that the database still holds every
 //! seeded row as seeded ([`super::drift::verify`]), loading again to restore
-//! what was deleted or changed; then the library loads the rows and records
-//! the run in `_flowinfra_seed` in one transaction ([`Session::load`]).
+//! what was deleted or changed; then it loads the rows (each table through
+//! the library's [`Session::load_rows`]) and records the run in
+//! `_flowinfra_seed`, in one transaction.
 //! `check` reads the same record and drift ([`seed_status`]).
 
 use std::collections::BTreeMap;
@@ -16,7 +17,7 @@ use serde::Serialize;
 use super::Session;
 use super::drift::{self, TableDrift};
 use crate::mysql::manifest::SeedFileError;
-use crate::mysql::rows::{self, SeedSource};
+use crate::mysql::rows::{self, SeedSource, TableRows};
 
 /// flowinfra's record of applied seeds, one row per run.
 pub const SEED_TABLE: &str = "_flowinfra_seed";
@@ -146,8 +147,16 @@ pub async fn apply(
     on_event: &mut (dyn FnMut(SeedEvent) + Send),
 ) -> Result<SeedReport, SeedError> {
     let source = read_for_run(dir, session.host(), options)?;
-    let create = session.create_record_tables().to_string();
-    session.execute(create).await.map_err(SeedError::Record)?;
+    // DDL only when needed: on a warm `up` both tables exist, and a
+    // catalogue lookup is cheaper than `CREATE TABLE IF NOT EXISTS`.
+    let exist = session
+        .existing_tables(&[SEED_TABLE, VERIFIED_TABLE])
+        .await
+        .map_err(SeedError::Record)?;
+    if exist != [true, true] {
+        let create = session.create_record_tables().to_string();
+        session.execute(create).await.map_err(SeedError::Record)?;
+    }
     let previous = latest_record(session).await?;
     let version = source.manifest.version.clone();
     let invalid = |source: SeedFileError| SeedError::Invalid {
@@ -159,7 +168,7 @@ pub async fn apply(
             // Recorded as applied: is every seeded row still there as seeded?
             // A row deleted or changed by hand is restored (the load upserts on
             // stable keys), so `up` and `check` agree; added rows are left alone.
-            let drifts = drift::verify(session, &source, record, true).await?;
+            let drifts = drift::verify(session, &source, record, true).await?.drifts;
             match drift::breaches(&drifts) {
                 None => return Ok(*report),
                 Some(breaches) => on_event(SeedEvent::Warning(format!(
@@ -182,7 +191,7 @@ pub async fn apply(
         version: version.clone(),
     });
     let started = Instant::now();
-    let counts = session.load(&source, &tables, options, started).await?;
+    let counts = load(session, &source, &tables, options, started).await?;
     Ok(SeedReport {
         action: SeedAction::Applied {
             previous,
@@ -194,6 +203,65 @@ pub async fn apply(
         rows: counts,
         duration: started.elapsed(),
     })
+}
+
+/// Loads `tables` and records the run in one transaction: the rows of
+/// every table and the record commit together or not at all, so a server
+/// killed mid-load leaves the previous state. `--clean` first deletes every
+/// row of the seeded tables, children before parents.
+async fn load(
+    session: &mut impl Session,
+    source: &SeedSource,
+    tables: &[TableRows],
+    options: &SeedOptions,
+    started: Instant,
+) -> Result<Vec<(String, u64)>, SeedError> {
+    session.prepare_load(source, tables).await?;
+    session.execute("BEGIN".into()).await.map_err(SeedError::Record)?;
+    let outcome = async {
+        if options.clean {
+            for table in tables.iter().rev() {
+                let sql = format!("DELETE FROM {}", session.quote(&table.table));
+                session.execute(sql).await.map_err(|reason| SeedError::Delete {
+                    table: table.table.clone(),
+                    reason,
+                })?;
+            }
+        }
+        let mut counts = Vec::new();
+        for table in tables {
+            session
+                .load_rows(table, !options.clean)
+                .await
+                .map_err(|reason| SeedError::Load {
+                    table: table.table.clone(),
+                    reason,
+                })?;
+            counts.push((table.table.clone(), table.rows.len() as u64));
+        }
+        let row_counts: BTreeMap<&str, u64> = counts.iter().map(|(t, c)| (t.as_str(), *c)).collect();
+        let sql = format!(
+            "INSERT INTO {SEED_TABLE} (version, checksum, duration_ms, row_counts, clean) VALUES ({}, {}, {}, {}, {})",
+            session.literal(&source.manifest.version),
+            session.literal(&source.checksum),
+            i64::try_from(started.elapsed().as_millis()).unwrap_or(i64::MAX),
+            session.literal(&serde_json::to_string(&row_counts).expect("counts serialise")),
+            if options.clean { "TRUE" } else { "FALSE" },
+        );
+        session.execute(sql).await.map_err(SeedError::Record)?;
+        Ok(counts)
+    }
+    .await;
+    match outcome {
+        Ok(counts) => {
+            session.execute("COMMIT".into()).await.map_err(SeedError::Record)?;
+            Ok(counts)
+        }
+        Err(error) => {
+            let _ = session.execute("ROLLBACK".into()).await;
+            Err(error)
+        }
+    }
 }
 
 /// The most recently applied seed, if any.
@@ -310,7 +378,28 @@ pub async fn seed_status(session: &mut impl Session, dir: &Path) -> Result<SeedS
         source,
     })?;
     let recorded = recorded(session).await?;
-    let mut counts = BTreeMap::new();
+    let verification = match &recorded {
+        Some(record) if record.version == source.manifest.version && record.checksum == source.checksum => {
+            drift::verify(session, &source, record, false).await?
+        }
+        _ => drift::Verification::default(),
+    };
+    let counts = match verification.counts {
+        Some(counts) => counts,
+        None => row_counts(session, &source).await?,
+    };
+    let drift = verification.drifts;
+    Ok(SeedStatus {
+        drift,
+        expected_version: source.manifest.version.clone(),
+        expected_checksum: source.checksum.clone(),
+        recorded,
+        counts,
+    })
+}
+
+/// Rows now in each seeded table (absent tables are left out), in one statement.
+async fn row_counts(session: &mut impl Session, source: &SeedSource) -> Result<BTreeMap<String, u64>, SeedError> {
     let names: Vec<&str> = source.manifest.tables.iter().map(|t| t.table.as_str()).collect();
     let existing = session.existing_tables(&names).await.map_err(SeedError::Record)?;
     let present: Vec<&str> = names
@@ -319,34 +408,23 @@ pub async fn seed_status(session: &mut impl Session, dir: &Path) -> Result<SeedS
         .filter(|(_, e)| *e)
         .map(|(t, _)| *t)
         .collect();
-    if !present.is_empty() {
-        // One statement for every table: the counts cost one round trip.
-        let sql = format!(
-            "SELECT {}",
-            present
-                .iter()
-                .map(|table| format!("(SELECT {} FROM {})", session.text("COUNT(*)"), session.quote(table)))
-                .collect::<Vec<_>>()
-                .join(", ")
-        );
-        let row = session.texts(sql).await.map_err(SeedError::Record)?;
-        for (table, count) in present.iter().zip(row.into_iter().next().unwrap_or_default()) {
-            counts.insert(table.to_string(), count.and_then(|c| c.parse().ok()).unwrap_or(0));
-        }
+    let mut counts = BTreeMap::new();
+    if present.is_empty() {
+        return Ok(counts);
     }
-    let drift = match &recorded {
-        Some(record) if record.version == source.manifest.version && record.checksum == source.checksum => {
-            drift::verify(session, &source, record, false).await?
-        }
-        _ => Vec::new(),
-    };
-    Ok(SeedStatus {
-        drift,
-        expected_version: source.manifest.version.clone(),
-        expected_checksum: source.checksum.clone(),
-        recorded,
-        counts,
-    })
+    let sql = format!(
+        "SELECT {}",
+        present
+            .iter()
+            .map(|table| format!("(SELECT {} FROM {})", session.text("COUNT(*)"), session.quote(table)))
+            .collect::<Vec<_>>()
+            .join(", ")
+    );
+    let row = session.texts(sql).await.map_err(SeedError::Record)?;
+    for (table, count) in present.iter().zip(row.into_iter().next().unwrap_or_default()) {
+        counts.insert(table.to_string(), count.and_then(|c| c.parse().ok()).unwrap_or(0));
+    }
+    Ok(counts)
 }
 
 /// The first step of a seed run on any server: read the seed in `dir`, and

@@ -16,6 +16,7 @@
 //! (rust-s3). MySQL's kind drives [`crate::mysql`], the database library
 //! that holds sqlx's MySQL driver; PostgreSQL's drives [`crate::postgres`].
 
+mod database;
 mod mysql;
 mod postgres;
 mod rabbitmq;

@@ -108,6 +108,25 @@ pub enum Credentials {
     },
 }
 
+impl Credentials {
+    /// The user, password and database of a database kind's credentials.
+    pub fn database_login(&self) -> Option<(&str, &str, &str)> {
+        match self {
+            Credentials::Mysql {
+                user,
+                password,
+                database,
+            }
+            | Credentials::Postgres {
+                user,
+                password,
+                database,
+            } => Some((user, password, database)),
+            _ => None,
+        }
+    }
+}
+
 impl fmt::Debug for Credentials {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         const HIDDEN: &str = "<redacted>";

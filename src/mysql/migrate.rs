@@ -28,14 +28,14 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
-use sqlx::migrate::{Migrate, Migration, Migrator};
+use sqlx::migrate::{Migrate, Migration};
 use sqlx::{AssertSqlSafe, Connection};
 
+use super::generic::MigrationSet;
 use super::statements::{Statement, split_statements};
 use super::{Database, server_error};
 use crate::database::migrate::{
-    AppliedRow, FileMigration, applied_query, applied_rows, pending_versions, progress_mark, refuse_inconsistent,
-    statements_done, statuses, to_revert,
+    AppliedRow, applied_query, applied_rows, pending_versions, progress_mark, statements_done, to_revert,
 };
 pub use crate::database::migrate::{
     MIGRATIONS_TABLE, MigrationChange, MigrationFiles, MigrationState, MigrationStatus, Refusal, file_path,
@@ -43,7 +43,7 @@ pub use crate::database::migrate::{
 };
 
 /// Why a failed migration may be partly applied on MySQL ([`Refusal::Dirty`]).
-const DIRTY_BECAUSE: &str = "it failed part-way in an earlier run, and MySQL does not roll back DDL";
+const DIRTY_BECAUSE: &str = "failed part-way in an earlier run, and MySQL does not roll back DDL";
 
 /// How much of a failing statement a message quotes.
 const STATEMENT_SUMMARY_CHARS: usize = 160;
@@ -131,64 +131,37 @@ impl std::fmt::Display for FailedMigration {
 /// The migrations of one directory, as sqlx resolves them.
 #[derive(Debug)]
 pub struct Migrations {
-    dir: PathBuf,
-    migrator: Migrator,
-    /// Version → (up or simple file, down file), for messages.
-    files: MigrationFiles,
+    set: MigrationSet,
 }
 
 impl Migrations {
     /// Reads the migration files of `dir` (sqlx's `Migrator::new`).
     pub async fn load(dir: &Path) -> Result<Migrations, MigrationError> {
-        let load_error = |reason: String| MigrationError::Load {
+        let mut set = MigrationSet::load(dir).await.map_err(|reason| MigrationError::Load {
             dir: dir.to_path_buf(),
             reason,
-        };
-        let files = migration_files(dir).map_err(load_error)?;
-        let mut migrator = Migrator::new(dir.to_path_buf())
-            .await
-            .map_err(|error| load_error(error.to_string()))?;
+        })?;
         // sqlx's lock is a no-op on MariaDB; callers hold the project lock.
-        migrator.set_locking(false);
-        Ok(Migrations {
-            dir: dir.to_path_buf(),
-            migrator,
-            files,
-        })
+        set.migrator.set_locking(false);
+        Ok(Migrations { set })
     }
 
     pub fn dir(&self) -> &Path {
-        &self.dir
-    }
-
-    /// The up (and simple) migrations, by version.
-    fn ups(&self) -> impl Iterator<Item = &Migration> {
-        self.migrator.iter().filter(|m| m.migration_type.is_up_migration())
-    }
-
-    fn down(&self, version: i64) -> Option<&Migration> {
-        self.migrator
-            .iter()
-            .find(|m| m.version == version && m.migration_type.is_down_migration())
-    }
-
-    /// The file of `version` as a user finds it: `<dir>/<file>`.
-    fn file(&self, version: i64, down: bool) -> String {
-        file_path(&self.dir, &self.files, version, down)
+        &self.set.dir
     }
 
     /// Every migration with its state: the files' migrations in version
     /// order, and applied ones whose file is gone.
     pub async fn status(&self, database: &mut Database) -> Result<Vec<MigrationStatus>, MigrationError> {
         let applied = read_applied(database).await?;
-        Ok(statuses(self.ups().map(file_migration), &self.files, &applied))
+        Ok(self.set.statuses(&applied))
     }
 
     /// The versions `run` would apply, after the same checks `run` makes:
     /// refuses when a migration failed part-way, changed or went missing.
     pub async fn pending(&self, database: &mut Database) -> Result<Vec<i64>, MigrationError> {
         let statuses = self.status(database).await?;
-        refuse_inconsistent(&statuses, &self.dir, &self.files, DIRTY_BECAUSE)?;
+        self.set.refuse_inconsistent(&statuses, DIRTY_BECAUSE)?;
         Ok(pending_versions(&statuses))
     }
 
@@ -198,7 +171,7 @@ impl Migrations {
         let pending = self.pending(database).await?;
         let rows = read_applied(database).await?;
         let mut applied = Vec::new();
-        for migration in self.ups().filter(|m| pending.contains(&m.version)) {
+        for migration in self.set.ups().filter(|m| pending.contains(&m.version)) {
             let resume_after = rows
                 .get(&migration.version)
                 .and_then(|row| statements_done(row.execution_time));
@@ -223,11 +196,11 @@ impl Migrations {
         target: Option<i64>,
     ) -> Result<Vec<MigrationChange>, MigrationError> {
         let statuses = self.status(database).await?;
-        refuse_inconsistent(&statuses, &self.dir, &self.files, DIRTY_BECAUSE)?;
-        let to_revert = to_revert(&statuses, target, |version| self.down(version).is_some())?;
+        self.set.refuse_inconsistent(&statuses, DIRTY_BECAUSE)?;
+        let to_revert = to_revert(&statuses, target, |version| self.set.down(version).is_some())?;
         let mut reverted = Vec::new();
         for status in to_revert {
-            let down = self.down(status.version).expect("checked above");
+            let down = self.set.down(status.version).expect("checked above");
             let duration = self.revert_one(database, down).await?;
             reverted.push(MigrationChange {
                 version: status.version,
@@ -331,7 +304,7 @@ impl Migrations {
         MigrationError::Failed(Box::new(FailedMigration {
             version: migration.version,
             description: migration.description.to_string(),
-            file: self.file(migration.version, false),
+            file: self.set.file(migration.version, false),
             statement_number: index + 1,
             statement_count: statements.len(),
             statement_line: statement.line,
@@ -363,7 +336,7 @@ impl Migrations {
                 return Err(MigrationError::RevertFailed(Box::new(FailedMigration {
                     version: down.version,
                     description: down.description.to_string(),
-                    file: self.file(down.version, true),
+                    file: self.set.file(down.version, true),
                     statement_number: index + 1,
                     statement_count: statements.len(),
                     statement_line: statement.line,
@@ -417,16 +390,6 @@ async fn read_applied(database: &mut Database) -> Result<BTreeMap<i64, AppliedRo
     .await
     .map_err(db_error)?;
     Ok(applied_rows(rows))
-}
-
-/// The shared view of one of sqlx's migrations (either database's).
-pub(crate) fn file_migration(migration: &Migration) -> FileMigration<'_> {
-    FileMigration {
-        version: migration.version,
-        description: &migration.description,
-        checksum: &migration.checksum,
-        reversible: migration.migration_type.is_reversible(),
-    }
 }
 
 /// `success` of a migration's row, `None` when it has none.
@@ -498,12 +461,12 @@ mod tests {
         std::fs::write(dir.path().join("2_second.sql"), "CREATE TABLE b (id INT);").unwrap();
         std::fs::write(dir.path().join("README.md"), "not a migration").unwrap();
         let migrations = Migrations::load(dir.path()).await.unwrap();
-        assert!(migrations.file(1, false).ends_with("1_first.up.sql"));
-        assert!(migrations.file(1, true).ends_with("1_first.down.sql"));
-        assert!(migrations.file(2, false).ends_with("2_second.sql"));
-        assert_eq!(migrations.ups().map(|m| m.version).collect::<Vec<_>>(), [1, 2]);
-        assert!(migrations.down(1).is_some());
-        assert!(migrations.down(2).is_none());
+        assert!(migrations.set.file(1, false).ends_with("1_first.up.sql"));
+        assert!(migrations.set.file(1, true).ends_with("1_first.down.sql"));
+        assert!(migrations.set.file(2, false).ends_with("2_second.sql"));
+        assert_eq!(migrations.set.ups().map(|m| m.version).collect::<Vec<_>>(), [1, 2]);
+        assert!(migrations.set.down(1).is_some());
+        assert!(migrations.set.down(2).is_none());
     }
 
     #[tokio::test]

@@ -12,15 +12,18 @@
 //! - [`status`]: what `check` reads — migrations in order, seed current,
 //!   every seeded row still there with its seeded values.
 //! - The seed's run, its drift check and the migration states are
-//!   [`crate::database`]'s, shared with PostgreSQL; [`session`] is this
+//!   [`crate::database`]'s, shared with PostgreSQL; `session` is this
 //!   server's side of them.
 //!
 //! Concurrency: sqlx's migration lock (`GET_LOCK(name, -1)`) silently locks
 //! nothing on MariaDB, so callers hold the project lock
 //! ([`crate::lock::ProjectLock`]) instead; nothing here locks.
 //!
-//! The only module that imports sqlx.
+//! With [`crate::postgres`], the only modules that import sqlx; `generic`
+//! holds the sqlx code that names no driver, which the PostgreSQL library
+//! reuses as it reuses the manifest and rows.
 
+pub(crate) mod generic;
 pub mod manifest;
 pub mod migrate;
 mod probe;

@@ -5,10 +5,9 @@
 //! create the database and the user, then restarts for real: a login that
 //! succeeds is the signal, anything short of it is "not yet".
 
+use sqlx::ConnectOptions;
 use sqlx::mysql::{MySqlConnectOptions, MySqlConnection, MySqlDatabaseError, MySqlSslMode};
-use sqlx::{ConnectOptions, Connection};
 
-use crate::error::error_chain;
 use crate::kinds::vocabulary::{Credentials, Endpoint, ProbeError, ProbeSuccess};
 
 /// Server error numbers that answer "who you are, or what you ask for, is
@@ -24,24 +23,8 @@ const REFUSALS: &[(u16, &str)] = &[
 
 /// One attempt: connect, authenticate, `SELECT 1`, read `VERSION()`, quit.
 pub(crate) async fn probe(endpoint: &Endpoint, credentials: &Credentials) -> Result<ProbeSuccess, ProbeError> {
-    let mut connection: MySqlConnection = connect_options(endpoint, credentials)
-        .connect()
+    super::generic::probe::<MySqlConnection>(&connect_options(endpoint, credentials), "SELECT VERSION()", classify)
         .await
-        .map_err(classify)?;
-    sqlx::query("SELECT 1")
-        .execute(&mut connection)
-        .await
-        .map_err(classify)?;
-    let version: String = sqlx::query_scalar("SELECT VERSION()")
-        .fetch_one(&mut connection)
-        .await
-        .map_err(classify)?;
-    // A clean COM_QUIT keeps "Aborted connection" warnings out of the server
-    // log; the server was ready either way.
-    let _ = connection.close().await;
-    Ok(ProbeSuccess {
-        server_version: Some(version),
-    })
 }
 
 /// TLS is off on purpose. flowinfra talks to a container over loopback, and
@@ -67,31 +50,20 @@ pub(super) fn connect_options(endpoint: &Endpoint, credentials: &Credentials) ->
 ///
 /// # Panics
 ///
-/// When `credentials` are not MySQL's: callers take them from a mysql-kind service.
+/// When `credentials` are not a database's: callers take them from a mysql-kind service.
 pub(crate) fn login(credentials: &Credentials) -> (&str, &str, &str) {
-    let Credentials::Mysql {
-        user,
-        password,
-        database,
-    } = credentials
-    else {
-        panic!("MySQL credentials expected, got {credentials:?}");
-    };
-    (user, password, database)
+    credentials
+        .database_login()
+        .unwrap_or_else(|| panic!("MySQL credentials expected, got {credentials:?}"))
 }
 
 fn classify(error: sqlx::Error) -> ProbeError {
-    if let sqlx::Error::Database(database_error) = &error
-        && let Some(mysql_error) = database_error.try_downcast_ref::<MySqlDatabaseError>()
-    {
-        let message = format!("{} (error {})", mysql_error.message(), mysql_error.number());
-        return if REFUSALS.iter().any(|(number, _)| *number == mysql_error.number()) {
-            ProbeError::CredentialsRefused(message)
-        } else {
-            ProbeError::NotReady(message)
-        };
-    }
-    ProbeError::NotReady(error_chain(&error))
+    let refused = |error: &(dyn sqlx::error::DatabaseError + 'static)| {
+        error
+            .try_downcast_ref::<MySqlDatabaseError>()
+            .is_some_and(|mysql| REFUSALS.iter().any(|(number, _)| *number == mysql.number()))
+    };
+    super::generic::classify(error, refused, super::server_error)
 }
 
 #[cfg(test)]

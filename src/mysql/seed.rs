@@ -13,18 +13,15 @@
 //! first deletes every row of the seeded tables, children before parents.
 
 use std::collections::BTreeMap;
-use std::path::Path;
-use std::time::Instant;
 
-use sqlx::{AssertSqlSafe, Connection, MySqlConnection};
+use sqlx::{AssertSqlSafe, MySqlConnection};
 
 use super::manifest::rows_per_statement;
-use super::rows::{self, SeedSource, TableRows};
-use super::{Database, server_error};
-use crate::database::seed as shared;
+use super::rows::{self, TableRows};
+use super::server_error;
 pub use crate::database::seed::{
-    Decision, SEED_TABLE, SeedAction, SeedError, SeedEvent, SeedOptions, SeedRecord, SeedReport, VERIFIED_TABLE,
-    decide, is_loopback, read_for_run,
+    Decision, SEED_TABLE, SeedAction, SeedError, SeedEvent, SeedOptions, SeedRecord, SeedReport, VERIFIED_TABLE, apply,
+    decide, forget, is_loopback, read_for_run, recorded,
 };
 
 /// The seed record and its verification, created when missing.
@@ -42,84 +39,11 @@ CREATE TABLE IF NOT EXISTS _flowinfra_seed_verified (
     tables MEDIUMTEXT NOT NULL
 ) DEFAULT CHARSET = utf8mb4 COLLATE = utf8mb4_unicode_ci";
 
-/// Applies the seed in `dir` when it is outdated (or always, with `clean`).
-pub async fn apply(
-    database: &mut Database,
-    dir: &Path,
-    options: &SeedOptions,
-    on_event: &mut (dyn FnMut(SeedEvent) + Send),
-) -> Result<SeedReport, SeedError> {
-    shared::apply(database, dir, options, on_event).await
-}
-
-/// The most recently applied seed, if any.
-pub async fn recorded(database: &mut Database) -> Result<Option<SeedRecord>, SeedError> {
-    shared::recorded(database).await
-}
-
-/// Clears the seed record, so the next run loads the seed again (after a
-/// migration revert, the seeded tables may be gone). Returns whether there
-/// was one.
-pub async fn forget(database: &mut Database) -> Result<bool, SeedError> {
-    shared::forget(database).await
-}
-
-/// Loads `tables` and records the run, in one transaction ([`crate::database::Session::load`]).
-pub(super) async fn load(
-    database: &mut Database,
-    source: &SeedSource,
-    tables: &[TableRows],
-    options: &SeedOptions,
-    started: Instant,
-) -> Result<Vec<(String, u64)>, SeedError> {
-    let max_allowed_packet = database.max_allowed_packet().await.map_err(SeedError::Record)?;
-    let connection = database.connection();
-    check_columns(connection, source, tables).await?;
-    let version = &source.manifest.version;
-    let mut transaction = connection.begin().await.map_err(record_error)?;
-    if options.clean {
-        for table in tables.iter().rev() {
-            sqlx::raw_sql(AssertSqlSafe(format!("DELETE FROM {}", quote(&table.table))))
-                .execute(&mut *transaction)
-                .await
-                .map_err(|error| SeedError::Delete {
-                    table: table.table.clone(),
-                    reason: server_error(&error),
-                })?;
-        }
-    }
-    let mut counts = Vec::new();
-    for table in tables {
-        insert_rows(&mut transaction, table, max_allowed_packet, !options.clean)
-            .await
-            .map_err(|error| SeedError::Load {
-                table: table.table.clone(),
-                reason: server_error(&error),
-            })?;
-        counts.push((table.table.clone(), table.rows.len() as u64));
-    }
-    let duration = started.elapsed();
-    let row_counts: BTreeMap<&str, u64> = counts.iter().map(|(t, c)| (t.as_str(), *c)).collect();
-    sqlx::query(
-        "INSERT INTO _flowinfra_seed (version, checksum, duration_ms, row_counts, clean) VALUES (?, ?, ?, ?, ?)",
-    )
-    .bind(version)
-    .bind(&source.checksum)
-    .bind(i64::try_from(duration.as_millis()).unwrap_or(i64::MAX))
-    .bind(serde_json::to_string(&row_counts).expect("counts serialise"))
-    .bind(options.clean)
-    .execute(&mut *transaction)
-    .await
-    .map_err(record_error)?;
-    transaction.commit().await.map_err(record_error)?;
-    Ok(counts)
-}
-
 /// Checks every column the seed writes against the table's columns
 /// (information_schema) before loading, so a misspelt header names its file
 /// and line rather than reaching the server as "Unknown column". A table
 /// that does not exist is left to the load, whose error says to migrate.
-async fn check_columns(
+pub(super) async fn check_columns(
     connection: &mut MySqlConnection,
     source: &rows::SeedSource,
     tables: &[TableRows],

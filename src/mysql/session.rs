@@ -2,11 +2,9 @@
 //! ([`crate::database::Session`]): this server's SQL spelling and its
 //! primitives, over the library's one connection.
 
-use sqlx::{AssertSqlSafe, Row};
-
 use super::Database;
 use super::rows::{SeedSource, TableRows};
-use super::seed::{CREATE_RECORD_TABLES, SeedError, SeedOptions, insert_rows, quote};
+use super::seed::{CREATE_RECORD_TABLES, SeedError, insert_rows, quote};
 use super::server_error;
 use crate::database::{Session, TextRows};
 
@@ -16,27 +14,13 @@ impl Session for Database {
     }
 
     async fn execute(&mut self, sql: String) -> Result<(), String> {
-        sqlx::raw_sql(AssertSqlSafe(sql))
-            .execute(self.connection())
-            .await
-            .map(|_| ())
-            .map_err(|error| server_error(&error))
+        let done = super::generic::execute(self.connection(), sql).await;
+        done.map_err(|error| server_error(&error))
     }
 
     async fn texts(&mut self, sql: String) -> Result<TextRows, String> {
-        // The text protocol: one round trip, nothing prepared for a statement run once.
-        let rows = sqlx::raw_sql(AssertSqlSafe(sql))
-            .fetch_all(self.connection())
-            .await
-            .map_err(|error| server_error(&error))?;
-        rows.iter()
-            .map(|row| {
-                (0..row.len())
-                    .map(|index| row.try_get::<Option<String>, _>(index))
-                    .collect::<Result<Vec<_>, _>>()
-                    .map_err(|error| server_error(&error))
-            })
-            .collect()
+        let rows = super::generic::texts(self.connection(), sql).await;
+        rows.map_err(|error| server_error(&error))
     }
 
     async fn existing_tables(&mut self, tables: &[&str]) -> Result<Vec<bool>, String> {
@@ -68,14 +52,15 @@ impl Session for Database {
             .map_err(|error| server_error(&error))
     }
 
-    async fn load(
-        &mut self,
-        source: &SeedSource,
-        tables: &[TableRows],
-        options: &SeedOptions,
-        started: std::time::Instant,
-    ) -> Result<Vec<(String, u64)>, SeedError> {
-        super::seed::load(self, source, tables, options, started).await
+    async fn prepare_load(&mut self, source: &SeedSource, tables: &[TableRows]) -> Result<(), SeedError> {
+        super::seed::check_columns(self.connection(), source, tables).await
+    }
+
+    async fn load_rows(&mut self, table: &TableRows, upsert: bool) -> Result<(), String> {
+        let max_allowed_packet = self.max_allowed_packet().await?;
+        insert_rows(self.connection(), table, max_allowed_packet, upsert)
+            .await
+            .map_err(|error| server_error(&error))
     }
 
     fn create_record_tables(&self) -> &'static str {
@@ -101,6 +86,11 @@ impl Session for Database {
     }
 
     fn same(&self, left: &str, right: &str) -> String {
+        format!("{left} <=> {right}")
+    }
+
+    /// `<=>` too: MySQL looks it up in an index as it does `=`.
+    fn same_key(&self, left: &str, right: &str) -> String {
         format!("{left} <=> {right}")
     }
 
@@ -138,12 +128,13 @@ impl Session for Database {
         )
     }
 
-    fn schema_hash(&self, table: &str) -> String {
+    fn schema_hash(&self, tables: &[&str]) -> String {
+        let names: Vec<String> = tables.iter().map(|table| self.literal(table)).collect();
         format!(
-            "SELECT CAST(COALESCE(SUM(CAST(CONV(LEFT(MD5(CONCAT_WS(' ', ORDINAL_POSITION, COLUMN_NAME, COLUMN_TYPE, \
-             IFNULL(COLLATION_NAME, ''))), 15), 16, 10) AS UNSIGNED)), 0) AS CHAR) \
-             FROM information_schema.COLUMNS WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME = {}",
-            self.literal(table)
+            "SELECT CAST(COALESCE(SUM(CAST(CONV(LEFT(MD5(CONCAT_WS(' ', TABLE_NAME, ORDINAL_POSITION, COLUMN_NAME, \
+             COLUMN_TYPE, IFNULL(COLLATION_NAME, ''))), 15), 16, 10) AS UNSIGNED)), 0) AS CHAR) \
+             FROM information_schema.COLUMNS WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME IN ({})",
+            names.join(", ")
         )
     }
 }

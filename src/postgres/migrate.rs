@@ -15,20 +15,17 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use sqlx::AssertSqlSafe;
-use sqlx::migrate::{Migrate, MigrateError, Migration, Migrator};
+use sqlx::migrate::{Migrate, MigrateError, Migration};
 use sqlx::postgres::{PgDatabaseError, PgErrorPosition};
 
 use super::{Database, server_error};
-use crate::database::migrate::{
-    AppliedRow, MigrationFiles, applied_query, applied_rows, file_path, migration_files, pending_versions,
-    refuse_inconsistent, statuses, to_revert,
-};
+use crate::database::migrate::{AppliedRow, applied_query, applied_rows, pending_versions, to_revert};
 pub use crate::database::migrate::{MIGRATIONS_TABLE, MigrationChange, MigrationState, MigrationStatus, Refusal};
-use crate::mysql::migrate::file_migration;
+use crate::mysql::generic::MigrationSet;
 
 /// Why a failed migration may be partly applied on PostgreSQL ([`Refusal::Dirty`]):
 /// sqlx runs every other migration in one transaction.
-const DIRTY_BECAUSE: &str = "it runs outside a transaction (`-- no-transaction`)";
+const DIRTY_BECAUSE: &str = "failed outside a transaction (`-- no-transaction`)";
 
 /// Why migrating failed or was refused. Every message names the migration
 /// and says what to do.
@@ -72,59 +69,34 @@ pub enum MigrationError {
 /// The migrations of one directory, as sqlx resolves them.
 #[derive(Debug)]
 pub struct Migrations {
-    dir: PathBuf,
-    migrator: Migrator,
-    files: MigrationFiles,
+    set: MigrationSet,
 }
 
 impl Migrations {
     /// Reads the migration files of `dir` (sqlx's `Migrator::new`).
     pub async fn load(dir: &Path) -> Result<Migrations, MigrationError> {
-        let load_error = |reason: String| MigrationError::Load {
+        let set = MigrationSet::load(dir).await.map_err(|reason| MigrationError::Load {
             dir: dir.to_path_buf(),
             reason,
-        };
-        let files = migration_files(dir).map_err(load_error)?;
-        let migrator = Migrator::new(dir.to_path_buf())
-            .await
-            .map_err(|error| load_error(error.to_string()))?;
-        Ok(Migrations {
-            dir: dir.to_path_buf(),
-            migrator,
-            files,
-        })
+        })?;
+        Ok(Migrations { set })
     }
 
     pub fn dir(&self) -> &Path {
-        &self.dir
-    }
-
-    fn ups(&self) -> impl Iterator<Item = &Migration> {
-        self.migrator.iter().filter(|m| m.migration_type.is_up_migration())
-    }
-
-    fn down(&self, version: i64) -> Option<&Migration> {
-        self.migrator
-            .iter()
-            .find(|m| m.version == version && m.migration_type.is_down_migration())
-    }
-
-    /// The file of `version` as a user finds it: `<dir>/<file>`.
-    fn file(&self, version: i64, down: bool) -> String {
-        file_path(&self.dir, &self.files, version, down)
+        &self.set.dir
     }
 
     /// Every migration with its state: the files' migrations in version
     /// order, and applied ones whose file is gone.
     pub async fn status(&self, database: &mut Database) -> Result<Vec<MigrationStatus>, MigrationError> {
         let applied = read_applied(database).await?;
-        Ok(statuses(self.ups().map(file_migration), &self.files, &applied))
+        Ok(self.set.statuses(&applied))
     }
 
     /// The versions `run` would apply, after the same checks `run` makes.
     pub async fn pending(&self, database: &mut Database) -> Result<Vec<i64>, MigrationError> {
         let statuses = self.status(database).await?;
-        refuse_inconsistent(&statuses, &self.dir, &self.files, DIRTY_BECAUSE)?;
+        self.set.refuse_inconsistent(&statuses, DIRTY_BECAUSE)?;
         Ok(pending_versions(&statuses))
     }
 
@@ -140,7 +112,7 @@ impl Migrations {
     async fn run_locked(&self, database: &mut Database) -> Result<Vec<MigrationChange>, MigrationError> {
         let pending = self.pending(database).await?;
         let mut applied = Vec::new();
-        for migration in self.ups().filter(|m| pending.contains(&m.version)) {
+        for migration in self.set.ups().filter(|m| pending.contains(&m.version)) {
             let duration = database
                 .connection()
                 .apply(MIGRATIONS_TABLE, migration)
@@ -150,7 +122,7 @@ impl Migrations {
                     MigrationError::Failed {
                         version: migration.version,
                         description: migration.description.to_string(),
-                        file: self.file(migration.version, false),
+                        file: self.set.file(migration.version, false),
                         line,
                         server_error,
                     }
@@ -183,11 +155,11 @@ impl Migrations {
         target: Option<i64>,
     ) -> Result<Vec<MigrationChange>, MigrationError> {
         let statuses = self.status(database).await?;
-        refuse_inconsistent(&statuses, &self.dir, &self.files, DIRTY_BECAUSE)?;
-        let to_revert = to_revert(&statuses, target, |version| self.down(version).is_some())?;
+        self.set.refuse_inconsistent(&statuses, DIRTY_BECAUSE)?;
+        let to_revert = to_revert(&statuses, target, |version| self.set.down(version).is_some())?;
         let mut reverted = Vec::new();
         for status in to_revert {
-            let down = self.down(status.version).expect("checked above");
+            let down = self.set.down(status.version).expect("checked above");
             let duration = database
                 .connection()
                 .revert(MIGRATIONS_TABLE, down)
@@ -197,7 +169,7 @@ impl Migrations {
                     MigrationError::RevertFailed {
                         version: status.version,
                         description: status.description.clone(),
-                        file: self.file(status.version, true),
+                        file: self.set.file(status.version, true),
                         line,
                         server_error,
                     }

@@ -9,7 +9,7 @@
 //! seed manifest and its rows ([`crate::mysql::manifest`],
 //! [`crate::mysql::rows`]: stable UUIDv5 ids, bcrypt, generated tables),
 //! and [`crate::database`]'s seed run, per-row drift check, `check`
-//! reading and migration states, which [`session`] drives on this server.
+//! reading and migration states, which `session` drives on this server.
 //!
 //! - [`probe`]: readiness, one TCP login and `SELECT 1`.
 //! - [`migrate`], [`seed`]: talk to the server over one connection.

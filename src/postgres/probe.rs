@@ -8,10 +8,9 @@
 //! successful one means the init scripts are done (the e2e test
 //! `the_temporary_init_server_is_not_mistaken_for_readiness` holds us to it).
 
-use sqlx::postgres::{PgConnectOptions, PgConnection, PgSslMode};
-use sqlx::{ConnectOptions, Connection};
+use sqlx::ConnectOptions;
+use sqlx::postgres::{PgConnectOptions, PgConnection, PgDatabaseError, PgSslMode};
 
-use crate::error::error_chain;
 use crate::kinds::vocabulary::{Credentials, Endpoint, ProbeError, ProbeSuccess};
 
 /// SQLSTATEs that answer "who you are, or what you ask for, is refused":
@@ -26,22 +25,12 @@ const REFUSALS: &[(&str, &str)] = &[
 
 /// One attempt: connect over TCP, authenticate, `SELECT 1`, read the version, terminate.
 pub(crate) async fn probe(endpoint: &Endpoint, credentials: &Credentials) -> Result<ProbeSuccess, ProbeError> {
-    let mut connection: PgConnection = connect_options(endpoint, credentials)
-        .connect()
-        .await
-        .map_err(classify)?;
-    sqlx::query("SELECT 1")
-        .execute(&mut connection)
-        .await
-        .map_err(classify)?;
-    let version: String = sqlx::query_scalar("SHOW server_version")
-        .fetch_one(&mut connection)
-        .await
-        .map_err(classify)?;
-    let _ = connection.close().await;
-    Ok(ProbeSuccess {
-        server_version: Some(version),
-    })
+    crate::mysql::generic::probe::<PgConnection>(
+        &connect_options(endpoint, credentials),
+        "SHOW server_version",
+        classify,
+    )
+    .await
 }
 
 /// TLS is off: flowinfra talks to a container over loopback, and sqlx is
@@ -63,33 +52,21 @@ pub(super) fn connect_options(endpoint: &Endpoint, credentials: &Credentials) ->
 ///
 /// # Panics
 ///
-/// When `credentials` are not PostgreSQL's: callers take them from a postgres-kind service.
+/// When `credentials` are not a database's: callers take them from a postgres-kind service.
 pub(crate) fn login(credentials: &Credentials) -> (&str, &str, &str) {
-    let Credentials::Postgres {
-        user,
-        password,
-        database,
-    } = credentials
-    else {
-        panic!("PostgreSQL credentials expected, got {credentials:?}");
-    };
-    (user, password, database)
+    credentials
+        .database_login()
+        .unwrap_or_else(|| panic!("PostgreSQL credentials expected, got {credentials:?}"))
 }
 
+/// 57P03 cannot_connect_now (starting up or shutting down) and the rest are "not yet".
 fn classify(error: sqlx::Error) -> ProbeError {
-    if let sqlx::Error::Database(database_error) = &error
-        && let Some(pg_error) = database_error.try_downcast_ref::<sqlx::postgres::PgDatabaseError>()
-    {
-        let code = pg_error.code();
-        let message = format!("{} (SQLSTATE {code})", pg_error.message());
-        return if REFUSALS.iter().any(|(refused, _)| *refused == code) {
-            ProbeError::CredentialsRefused(message)
-        } else {
-            // 57P03 cannot_connect_now (starting up or shutting down) and the rest.
-            ProbeError::NotReady(message)
-        };
-    }
-    ProbeError::NotReady(error_chain(&error))
+    let refused = |error: &(dyn sqlx::error::DatabaseError + 'static)| {
+        error
+            .try_downcast_ref::<PgDatabaseError>()
+            .is_some_and(|pg| REFUSALS.iter().any(|(code, _)| *code == pg.code()))
+    };
+    crate::mysql::generic::classify(error, refused, super::server_error)
 }
 
 #[cfg(test)]

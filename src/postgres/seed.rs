@@ -13,17 +13,14 @@
 //! seeded tables (children first) and copies straight into them. Serial
 //! and identity columns' sequences move past the loaded ids afterwards.
 
-use std::collections::BTreeMap;
-use std::path::Path;
-use std::time::Instant;
-
+use sqlx::AssertSqlSafe;
 use sqlx::postgres::PgConnection;
-use sqlx::{AssertSqlSafe, Connection};
 
-use super::{Database, quote, server_error};
-use crate::database::seed as shared;
-pub use crate::database::seed::{SEED_TABLE, SeedAction, SeedError, SeedEvent, SeedOptions, SeedRecord, SeedReport};
-use crate::mysql::rows::{SeedSource, TableRows};
+use super::quote;
+pub use crate::database::seed::{
+    SEED_TABLE, SeedAction, SeedError, SeedEvent, SeedOptions, SeedRecord, SeedReport, apply, forget, recorded,
+};
+use crate::mysql::rows::TableRows;
 
 /// The seed record and its verification, created when missing.
 pub(super) const CREATE_RECORD_TABLES: &str = "CREATE TABLE IF NOT EXISTS _flowinfra_seed (
@@ -46,78 +43,13 @@ const STAGING_TABLE: &str = "_flowinfra_seed_staging";
 /// How many bytes of COPY data go to the server per message.
 const COPY_CHUNK_BYTES: usize = 256 * 1024;
 
-/// Applies the seed in `dir` when it is outdated (or always, with `clean`).
-pub async fn apply(
-    database: &mut Database,
-    dir: &Path,
-    options: &SeedOptions,
-    on_event: &mut (dyn FnMut(SeedEvent) + Send),
-) -> Result<SeedReport, SeedError> {
-    shared::apply(database, dir, options, on_event).await
-}
-
-/// The most recently applied seed, if any.
-pub async fn recorded(database: &mut Database) -> Result<Option<SeedRecord>, SeedError> {
-    shared::recorded(database).await
-}
-
-/// Clears the seed record, so the next run loads the seed again. Returns
-/// whether there was one.
-pub async fn forget(database: &mut Database) -> Result<bool, SeedError> {
-    shared::forget(database).await
-}
-
-/// Loads `tables` and records the run, in one transaction ([`crate::database::Session::load`]).
-pub(super) async fn load(
-    connection: &mut PgConnection,
-    source: &SeedSource,
-    tables: &[TableRows],
-    options: &SeedOptions,
-    started: Instant,
-) -> Result<Vec<(String, u64)>, SeedError> {
-    let version = &source.manifest.version;
-    let mut transaction = connection.begin().await.map_err(record_error)?;
-    if options.clean {
-        for table in tables.iter().rev() {
-            sqlx::raw_sql(AssertSqlSafe(format!("DELETE FROM {}", quote(&table.table))))
-                .execute(&mut *transaction)
-                .await
-                .map_err(|error| SeedError::Delete {
-                    table: table.table.clone(),
-                    reason: server_error(&error),
-                })?;
-        }
-    }
-    let mut counts = Vec::new();
-    for table in tables {
-        load_table(&mut transaction, table, !options.clean)
-            .await
-            .map_err(|error| SeedError::Load {
-                table: table.table.clone(),
-                reason: server_error(&error),
-            })?;
-        counts.push((table.table.clone(), table.rows.len() as u64));
-    }
-    let duration = started.elapsed();
-    let row_counts: BTreeMap<&str, u64> = counts.iter().map(|(t, c)| (t.as_str(), *c)).collect();
-    sqlx::query(
-        "INSERT INTO _flowinfra_seed (version, checksum, duration_ms, row_counts, clean) VALUES ($1, $2, $3, $4, $5)",
-    )
-    .bind(version)
-    .bind(&source.checksum)
-    .bind(i64::try_from(duration.as_millis()).unwrap_or(i64::MAX))
-    .bind(serde_json::to_string(&row_counts).expect("counts serialise"))
-    .bind(options.clean)
-    .execute(&mut *transaction)
-    .await
-    .map_err(record_error)?;
-    transaction.commit().await.map_err(record_error)?;
-    Ok(counts)
-}
-
 /// Copies `table`'s rows in; with `upsert`, through a staging table so
 /// that rows whose identity exists are updated instead.
-async fn load_table(connection: &mut PgConnection, table: &TableRows, upsert: bool) -> Result<(), sqlx::Error> {
+pub(super) async fn load_table(
+    connection: &mut PgConnection,
+    table: &TableRows,
+    upsert: bool,
+) -> Result<(), sqlx::Error> {
     if table.rows.is_empty() {
         return Ok(());
     }
@@ -250,10 +182,6 @@ async fn advance_sequences(connection: &mut PgConnection, table: &TableRows) -> 
         }
     }
     Ok(())
-}
-
-fn record_error(error: sqlx::Error) -> SeedError {
-    SeedError::Record(server_error(&error))
 }
 
 #[cfg(test)]

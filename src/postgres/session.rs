@@ -2,12 +2,10 @@
 //! this server's SQL spelling and its primitives, over the library's one
 //! connection.
 
-use sqlx::{AssertSqlSafe, Row};
-
-use super::seed::{CREATE_RECORD_TABLES, SeedError, SeedOptions, copy_rows, copy_statement};
+use super::seed::{CREATE_RECORD_TABLES, copy_rows, copy_statement, load_table};
 use super::{Database, quote, server_error};
 use crate::database::{Session, TextRows};
-use crate::mysql::rows::{SeedSource, TableRows};
+use crate::mysql::rows::TableRows;
 
 impl Session for Database {
     fn host(&self) -> &str {
@@ -15,27 +13,13 @@ impl Session for Database {
     }
 
     async fn execute(&mut self, sql: String) -> Result<(), String> {
-        sqlx::raw_sql(AssertSqlSafe(sql))
-            .execute(self.connection())
-            .await
-            .map(|_| ())
-            .map_err(|error| server_error(&error))
+        let done = crate::mysql::generic::execute(self.connection(), sql).await;
+        done.map_err(|error| server_error(&error))
     }
 
     async fn texts(&mut self, sql: String) -> Result<TextRows, String> {
-        // The simple query protocol: one round trip, nothing prepared for a statement run once.
-        let rows = sqlx::raw_sql(AssertSqlSafe(sql))
-            .fetch_all(self.connection())
-            .await
-            .map_err(|error| server_error(&error))?;
-        rows.iter()
-            .map(|row| {
-                (0..row.len())
-                    .map(|index| row.try_get::<Option<String>, _>(index))
-                    .collect::<Result<Vec<_>, _>>()
-                    .map_err(|error| server_error(&error))
-            })
-            .collect()
+        let rows = crate::mysql::generic::texts(self.connection(), sql).await;
+        rows.map_err(|error| server_error(&error))
     }
 
     async fn existing_tables(&mut self, tables: &[&str]) -> Result<Vec<bool>, String> {
@@ -62,14 +46,10 @@ impl Session for Database {
         .map_err(|error| server_error(&error))
     }
 
-    async fn load(
-        &mut self,
-        source: &SeedSource,
-        tables: &[TableRows],
-        options: &SeedOptions,
-        started: std::time::Instant,
-    ) -> Result<Vec<(String, u64)>, SeedError> {
-        super::seed::load(self.connection(), source, tables, options, started).await
+    async fn load_rows(&mut self, table: &TableRows, upsert: bool) -> Result<(), String> {
+        load_table(self.connection(), table, upsert)
+            .await
+            .map_err(|error| server_error(&error))
     }
 
     fn create_record_tables(&self) -> &'static str {
@@ -92,6 +72,13 @@ impl Session for Database {
 
     fn same(&self, left: &str, right: &str) -> String {
         format!("{left} IS NOT DISTINCT FROM {right}")
+    }
+
+    /// `=`: PostgreSQL hashes or indexes it, never `IS NOT DISTINCT FROM`
+    /// (a nested loop over every pair). Identifying columns hold no NULL
+    /// (primary keys; a natural key with a NULL never matches an upsert either).
+    fn same_key(&self, left: &str, right: &str) -> String {
+        format!("{left} = {right}")
     }
 
     fn time_text(&self, column: &str) -> String {
@@ -127,12 +114,16 @@ impl Session for Database {
         )
     }
 
-    fn schema_hash(&self, table: &str) -> String {
+    fn schema_hash(&self, tables: &[&str]) -> String {
+        let names: Vec<String> = tables
+            .iter()
+            .map(|table| format!("to_regclass(quote_ident({}))", self.literal(table)))
+            .collect();
         format!(
-            "SELECT md5(string_agg(attname || ' ' || format_type(atttypid, atttypmod) || ' ' || attcollation::text, \
-             ',' ORDER BY attnum)) FROM pg_attribute \
-             WHERE attrelid = to_regclass(quote_ident({})) AND attnum > 0 AND NOT attisdropped",
-            self.literal(table)
+            "SELECT md5(string_agg(attrelid::regclass::text || ' ' || attname || ' ' || \
+             format_type(atttypid, atttypmod) || ' ' || attcollation::text, ',' ORDER BY attrelid, attnum)) \
+             FROM pg_attribute WHERE attrelid IN ({}) AND attnum > 0 AND NOT attisdropped",
+            names.join(", ")
         )
     }
 }

@@ -12,7 +12,7 @@ use std::time::Duration;
 use anyhow::Context;
 use futures_util::future::BoxFuture;
 
-use super::vocabulary::url_encode;
+use super::database::{migrations_verdict, seed_event, seed_loaded, seed_verdict, url_tail};
 use super::{
     ConsumerAddress, Credentials, Endpoint, KindPlugin, ProbeError, ProbeSuccess, ProvisionError, Target, Verdict,
     Verification, variable,
@@ -20,8 +20,8 @@ use super::{
 use crate::engine::ContainerState;
 use crate::error::error_chain;
 use crate::events::{Event, EventSink};
-use crate::mysql::seed::{self, SeedEvent};
-use crate::mysql::{Database, Migrations, SeedAction, SeedOptions, directories};
+use crate::mysql::seed;
+use crate::mysql::{Database, Migrations, SeedOptions, directories};
 use crate::spec::{Kind, Service};
 
 /// The MySQL kind, as registered in [`super::PLUGINS`].
@@ -71,13 +71,7 @@ impl KindPlugin for Mysql {
                     Ok(database) => database,
                     Err(err) => return Verdict::fail(err.to_string()),
                 };
-                let verdict = match crate::mysql::status::migrations_verdict(&mut database, &dir).await {
-                    Ok(Some(latest)) => {
-                        Verdict::ok(format!("all applied, latest {latest}")).detail("latest_migration", latest)
-                    }
-                    Ok(None) => Verdict::ok("no migrations"),
-                    Err(reason) => Verdict::fail(reason),
-                };
+                let verdict = migrations_verdict(crate::mysql::status::migrations_verdict(&mut database, &dir).await);
                 database.close().await;
                 verdict
             };
@@ -92,23 +86,7 @@ impl KindPlugin for Mysql {
                 };
                 let status = crate::mysql::status::seed_status(&mut database, &dir).await;
                 database.close().await;
-                match status {
-                    Ok(status) => {
-                        let verdict = match status.staleness() {
-                            None => match status.added() {
-                                None => Verdict::ok(format!("seed {} is current", status.expected_version)),
-                                Some(added) => {
-                                    Verdict::ok(format!("seed {} is current; {added}", status.expected_version))
-                                }
-                            },
-                            Some(reason) => Verdict::fail(format!("seed not current: {reason}")),
-                        };
-                        verdict
-                            .detail("seed_version", status.recorded.map(|r| r.version).unwrap_or_default())
-                            .detail("rows", serde_json::to_value(&status.counts).unwrap_or_default())
-                    }
-                    Err(err) => Verdict::fail(err.to_string()),
-                }
+                seed_verdict(status)
             };
             checks.push(Verification::new("seed", body));
         }
@@ -122,13 +100,7 @@ impl KindPlugin for Mysql {
         address: &ConsumerAddress,
     ) -> Vec<(&'static str, String)> {
         let (user, password, database) = crate::mysql::login(&credentials);
-        let tail = format!(
-            "{}:{}@{}/{}",
-            url_encode(user),
-            url_encode(password),
-            address.authority,
-            url_encode(database)
-        );
+        let tail = url_tail(user, password, address, database);
         vec![
             ("DATABASE_URL", format!("mysql://{tail}")),
             ("DATABASE_URL_AIOMYSQL", format!("mysql+aiomysql://{tail}")),
@@ -165,26 +137,10 @@ async fn migrate_and_seed(target: &Target<'_>, events: &dyn EventSink) -> anyhow
     }
     if let Some(dir) = &seed_dir {
         let report = seed::apply(&mut database, dir, &SeedOptions::default(), &mut |event| {
-            events.emit(match event {
-                SeedEvent::Loading { version } => Event::Seeding {
-                    service: service.clone(),
-                    version,
-                },
-                SeedEvent::Warning(text) => Event::Warning {
-                    service: service.clone(),
-                    text,
-                },
-            })
+            events.emit(seed_event(service, event))
         })
         .await?;
-        if let SeedAction::Applied { .. } = report.action {
-            events.emit(Event::SeedLoaded {
-                service: service.clone(),
-                rows: report.total_rows(),
-                version: report.version,
-                duration: report.duration,
-            });
-        }
+        seed_loaded(service, report, events);
     }
     database.close().await;
     Ok(())

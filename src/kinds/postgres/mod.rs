@@ -16,7 +16,7 @@ use std::time::Duration;
 use anyhow::Context;
 use futures_util::future::BoxFuture;
 
-use super::vocabulary::url_encode;
+use super::database::{migrations_verdict, seed_event, seed_loaded, seed_verdict, url_tail};
 use super::{
     ConsumerAddress, Credentials, Endpoint, KindPlugin, ProbeError, ProbeSuccess, ProvisionError, Target, Verdict,
     Verification, variable,
@@ -24,8 +24,8 @@ use super::{
 use crate::engine::ContainerState;
 use crate::error::error_chain;
 use crate::events::{Event, EventSink};
-use crate::postgres::seed::{self, SeedEvent};
-use crate::postgres::{Database, DatabasePlan, Migrations, SeedAction, SeedOptions, plans};
+use crate::postgres::seed;
+use crate::postgres::{Database, DatabasePlan, Migrations, SeedOptions, plans};
 use crate::spec::{Kind, Service};
 
 /// The PostgreSQL kind, as registered in [`super::PLUGINS`].
@@ -83,14 +83,14 @@ impl KindPlugin for Postgres {
             let (endpoint, credentials) = (target.endpoint.clone(), target.credentials.clone());
             checks.push(Verification::new(
                 "migrations",
-                per_database(endpoint, credentials, with_migrations, several, migrations_verdict),
+                per_database(endpoint, credentials, with_migrations, several, check_migrations),
             ));
         }
         if !with_seed.is_empty() {
             let (endpoint, credentials) = (target.endpoint.clone(), target.credentials.clone());
             checks.push(Verification::new(
                 "seed",
-                per_database(endpoint, credentials, with_seed, several, seed_verdict),
+                per_database(endpoint, credentials, with_seed, several, check_seed),
             ));
         }
         checks
@@ -103,13 +103,7 @@ impl KindPlugin for Postgres {
         address: &ConsumerAddress,
     ) -> Vec<(&'static str, String)> {
         let (user, password, database) = crate::postgres::login(&credentials);
-        let tail = format!(
-            "{}:{}@{}/{}",
-            url_encode(user),
-            url_encode(password),
-            address.authority,
-            url_encode(database)
-        );
+        let tail = url_tail(user, password, address, database);
         vec![
             ("DATABASE_URL", format!("postgresql://{tail}")),
             ("DATABASE_URL_PSYCOPG", format!("postgresql+psycopg://{tail}")),
@@ -175,30 +169,15 @@ where
     verdict.detail("databases", serde_json::Value::Object(details))
 }
 
-async fn migrations_verdict(mut database: Database, plan: DatabasePlan) -> (Verdict, Option<Database>) {
+async fn check_migrations(mut database: Database, plan: DatabasePlan) -> (Verdict, Option<Database>) {
     let dir = plan.migrations.expect("filtered on migrations");
-    let verdict = match crate::postgres::status::migrations_verdict(&mut database, &dir).await {
-        Ok(Some(latest)) => Verdict::ok(format!("all applied, latest {latest}")).detail("latest_migration", latest),
-        Ok(None) => Verdict::ok("no migrations"),
-        Err(reason) => Verdict::fail(reason),
-    };
+    let verdict = migrations_verdict(crate::postgres::status::migrations_verdict(&mut database, &dir).await);
     (verdict, Some(database))
 }
 
-async fn seed_verdict(mut database: Database, plan: DatabasePlan) -> (Verdict, Option<Database>) {
+async fn check_seed(mut database: Database, plan: DatabasePlan) -> (Verdict, Option<Database>) {
     let dir = plan.seed.expect("filtered on seed");
-    let verdict = match crate::postgres::status::seed_status(&mut database, &dir).await {
-        Ok(status) => {
-            let verdict = match status.staleness() {
-                None => Verdict::ok(format!("seed {} is current", status.expected_version)),
-                Some(reason) => Verdict::fail(format!("seed not current: {reason}")),
-            };
-            verdict
-                .detail("seed_version", status.recorded.map(|r| r.version).unwrap_or_default())
-                .detail("rows", serde_json::to_value(&status.counts).unwrap_or_default())
-        }
-        Err(err) => Verdict::fail(err.to_string()),
-    };
+    let verdict = seed_verdict(crate::postgres::status::seed_status(&mut database, &dir).await);
     (verdict, Some(database))
 }
 
@@ -259,26 +238,10 @@ async fn migrate_and_seed_one(
     }
     if let Some(dir) = &plan.seed {
         let report = seed::apply(database, dir, &SeedOptions::default(), &mut |event| {
-            events.emit(match event {
-                SeedEvent::Loading { version } => Event::Seeding {
-                    service: service.to_string(),
-                    version,
-                },
-                SeedEvent::Warning(text) => Event::Warning {
-                    service: service.to_string(),
-                    text,
-                },
-            })
+            events.emit(seed_event(service, event))
         })
         .await?;
-        if let SeedAction::Applied { .. } = report.action {
-            events.emit(Event::SeedLoaded {
-                service: service.to_string(),
-                rows: report.total_rows(),
-                version: report.version,
-                duration: report.duration,
-            });
-        }
+        seed_loaded(service, report, events);
     }
     Ok(())
 }
