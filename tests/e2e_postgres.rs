@@ -10,6 +10,7 @@ mod support;
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
+use std::time::Duration;
 
 use sqlx::{Connection, PgConnection};
 use support::{Flowinfra, Output, TestProject, assert_success, free_port, stderr, stdout};
@@ -531,4 +532,78 @@ async fn the_agrovet_single_server_example_creates_its_databases_and_seeds_them(
     }
     let check = example_command(&project, &files, &env, &["check"]);
     assert_success(&check, "check agrovet single-server");
+}
+
+/// Rows of the seeded tables, by table.
+async fn seeded_counts(connection: &mut PgConnection) -> BTreeMap<&'static str, i64> {
+    let mut counts = BTreeMap::new();
+    for table in ["customer", "counter", "purchase"] {
+        counts.insert(table, count(connection, &format!("SELECT COUNT(*) FROM {table}")).await);
+    }
+    counts
+}
+
+#[tokio::test]
+async fn a_server_killed_mid_seed_leaves_all_or_nothing_and_the_next_seed_succeeds() {
+    const GENERATED: i64 = 400_000;
+    let stack = PgStack::new("pg-seed-killed");
+    // Enough purchases that COPY runs for a while; customers and counters load before them.
+    std::fs::write(
+        stack.path("seeds/manifest.yaml"),
+        MANIFEST.replace("rows: 50", &format!("rows: {GENERATED}")),
+    )
+    .unwrap();
+    let mut up = stack.command(&["up"]).start();
+    up.wait_for_line(&["db: seeding"], Duration::from_secs(240));
+    // The moment comes from the server: the seed's COPY of purchases (into
+    // the upsert's staging table) has rows in, so customers and counters are
+    // loaded, uncommitted.
+    let url = stack.url();
+    support::wait_for("the seed's COPY of purchases", Duration::from_secs(120), || {
+        let url = url.clone();
+        async move {
+            let mut watcher = PgConnection::connect(&url).await.ok()?;
+            let copied: Option<i64> = sqlx::query_scalar("SELECT max(tuples_processed) FROM pg_stat_progress_copy")
+                .fetch_one(&mut watcher)
+                .await
+                .ok()?;
+            copied.filter(|&rows| rows >= 1_000)
+        }
+    })
+    .await;
+    let engine = support::engine().await;
+    let container = stack.project.container_name("db");
+    // SIGKILL: the server gets no chance to finish anything.
+    engine.stop_container(&container, Duration::ZERO).await.unwrap();
+    let killed = up.wait();
+    assert!(
+        !killed.status.success(),
+        "up succeeded although its server was killed mid-seed:\n{}",
+        killed.stderr
+    );
+
+    engine.start_container(&container).await.unwrap();
+    let mut db = support::wait_for("postgres to accept logins again", Duration::from_secs(120), || {
+        let url = url.clone();
+        async move { PgConnection::connect(&url).await.ok() }
+    })
+    .await;
+    let after_kill = seeded_counts(&mut db).await;
+    assert!(
+        after_kill.values().all(|&rows| rows == 0),
+        "the killed seed left partial rows: {after_kill:?}"
+    );
+    assert_eq!(
+        count(&mut db, "SELECT COUNT(*) FROM _flowinfra_seed").await,
+        0,
+        "the killed seed is recorded"
+    );
+
+    let seed = stack.flowinfra(&["seed"]);
+    assert_success(&seed, "seed after the kill");
+    assert_eq!(
+        seeded_counts(&mut db).await,
+        BTreeMap::from([("counter", 2), ("customer", 2), ("purchase", GENERATED)])
+    );
+    assert_eq!(count(&mut db, "SELECT COUNT(*) FROM _flowinfra_seed").await, 1);
 }

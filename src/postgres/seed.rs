@@ -22,7 +22,7 @@ use sqlx::{AssertSqlSafe, Connection};
 
 use super::{Database, quote, server_error};
 use crate::mysql::manifest::SeedFileError;
-use crate::mysql::rows::{self, TableRows};
+use crate::mysql::rows::{self, StreamedTable};
 use crate::mysql::seed::{Decision, decide, read_for_run};
 pub use crate::mysql::seed::{SEED_TABLE, SeedAction, SeedError, SeedEvent, SeedOptions, SeedRecord, SeedReport};
 
@@ -67,7 +67,8 @@ pub async fn apply(
         dir: dir.to_path_buf(),
         source,
     };
-    let tables = rows::resolve(&source).map_err(invalid)?;
+    // Generated tables stay recipes: their rows are made as COPY sends them.
+    let tables = rows::resolve_streamed(&source).map_err(invalid)?;
     on_event(SeedEvent::Loading {
         version: version.clone(),
     });
@@ -75,11 +76,11 @@ pub async fn apply(
     let mut transaction = connection.begin().await.map_err(record_error)?;
     if options.clean {
         for table in tables.iter().rev() {
-            sqlx::raw_sql(AssertSqlSafe(format!("DELETE FROM {}", quote(&table.table))))
+            sqlx::raw_sql(AssertSqlSafe(format!("DELETE FROM {}", quote(table.table()))))
                 .execute(&mut *transaction)
                 .await
                 .map_err(|error| SeedError::Delete {
-                    table: table.table.clone(),
+                    table: table.table().to_string(),
                     reason: server_error(&error),
                 })?;
         }
@@ -89,10 +90,10 @@ pub async fn apply(
         load_table(&mut transaction, table, !options.clean)
             .await
             .map_err(|error| SeedError::Load {
-                table: table.table.clone(),
+                table: table.table().to_string(),
                 reason: server_error(&error),
             })?;
-        counts.push((table.table.clone(), table.rows.len() as u64));
+        counts.push((table.table().to_string(), table.row_count()));
     }
     let duration = started.elapsed();
     let row_counts: BTreeMap<&str, u64> = counts.iter().map(|(t, c)| (t.as_str(), *c)).collect();
@@ -168,12 +169,12 @@ async fn latest_record(connection: &mut PgConnection) -> Result<Option<SeedRecor
 
 /// Copies `table`'s rows in; with `upsert`, through a staging table so
 /// that rows whose identity exists are updated instead.
-async fn load_table(connection: &mut PgConnection, table: &TableRows, upsert: bool) -> Result<(), sqlx::Error> {
-    if table.rows.is_empty() {
+async fn load_table(connection: &mut PgConnection, table: &StreamedTable, upsert: bool) -> Result<(), sqlx::Error> {
+    if table.row_count() == 0 {
         return Ok(());
     }
-    let target = quote(&table.table);
-    let columns: Vec<String> = table.columns.iter().map(|c| quote(c)).collect();
+    let target = quote(table.table());
+    let columns: Vec<String> = table.columns().iter().map(|c| quote(c)).collect();
     let column_list = columns.join(", ");
     let copy_into = if upsert {
         sqlx::raw_sql(AssertSqlSafe(format!(
@@ -185,16 +186,20 @@ async fn load_table(connection: &mut PgConnection, table: &TableRows, upsert: bo
     } else {
         target.clone()
     };
-    copy_rows(connection, &copy_statement(&copy_into, &column_list), &table.rows).await?;
+    copy_rows(connection, &copy_statement(&copy_into, &column_list), table).await?;
     if upsert {
-        sqlx::raw_sql(AssertSqlSafe(upsert_statement(table)))
-            .execute(&mut *connection)
-            .await?;
+        sqlx::raw_sql(AssertSqlSafe(upsert_statement(
+            table.table(),
+            table.columns(),
+            table.identity(),
+        )))
+        .execute(&mut *connection)
+        .await?;
         sqlx::raw_sql(AssertSqlSafe(format!("DROP TABLE {STAGING_TABLE}")))
             .execute(&mut *connection)
             .await?;
     }
-    advance_sequences(connection, table).await
+    advance_sequences(connection, table.table(), table.columns()).await
 }
 
 /// `COPY t (a, b) FROM STDIN`, text format (tab-separated, `\N` for NULL).
@@ -202,29 +207,46 @@ pub fn copy_statement(table: &str, column_list: &str) -> String {
     format!("COPY {table} ({column_list}) FROM STDIN")
 }
 
-/// Streams `rows` in COPY's text format, a chunk at a time.
-async fn copy_rows(
-    connection: &mut PgConnection,
-    statement: &str,
-    rows: &[Vec<Option<String>>],
-) -> Result<(), sqlx::Error> {
+/// Streams `table`'s rows in COPY's text format, a chunk at a time: a
+/// generated table's rows are made into the chunk as it fills, so memory
+/// stays one chunk whatever the row count.
+async fn copy_rows(connection: &mut PgConnection, statement: &str, table: &StreamedTable) -> Result<(), sqlx::Error> {
     let mut copy = connection.copy_in_raw(statement).await?;
-    let mut buffer = String::with_capacity(COPY_CHUNK_BYTES + 4096);
-    for row in rows {
-        encode_row(row, &mut buffer);
-        if buffer.len() >= COPY_CHUNK_BYTES {
+    let mut buffer = String::with_capacity(COPY_CHUNK_BYTES + 64 * 1024);
+    let mut listed = match table {
+        StreamedTable::Rows(rows) => Some(rows.rows.iter()),
+        StreamedTable::Generated(_) => None,
+    };
+    let mut generated = match table {
+        StreamedTable::Generated(generated) => Some(generated.rows()),
+        StreamedTable::Rows(_) => None,
+    };
+    loop {
+        let more = match (&mut listed, &mut generated) {
+            (Some(rows), _) => rows.next().map(|row| encode_row(row, &mut buffer)).is_some(),
+            (_, Some(rows)) => {
+                rows.next_with(|column, value| {
+                    if column > 0 {
+                        buffer.push('\t');
+                    }
+                    encode_value(value, &mut buffer);
+                }) && {
+                    buffer.push('\n');
+                    true
+                }
+            }
+            (None, None) => false,
+        };
+        if buffer.len() >= COPY_CHUNK_BYTES || (!more && !buffer.is_empty()) {
             if let Err(error) = copy.send(buffer.as_bytes()).await {
                 let _ = copy.abort("flowinfra: sending seed rows failed").await;
                 return Err(error);
             }
             buffer.clear();
         }
-    }
-    if !buffer.is_empty()
-        && let Err(error) = copy.send(buffer.as_bytes()).await
-    {
-        let _ = copy.abort("flowinfra: sending seed rows failed").await;
-        return Err(error);
+        if !more {
+            break;
+        }
     }
     copy.finish().await?;
     Ok(())
@@ -239,40 +261,50 @@ pub fn encode_row(row: &[Option<String>], out: &mut String) {
         }
         match value {
             None => out.push_str("\\N"),
-            Some(text) => {
-                for c in text.chars() {
-                    match c {
-                        '\\' => out.push_str("\\\\"),
-                        '\t' => out.push_str("\\t"),
-                        '\n' => out.push_str("\\n"),
-                        '\r' => out.push_str("\\r"),
-                        c => out.push(c),
-                    }
-                }
-            }
+            Some(text) => encode_value(text, out),
         }
     }
     out.push('\n');
 }
 
+/// One value in COPY's text format, its separators escaped. Most values
+/// need no escape: those are copied whole.
+fn encode_value(text: &str, out: &mut String) {
+    if !text.contains(['\\', '\t', '\n', '\r']) {
+        out.push_str(text);
+        return;
+    }
+    for c in text.chars() {
+        match c {
+            '\\' => out.push_str("\\\\"),
+            '\t' => out.push_str("\\t"),
+            '\n' => out.push_str("\\n"),
+            '\r' => out.push_str("\\r"),
+            c => out.push(c),
+        }
+    }
+}
+
 /// `INSERT INTO t (a, b) SELECT a, b FROM staging ON CONFLICT (id) DO UPDATE SET b = EXCLUDED.b`.
-pub fn upsert_statement(table: &TableRows) -> String {
-    let columns: Vec<String> = table.columns.iter().map(|c| quote(c)).collect();
-    let identity: Vec<String> = table.identity.iter().map(|c| quote(c)).collect();
-    let action = match table.update_columns().as_slice() {
-        [] => "DO NOTHING".to_string(),
-        update => format!(
+pub fn upsert_statement(table: &str, columns: &[String], identity: &[String]) -> String {
+    let update: Vec<&String> = columns.iter().filter(|c| !identity.contains(c)).collect();
+    let identity: Vec<String> = identity.iter().map(|c| quote(c)).collect();
+    let columns: Vec<String> = columns.iter().map(|c| quote(c)).collect();
+    let action = if update.is_empty() {
+        "DO NOTHING".to_string()
+    } else {
+        format!(
             "DO UPDATE SET {}",
             update
                 .iter()
                 .map(|c| format!("{0} = EXCLUDED.{0}", quote(c)))
                 .collect::<Vec<_>>()
                 .join(", ")
-        ),
+        )
     };
     format!(
         "INSERT INTO {} ({1}) SELECT {1} FROM {STAGING_TABLE} ON CONFLICT ({2}) {action}",
-        quote(&table.table),
+        quote(table),
         columns.join(", "),
         identity.join(", ")
     )
@@ -281,10 +313,10 @@ pub fn upsert_statement(table: &TableRows) -> String {
 /// Moves the sequences of the loaded serial or identity columns past the
 /// largest loaded value, so the application's next insert does not collide
 /// with a seeded id (MySQL's AUTO_INCREMENT does this by itself).
-async fn advance_sequences(connection: &mut PgConnection, table: &TableRows) -> Result<(), sqlx::Error> {
-    for column in &table.columns {
+async fn advance_sequences(connection: &mut PgConnection, table: &str, columns: &[String]) -> Result<(), sqlx::Error> {
+    for column in columns {
         let sequence: Option<String> = sqlx::query_scalar("SELECT pg_get_serial_sequence($1, $2)")
-            .bind(quote(&table.table))
+            .bind(quote(table))
             .bind(column)
             .fetch_one(&mut *connection)
             .await?;
@@ -292,7 +324,7 @@ async fn advance_sequences(connection: &mut PgConnection, table: &TableRows) -> 
             let sql = format!(
                 "SELECT setval($1::regclass, GREATEST((SELECT max({0}) FROM {1}), 1))",
                 quote(column),
-                quote(&table.table)
+                quote(table)
             );
             sqlx::query(AssertSqlSafe(sql))
                 .bind(sequence)
@@ -328,22 +360,14 @@ mod tests {
 
     #[test]
     fn upserts_update_everything_but_the_identity() {
-        let table = TableRows {
-            table: "User".into(),
-            columns: vec!["id".into(), "email".into(), "role".into()],
-            rows: Vec::new(),
-            identity: vec!["id".into()],
-        };
+        let columns = ["id".to_string(), "email".into(), "role".into()];
+        let identity = ["id".to_string()];
         assert_eq!(
-            upsert_statement(&table),
+            upsert_statement("User", &columns, &identity),
             "INSERT INTO \"User\" (\"id\", \"email\", \"role\") SELECT \"id\", \"email\", \"role\" \
              FROM _flowinfra_seed_staging ON CONFLICT (\"id\") DO UPDATE SET \"email\" = EXCLUDED.\"email\", \
              \"role\" = EXCLUDED.\"role\""
         );
-        let keys_only = TableRows {
-            columns: vec!["id".into()],
-            ..table
-        };
-        assert!(upsert_statement(&keys_only).ends_with("ON CONFLICT (\"id\") DO NOTHING"));
+        assert!(upsert_statement("User", &identity, &identity).ends_with("ON CONFLICT (\"id\") DO NOTHING"));
     }
 }
