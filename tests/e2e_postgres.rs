@@ -607,3 +607,61 @@ async fn a_server_killed_mid_seed_leaves_all_or_nothing_and_the_next_seed_succee
     );
     assert_eq!(count(&mut db, "SELECT COUNT(*) FROM _flowinfra_seed").await, 1);
 }
+
+#[tokio::test]
+async fn migrate_info_json_with_several_databases_is_one_document_keyed_by_database() {
+    let stack = PgStack::new("pg-info-json");
+    // The same server, its databases declared under `databases:`: two with
+    // migrations, one without (not listed: it has nothing to report).
+    let spec = |with_migrations: &[&str]| {
+        let databases: String = ["one_db", "two_db", "three_db"]
+            .iter()
+            .map(|name| {
+                if with_migrations.contains(name) {
+                    format!("        - {{ name: {name}, migrations: ./migrations }}\n")
+                } else {
+                    format!("        - {{ name: {name} }}\n")
+                }
+            })
+            .collect();
+        std::fs::read_to_string(stack.path("stack.yaml")).unwrap().replace(
+            "      migrations: ./migrations\n      seed: ./seeds\n",
+            &format!("      databases:\n{databases}"),
+        )
+    };
+    std::fs::write(stack.path("several.yaml"), spec(&["one_db", "two_db"])).unwrap();
+    std::fs::write(stack.path("one.yaml"), spec(&["two_db"])).unwrap();
+    let with = |file: &str, args: &[&str]| {
+        Flowinfra::new()
+            .arg("-f")
+            .arg(stack.path(file))
+            .args(["-p", &stack.project.name])
+            .args(args)
+            .run()
+    };
+    assert_success(&with("several.yaml", &["up"]), "up with several databases");
+
+    let info = with("several.yaml", &["migrate", "info", "--json"]);
+    assert_success(&info, "migrate info --json");
+    let document: serde_json::Value = serde_json::from_slice(&info.stdout)
+        .unwrap_or_else(|error| panic!("not one JSON document ({error}):\n{}", stdout(&info)));
+    let databases: Vec<&String> = document
+        .as_object()
+        .unwrap_or_else(|| panic!("not an object keyed by database: {document}"))
+        .keys()
+        .collect();
+    assert_eq!(databases, ["one_db", "two_db"], "{document}");
+    for database in ["one_db", "two_db"] {
+        let migrations = document[database].as_array().unwrap();
+        assert_eq!(migrations.len(), 1, "{document}");
+        assert_eq!(migrations[0]["version"], 1, "{document}");
+        assert_eq!(migrations[0]["state"], "applied", "{document}");
+    }
+
+    // One database with migrations under `databases:`: the same shape.
+    let info = with("one.yaml", &["migrate", "info", "--json"]);
+    assert_success(&info, "migrate info --json, one database with migrations");
+    let document: serde_json::Value = serde_json::from_slice(&info.stdout).unwrap();
+    assert_eq!(document["two_db"][0]["state"], "applied", "{document}");
+    assert_eq!(document.as_object().map(|o| o.len()), Some(1), "{document}");
+}
