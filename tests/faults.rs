@@ -670,13 +670,14 @@ async fn postgres_sigkill_while_migrating_then_up_converges() {
     std::fs::write(pg.migrations().join("20251102000004_plate_history.sql"), SLOW_MIGRATION).unwrap();
     let mut up = pg.stack.start(&["up"]);
     up.wait_for_line(&["postgres: migrating"], PROGRESS_TIMEOUT);
-    // Kill while the server runs the slow migration, past its first statement.
+    // Kill while the server runs the slow migration's pause, past its first
+    // statement (however the migration is sent: whole or statement by statement).
     let mut watcher = pg.connect().await;
     wait_for_pg_count(
         &mut watcher,
         "the slow migration to run",
         "SELECT COUNT(*) FROM pg_stat_activity \
-         WHERE state = 'active' AND query LIKE '%CREATE TABLE plate_history%' AND pid <> pg_backend_pid()",
+         WHERE state = 'active' AND query LIKE '%pg\\_sleep(4)%' AND pid <> pg_backend_pid()",
     )
     .await;
     let killed = up.kill();
