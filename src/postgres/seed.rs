@@ -18,7 +18,7 @@ use std::path::Path;
 use std::time::Instant;
 
 use sqlx::postgres::PgConnection;
-use sqlx::{AssertSqlSafe, Connection};
+use sqlx::{AssertSqlSafe, Connection, Row};
 
 use super::{Database, quote, server_error};
 use crate::mysql::manifest::SeedFileError;
@@ -313,26 +313,37 @@ pub fn upsert_statement(table: &str, columns: &[String], identity: &[String]) ->
 /// Moves the sequences of the loaded serial or identity columns past the
 /// largest loaded value, so the application's next insert does not collide
 /// with a seeded id (MySQL's AUTO_INCREMENT does this by itself).
+///
+/// One simple-protocol query per table finds the columns that own a
+/// sequence. Asking column by column cost a round trip each, and a prepared
+/// query's round trip waited about 40 ms for the server's delayed ACK (sqlx
+/// leaves Nagle's algorithm on): 2 s of a 100,000-row seed's 9.
 async fn advance_sequences(connection: &mut PgConnection, table: &str, columns: &[String]) -> Result<(), sqlx::Error> {
-    for column in columns {
-        let sequence: Option<String> = sqlx::query_scalar("SELECT pg_get_serial_sequence($1, $2)")
-            .bind(quote(table))
-            .bind(column)
-            .fetch_one(&mut *connection)
-            .await?;
-        if let Some(sequence) = sequence {
-            let sql = format!(
-                "SELECT setval($1::regclass, GREATEST((SELECT max({0}) FROM {1}), 1))",
-                quote(column),
-                quote(table)
-            );
-            sqlx::query(AssertSqlSafe(sql))
-                .bind(sequence)
-                .execute(&mut *connection)
-                .await?;
-        }
+    let names: Vec<String> = columns.iter().map(|c| literal(c)).collect();
+    let find = format!(
+        "SELECT c, s FROM (SELECT c, pg_get_serial_sequence({}, c) AS s FROM unnest(ARRAY[{}]::text[]) AS c) AS found \
+         WHERE s IS NOT NULL",
+        literal(&quote(table)),
+        names.join(", ")
+    );
+    let sequences = sqlx::raw_sql(AssertSqlSafe(find)).fetch_all(&mut *connection).await?;
+    for row in sequences {
+        let column: String = row.try_get(0)?;
+        let sequence: String = row.try_get(1)?;
+        let sql = format!(
+            "SELECT setval({}::regclass, GREATEST((SELECT max({}) FROM {}), 1))",
+            literal(&sequence),
+            quote(&column),
+            quote(table)
+        );
+        sqlx::raw_sql(AssertSqlSafe(sql)).execute(&mut *connection).await?;
     }
     Ok(())
+}
+
+/// A SQL string literal (`standard_conforming_strings`, on since PostgreSQL 9.1).
+fn literal(text: &str) -> String {
+    format!("'{}'", text.replace('\'', "''"))
 }
 
 fn record_error(error: sqlx::Error) -> SeedError {
