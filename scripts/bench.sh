@@ -22,6 +22,12 @@
 #           transactions (BENCH_SEED_ROWS to change) against `mysql`
 #           importing the same rows as a multi-row INSERT dump
 #           (examples/seed_sql.rs), same database.
+#   pgseed  PostgreSQL: `flowinfra seed --clean` (COPY FROM STDIN) loading
+#           the traffic-system example's seed with its infractions replaced
+#           by 100,000 generated ones (BENCH_SEED_ROWS) against `psql`
+#           `\copy`ing the same rows from CSV files (examples/seed_csv.rs),
+#           same database; flowinfra's peak memory also at BENCH_PG_SMALL_ROWS
+#           (10,000) generated rows, to show it does not grow with the count.
 #   rebuild a two-context stack modelled on MISW4202 (two `build:` Flask-like
 #           services and Redis; scripts/bench/rebuild/): one file of one
 #           context edited before each pair, then `flowinfra up` against
@@ -37,11 +43,13 @@
 #           busybox:1.37 (the forward helper of TLS engines).
 #
 # BENCH_BIN=PATH uses that flowinfra binary instead of a release build (the
-# cold and seed cases still need the release seed_sql example).
+# cold, seed and pgseed cases still need the release seed_sql and seed_csv
+# examples).
 #
 # The two stacks run as two projects on free loopback ports. Needs the Docker
 # engine, the stand-in images (built here), docker-compose, the mariadb
-# client and sqlx-cli; the first two are installed from Debian's packages and
+# client, psql (pgseed) and sqlx-cli; the first three are installed from
+# Debian's packages and
 # sqlx-cli with cargo (once, cached in ~/.cargo/bin) when missing. The
 # benchmark harness may use the docker CLI; flowinfra itself never does.
 set -Eeuo pipefail
@@ -54,7 +62,7 @@ if [[ "${1:-}" =~ ^[0-9]+$ ]]; then
     shift
 fi
 cases=("$@")
-[ ${#cases[@]} -gt 0 ] || cases=(cold warm check seed rebuild memory remote)
+[ ${#cases[@]} -gt 0 ] || cases=(cold warm check seed pgseed rebuild memory remote)
 wants() { [[ " ${cases[*]} " == *" $1 "* ]]; }
 log() { echo "bench: $*" >&2; }
 
@@ -66,6 +74,7 @@ apt_install() {
 command -v docker-compose >/dev/null || apt_install docker-compose
 command -v mysql >/dev/null || apt_install mariadb-client
 [ -x /usr/bin/time ] || apt_install time
+if wants pgseed && ! command -v psql >/dev/null; then apt_install postgresql-client; fi
 sqlx="${CARGO_HOME:-$HOME/.cargo}/bin/sqlx"
 if wants cold && [ ! -x "$sqlx" ]; then
     # The lightest sqlx-cli that migrates MariaDB: MySQL driver only, no TLS
@@ -80,7 +89,7 @@ if [ -n "${BENCH_BIN:-}" ]; then
     bin="$(realpath "$BENCH_BIN")"
     log "using $bin instead of a release build"
 else
-    cargo build --release --quiet --bin flowinfra --example seed_sql
+    cargo build --release --quiet --bin flowinfra --example seed_sql --example seed_csv
     bin="$PWD/target/release/flowinfra"
 fi
 
@@ -112,6 +121,7 @@ cleanup() {
     flowinfra -q down -v >/dev/null 2>&1 || true
     compose down -v >/dev/null 2>&1 || true
     if [ -d "$work/rebuild" ]; then rb_down; fi
+    if [ -n "${pg_project:-}" ]; then "$bin" -f "$pg/spec-$rows.yaml" -p "$pg_project" -q down -v >/dev/null 2>&1 || true; fi
     rm -rf "$work"
 }
 trap cleanup EXIT
@@ -360,6 +370,111 @@ if wants seed; then
     flowinfra -q seed --clean >&2
 fi
 
+# --- seed on PostgreSQL -------------------------------------------------------
+# The traffic-system example's schema and seed, its infractions generated,
+# on the PostgreSQL stand-in: `flowinfra seed --clean` (COPY FROM STDIN)
+# against `psql` running the `\copy` script of examples/seed_csv.rs. Both
+# empty the seeded tables and load every row in one transaction.
+if wants pgseed; then
+    rows="${BENCH_SEED_ROWS:-100000}"
+    small_rows="${BENCH_PG_SMALL_ROWS:-10000}"
+    export BENCH_SEED_ROWS="$rows" BENCH_PG_SMALL_ROWS="$small_rows" # for the report
+    pg="$work/pg"
+    mkdir -p "$pg"
+    cp -r examples/traffic-system/migrations "$pg/"
+    pg_port="$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')"
+    pg_project=bench-pg
+    pg_password=bench-pg-password
+    # pg_seed_dir ROWS: the example's seed with ROWS generated infractions, under a version of their own.
+    pg_seed_dir() {
+        local dir="$pg/seeds-$1"
+        cp -r examples/traffic-system/seeds "$dir"
+        rm "$dir/infractions_infraction.csv"
+        awk -v rows="$1" '
+            /^  - table: infractions_infraction$/ { skipping = 1
+                print "  - table: infractions_infraction"
+                print "    id: id"
+                print "    generate:"
+                print "      rows: " rows
+                print "      random_seed: 42"
+                print "      columns:"
+                print "        infraction_code: { text: \"INF-G-{n}\" }"
+                print "        infraction_type: { one_of: [speed, red_light, wrong_way, lane_invasion, parking] }"
+                print "        severity: { one_of: [low, medium, high, critical] }"
+                print "        device_id: { pick: devices_device }"
+                print "        zone_id: { pick: devices_zone }"
+                print "        vehicle_id: { pick: vehicles_vehicle }"
+                print "        license_plate_detected: { text: \"G{n}\" }"
+                print "        plate_confidence: { decimal: [0, 1] }"
+                print "        detected_speed: { decimal: [20, 180] }"
+                print "        speed_limit: { integer: [30, 100] }"
+                print "        snapshot_url: { text: \"http://localhost:9000/traffic-snapshots/generated/{n}.jpg\" }"
+                print "        status: { one_of: [pending, validated, rejected, notified, paid] }"
+                print "        detected_at: { date: [2025-01-01, 2025-10-31] }"
+                print ""
+                next }
+            /^  - table: / { skipping = 0 }
+            /^version:/ { print "version: bench-" rows; next }
+            !skipping { print }
+        ' examples/traffic-system/seeds/manifest.yaml >"$dir/manifest.yaml"
+        printf 'services:\n  postgres:\n    image: flowinfra-standin/postgres:test\n    pull_policy: never\n    environment:\n      POSTGRES_DB: traffic_system\n      POSTGRES_USER: postgres\n      POSTGRES_PASSWORD: %s\n    ports: ["127.0.0.1:%s:5432"]\n    volumes: ["%s:/docker-entrypoint-initdb.d:ro"]\n    x-flowinfra:\n      kind: postgres\n      migrations: %s\n      seed: %s\n' \
+            "$pg_password" "$pg_port" "$PWD/examples/traffic-system/postgres/init" "$pg/migrations" "$dir" >"$pg/spec-$1.yaml"
+    }
+    pg_seed_dir "$rows"
+    pg_seed_dir "$small_rows"
+    target/release/examples/seed_csv "$pg/seeds-$rows" "$pg/csv"
+    pg_fi() { "$bin" -f "$pg/spec-$1.yaml" -p "$pg_project" "${@:2}"; }
+    pg_psql() { PGPASSWORD="$pg_password" psql -h 127.0.0.1 -p "$pg_port" -U postgres -d traffic_system -X -q -v ON_ERROR_STOP=1 "$@"; }
+    pg_rows() {
+        pg_psql -At -c "SELECT (SELECT COUNT(*) FROM authentication_user) + (SELECT COUNT(*) FROM devices_zone)
+            + (SELECT COUNT(*) FROM devices_device) + (SELECT COUNT(*) FROM vehicles_vehicle)
+            + (SELECT COUNT(*) FROM vehicles_driver) + (SELECT COUNT(*) FROM infractions_infraction)
+            + (SELECT COUNT(*) FROM notifications_notification)"
+    }
+    pg_timed() { # pg_timed TOOL RUN ROWS: one flowinfra seed --clean of ROWS generated infractions
+        local start end
+        start="$(now)"
+        if ! /usr/bin/time -f '%M' -o "$work/rss" "$bin" -f "$pg/spec-$3.yaml" -p "$pg_project" seed --clean \
+            >/dev/null 2>"$work/last.err"; then
+            cat "$work/last.err" >&2
+            log "flowinfra seed --clean (postgres) failed"
+            exit 1
+        fi
+        end="$(now)"
+        record pgseed "$1" "$2" "$(elapsed "$start" "$end")" "$(tail -n 1 "$work/rss")"
+    }
+    pg_tool="flowinfra seed --clean (postgres, $rows generated rows)"
+    pg_small_tool="flowinfra seed --clean (postgres, $small_rows generated rows)"
+    log "pgseed: $rows generated infractions, $runs runs each, pair by pair"
+    pg_fi "$rows" -q down -v >/dev/null 2>&1 || true
+    pg_fi "$rows" -q up >&2
+    # One untimed load each first: the server's buffers and file sizes settle.
+    pg_fi "$rows" -q seed --clean >&2
+    pg_psql -f "$pg/csv/load.psql" >/dev/null
+    seed_pg_flowinfra() {
+        pg_timed "$pg_tool" "$run" "$rows"
+        printf 'rows\tpgseed\tflowinfra\t%s\t%s\n' "$run" "$(pg_rows)" >>"$results"
+    }
+    seed_psql() {
+        timed pgseed "psql \\copy" "$run" pg_psql -f "$pg/csv/load.psql"
+        printf 'rows\tpgseed\tpsql\t%s\t%s\n' "$run" "$(pg_rows)" >>"$results"
+    }
+    for run in $(seq 1 "$runs"); do
+        if ((run % 2)); then
+            seed_pg_flowinfra
+            seed_psql
+        else
+            seed_psql
+            seed_pg_flowinfra
+        fi
+    done
+    log "pgseed: peak memory at $small_rows generated infractions, $runs runs"
+    for run in $(seq 1 "$runs"); do
+        pg_timed "$pg_small_tool" "$run" "$small_rows"
+    done
+    pg_fi "$rows" -q down -v >&2
+fi
+
 # --- rebuild one edited context ----------------------------------------------
 if wants rebuild; then
     log "rebuild: one edited context of two, $runs runs each, pair by pair"
@@ -428,6 +543,7 @@ fi
     memory="$(awk '/^MemTotal/ { printf "%.0f GiB", $2 / 1048576 }' /proc/meminfo)"
     tools="Docker Engine $(docker version --format '{{.Server.Version}}'), docker-compose $(docker-compose version --short)"
     tools+=", $(rustc --version | cut -d' ' -f1-2), mysql client $(mysql --version | sed 's/.*Distrib \([^,]*\),.*/\1/')"
+    if command -v psql >/dev/null; then tools+=", $(psql --version)"; fi
     [ -x "$sqlx" ] && tools+=", $("$sqlx" --version)"
     echo "Machine: $(nproc) cores ($cpu), $memory RAM, Linux $(uname -r); $tools;" \
         "stand-in images (scripts/build-test-images.sh)."

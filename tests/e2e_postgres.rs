@@ -10,6 +10,7 @@ mod support;
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
+use std::time::Duration;
 
 use sqlx::{Connection, PgConnection};
 use support::{Flowinfra, Output, TestProject, assert_success, free_port, stderr, stdout};
@@ -607,4 +608,136 @@ async fn the_agrovet_single_server_example_creates_its_databases_and_seeds_them(
     }
     let check = example_command(&project, &files, &env, &["check"]);
     assert_success(&check, "check agrovet single-server");
+}
+
+/// Rows of the seeded tables, by table.
+async fn seeded_counts(connection: &mut PgConnection) -> BTreeMap<&'static str, i64> {
+    let mut counts = BTreeMap::new();
+    for table in ["customer", "counter", "purchase"] {
+        counts.insert(table, count(connection, &format!("SELECT COUNT(*) FROM {table}")).await);
+    }
+    counts
+}
+
+#[tokio::test]
+async fn a_server_killed_mid_seed_leaves_all_or_nothing_and_the_next_seed_succeeds() {
+    const GENERATED: i64 = 400_000;
+    let stack = PgStack::new("pg-seed-killed");
+    // Enough purchases that COPY runs for a while; customers and counters load before them.
+    std::fs::write(
+        stack.path("seeds/manifest.yaml"),
+        MANIFEST.replace("rows: 50", &format!("rows: {GENERATED}")),
+    )
+    .unwrap();
+    let mut up = stack.command(&["up"]).start();
+    up.wait_for_line(&["db: seeding"], Duration::from_secs(240));
+    // The moment comes from the server: the seed's COPY of purchases (into
+    // the upsert's staging table) has rows in, so customers and counters are
+    // loaded, uncommitted.
+    let url = stack.url();
+    support::wait_for("the seed's COPY of purchases", Duration::from_secs(120), || {
+        let url = url.clone();
+        async move {
+            let mut watcher = PgConnection::connect(&url).await.ok()?;
+            let copied: Option<i64> = sqlx::query_scalar("SELECT max(tuples_processed) FROM pg_stat_progress_copy")
+                .fetch_one(&mut watcher)
+                .await
+                .ok()?;
+            copied.filter(|&rows| rows >= 1_000)
+        }
+    })
+    .await;
+    let engine = support::engine().await;
+    let container = stack.project.container_name("db");
+    // SIGKILL: the server gets no chance to finish anything.
+    engine.stop_container(&container, Duration::ZERO).await.unwrap();
+    let killed = up.wait();
+    assert!(
+        !killed.status.success(),
+        "up succeeded although its server was killed mid-seed:\n{}",
+        killed.stderr
+    );
+
+    engine.start_container(&container).await.unwrap();
+    let mut db = support::wait_for("postgres to accept logins again", Duration::from_secs(120), || {
+        let url = url.clone();
+        async move { PgConnection::connect(&url).await.ok() }
+    })
+    .await;
+    let after_kill = seeded_counts(&mut db).await;
+    assert!(
+        after_kill.values().all(|&rows| rows == 0),
+        "the killed seed left partial rows: {after_kill:?}"
+    );
+    assert_eq!(
+        count(&mut db, "SELECT COUNT(*) FROM _flowinfra_seed").await,
+        0,
+        "the killed seed is recorded"
+    );
+
+    let seed = stack.flowinfra(&["seed"]);
+    assert_success(&seed, "seed after the kill");
+    assert_eq!(
+        seeded_counts(&mut db).await,
+        BTreeMap::from([("counter", 2), ("customer", 2), ("purchase", GENERATED)])
+    );
+    assert_eq!(count(&mut db, "SELECT COUNT(*) FROM _flowinfra_seed").await, 1);
+}
+
+#[tokio::test]
+async fn migrate_info_json_with_several_databases_is_one_document_keyed_by_database() {
+    let stack = PgStack::new("pg-info-json");
+    // The same server, its databases declared under `databases:`: two with
+    // migrations, one without (not listed: it has nothing to report).
+    let spec = |with_migrations: &[&str]| {
+        let databases: String = ["one_db", "two_db", "three_db"]
+            .iter()
+            .map(|name| {
+                if with_migrations.contains(name) {
+                    format!("        - {{ name: {name}, migrations: ./migrations }}\n")
+                } else {
+                    format!("        - {{ name: {name} }}\n")
+                }
+            })
+            .collect();
+        std::fs::read_to_string(stack.path("stack.yaml")).unwrap().replace(
+            "      migrations: ./migrations\n      seed: ./seeds\n",
+            &format!("      databases:\n{databases}"),
+        )
+    };
+    std::fs::write(stack.path("several.yaml"), spec(&["one_db", "two_db"])).unwrap();
+    std::fs::write(stack.path("one.yaml"), spec(&["two_db"])).unwrap();
+    let with = |file: &str, args: &[&str]| {
+        Flowinfra::new()
+            .arg("-f")
+            .arg(stack.path(file))
+            .args(["-p", &stack.project.name])
+            .args(args)
+            .run()
+    };
+    assert_success(&with("several.yaml", &["up"]), "up with several databases");
+
+    let info = with("several.yaml", &["migrate", "info", "--json"]);
+    assert_success(&info, "migrate info --json");
+    let document: serde_json::Value = serde_json::from_slice(&info.stdout)
+        .unwrap_or_else(|error| panic!("not one JSON document ({error}):\n{}", stdout(&info)));
+    let databases: Vec<&String> = document
+        .as_object()
+        .unwrap_or_else(|| panic!("not an object keyed by database: {document}"))
+        .keys()
+        .collect();
+    assert_eq!(databases, ["one_db", "two_db"], "{document}");
+    for database in ["one_db", "two_db"] {
+        let migrations = document[database].as_array().unwrap();
+        assert_eq!(migrations.len(), 1, "{document}");
+        assert_eq!(migrations[0]["version"], 1, "{document}");
+        assert_eq!(migrations[0]["state"], "applied", "{document}");
+    }
+
+    // One database with migrations under `databases:`: the same shape.
+    let info = with("one.yaml", &["migrate", "info", "--json"]);
+    assert_success(&info, "migrate info --json, one database with migrations");
+    let document: serde_json::Value = serde_json::from_slice(&info.stdout).unwrap();
+    assert_eq!(document["two_db"][0]["state"], "applied", "{document}");
+    assert_eq!(document.as_object().map(|o| o.len()), Some(1), "{document}");
 }

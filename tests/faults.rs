@@ -10,8 +10,12 @@
 //! after the next `up` planned, are made deterministic by a service whose
 //! health waits for the test ([`GatedPair`]).
 //!
+//! The PostgreSQL kind's migrate and seed kill points run on the
+//! traffic-system example's PostgreSQL service ([`PgFaultStack`]).
+//!
 //! The MySQL server killed mid-seed is in `tests/e2e_mysql.rs`
-//! (`a_server_killed_mid_seed_leaves_no_partial_rows_and_the_next_seed_succeeds`).
+//! (`a_server_killed_mid_seed_leaves_no_partial_rows_and_the_next_seed_succeeds`),
+//! the PostgreSQL one in `tests/e2e_postgres.rs`.
 //!
 //! The moment of each fault is found by watching `up`'s progress lines
 //! (plain `[  1.2s] mysql: creating` lines, as stderr is a pipe), the
@@ -19,11 +23,11 @@
 
 mod support;
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 use std::time::Duration;
 
 use flowinfra::engine::RunState;
-use sqlx::MySqlConnection;
+use sqlx::{Connection, MySqlConnection, PgConnection};
 use support::{DatabaseFiles, EngineProxy, FlowliteStack, assert_success, flowlite_on_copies, row_counts, stderr};
 
 /// Every service of the Flowlite spec.
@@ -557,4 +561,211 @@ async fn losing_the_engine_mid_up_fails_naming_its_address_and_up_converges_once
     assert_success(&again, "up once the engine is back");
     assert_one_running_container_per_service(&stack, &["mysql", "redis"]).await;
     assert_database_holds_the_seed_once(&stack, &files).await;
+}
+
+/// The traffic-system example's PostgreSQL service (its schema, init script
+/// and seed, copied so a test may add to them) on a free port, its
+/// infractions replaced by `generated` generated ones.
+struct PgFaultStack {
+    dir: tempfile::TempDir,
+    stack: FlowliteStack,
+    port: u16,
+}
+
+impl PgFaultStack {
+    const PASSWORD: &'static str = "fault-pg-password";
+
+    fn new(test: &str, generated: u64) -> Self {
+        let example = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/traffic-system");
+        let dir = tempfile::tempdir().unwrap();
+        for sub in ["migrations", "seeds"] {
+            std::fs::create_dir(dir.path().join(sub)).unwrap();
+            for entry in std::fs::read_dir(example.join(sub)).unwrap() {
+                let entry = entry.unwrap();
+                std::fs::copy(entry.path(), dir.path().join(sub).join(entry.file_name())).unwrap();
+            }
+        }
+        let seeds = dir.path().join("seeds");
+        std::fs::remove_file(seeds.join("infractions_infraction.csv")).unwrap();
+        let manifest = std::fs::read_to_string(seeds.join("manifest.yaml")).unwrap();
+        let (head, tail) = manifest
+            .split_once("  - table: infractions_infraction\n")
+            .expect("the example seeds infractions");
+        let rest = &tail[tail.find("  - table: ").expect("a table follows infractions")..];
+        let generated_table = format!(
+            "  - table: infractions_infraction\n    id: id\n    generate:\n      rows: {generated}\n      \
+             random_seed: 7\n      columns:\n        infraction_code: {{ text: 'INF-F-{{n}}' }}\n        \
+             infraction_type: {{ one_of: [speed, red_light, parking] }}\n        \
+             device_id: {{ pick: devices_device }}\n        zone_id: {{ pick: devices_zone }}\n        \
+             detected_speed: {{ decimal: [20, 180] }}\n        \
+             detected_at: {{ date: [2025-01-01, 2025-10-31] }}\n\n"
+        );
+        std::fs::write(seeds.join("manifest.yaml"), format!("{head}{generated_table}{rest}")).unwrap();
+        let port = support::free_port();
+        let spec = dir.path().join("spec.yaml");
+        std::fs::write(
+            &spec,
+            format!(
+                "services:\n  postgres:\n    image: flowinfra-standin/postgres:test\n    pull_policy: never\n    \
+                 environment:\n      POSTGRES_DB: traffic_system\n      POSTGRES_PASSWORD: {}\n    \
+                 ports: ['127.0.0.1:{port}:5432']\n    volumes:\n      - data:/var/lib/postgresql/data\n      \
+                 - {}:/docker-entrypoint-initdb.d:ro\n    x-flowinfra:\n      kind: postgres\n      \
+                 migrations: {}\n      seed: {}\nvolumes:\n  data:\n",
+                Self::PASSWORD,
+                example.join("postgres/init").display(),
+                dir.path().join("migrations").display(),
+                seeds.display()
+            ),
+        )
+        .unwrap();
+        let stack = FlowliteStack::of_spec(test, &[spec.to_str().unwrap()]);
+        Self { dir, stack, port }
+    }
+
+    fn migrations(&self) -> std::path::PathBuf {
+        self.dir.path().join("migrations")
+    }
+
+    async fn connect(&self) -> PgConnection {
+        let url = format!(
+            "postgresql://postgres:{}@127.0.0.1:{}/traffic_system",
+            Self::PASSWORD,
+            self.port
+        );
+        PgConnection::connect(&url)
+            .await
+            .unwrap_or_else(|error| panic!("postgres refuses the test's login: {error}"))
+    }
+
+    /// Rows per seeded table, as the seed resolves them.
+    fn expected_counts(&self) -> BTreeMap<String, i64> {
+        let source = flowinfra::mysql::rows::read_source(&self.dir.path().join("seeds")).unwrap();
+        flowinfra::mysql::rows::resolve_streamed(&source)
+            .unwrap()
+            .iter()
+            .map(|table| (table.table().to_string(), table.row_count() as i64))
+            .collect()
+    }
+
+    /// `up` after a fault: exit 0, one running container, every migration
+    /// applied once, every seed row present once, one seed record.
+    async fn assert_next_up_converges(&self) {
+        assert_success(&self.stack.flowinfra(&["up"]), "up after the fault");
+        assert_one_running_container_per_service(&self.stack, &["postgres"]).await;
+        let mut db = self.connect().await;
+        let migrations: Vec<(i64, bool)> =
+            sqlx::query_as("SELECT version, success FROM _sqlx_migrations ORDER BY version")
+                .fetch_all(&mut db)
+                .await
+                .unwrap_or_else(|error| panic!("no migration record ({error}): up did not migrate"));
+        let mut versions: Vec<i64> = std::fs::read_dir(self.migrations())
+            .unwrap()
+            .filter_map(|entry| {
+                let name = entry.unwrap().file_name().into_string().unwrap();
+                name.split('_').next()?.parse().ok()
+            })
+            .collect();
+        versions.sort();
+        let applied: Vec<(i64, bool)> = versions.into_iter().map(|v| (v, true)).collect();
+        assert_eq!(migrations, applied, "every migration applied, once");
+        let expected = self.expected_counts();
+        let mut counts = BTreeMap::new();
+        for table in expected.keys() {
+            let rows: i64 = sqlx::query_scalar(sqlx::AssertSqlSafe(format!("SELECT COUNT(*) FROM \"{table}\"")))
+                .fetch_one(&mut db)
+                .await
+                .unwrap();
+            counts.insert(table.clone(), rows);
+        }
+        assert_eq!(counts, expected, "every seed row, once");
+        let loads: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM _flowinfra_seed")
+            .fetch_one(&mut db)
+            .await
+            .unwrap();
+        assert_eq!(loads, 1, "the seed was recorded as loaded {loads} times");
+    }
+}
+
+/// Polls `sql` (a count) every 10 ms until it is above zero.
+async fn wait_for_pg_count(connection: &mut PgConnection, what: &str, sql: &'static str) {
+    let deadline = std::time::Instant::now() + Duration::from_secs(120);
+    loop {
+        let value: Option<i64> = sqlx::query_scalar(sql).fetch_one(&mut *connection).await.unwrap();
+        if value.unwrap_or(0) > 0 {
+            return;
+        }
+        assert!(std::time::Instant::now() < deadline, "timed out waiting for {what}");
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+}
+
+/// A migration that takes seconds between its first statement and its
+/// last, as a long backfill does; a pause stands in for the work.
+const SLOW_MIGRATION: &str = "\
+CREATE TABLE plate_history (
+    id bigserial PRIMARY KEY,
+    plate varchar(15) NOT NULL,
+    seen_at timestamptz NOT NULL
+);
+SELECT pg_sleep(4);
+CREATE INDEX plate_history_plate_idx ON plate_history (plate);
+";
+
+#[tokio::test]
+async fn postgres_sigkill_while_migrating_then_up_converges() {
+    let pg = PgFaultStack::new("fault-pg-kill-migrate", 50);
+    std::fs::write(pg.migrations().join("20251102000004_plate_history.sql"), SLOW_MIGRATION).unwrap();
+    let mut up = pg.stack.start(&["up"]);
+    up.wait_for_line(&["postgres: migrating"], PROGRESS_TIMEOUT);
+    // Kill while the server runs the slow migration's pause, past its first
+    // statement (however the migration is sent: whole or statement by statement).
+    let mut watcher = pg.connect().await;
+    wait_for_pg_count(
+        &mut watcher,
+        "the slow migration to run",
+        "SELECT COUNT(*) FROM pg_stat_activity \
+         WHERE state = 'active' AND query LIKE '%pg\\_sleep(4)%' AND pid <> pg_backend_pid()",
+    )
+    .await;
+    let killed = up.kill();
+    let left: (bool, i64) = sqlx::query_as(
+        "SELECT to_regclass('plate_history') IS NOT NULL, \
+         (SELECT COUNT(*) FROM _sqlx_migrations WHERE version = 20251102000004)",
+    )
+    .fetch_one(&mut watcher)
+    .await
+    .unwrap();
+    assert_eq!(
+        left,
+        (false, 0),
+        "the killed migration left (its table, its record) behind: it was not one transaction\n{}",
+        killed.stderr
+    );
+    drop(watcher);
+    pg.assert_next_up_converges().await;
+}
+
+#[tokio::test]
+async fn postgres_sigkill_while_seeding_then_up_converges_with_every_row_once() {
+    let pg = PgFaultStack::new("fault-pg-kill-seed", 100_000);
+    let mut up = pg.stack.start(&["up"]);
+    up.wait_for_line(&["postgres: seeding"], PROGRESS_TIMEOUT);
+    let mut watcher = pg.connect().await;
+    // The seed's COPY of generated infractions (into the upsert's staging
+    // table: the file tables hold a few rows each) is under way.
+    wait_for_pg_count(
+        &mut watcher,
+        "the seed's COPY of infractions",
+        "SELECT max(tuples_processed) - 999 FROM pg_stat_progress_copy",
+    )
+    .await;
+    up.kill();
+    // The killed run's rows never commit, and neither does its record.
+    let records: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM _flowinfra_seed")
+        .fetch_one(&mut watcher)
+        .await
+        .unwrap();
+    assert_eq!(records, 0, "the killed seed was recorded as loaded");
+    drop(watcher);
+    pg.assert_next_up_converges().await;
 }

@@ -122,6 +122,34 @@ def main(results_path, machine_path):
              f"{'met' if slower <= 1.5 else 'NOT met'} ({slower:.2f}x)")
         )
 
+    generated = int(os.environ.get("BENCH_SEED_ROWS", "100000"))
+    pg_tool = f"flowinfra seed --clean (postgres, {generated} generated rows)"
+    if times[("pgseed", pg_tool)] and times[("pgseed", "psql \\copy")]:
+        ours, theirs, _, n = paired("pgseed", pg_tool, "psql \\copy")
+        loaded = median(list(rows[("pgseed", "flowinfra")].values()))
+        copied = median(list(rows[("pgseed", "psql")].values()))
+        if loaded != copied:
+            sys.exit(f"pgseed: flowinfra left {loaded} rows, psql {copied}: not the same load")
+        ours_t, theirs_t = times[("pgseed", pg_tool)], times[("pgseed", "psql \\copy")]
+        slower = median([ours_t[r] / theirs_t[r] for r in sorted(set(ours_t) & set(theirs_t))])
+        print(
+            f"| PostgreSQL seed: {loaded:,.0f} rows ({generated:,} generated infractions + the demo rows) | {s(ours)} "
+            f"({loaded / ours:,.0f} rows/s) | psql \\copy of the same rows as CSV: {s(theirs)} "
+            f"({loaded / theirs:,.0f} rows/s) | flowinfra takes {slower:.2f}x psql's time | {n} |"
+        )
+        verdicts.append(
+            (f"PostgreSQL seed of {generated:,} rows", "within 1.2x of psql \\copy",
+             f"{'met' if slower <= 1.2 else 'NOT met'} ({slower:.2f}x)")
+        )
+        small = int(os.environ.get("BENCH_PG_SMALL_ROWS", "10000"))
+        small_tool = f"flowinfra seed --clean (postgres, {small} generated rows)"
+        if rss.get(small_tool) and rss.get(pg_tool):
+            grows = median(rss[pg_tool]) > median(rss[small_tool]) * 1.1 + 1024
+            verdicts.append(
+                ("PostgreSQL seed peak memory", f"the same at {small:,} and {generated:,} generated rows",
+                 f"{'NOT met' if grows else 'met'} ({mib(median(rss[small_tool]))}, {mib(median(rss[pg_tool]))})")
+            )
+
     if times[("rebuild", "flowinfra up (one context edited)")]:
         ours, theirs, ratio, n = paired("rebuild", "flowinfra up (one context edited)", "docker-compose up -d --build")
         faster = f"{ratio:.2f}x as fast" if ratio >= 1 else f"{1 / ratio:.2f}x slower"

@@ -98,6 +98,13 @@ async fn run_postgres(
         _ => Some(ProjectLock::acquire(&spec.name, engine, printer).await?),
     };
     let several = plans.len() > 1;
+    // `info --json` is one document: with `databases:`, an object keyed by
+    // database (also when only one has migrations, so its shape does not
+    // depend on the count); with POSTGRES_DB alone, its array, as MySQL's.
+    let keyed = matches!(
+        service.flowinfra.as_ref().and_then(|x| x.settings.as_ref()),
+        Some(crate::spec::KindSettings::Postgres(settings)) if !settings.databases.is_empty()
+    );
     let mut infos = serde_json::Map::new();
     for plan in &plans {
         let dir = plan.migrations.as_ref().expect("filtered above");
@@ -125,7 +132,7 @@ async fn run_postgres(
                 }
                 MigrateAction::Info { json } => {
                     let statuses = migrations.status(&mut database).await?;
-                    if *json && several {
+                    if *json && keyed {
                         infos.insert(plan.name.clone(), serde_json::to_value(&statuses)?);
                     } else {
                         print_info(printer, &statuses, *json)?;
@@ -138,7 +145,7 @@ async fn run_postgres(
         database.close().await;
         outcome?;
     }
-    if !infos.is_empty() {
+    if keyed && matches!(args.action, MigrateAction::Info { json: true }) {
         printer.data(&serde_json::to_string_pretty(&infos)?);
     }
     if let Some(lock) = lock {

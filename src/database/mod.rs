@@ -17,7 +17,7 @@ pub mod seed;
 
 use std::future::Future;
 
-use crate::mysql::rows::{SeedSource, TableRows};
+use crate::mysql::rows::{SeedSource, StreamedTable, TableRows};
 use seed::SeedError;
 
 /// Rows as [`Session::texts`] reads them: every column text or NULL.
@@ -47,14 +47,14 @@ pub trait Session: Send {
     fn prepare_load(
         &mut self,
         _source: &SeedSource,
-        _tables: &[TableRows],
+        _tables: &[StreamedTable],
     ) -> impl Future<Output = Result<(), SeedError>> + Send {
         async { Ok(()) }
     }
 
     /// Loads `table`'s rows inside the load's transaction; with `upsert`,
     /// rows whose identity exists are updated instead.
-    fn load_rows(&mut self, table: &TableRows, upsert: bool) -> impl Future<Output = Result<(), String>> + Send;
+    fn load_rows(&mut self, table: &StreamedTable, upsert: bool) -> impl Future<Output = Result<(), String>> + Send;
 
     /// `CREATE TABLE IF NOT EXISTS` of the seed record and its verification.
     fn create_record_tables(&self) -> &'static str;

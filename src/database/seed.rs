@@ -17,7 +17,7 @@ use serde::Serialize;
 use super::Session;
 use super::drift::{self, TableDrift};
 use crate::mysql::manifest::SeedFileError;
-use crate::mysql::rows::{self, SeedSource, TableRows};
+use crate::mysql::rows::{self, SeedSource, StreamedTable};
 
 /// flowinfra's record of applied seeds, one row per run.
 pub const SEED_TABLE: &str = "_flowinfra_seed";
@@ -186,7 +186,8 @@ pub async fn apply(
             _,
         ) => changed_without_version,
     };
-    let tables = rows::resolve(&source).map_err(invalid)?;
+    // Generated tables stay recipes: their rows are made as they are sent.
+    let tables = rows::resolve_streamed(&source).map_err(invalid)?;
     on_event(SeedEvent::Loading {
         version: version.clone(),
     });
@@ -212,7 +213,7 @@ pub async fn apply(
 async fn load(
     session: &mut impl Session,
     source: &SeedSource,
-    tables: &[TableRows],
+    tables: &[StreamedTable],
     options: &SeedOptions,
     started: Instant,
 ) -> Result<Vec<(String, u64)>, SeedError> {
@@ -221,9 +222,9 @@ async fn load(
     let outcome = async {
         if options.clean {
             for table in tables.iter().rev() {
-                let sql = format!("DELETE FROM {}", session.quote(&table.table));
+                let sql = format!("DELETE FROM {}", session.quote(table.table()));
                 session.execute(sql).await.map_err(|reason| SeedError::Delete {
-                    table: table.table.clone(),
+                    table: table.table().to_string(),
                     reason,
                 })?;
             }
@@ -234,10 +235,10 @@ async fn load(
                 .load_rows(table, !options.clean)
                 .await
                 .map_err(|reason| SeedError::Load {
-                    table: table.table.clone(),
+                    table: table.table().to_string(),
                     reason,
                 })?;
-            counts.push((table.table.clone(), table.rows.len() as u64));
+            counts.push((table.table().to_string(), table.row_count()));
         }
         let row_counts: BTreeMap<&str, u64> = counts.iter().map(|(t, c)| (t.as_str(), *c)).collect();
         let sql = format!(

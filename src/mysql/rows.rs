@@ -123,13 +123,28 @@ pub fn resolve_unhashed(source: &SeedSource) -> Result<Vec<TableRows>, SeedFileE
 }
 
 fn resolve_with(source: &SeedSource, hash_passwords: bool) -> Result<Vec<TableRows>, SeedFileError> {
+    Ok(resolve_tables(source, hash_passwords)?
+        .into_iter()
+        .map(StreamedTable::into_rows)
+        .collect())
+}
+
+/// Every table as [`resolve`] gives it, except that a generated table is
+/// its recipe ([`GeneratedTable`]), whose rows are made as they are read:
+/// a loader streaming them holds one row at a time, whatever the count.
+/// The rows are the same, value for value, as [`resolve`]'s.
+pub fn resolve_streamed(source: &SeedSource) -> Result<Vec<StreamedTable>, SeedFileError> {
+    resolve_tables(source, true)
+}
+
+fn resolve_tables(source: &SeedSource, hash_passwords: bool) -> Result<Vec<StreamedTable>, SeedFileError> {
     let mut resolver = Resolver {
         hash_passwords,
         ..Resolver::default()
     };
     let mut tables = Vec::new();
     for spec in &source.manifest.tables {
-        let rows = match &spec.source {
+        let table = match &spec.source {
             TableSource::File(file) => {
                 let name = file.to_string_lossy().into_owned();
                 let content = source
@@ -140,13 +155,227 @@ fn resolve_with(source: &SeedSource, hash_passwords: bool) -> Result<Vec<TableRo
                     .unwrap_or_default();
                 let location = source.dir.join(file).display().to_string();
                 let raw = parse_data_file(content, &location)?;
-                resolver.resolve_file_table(spec, raw, &location)?
+                StreamedTable::Rows(resolver.resolve_file_table(spec, raw, &location)?)
             }
-            TableSource::Generate(generate) => resolver.generate(spec, generate)?,
+            TableSource::Generate(generate) => StreamedTable::Generated(resolver.generate(spec, generate)?),
         };
-        tables.push(rows);
+        tables.push(table);
     }
     Ok(tables)
+}
+
+/// One table of [`resolve_streamed`]: rows in memory (a data file's: people
+/// write those), or a generated table's recipe.
+#[derive(Debug, Clone)]
+pub enum StreamedTable {
+    Rows(TableRows),
+    Generated(GeneratedTable),
+}
+
+impl StreamedTable {
+    pub fn table(&self) -> &str {
+        match self {
+            StreamedTable::Rows(rows) => &rows.table,
+            StreamedTable::Generated(generated) => &generated.table,
+        }
+    }
+
+    pub fn columns(&self) -> &[String] {
+        match self {
+            StreamedTable::Rows(rows) => &rows.columns,
+            StreamedTable::Generated(generated) => &generated.columns,
+        }
+    }
+
+    /// The columns that identify a row (see [`TableRows::identity`]).
+    pub fn identity(&self) -> &[String] {
+        match self {
+            StreamedTable::Rows(rows) => &rows.identity,
+            StreamedTable::Generated(generated) => &generated.identity,
+        }
+    }
+
+    pub fn row_count(&self) -> u64 {
+        match self {
+            StreamedTable::Rows(rows) => rows.rows.len() as u64,
+            StreamedTable::Generated(generated) => generated.rows,
+        }
+    }
+
+    /// Every row in memory, borrowed when they already are.
+    pub fn to_rows(&self) -> std::borrow::Cow<'_, TableRows> {
+        match self {
+            StreamedTable::Rows(rows) => std::borrow::Cow::Borrowed(rows),
+            StreamedTable::Generated(_) => std::borrow::Cow::Owned(self.clone().into_rows()),
+        }
+    }
+
+    /// Every row in memory.
+    pub fn into_rows(self) -> TableRows {
+        match self {
+            StreamedTable::Rows(rows) => rows,
+            StreamedTable::Generated(generated) => {
+                let mut rows = Vec::with_capacity(usize::try_from(generated.rows).unwrap_or(0).min(10_000_000));
+                let mut generator = generated.rows();
+                loop {
+                    let mut row = Vec::with_capacity(generated.columns.len());
+                    if !generator.next_with(|_, value| row.push(Some(value.to_string()))) {
+                        break;
+                    }
+                    rows.push(row);
+                }
+                TableRows {
+                    table: generated.table,
+                    columns: generated.columns,
+                    rows,
+                    identity: generated.identity,
+                }
+            }
+        }
+    }
+}
+
+/// A generated table (`generate:` in the manifest), its rows not yet made.
+#[derive(Debug, Clone)]
+pub struct GeneratedTable {
+    pub table: String,
+    /// The id column, then the generated ones.
+    pub columns: Vec<String>,
+    pub identity: Vec<String>,
+    pub rows: u64,
+    random_seed: u64,
+    generators: Vec<ColumnGenerator>,
+}
+
+/// A [`Generator`] with its picks' candidates resolved.
+#[derive(Debug, Clone)]
+enum ColumnGenerator {
+    Pick(Candidates),
+    Text(String),
+    OneOf(Vec<String>),
+    Integer(i64, i64),
+    Decimal(i64, i64),
+    Date(i64, i64),
+}
+
+/// The ids a generated column picks from: an earlier table's.
+#[derive(Debug, Clone)]
+enum Candidates {
+    /// A data file's rows' ids, in row order.
+    Listed(std::sync::Arc<Vec<String>>),
+    /// A generated table's: row `n`'s id is derived from `#n`, so none is kept.
+    Generated { table: String, rows: u64 },
+}
+
+impl Candidates {
+    fn len(&self) -> u64 {
+        match self {
+            Candidates::Listed(ids) => ids.len() as u64,
+            Candidates::Generated { rows, .. } => *rows,
+        }
+    }
+}
+
+impl GeneratedTable {
+    /// Its rows, made one at a time.
+    pub fn rows(&self) -> GeneratedRows<'_> {
+        GeneratedRows {
+            table: self,
+            random: SplitMix64(self.random_seed),
+            next: 1,
+            scratch: String::new(),
+        }
+    }
+}
+
+/// The rows of a [`GeneratedTable`], in order; the same for the same random seed.
+pub struct GeneratedRows<'a> {
+    table: &'a GeneratedTable,
+    random: SplitMix64,
+    /// The number of the next row, from 1.
+    next: u64,
+    scratch: String,
+}
+
+impl GeneratedRows<'_> {
+    /// Makes the next row, handing `value(column index, text)` each of its
+    /// values in column order (none is NULL); false when every row is made.
+    /// Allocates nothing per row but what a `text` template's replacement needs.
+    pub fn next_with(&mut self, mut value: impl FnMut(usize, &str)) -> bool {
+        let n = self.next;
+        if n > self.table.rows {
+            return false;
+        }
+        self.next += 1;
+        let scratch = &mut self.scratch;
+        generated_id(&self.table.table, n, scratch, &mut value, 0);
+        for (index, generator) in self.table.generators.iter().enumerate() {
+            let column = index + 1;
+            let random = &mut self.random;
+            match generator {
+                ColumnGenerator::Pick(Candidates::Listed(ids)) => {
+                    value(column, &ids[random.below(ids.len() as u64) as usize]);
+                }
+                ColumnGenerator::Pick(Candidates::Generated { table, rows }) => {
+                    let pick = random.below(*rows) + 1;
+                    generated_id(table, pick, scratch, &mut value, column);
+                }
+                ColumnGenerator::Text(template) => {
+                    scratch.clear();
+                    let mut parts = template.split("{n}");
+                    scratch.push_str(parts.next().unwrap_or_default());
+                    for part in parts {
+                        write_number(scratch, n);
+                        scratch.push_str(part);
+                    }
+                    value(column, scratch);
+                }
+                ColumnGenerator::OneOf(values) => value(column, &values[random.below(values.len() as u64) as usize]),
+                ColumnGenerator::Integer(min, max) => {
+                    scratch.clear();
+                    write_number(scratch, random.between(*min, *max));
+                    value(column, scratch);
+                }
+                ColumnGenerator::Decimal(min, max) => {
+                    let cents = random.between(min * 100, max * 100);
+                    scratch.clear();
+                    if cents < 0 {
+                        scratch.push('-');
+                    }
+                    write_number(scratch, cents.abs() / 100);
+                    scratch.push('.');
+                    let fraction = cents.abs() % 100;
+                    if fraction < 10 {
+                        scratch.push('0');
+                    }
+                    write_number(scratch, fraction);
+                    value(column, scratch);
+                }
+                ColumnGenerator::Date(from, to) => value(column, &manifest::format_date(random.between(*from, *to))),
+            }
+        }
+        true
+    }
+}
+
+/// The id of generated row `n` of `table`: [`derive_id`]`(table, ["#n"])`,
+/// written without allocating.
+fn generated_id(table: &str, n: u64, scratch: &mut String, value: &mut impl FnMut(usize, &str), column: usize) {
+    scratch.clear();
+    scratch.push_str(table);
+    scratch.push('\u{1f}');
+    scratch.push('#');
+    write_number(scratch, n);
+    let mut encoded = uuid::Uuid::encode_buffer();
+    let id = uuid::Uuid::new_v5(&manifest::ID_NAMESPACE, scratch.as_bytes())
+        .hyphenated()
+        .encode_lower(&mut encoded);
+    value(column, id);
+}
+
+fn write_number(out: &mut String, number: impl std::fmt::Display) {
+    use std::fmt::Write;
+    let _ = write!(out, "{number}");
 }
 
 /// Parses a data file by its extension: YAML for `.yaml`/`.yml`, CSV otherwise.
@@ -285,8 +514,8 @@ fn check_columns(columns: &[String], location: &str) -> Result<(), SeedFileError
 struct Resolver {
     /// Table → natural key → id.
     ids_by_key: HashMap<String, HashMap<String, String>>,
-    /// Table → ids in row order, for generated picks.
-    ids: HashMap<String, Vec<String>>,
+    /// Table → its ids, for generated picks.
+    ids: HashMap<String, Candidates>,
     /// Whether `bcrypt` columns are hashed (see [`resolve_unhashed`]).
     hash_passwords: bool,
 }
@@ -394,7 +623,8 @@ impl Resolver {
                 table.clone(),
                 keys.into_iter().map(|(key, (id, _))| (key, id)).collect(),
             );
-            self.ids.insert(table.clone(), ids);
+            self.ids
+                .insert(table.clone(), Candidates::Listed(std::sync::Arc::new(ids)));
         }
         Ok(TableRows {
             table: table.clone(),
@@ -407,55 +637,56 @@ impl Resolver {
         })
     }
 
-    fn generate(&mut self, spec: &TableSpec, generate: &GenerateSpec) -> Result<TableRows, SeedFileError> {
+    fn generate(&mut self, spec: &TableSpec, generate: &GenerateSpec) -> Result<GeneratedTable, SeedFileError> {
         let id_column = spec
             .id
             .clone()
             .expect("the manifest requires `id` for generated tables");
         let mut columns = vec![id_column.clone()];
         columns.extend(generate.columns.iter().map(|(name, _)| name.clone()));
-        let mut random = SplitMix64(generate.random_seed);
-        let rows_wanted = usize::try_from(generate.rows).unwrap_or(usize::MAX);
-        let mut rows = Vec::with_capacity(rows_wanted.min(10_000_000));
-        let mut ids = Vec::with_capacity(rows_wanted.min(10_000_000));
-        for n in 1..=generate.rows {
-            let id = derive_id(&spec.table, &[&format!("#{n}")]);
-            let mut row = Vec::with_capacity(columns.len());
-            row.push(Some(id.clone()));
-            for (column, generator) in &generate.columns {
-                row.push(Some(match generator {
+        let generators = generate
+            .columns
+            .iter()
+            .map(|(column, generator)| {
+                Ok(match generator {
                     Generator::Pick(target) => {
-                        let candidates = self.ids.get(target).filter(|ids| !ids.is_empty()).ok_or_else(|| {
-                            SeedFileError::new(
-                                MANIFEST_FILE,
-                                format!(
-                                    "`{}.{column}` picks from `{target}`, which has no rows in the seed",
-                                    spec.table
-                                ),
-                            )
-                        })?;
-                        candidates[random.below(candidates.len() as u64) as usize].clone()
+                        let candidates = self
+                            .ids
+                            .get(target)
+                            .filter(|ids| ids.len() > 0 || generate.rows == 0)
+                            .ok_or_else(|| {
+                                SeedFileError::new(
+                                    MANIFEST_FILE,
+                                    format!(
+                                        "`{}.{column}` picks from `{target}`, which has no rows in the seed",
+                                        spec.table
+                                    ),
+                                )
+                            })?;
+                        ColumnGenerator::Pick(candidates.clone())
                     }
-                    Generator::Text(template) => template.replace("{n}", &n.to_string()),
-                    Generator::OneOf(values) => values[random.below(values.len() as u64) as usize].clone(),
-                    Generator::Integer(min, max) => random.between(*min, *max).to_string(),
-                    Generator::Decimal(min, max) => {
-                        let cents = random.between(min * 100, max * 100);
-                        let sign = if cents < 0 { "-" } else { "" };
-                        format!("{sign}{}.{:02}", cents.abs() / 100, cents.abs() % 100)
-                    }
-                    Generator::Date(from, to) => manifest::format_date(random.between(*from, *to)),
-                }));
-            }
-            ids.push(id);
-            rows.push(row);
-        }
-        self.ids.insert(spec.table.clone(), ids);
-        Ok(TableRows {
+                    Generator::Text(template) => ColumnGenerator::Text(template.clone()),
+                    Generator::OneOf(values) => ColumnGenerator::OneOf(values.clone()),
+                    Generator::Integer(min, max) => ColumnGenerator::Integer(*min, *max),
+                    Generator::Decimal(min, max) => ColumnGenerator::Decimal(*min, *max),
+                    Generator::Date(from, to) => ColumnGenerator::Date(*from, *to),
+                })
+            })
+            .collect::<Result<Vec<_>, SeedFileError>>()?;
+        self.ids.insert(
+            spec.table.clone(),
+            Candidates::Generated {
+                table: spec.table.clone(),
+                rows: generate.rows,
+            },
+        );
+        Ok(GeneratedTable {
             table: spec.table.clone(),
             columns,
-            rows,
             identity: vec![id_column],
+            rows: generate.rows,
+            random_seed: generate.random_seed,
+            generators,
         })
     }
 }
@@ -711,6 +942,28 @@ tables:
         assert!(events.rows.iter().any(|r| r[5].as_deref() == Some("a")));
         assert!(events.rows.iter().any(|r| r[5].as_deref() == Some("b")));
         assert!(events.rows.iter().any(|r| r[1].as_ref() == Some(&roles[1])));
+    }
+
+    #[test]
+    fn streamed_generated_rows_are_resolves_rows_also_when_picking_from_a_generated_table() {
+        let manifest = "version: '1'\ntables:\n  - { table: Role, file: Role.csv, id: id_role, key: [role_name] }\n  \
+                        - table: Event\n    id: id_event\n    generate:\n      rows: 300\n      random_seed: 42\n      \
+                        columns:\n        role: { pick: Role }\n        name: { text: 'event {n} of {n}' }\n        \
+                        amount: { decimal: [-5, 5] }\n        size: { integer: [-3, 3] }\n  \
+                        - table: Ticket\n    id: id_ticket\n    generate:\n      rows: 200\n      random_seed: 9\n      \
+                        columns:\n        event: { pick: Event }\n        kind: { one_of: [a, b] }\n";
+        let (_dir, source) = source(&[("manifest.yaml", manifest), ("Role.csv", "role_name\nADMIN\nUSER\n")]);
+        let resolved = resolve(&source).unwrap();
+        let streamed = resolve_streamed(&source).unwrap();
+        assert!(matches!(streamed[1], StreamedTable::Generated(_)));
+        assert_eq!(streamed[2].row_count(), 200);
+        let materialised: Vec<TableRows> = streamed.into_iter().map(StreamedTable::into_rows).collect();
+        assert_eq!(materialised, resolved);
+        let event_ids: Vec<String> = (1..=300).map(|n| derive_id("Event", &[&format!("#{n}")])).collect();
+        for row in &resolved[2].rows {
+            assert!(event_ids.contains(row[1].as_ref().unwrap()), "{row:?}");
+        }
+        assert_eq!(resolved[1].rows[6][2].as_deref(), Some("event 7 of 7"));
     }
 
     #[test]

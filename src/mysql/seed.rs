@@ -46,14 +46,14 @@ CREATE TABLE IF NOT EXISTS _flowinfra_seed_verified (
 pub(super) async fn check_columns(
     connection: &mut MySqlConnection,
     source: &rows::SeedSource,
-    tables: &[TableRows],
+    tables: &[rows::StreamedTable],
 ) -> Result<(), SeedError> {
     for (spec, table) in source.manifest.tables.iter().zip(tables) {
         let existing: Vec<String> = sqlx::query_scalar(
             "SELECT CAST(COLUMN_NAME AS CHAR) FROM information_schema.COLUMNS \
              WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME = ? ORDER BY ORDINAL_POSITION",
         )
-        .bind(&table.table)
+        .bind(table.table())
         .fetch_all(&mut *connection)
         .await
         .map_err(record_error)?;
@@ -62,7 +62,7 @@ pub(super) async fn check_columns(
         }
         // MySQL's column names are not case-sensitive.
         let Some(unknown) = table
-            .columns
+            .columns()
             .iter()
             .find(|column| !existing.iter().any(|e| e.eq_ignore_ascii_case(column)))
         else {
@@ -71,7 +71,7 @@ pub(super) async fn check_columns(
         let manifest = source.dir.join(super::manifest::MANIFEST_FILE).display().to_string();
         let location = match spec.file() {
             _ if spec.id.as_deref() == Some(unknown.as_str()) => {
-                format!("{manifest} (`id:` of table `{}`)", table.table)
+                format!("{manifest} (`id:` of table `{}`)", table.table())
             }
             Some(file)
                 if file
@@ -86,14 +86,14 @@ pub(super) async fn check_columns(
                 let line = rows::csv_header_line(content.unwrap_or_default());
                 format!("{}:{line}", source.dir.join(file).display())
             }
-            None => format!("{manifest} (`generate:` of table `{}`)", table.table),
+            None => format!("{manifest} (`generate:` of table `{}`)", table.table()),
         };
         let hint = crate::spec::error::hint_for(unknown, existing.iter().map(String::as_str), || {
             format!("its columns: {}", existing.join(", "))
         });
         return Err(SeedError::UnknownColumn {
             location,
-            table: table.table.clone(),
+            table: table.table().to_string(),
             column: unknown.clone(),
             hint,
         });

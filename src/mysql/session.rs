@@ -3,7 +3,7 @@
 //! primitives, over the library's one connection.
 
 use super::Database;
-use super::rows::{SeedSource, TableRows};
+use super::rows::{SeedSource, StreamedTable, TableRows};
 use super::seed::{CREATE_RECORD_TABLES, SeedError, insert_rows, quote};
 use super::server_error;
 use crate::database::{Session, TextRows};
@@ -52,13 +52,13 @@ impl Session for Database {
             .map_err(|error| server_error(&error))
     }
 
-    async fn prepare_load(&mut self, source: &SeedSource, tables: &[TableRows]) -> Result<(), SeedError> {
+    async fn prepare_load(&mut self, source: &SeedSource, tables: &[StreamedTable]) -> Result<(), SeedError> {
         super::seed::check_columns(self.connection(), source, tables).await
     }
 
-    async fn load_rows(&mut self, table: &TableRows, upsert: bool) -> Result<(), String> {
+    async fn load_rows(&mut self, table: &StreamedTable, upsert: bool) -> Result<(), String> {
         let max_allowed_packet = self.max_allowed_packet().await?;
-        insert_rows(self.connection(), table, max_allowed_packet, upsert)
+        insert_rows(self.connection(), &table.to_rows(), max_allowed_packet, upsert)
             .await
             .map_err(|error| server_error(&error))
     }

@@ -2,10 +2,10 @@
 //! this server's SQL spelling and its primitives, over the library's one
 //! connection.
 
-use super::seed::{CREATE_RECORD_TABLES, copy_rows, copy_statement, load_table};
+use super::seed::{CREATE_RECORD_TABLES, CopySource, copy_rows, copy_statement, load_table};
 use super::{Database, quote, server_error};
 use crate::database::{Session, TextRows};
-use crate::mysql::rows::TableRows;
+use crate::mysql::rows::{StreamedTable, TableRows};
 
 impl Session for Database {
     fn host(&self) -> &str {
@@ -40,13 +40,13 @@ impl Session for Database {
         copy_rows(
             self.connection(),
             &copy_statement(&quote(&table.table), &columns.join(", ")),
-            &table.rows,
+            CopySource::Listed(&table.rows),
         )
         .await
         .map_err(|error| server_error(&error))
     }
 
-    async fn load_rows(&mut self, table: &TableRows, upsert: bool) -> Result<(), String> {
+    async fn load_rows(&mut self, table: &StreamedTable, upsert: bool) -> Result<(), String> {
         load_table(self.connection(), table, upsert)
             .await
             .map_err(|error| server_error(&error))
