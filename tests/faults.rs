@@ -212,22 +212,7 @@ async fn a_container_gone_between_planning_and_starting_is_created_again() {
     let before = stack.container_ids().await;
     let engine = support::engine().await;
     engine.stop_container(&before["b"], Duration::ZERO).await.unwrap();
-    // `a` unhealthy: the next `up` recreates it, and `b` (stopped: planned
-    // `start`) waits for it.
-    pair.close();
-    support::wait_for("a to turn unhealthy", PROGRESS_TIMEOUT, || {
-        let (engine, a) = (&engine, &before["a"]);
-        async move {
-            let state = engine.inspect_container(a).await.ok()??;
-            (state.health == Some(flowinfra::engine::Health::Unhealthy)).then_some(())
-        }
-    })
-    .await;
-    let mut up = stack.start(&["up"]);
-    up.wait_for_line(&["b: waiting for a"], PROGRESS_TIMEOUT);
-    engine.remove_container(&before["b"]).await.unwrap();
-    pair.open();
-    let up = up.wait();
+    let up = up_while_b_vanishes(&pair, &engine, &before).await;
     assert_eq!(
         up.status.code(),
         Some(0),
@@ -261,20 +246,7 @@ async fn a_container_gone_between_planning_and_recreating_is_created_again() {
         )
         .await
         .unwrap();
-    pair.close();
-    support::wait_for("a to turn unhealthy", PROGRESS_TIMEOUT, || {
-        let (engine, a) = (&engine, &before["a"]);
-        async move {
-            let state = engine.inspect_container(a).await.ok()??;
-            (state.health == Some(flowinfra::engine::Health::Unhealthy)).then_some(())
-        }
-    })
-    .await;
-    let mut up = stack.start(&["up"]);
-    up.wait_for_line(&["b: waiting for a"], PROGRESS_TIMEOUT);
-    engine.remove_container(&before["b"]).await.unwrap();
-    pair.open();
-    let up = up.wait();
+    let up = up_while_b_vanishes(&pair, &engine, &before).await;
     assert_eq!(
         up.status.code(),
         Some(0),
@@ -284,6 +256,30 @@ async fn a_container_gone_between_planning_and_recreating_is_created_again() {
     assert!(up.stderr.contains("b: recreating (not connected to"), "{}", up.stderr);
     assert_one_running_container_per_service(stack, &["a", "b"]).await;
     assert_ne!(stack.container_ids().await["b"], before["b"]);
+}
+
+/// Turns `a` unhealthy so that the next `up` recreates it and holds `b`
+/// waiting for it; removes `b`'s container there, as the engine's rollback
+/// of a killed `up`'s create would, then lets `up` finish.
+async fn up_while_b_vanishes(
+    pair: &GatedPair,
+    engine: &flowinfra::engine::Engine,
+    before: &BTreeMap<String, String>,
+) -> support::Ended {
+    pair.close();
+    support::wait_for("a to turn unhealthy", PROGRESS_TIMEOUT, || {
+        let (engine, a) = (engine, &before["a"]);
+        async move {
+            let state = engine.inspect_container(a).await.ok()??;
+            (state.health == Some(flowinfra::engine::Health::Unhealthy)).then_some(())
+        }
+    })
+    .await;
+    let mut up = pair.stack.start(&["up"]);
+    up.wait_for_line(&["b: waiting for a"], PROGRESS_TIMEOUT);
+    engine.remove_container(&before["b"]).await.unwrap();
+    pair.open();
+    up.wait()
 }
 
 /// The second `up` starts while the first is between planning and creating
